@@ -1,0 +1,1 @@
+"""Strategy kinds: pure decision logic, registered by name (see ``registry``)."""

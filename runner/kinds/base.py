@@ -1,0 +1,87 @@
+"""What a strategy kind is: pure logic, market state in, intents and skip reasons out.
+
+A strategy never sees a venue, the ledger or a clock of its own: the engine hands it each
+market event and its own positions (dust hidden) and carries out what it returns.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict
+
+
+class KindParams(BaseModel):
+    """Base of every kind's ``params`` schema: frozen and strict."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+@dataclass(slots=True)
+class MarketEvent:
+    """One market update for one instrument. Floats: this feeds signal math only."""
+
+    ts: float  # epoch seconds
+    instrument: str
+    bid: float
+    ask: float
+    bid_sizes: Sequence[float] = ()
+    ask_sizes: Sequence[float] = ()
+    volume: float = 0.0
+    extra: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def mid(self) -> float:
+        return (self.bid + self.ask) * 0.5
+
+
+@dataclass(frozen=True, slots=True)
+class PositionView:
+    qty: float = 0.0  # signed; 0 when the position is dust
+    avg_price: float = 0.0
+    opened_ts: float | None = None
+
+
+FLAT = PositionView()
+
+
+@dataclass(frozen=True, slots=True)
+class Intent:
+    """An order the strategy wants. ``qty=None`` with ``close=True`` means the whole position."""
+
+    instrument: str
+    side: str  # buy | sell
+    purpose: str  # entry | exit | stop_loss | time_stop | quote
+    qty: float | None = None
+    price: float | None = None  # None: the execution style prices it
+    close: bool = False
+    urgent: bool = False  # route as taker even under a maker style
+    group: str | None = None
+
+    @property
+    def is_entry(self) -> bool:
+        return self.purpose in ("entry", "quote") and not self.close
+
+
+Decision = list[Intent] | str  # intents, or the reason it did not act
+
+
+class Strategy(abc.ABC):
+    """Subclass, set ``Params``, and register the class under a kind name."""
+
+    Params: ClassVar[type[KindParams]]
+
+    def __init__(self, params: KindParams, instruments: Sequence[str]) -> None:
+        self.params = params
+        self.instruments = list(instruments)
+
+    @property
+    @abc.abstractmethod
+    def warm(self) -> bool:
+        """True once the strategy has the history it needs to decide."""
+
+    @abc.abstractmethod
+    def on_event(self, ev: MarketEvent, positions: Mapping[str, PositionView]) -> Decision: ...

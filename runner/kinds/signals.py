@@ -1,0 +1,73 @@
+"""Signal math shared by kinds: rolling z-score and order-book imbalance. O(1) per update."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+
+class RollingZ:
+    """Rolling mean and sample std (ddof=1) over the last ``window`` values, current included.
+
+    Sums are kept relative to an anchor (the first value) so squares stay small, and are
+    recomputed exactly every ``window * 64`` updates so float drift cannot accumulate.
+    """
+
+    __slots__ = ("window", "_buf", "_i", "_n", "_s", "_ss", "_anchor", "_since_exact")
+
+    def __init__(self, window: int) -> None:
+        if window < 2:
+            raise ValueError("window must be at least 2")
+        self.window = window
+        self._buf = [0.0] * window
+        self._i = 0
+        self._n = 0
+        self._s = 0.0
+        self._ss = 0.0
+        self._anchor: float | None = None
+        self._since_exact = 0
+
+    @property
+    def ready(self) -> bool:
+        return self._n >= self.window
+
+    def push(self, x: float) -> float | None:
+        """Add ``x``; return its z-score against the window, or None until warm (or if flat)."""
+        if self._anchor is None:
+            self._anchor = x
+        d = x - self._anchor
+        w = self.window
+        if self._n == w:
+            old = self._buf[self._i]
+            self._s += d - old
+            self._ss += d * d - old * old
+        else:
+            self._n += 1
+            self._s += d
+            self._ss += d * d
+        self._buf[self._i] = d
+        self._i = (self._i + 1) % w
+        self._since_exact += 1
+        if self._since_exact >= w * 64:
+            self._recompute()
+        if self._n < w:
+            return None
+        mean = self._s / w
+        var = (self._ss - self._s * mean) / (w - 1)
+        if var <= 1e-18:
+            return None
+        return (d - mean) / math.sqrt(var)
+
+    def _recompute(self) -> None:
+        self._s = math.fsum(self._buf[: self._n])
+        self._ss = math.fsum(v * v for v in self._buf[: self._n])
+        self._since_exact = 0
+
+
+def obi(bid_sizes: Sequence[float], ask_sizes: Sequence[float], levels: int) -> float | None:
+    """Order-book imbalance rho = (Vb - Va) / (Vb + Va + 1e-8) over the top ``levels``."""
+    if not bid_sizes or not ask_sizes:
+        return None
+    vb = sum(bid_sizes[:levels])
+    va = sum(ask_sizes[:levels])
+    return (vb - va) / (vb + va + 1e-8)

@@ -1,0 +1,206 @@
+"""Ledger tables. Append-only where history matters: transitions, order events, fills.
+
+Current state that is read often (variant state, positions) is materialized in the same
+transaction as the rows it derives from, so audits can recompute and compare.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from runner.ledger.types import DecimalText, utcnow
+
+SCHEMA_VERSION = 1
+MAIN_RUN = "main"  # the continuous book of paper/live trading; backtests get their own run id
+
+
+def _dec(**kw):  # type: ignore[no-untyped-def]
+    return Field(sa_column=Column(DecimalText(), **kw))
+
+
+def _ts(**kw):  # type: ignore[no-untyped-def]
+    return Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), **kw))
+
+
+class SchemaVersion(SQLModel, table=True):
+    __tablename__ = "schema_version"
+    id: int = Field(default=1, primary_key=True)
+    version: int
+
+
+class Deployment(SQLModel, table=True):
+    """One deployed variant version: its identity is the content hash of its YAML."""
+
+    __tablename__ = "deployments"
+    variant: str = Field(primary_key=True)
+    name: str
+    version: int
+    kind: str
+    venue: str
+    mode: str
+    content_hash: str
+    yaml_text: str = Field(sa_column=Column(Text, nullable=False))
+    path: str
+    deployed_at: datetime = _ts(nullable=False)
+
+
+class SpecErrorRow(SQLModel, table=True):
+    """A file in strategies.d that failed to deploy; cleared when the file is fixed or removed."""
+
+    __tablename__ = "spec_errors"
+    file: str = Field(primary_key=True)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    ts: datetime = _ts(nullable=False)
+
+
+class VariantState(SQLModel, table=True):
+    """Current lifecycle state: always equal to the last transition row of the variant."""
+
+    __tablename__ = "variant_state"
+    variant: str = Field(primary_key=True)
+    state: str
+    reason: str
+    detail: str = ""
+    since: datetime = _ts(nullable=False)
+    last_transition: int = 0
+    owner: str | None = None  # runner id holding the lease (PostgreSQL deployments)
+    lease_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class Transition(SQLModel, table=True):
+    __tablename__ = "transitions"
+    id: int | None = Field(default=None, primary_key=True)
+    variant: str = Field(index=True)
+    from_state: str
+    to_state: str
+    trigger: str
+    reason: str  # reason class: operator, transient, rejected, ... or a system reason
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    actor: str  # operator | system | schedule
+    ts: datetime = _ts(nullable=False)
+
+
+class Run(SQLModel, table=True):
+    __tablename__ = "runs"
+    run_id: str = Field(primary_key=True)
+    kind: str  # main | backtest
+    variant: str | None = None
+    started: datetime = _ts(nullable=False)
+    ended: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    summary: str | None = Field(default=None, sa_column=Column(Text))  # JSON
+
+
+class Order(SQLModel, table=True):
+    """An order as decided; written (and committed) before it is sent. Never updated."""
+
+    __tablename__ = "orders"
+    id: int | None = Field(default=None, primary_key=True)
+    client_order_id: str = Field(unique=True)
+    run_id: str = Field(index=True)
+    variant: str = Field(index=True)
+    seq: int
+    account: str
+    instrument: str
+    side: str
+    qty: Decimal = _dec(nullable=False)
+    price: Decimal | None = _dec(nullable=True)
+    order_type: str
+    tif: str
+    purpose: str  # entry | exit | stop_loss | time_stop | quote | flatten | close_dust
+    group_id: str | None = None
+    reduce_only: bool = False
+    created: datetime = _ts(nullable=False)
+
+
+class OrderEvent(SQLModel, table=True):
+    """Order status history; the status of an order is its last event."""
+
+    __tablename__ = "order_events"
+    id: int | None = Field(default=None, primary_key=True)
+    client_order_id: str = Field(index=True)
+    status: str  # submitting | new | partially_filled | filled | cancelled | rejected | not_sent
+    venue_order_id: str | None = None
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    ts: datetime = _ts(nullable=False)
+
+
+class Fill(SQLModel, table=True):
+    __tablename__ = "fills"
+    __table_args__ = (UniqueConstraint("fill_key", name="uq_fill_key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    fill_key: str  # account + venue fill id: a fill is applied once
+    client_order_id: str | None = Field(default=None, index=True)
+    run_id: str = Field(index=True)
+    variant: str = Field(index=True)
+    account: str
+    instrument: str
+    side: str
+    qty: Decimal = _dec(nullable=False)
+    price: Decimal = _dec(nullable=False)
+    fee: Decimal = _dec(nullable=False)
+    liquidity: str = "taker"
+    group_id: str | None = None
+    flag: str | None = None  # data_anomaly and the like
+    ts: datetime = _ts(nullable=False)
+
+
+class Position(SQLModel, table=True):
+    """Materialized from fills in the same transaction; audits recompute it from fills."""
+
+    __tablename__ = "positions"
+    run_id: str = Field(primary_key=True)
+    variant: str = Field(primary_key=True)
+    instrument: str = Field(primary_key=True)
+    account: str
+    qty: Decimal = _dec(nullable=False)
+    avg_price: Decimal = _dec(nullable=False)
+    realized_pnl: Decimal = _dec(nullable=False)
+    fees: Decimal = _dec(nullable=False)
+    last_price: Decimal | None = _dec(nullable=True)
+    opened: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    updated: datetime = _ts(nullable=False)
+
+
+class SkipCount(SQLModel, table=True):
+    """Why a variant did not act, counted per reason (one row per run, variant and reason)."""
+
+    __tablename__ = "skips"
+    run_id: str = Field(primary_key=True)
+    variant: str = Field(primary_key=True)
+    reason: str = Field(primary_key=True)
+    count: int = 0
+    last_ts: datetime = _ts(nullable=False)
+
+
+class EquitySnapshot(SQLModel, table=True):
+    __tablename__ = "equity"
+    __table_args__ = (Index("ix_equity_run_variant_ts", "run_id", "variant", "ts"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: str
+    variant: str
+    ts: datetime = _ts(nullable=False)
+    equity: Decimal = _dec(nullable=False)
+    realized: Decimal = _dec(nullable=False)
+    unrealized: Decimal = _dec(nullable=False)
+
+
+class Cursor(SQLModel, table=True):
+    """Where reading a venue's fills got to, per account."""
+
+    __tablename__ = "cursors"
+    account: str = Field(primary_key=True)
+    name: str = Field(primary_key=True)
+    value: str | None = None
+
+
+class Heartbeat(SQLModel, table=True):
+    __tablename__ = "heartbeats"
+    runner_id: str = Field(primary_key=True)
+    host: str
+    pid: int
+    ts: datetime = _ts(nullable=False)
+    market_ts: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

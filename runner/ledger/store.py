@@ -1,0 +1,472 @@
+"""The ledger: every write the runner makes goes through this class.
+
+One engine per process, sessions per call (no global session). Writes that must agree
+(a fill and the position it moves; a transition and the current state) share a transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, func, insert, select, update
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlmodel import SQLModel, create_engine
+
+from runner.errors import BadInputError
+from runner.ledger import models as m
+from runner.ledger.positions import PositionState, apply_fill
+from runner.ledger.types import utcnow
+
+T_ORDERS = m.Order.__table__
+T_EVENTS = m.OrderEvent.__table__
+T_FILLS = m.Fill.__table__
+T_POS = m.Position.__table__
+T_TRANS = m.Transition.__table__
+T_STATE = m.VariantState.__table__
+T_SKIPS = m.SkipCount.__table__
+T_EQUITY = m.EquitySnapshot.__table__
+T_DEPLOY = m.Deployment.__table__
+T_ERRORS = m.SpecErrorRow.__table__
+T_RUNS = m.Run.__table__
+T_CURSORS = m.Cursor.__table__
+T_HEART = m.Heartbeat.__table__
+
+
+@dataclass(frozen=True, slots=True)
+class NewFill:
+    fill_key: str
+    client_order_id: str | None
+    run_id: str
+    variant: str
+    account: str
+    instrument: str
+    side: str
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    ts: datetime
+    liquidity: str = "taker"
+    group_id: str | None = None
+    flag: str | None = None
+
+
+def default_url(home: Path) -> str:
+    return f"sqlite:///{(home / 'state' / 'ledger.db').resolve()}"
+
+
+def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+class Ledger:
+    def __init__(self, url: str, *, create: bool = True) -> None:
+        self.url = url
+        try:
+            if url.startswith("sqlite"):
+                path = url.split("///", 1)[-1]
+                if path and path != ":memory:":
+                    parent = Path(path).parent
+                    if not parent.exists():
+                        if not create:
+                            raise BadInputError(f"ledger database {path} does not exist")
+                        parent.mkdir(parents=True, exist_ok=True)
+                self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+                event.listen(self.engine, "connect", _sqlite_pragmas)
+            else:
+                if url.startswith("postgresql://"):
+                    url = "postgresql+psycopg://" + url[len("postgresql://") :]
+                self.engine = create_engine(url, pool_pre_ping=True)
+            if create:
+                self._create_schema()
+            else:
+                with self.engine.connect() as conn:
+                    conn.execute(select(1))
+        except (ArgumentError, OperationalError, ModuleNotFoundError, ValueError) as exc:
+            raise BadInputError(f"cannot open ledger database {url!r}: {exc}") from None
+
+    # --- schema --------------------------------------------------------------------------
+    def _create_schema(self) -> None:
+        SQLModel.metadata.create_all(self.engine)
+        with self.engine.begin() as conn:
+            row = conn.execute(select(m.SchemaVersion.__table__.c.version)).first()
+            if row is None:
+                try:
+                    conn.execute(insert(m.SchemaVersion.__table__).values(id=1, version=m.SCHEMA_VERSION))
+                except IntegrityError:
+                    pass
+            elif row[0] > m.SCHEMA_VERSION:
+                raise BadInputError(
+                    f"ledger schema version {row[0]} is newer than this runner ({m.SCHEMA_VERSION})"
+                )
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def begin(self):  # type: ignore[no-untyped-def]
+        return self.engine.begin()
+
+    # --- deployments and spec errors -----------------------------------------------------
+    def deployment(self, variant: str) -> m.Deployment | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(T_DEPLOY).where(T_DEPLOY.c.variant == variant)).mappings().first()
+        return m.Deployment(**row) if row else None
+
+    def deployments(self) -> list[m.Deployment]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(T_DEPLOY).order_by(T_DEPLOY.c.variant)).mappings().all()
+        return [m.Deployment(**r) for r in rows]
+
+    def record_deployment(self, dep: m.Deployment, initial_state: str) -> None:
+        """Insert the deployment and its first state in one transaction."""
+        with self.engine.begin() as conn:
+            conn.execute(insert(T_DEPLOY).values(**dep.model_dump()))
+            conn.execute(
+                insert(T_STATE).values(
+                    variant=dep.variant, state=initial_state, reason="deployed", detail="",
+                    since=utcnow(), last_transition=0,
+                )
+            )
+
+    def set_spec_error(self, file: str, message: str) -> bool:
+        """Record a deploy error for ``file``; True when it is new or changed."""
+        with self.engine.begin() as conn:
+            old = conn.execute(select(T_ERRORS.c.message).where(T_ERRORS.c.file == file)).scalar()
+            if old == message:
+                return False
+            if old is not None:
+                conn.execute(T_ERRORS.delete().where(T_ERRORS.c.file == file))
+            conn.execute(insert(T_ERRORS).values(file=file, message=message, ts=utcnow()))
+            return True
+
+    def clear_spec_error(self, file: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(T_ERRORS.delete().where(T_ERRORS.c.file == file))
+
+    def spec_errors(self) -> list[m.SpecErrorRow]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(T_ERRORS).order_by(T_ERRORS.c.file)).mappings().all()
+        return [m.SpecErrorRow(**r) for r in rows]
+
+    # --- lifecycle -----------------------------------------------------------------------
+    def state(self, variant: str) -> m.VariantState | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(T_STATE).where(T_STATE.c.variant == variant)).mappings().first()
+        return m.VariantState(**row) if row else None
+
+    def states(self) -> dict[str, m.VariantState]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(T_STATE)).mappings().all()
+        return {r["variant"]: m.VariantState(**r) for r in rows}
+
+    def write_transition(
+        self, variant: str, from_state: str, to_state: str, trigger: str, reason: str, detail: str,
+        actor: str,
+    ) -> m.Transition | None:
+        """Compare-and-set the state and append the transition row, atomically.
+
+        Returns None (and writes nothing) when the variant is no longer in ``from_state``:
+        somebody else (operator or runner) moved it first.
+        """
+        now = utcnow()
+        try:
+            with self.engine.begin() as conn:
+                tid = self._insert_transition(conn, variant, from_state, to_state, trigger, reason, detail, actor, now)
+        except _StaleState:
+            return None
+        return m.Transition(
+            id=tid, variant=variant, from_state=from_state, to_state=to_state, trigger=trigger,
+            reason=reason, detail=detail, actor=actor, ts=now,
+        )
+
+    @staticmethod
+    def _insert_transition(
+        conn: Connection, variant: str, from_state: str, to_state: str, trigger: str, reason: str,
+        detail: str, actor: str, now: datetime,
+    ) -> int:
+        tid = conn.execute(
+            insert(T_TRANS).values(
+                variant=variant, from_state=from_state, to_state=to_state, trigger=trigger,
+                reason=reason, detail=detail, actor=actor, ts=now,
+            )
+        ).inserted_primary_key[0]
+        res = conn.execute(
+            update(T_STATE)
+            .where(T_STATE.c.variant == variant, T_STATE.c.state == from_state)
+            .values(state=to_state, reason=reason, detail=detail, since=now, last_transition=tid)
+        )
+        if res.rowcount != 1:
+            raise _StaleState(variant)
+        return int(tid)
+
+    def transitions(
+        self, variant: str | None = None, after_id: int = 0, limit: int | None = None
+    ) -> list[m.Transition]:
+        q = select(T_TRANS).where(T_TRANS.c.id > after_id)
+        if variant:
+            q = q.where(T_TRANS.c.variant == variant)
+        q = q.order_by(T_TRANS.c.id)
+        if limit:
+            q = q.order_by(None).order_by(T_TRANS.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        out = [m.Transition(**r) for r in rows]
+        return sorted(out, key=lambda t: t.id or 0)
+
+    # --- runs ----------------------------------------------------------------------------
+    def ensure_run(self, run_id: str, kind: str, variant: str | None = None) -> None:
+        with self.engine.begin() as conn:
+            if conn.execute(select(T_RUNS.c.run_id).where(T_RUNS.c.run_id == run_id)).first() is None:
+                conn.execute(insert(T_RUNS).values(run_id=run_id, kind=kind, variant=variant, started=utcnow()))
+
+    def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                update(T_RUNS).where(T_RUNS.c.run_id == run_id)
+                .values(ended=utcnow(), summary=json.dumps(summary, default=str))
+            )
+
+    # --- orders --------------------------------------------------------------------------
+    def next_seq(self, run_id: str, variant: str) -> int:
+        with self.engine.connect() as conn:
+            cur = conn.execute(
+                select(func.max(T_ORDERS.c.seq)).where(T_ORDERS.c.run_id == run_id, T_ORDERS.c.variant == variant)
+            ).scalar()
+        return (cur or 0) + 1
+
+    def record_order(self, order: dict[str, Any], conn: Connection | None = None) -> None:
+        """Write the order and its ``submitting`` event; raises IntegrityError on a duplicate id."""
+        if conn is None:
+            with self.engine.begin() as c:
+                self.record_order(order, c)
+            return
+        conn.execute(insert(T_ORDERS).values(**order))
+        conn.execute(
+            insert(T_EVENTS).values(client_order_id=order["client_order_id"], status="submitting", ts=order["created"])
+        )
+
+    def order_event(
+        self, client_order_id: str, status: str, venue_order_id: str | None = None, detail: str = ""
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(
+                insert(T_EVENTS).values(
+                    client_order_id=client_order_id, status=status, venue_order_id=venue_order_id,
+                    detail=detail, ts=utcnow(),
+                )
+            )
+
+    def order_row(self, client_order_id: str) -> m.Order | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(T_ORDERS).where(T_ORDERS.c.client_order_id == client_order_id)).mappings().first()
+        return m.Order(**row) if row else None
+
+    def order_status(self, client_order_id: str) -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(T_EVENTS.c.status).where(T_EVENTS.c.client_order_id == client_order_id)
+                .order_by(T_EVENTS.c.id.desc()).limit(1)
+            ).scalar()
+
+    def orders_with_status(
+        self, statuses: Iterable[str], run_id: str = m.MAIN_RUN, variant: str | None = None
+    ) -> list[tuple[m.Order, str]]:
+        """Orders whose latest event is one of ``statuses`` (status derived from events)."""
+        last = (
+            select(T_EVENTS.c.client_order_id, func.max(T_EVENTS.c.id).label("last_id"))
+            .group_by(T_EVENTS.c.client_order_id).subquery()
+        )
+        q = (
+            select(T_ORDERS, T_EVENTS.c.status)
+            .join(last, last.c.client_order_id == T_ORDERS.c.client_order_id)
+            .join(T_EVENTS, T_EVENTS.c.id == last.c.last_id)
+            .where(T_EVENTS.c.status.in_(list(statuses)), T_ORDERS.c.run_id == run_id)
+            .order_by(T_ORDERS.c.id)
+        )
+        if variant:
+            q = q.where(T_ORDERS.c.variant == variant)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        out = []
+        for r in rows:
+            d = dict(r)
+            status = d.pop("status")
+            out.append((m.Order(**d), status))
+        return out
+
+    def orders(self, run_id: str = m.MAIN_RUN, variant: str | None = None, limit: int = 200) -> list[m.Order]:
+        q = select(T_ORDERS).where(T_ORDERS.c.run_id == run_id)
+        if variant:
+            q = q.where(T_ORDERS.c.variant == variant)
+        q = q.order_by(T_ORDERS.c.id.desc()).limit(limit)
+        with self.engine.connect() as conn:
+            return [m.Order(**r) for r in conn.execute(q).mappings().all()][::-1]
+
+    # --- fills and positions -------------------------------------------------------------
+    def apply_fills(self, fills: Sequence[NewFill]) -> list[NewFill]:
+        """Insert fills not seen before and move their positions, in one transaction.
+
+        Returns the fills that were new. A fill key already present changes nothing.
+        """
+        if not fills:
+            return []
+        applied: list[NewFill] = []
+        with self.engine.begin() as conn:
+            keys = [f.fill_key for f in fills]
+            seen = set(conn.execute(select(T_FILLS.c.fill_key).where(T_FILLS.c.fill_key.in_(keys))).scalars())
+            positions: dict[tuple[str, str, str], tuple[PositionState, str, bool]] = {}
+            for f in fills:
+                if f.fill_key in seen:
+                    continue
+                seen.add(f.fill_key)
+                pkey = (f.run_id, f.variant, f.instrument)
+                if pkey not in positions:
+                    positions[pkey] = (*self._position_state(conn, pkey), f.account)  # type: ignore[assignment]
+                state, exists, _acct = positions[pkey]
+                state = apply_fill(state, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts)
+                positions[pkey] = (state, exists, f.account)
+                applied.append(f)
+            if not applied:
+                return []
+            conn.execute(insert(T_FILLS), [_fill_row(f) for f in applied])
+            last_price = {(f.run_id, f.variant, f.instrument): f.price for f in applied}
+            now = utcnow()
+            for (run_id, variant, inst), (st, exists, acct) in positions.items():
+                values = dict(
+                    account=acct, qty=st.qty, avg_price=st.avg_price, realized_pnl=st.realized_pnl,
+                    fees=st.fees, opened=st.opened, updated=now, last_price=last_price.get((run_id, variant, inst)),
+                )
+                if exists:
+                    conn.execute(
+                        update(T_POS).where(
+                            T_POS.c.run_id == run_id, T_POS.c.variant == variant, T_POS.c.instrument == inst
+                        ).values(**values)
+                    )
+                else:
+                    conn.execute(insert(T_POS).values(run_id=run_id, variant=variant, instrument=inst, **values))
+        return applied
+
+    @staticmethod
+    def _position_state(conn: Connection, pkey: tuple[str, str, str]) -> tuple[PositionState, bool]:
+        run_id, variant, inst = pkey
+        row = conn.execute(
+            select(T_POS).where(T_POS.c.run_id == run_id, T_POS.c.variant == variant, T_POS.c.instrument == inst)
+        ).mappings().first()
+        if row is None:
+            return PositionState(), False
+        return PositionState(row["qty"], row["avg_price"], row["realized_pnl"], row["fees"], row["opened"]), True
+
+    def fills(
+        self, run_id: str = m.MAIN_RUN, variant: str | None = None, limit: int | None = 200,
+        instrument: str | None = None,
+    ) -> list[m.Fill]:
+        q = select(T_FILLS).where(T_FILLS.c.run_id == run_id)
+        if variant:
+            q = q.where(T_FILLS.c.variant == variant)
+        if instrument:
+            q = q.where(T_FILLS.c.instrument == instrument)
+        q = q.order_by(T_FILLS.c.id.desc())
+        if limit:
+            q = q.limit(limit)
+        with self.engine.connect() as conn:
+            return [m.Fill(**r) for r in conn.execute(q).mappings().all()][::-1]
+
+    def filled_qty(self, client_order_id: str) -> Decimal:
+        with self.engine.connect() as conn:
+            vals = conn.execute(select(T_FILLS.c.qty).where(T_FILLS.c.client_order_id == client_order_id)).scalars()
+            return sum((Decimal(v) for v in vals), Decimal(0))
+
+    def positions(self, run_id: str = m.MAIN_RUN, variant: str | None = None) -> list[m.Position]:
+        q = select(T_POS).where(T_POS.c.run_id == run_id)
+        if variant:
+            q = q.where(T_POS.c.variant == variant)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(T_POS.c.variant, T_POS.c.instrument)).mappings().all()
+        return [m.Position(**r) for r in rows]
+
+    # --- skips, equity, cursors, heartbeat -----------------------------------------------
+    def add_skips(self, run_id: str, variant: str, counts: dict[str, int], conn: Connection | None = None) -> None:
+        if not counts:
+            return
+        if conn is None:
+            with self.engine.begin() as c:
+                self.add_skips(run_id, variant, counts, c)
+            return
+        now = utcnow()
+        for reason, n in counts.items():
+            res = conn.execute(
+                update(T_SKIPS)
+                .where(T_SKIPS.c.run_id == run_id, T_SKIPS.c.variant == variant, T_SKIPS.c.reason == reason)
+                .values(count=T_SKIPS.c.count + n, last_ts=now)
+            )
+            if res.rowcount == 0:
+                conn.execute(insert(T_SKIPS).values(run_id=run_id, variant=variant, reason=reason, count=n, last_ts=now))
+
+    def skips(self, run_id: str = m.MAIN_RUN, variant: str | None = None) -> dict[str, int]:
+        q = select(T_SKIPS.c.reason, T_SKIPS.c.count).where(T_SKIPS.c.run_id == run_id)
+        if variant:
+            q = q.where(T_SKIPS.c.variant == variant)
+        out: dict[str, int] = {}
+        with self.engine.connect() as conn:
+            for reason, n in conn.execute(q):
+                out[reason] = out.get(reason, 0) + n
+        return out
+
+    def add_equity(self, rows: list[dict[str, Any]], conn: Connection | None = None) -> None:
+        if not rows:
+            return
+        if conn is None:
+            with self.engine.begin() as c:
+                c.execute(insert(T_EQUITY), rows)
+            return
+        conn.execute(insert(T_EQUITY), rows)
+
+    def cursor(self, account: str, name: str = "fills") -> str | None:
+        with self.engine.connect() as conn:
+            return conn.execute(
+                select(T_CURSORS.c.value).where(T_CURSORS.c.account == account, T_CURSORS.c.name == name)
+            ).scalar()
+
+    def set_cursor(self, account: str, value: str | None, name: str = "fills") -> None:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(T_CURSORS).where(T_CURSORS.c.account == account, T_CURSORS.c.name == name).values(value=value)
+            )
+            if res.rowcount == 0:
+                conn.execute(insert(T_CURSORS).values(account=account, name=name, value=value))
+
+    def heartbeat(self, runner_id: str, host: str, pid: int, market_ts: datetime | None) -> None:
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(T_HEART).where(T_HEART.c.runner_id == runner_id)
+                .values(host=host, pid=pid, ts=utcnow(), market_ts=market_ts)
+            )
+            if res.rowcount == 0:
+                conn.execute(insert(T_HEART).values(runner_id=runner_id, host=host, pid=pid, ts=utcnow(), market_ts=market_ts))
+
+    def heartbeats(self) -> list[m.Heartbeat]:
+        with self.engine.connect() as conn:
+            return [m.Heartbeat(**r) for r in conn.execute(select(T_HEART)).mappings().all()]
+
+
+class _StaleState(Exception):
+    """The variant moved before our compare-and-set: the transaction is rolled back."""
+
+
+def _fill_row(f: NewFill) -> dict[str, Any]:
+    return dict(
+        fill_key=f.fill_key, client_order_id=f.client_order_id, run_id=f.run_id, variant=f.variant,
+        account=f.account, instrument=f.instrument, side=f.side, qty=f.qty, price=f.price, fee=f.fee,
+        liquidity=f.liquidity, group_id=f.group_id, flag=f.flag, ts=f.ts,
+    )

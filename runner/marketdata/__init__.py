@@ -1,0 +1,1 @@
+"""Recorded market data readers (backtest input) and their common event shape."""

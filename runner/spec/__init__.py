@@ -1,0 +1,1 @@
+"""Configuration: variant files, venues.yaml and runner.yaml, loaded strictly with line numbers."""

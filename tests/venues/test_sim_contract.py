@@ -1,0 +1,51 @@
+"""The sim venue passes the shared venue contract, its faults injected through ``faults``."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.kit.venue_contract import VenueContract
+from venues.sim.adapter import SimAdapter
+from venues.sim.config import SimConfig
+
+
+class TestSimContract(VenueContract):
+    symbol = "BTC-USD"
+    good_qty = Decimal("0.0400")
+    sub_lot_qty = Decimal("0.00004")
+    price = Decimal("29000")  # below the market: rests unfilled
+
+    def venue(self) -> SimAdapter:
+        if not hasattr(self, "_v"):
+            self._v = SimAdapter("sim", SimConfig(clock="manual"), ":memory:")
+            self._v.connect()
+        return self._v
+
+    def scenario_accept(self, cid: str) -> None:
+        pass
+
+    def scenario_reject(self, cid: str) -> None:
+        self.venue().faults.append("reject")
+
+    def scenario_server_error(self) -> None:
+        self.venue().faults.append("down:submit")
+
+    def scenario_timeout_then_lookup(self, cid: str) -> None:
+        self.venue().faults.append("timeout_after_accept")
+
+    def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
+        # Walk the market down through the resting price; the sim fills makers queue-free
+        # in chunks limited by the size on the book, so force thin levels first.
+        v = self.venue()
+        for chunk in chunks:
+            v.store.db.execute("UPDATE market SET mid = ? WHERE instrument = ?", (28000.0, self.symbol))
+            v._books.pop(self.symbol, None)
+            with v.store.tx() as db:
+                order = v.order(cid, self.symbol)
+                assert order is not None
+                # fill exactly ``chunk`` by offering just that much below the limit
+                from venues.base import BookSnapshot
+
+                book = BookSnapshot(self.symbol, 0.0, [(27999.0, 1.0)], [(28000.0, float(chunk))])
+                v._used[self.symbol] = {}
+                v._match_resting(db, self.symbol, book)

@@ -1,0 +1,1 @@
+"""Venue adapters behind one narrow, typed interface (see ``venues.base``)."""

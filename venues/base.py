@@ -1,0 +1,301 @@
+"""The venue contract: commands in, typed reports out, capabilities as data.
+
+Every adapter (``sim`` included) implements :class:`VenueAdapter`. Quantities and prices in
+commands and reports are ``Decimal``; market data (books) are floats because they feed signal
+math only. Adapters raise only the classified errors of ``runner.errors``: SDK and HTTP
+errors are translated at the adapter boundary.
+"""
+
+from __future__ import annotations
+
+import abc
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from datetime import datetime
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from enum import StrEnum
+
+from runner.errors import PrecisionError
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+    @property
+    def sign(self) -> int:
+        return 1 if self is Side.BUY else -1
+
+    @property
+    def opposite(self) -> Side:
+        return Side.SELL if self is Side.BUY else Side.BUY
+
+
+class OrderType(StrEnum):
+    LIMIT = "limit"
+    MARKET = "market"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"
+    IOC = "ioc"
+    POST_ONLY = "post_only"
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+    @property
+    def is_open(self) -> bool:
+        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+
+
+@dataclass(frozen=True, slots=True)
+class Instrument:
+    """Precision and fees of one tradable instrument, as the venue states them."""
+
+    symbol: str
+    tick_size: Decimal
+    lot_size: Decimal
+    min_size: Decimal = Decimal(0)
+    min_notional: Decimal = Decimal(0)
+    kind: str = "spot"  # spot | perp | binary | equity
+    venue_symbol: str = ""
+    base: str = ""
+    quote: str = "USD"
+    maker_fee: Decimal = Decimal(0)  # fraction of notional
+    taker_fee: Decimal = Decimal(0)
+    price_band_pct: Decimal | None = None  # max distance of a limit price from mid, fraction
+
+    def floor_qty(self, qty: Decimal) -> Decimal:
+        """Floor to the lot: never round a quantity up."""
+        if qty <= 0:
+            return Decimal(0)
+        lots = (qty / self.lot_size).to_integral_value(rounding=ROUND_FLOOR)
+        return (lots * self.lot_size).normalize() if lots else Decimal(0)
+
+    def round_price(self, price: Decimal, side: Side) -> Decimal:
+        """Round to the tick on the passive side (buys down, sells up)."""
+        rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
+        ticks = (price / self.tick_size).to_integral_value(rounding=rounding)
+        return ticks * self.tick_size
+
+    def is_dust(self, qty: Decimal, price: Decimal) -> bool:
+        """Too small to close with one order here (below min size, lot or min notional)."""
+        size = abs(qty)
+        if size == 0:
+            return False
+        return (
+            size < self.min_size
+            or self.floor_qty(size) == 0
+            or (self.min_notional > 0 and size * price < self.min_notional)
+        )
+
+    def check_order(self, qty: Decimal, price: Decimal | None) -> None:
+        """Refuse locally what the venue cannot take; a zero quantity is never sent."""
+        if qty <= 0:
+            raise PrecisionError(f"{self.symbol}: quantity floors to 0 at lot {self.lot_size}")
+        if qty < self.min_size:
+            raise PrecisionError(f"{self.symbol}: quantity {qty} below min size {self.min_size}")
+        if price is not None and self.min_notional > 0 and qty * price < self.min_notional:
+            raise PrecisionError(
+                f"{self.symbol}: notional {qty * price} below min notional {self.min_notional}"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What an adapter supports, as data: the engine asks, it never branches on a venue name."""
+
+    post_only: bool = True
+    ioc: bool = True
+    market_orders: bool = True
+    reduce_only: bool = False
+    cancel_all: bool = False
+    price_band: bool = False
+    funding: bool = False
+    binary_markets: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    client_order_id: str
+    instrument: str
+    side: Side
+    qty: Decimal
+    order_type: OrderType = OrderType.LIMIT
+    price: Decimal | None = None
+    tif: TimeInForce = TimeInForce.GTC
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class OrderReport:
+    client_order_id: str
+    instrument: str
+    side: Side
+    qty: Decimal
+    status: OrderStatus
+    filled_qty: Decimal = Decimal(0)
+    price: Decimal | None = None
+    avg_fill_price: Decimal | None = None
+    venue_order_id: str | None = None
+    reason: str | None = None
+    ts: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FillReport:
+    fill_id: str  # unique per account on the venue (trade id)
+    client_order_id: str | None
+    instrument: str
+    side: Side
+    qty: Decimal
+    price: Decimal
+    fee: Decimal
+    ts: datetime
+    liquidity: str = "taker"  # maker | taker
+    venue_order_id: str | None = None
+    fee_currency: str = "USD"
+
+
+@dataclass(frozen=True, slots=True)
+class PositionReport:
+    instrument: str
+    qty: Decimal  # signed: long > 0
+    avg_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BalanceReport:
+    currency: str
+    total: Decimal
+    available: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class BookSnapshot:
+    """Top N levels, best first. Floats: signal math only, never ledger money."""
+
+    instrument: str
+    ts: float  # epoch seconds
+    bids: Sequence[tuple[float, float]]
+    asks: Sequence[tuple[float, float]]
+    volume: float = 0.0  # traded volume since the previous snapshot, if known
+    extra: Mapping[str, float] = field(default_factory=dict)  # e.g. funding_rate
+
+    @property
+    def mid(self) -> float:
+        return (self.bids[0][0] + self.asks[0][0]) / 2.0
+
+
+@dataclass(frozen=True, slots=True)
+class FillPage:
+    fills: list[FillReport]
+    cursor: str | None  # opaque; pass back to get what came after
+
+
+@dataclass(frozen=True)
+class AccountConfig:
+    """One account of venues.yaml as an adapter sees it. Secrets stay in the environment:
+    ``credentials`` maps a setting (apiKey, secret...) to the NAME of an environment variable."""
+
+    name: str
+    adapter: str
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    url: str | None = None
+    live: bool = False
+    home: Path = Path(".")
+
+    def secret(self, key: str) -> str | None:
+        env = self.credentials.get(key)
+        return os.environ.get(env) if env else None
+
+    def missing_credentials(self) -> list[str]:
+        """Names of the environment variables that are named but not set."""
+        return [env for env in self.credentials.values() if not os.environ.get(env)]
+
+
+class VenueAdapter(abc.ABC):
+    """One account on one venue. Implementations live in ``venues/<name>/``."""
+
+    capabilities: Capabilities = Capabilities()
+
+    def __init__(self, account: str) -> None:
+        self.account = account
+
+    @abc.abstractmethod
+    def connect(self) -> None:
+        """Load instrument metadata (and check credentials where there are any)."""
+
+    @abc.abstractmethod
+    def instruments(self) -> Mapping[str, Instrument]: ...
+
+    @abc.abstractmethod
+    def submit(self, req: OrderRequest) -> OrderReport:
+        """Send one order. Raises Transient/Ambiguous/Rejected errors, never SDK errors."""
+
+    @abc.abstractmethod
+    def cancel(self, client_order_id: str, instrument: str) -> OrderReport | None: ...
+
+    @abc.abstractmethod
+    def order(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        """Look an order up by our client order id; None if the venue never saw it."""
+
+    @abc.abstractmethod
+    def open_orders(self) -> list[OrderReport]: ...
+
+    @abc.abstractmethod
+    def fills(self, cursor: str | None = None) -> FillPage:
+        """Fills after ``cursor`` (all known fills when None), oldest first."""
+
+    @abc.abstractmethod
+    def positions(self) -> list[PositionReport]: ...
+
+    @abc.abstractmethod
+    def balances(self) -> list[BalanceReport]: ...
+
+    @abc.abstractmethod
+    def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        """Current order book (paper-mode market data)."""
+
+    def cancel_many(self, orders: Sequence[tuple[str, str]]) -> list[OrderReport]:
+        """Cancel (client_order_id, instrument) pairs; venues with a batch call override this."""
+        out = []
+        for cid, inst in orders:
+            rep = self.cancel(cid, inst)
+            if rep is not None:
+                out.append(rep)
+        return out
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def instrument(self, symbol: str) -> Instrument:
+        try:
+            return self.instruments()[symbol]
+        except KeyError:
+            from runner.errors import RejectedError
+
+            raise RejectedError(f"unknown instrument {symbol!r} on {self.account}") from None
+
+    def prepare(self, req: OrderRequest) -> OrderRequest:
+        """Apply the venue's precision: floor qty to the lot, price to the passive tick."""
+        inst = self.instrument(req.instrument)
+        qty = inst.floor_qty(req.qty)
+        price = inst.round_price(req.price, req.side) if req.price is not None else None
+        inst.check_order(qty, price)
+        if qty == req.qty and price == req.price:
+            return req
+        return OrderRequest(
+            req.client_order_id, req.instrument, req.side, qty, req.order_type, price, req.tif,
+            req.reduce_only,
+        )

@@ -1,0 +1,27 @@
+"""Adapter factories by name, imported lazily so a CLI command pays only for what it uses."""
+
+from __future__ import annotations
+
+import importlib
+
+from venues.base import AccountConfig, VenueAdapter
+
+ADAPTERS: dict[str, str] = {
+    "sim": "venues.sim.adapter:create",
+    "ccxt": "venues.ccxt.adapter:create",
+    "alpaca": "venues.alpaca.adapter:create",
+    "hyperliquid": "venues.hyperliquid.adapter:create",
+    "kalshi": "venues.kalshi.adapter:create",
+}
+
+
+def adapter_names() -> list[str]:
+    return sorted(ADAPTERS)
+
+
+def create_adapter(account: AccountConfig) -> VenueAdapter:
+    """Build (not connect) the adapter of ``account``. Unknown adapter names raise KeyError."""
+    target = ADAPTERS[account.adapter]
+    module, _, attr = target.partition(":")
+    factory = getattr(importlib.import_module(module), attr)
+    return factory(account)

@@ -1,0 +1,1 @@
+"""The simulated venue: an adapter like the others, with its own account store."""

@@ -1,0 +1,336 @@
+"""The ``sim`` adapter: a venue in a file. Deterministic given its seed and the call sequence.
+
+It keeps its own orders, fills, positions and balances in ``state/sim/<account>.db``
+(never the ledger), matches against a synthetic L2 book (partial fills when thin), rejects
+post-only orders that would cross and limit prices outside its band, and fills resting
+orders queue-free when the market trades through them.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from runner.errors import AmbiguousError, RejectedError, TransientError
+from venues.base import (
+    AccountConfig,
+    BalanceReport,
+    BookSnapshot,
+    Capabilities,
+    FillPage,
+    FillReport,
+    Instrument,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PositionReport,
+    Side,
+    TimeInForce,
+    VenueAdapter,
+)
+from venues.sim import matching
+from venues.sim.config import SimConfig
+from venues.sim.market import build_book, next_mid, step_rng
+from venues.sim.store import SimStore
+
+ZERO = Decimal(0)
+
+
+class SimAdapter(VenueAdapter):
+    capabilities = Capabilities(
+        post_only=True, ioc=True, market_orders=True, cancel_all=True, price_band=True
+    )
+
+    def __init__(self, account: str, config: SimConfig, store_path: Path | str,
+                 clock: Callable[[], float] = time.time) -> None:
+        super().__init__(account)
+        self.config = config
+        self.clock = clock
+        self.store = SimStore(store_path)
+        self._instruments: dict[str, Instrument] = {}
+        self._books: dict[str, tuple[int, BookSnapshot]] = {}
+        self._used: dict[str, dict[float, float]] = {}
+        # Test hooks that make the sim misbehave the way real venues do (see tests/kit).
+        self.faults: list[str] = []
+
+    # --- setup -------------------------------------------------------------------------
+    def connect(self) -> None:
+        for sym, ic in self.config.instruments.items():
+            self._instruments[sym] = Instrument(
+                symbol=sym, tick_size=ic.tick_size, lot_size=ic.lot_size, min_size=ic.min_size,
+                min_notional=ic.min_notional, kind=ic.kind, venue_symbol=sym,
+                base=sym.split("-")[0], quote=sym.split("-")[-1] if "-" in sym else "USD",
+                maker_fee=ic.maker_fee, taker_fee=ic.taker_fee, price_band_pct=self.config.price_band_pct,
+            )
+        with self.store.tx() as db:
+            if self.store.balance("USD") is None:
+                self.store.set_balance("USD", self.config.starting_cash)
+            for sym, ic in self.config.instruments.items():
+                db.execute(
+                    "INSERT OR IGNORE INTO market(instrument, step, mid, ts) VALUES (?, 0, ?, ?)",
+                    (sym, ic.mu, self.clock()),
+                )
+
+    def instruments(self) -> Mapping[str, Instrument]:
+        return self._instruments
+
+    def close(self) -> None:
+        self.store.close()
+
+    # --- market ------------------------------------------------------------------------
+    def advance(self, steps: int = 1) -> None:
+        """Move every instrument's market ``steps`` steps and fill resting orders it crosses."""
+        for _ in range(steps):
+            now = self.clock()
+            with self.store.tx() as db:
+                for sym, ic in self.config.instruments.items():
+                    step, mid = db.execute("SELECT step, mid FROM market WHERE instrument=?", (sym,)).fetchone()
+                    new_mid = next_mid(ic, mid, step_rng(self.config.seed, sym, step + 1))
+                    db.execute("UPDATE market SET step=?, mid=?, ts=? WHERE instrument=?", (step + 1, new_mid, now, sym))
+                    self._match_resting(db, sym, self._book_at(sym, step + 1, new_mid))
+
+    def _due_steps(self) -> int:
+        if self.config.clock != "wall":
+            return 0
+        row = self.store.db.execute("SELECT MIN(ts) FROM market").fetchone()
+        if row[0] is None:
+            return 0
+        due = int((self.clock() - row[0]) / self.config.tick_interval_s)
+        return min(due, 5)  # after a long stop the market jumps a few steps, it does not replay hours
+
+    def _book_at(self, sym: str, step: int, mid: float) -> BookSnapshot:
+        cached = self._books.get(sym)
+        if cached and cached[0] == step:
+            return cached[1]
+        ic = self.config.instruments[sym]
+        rng = step_rng(self.config.seed, sym, step)
+        rng.random()  # the first draw moved the mid; the book uses the rest of the stream
+        bids, asks = build_book(ic, mid, self.config.depth, rng)
+        vol = abs(rng.gauss(0.0, ic.level_size))
+        snap = BookSnapshot(sym, self.clock(), bids, asks, volume=vol)
+        self._books[sym] = (step, snap)
+        self._used[sym] = {}
+        return snap
+
+    def _current(self, sym: str) -> BookSnapshot:
+        row = self.store.db.execute("SELECT step, mid FROM market WHERE instrument=?", (sym,)).fetchone()
+        if row is None:
+            raise RejectedError(f"unknown instrument {sym!r} on {self.account}", venue=self.account)
+        return self._book_at(sym, row[0], row[1])
+
+    def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        self._fault("book")
+        due = self._due_steps()
+        if due:
+            self.advance(due)
+        snap = self._current(instrument)
+        if depth < len(snap.bids):
+            return BookSnapshot(snap.instrument, snap.ts, snap.bids[:depth], snap.asks[:depth], snap.volume)
+        return snap
+
+    # --- orders ------------------------------------------------------------------------
+    def submit(self, req: OrderRequest) -> OrderReport:
+        self._fault("submit")
+        inst = self.instrument(req.instrument)
+        book = self._current(req.instrument)
+        existing = self.order(req.client_order_id, req.instrument)
+        if existing is not None:
+            raise RejectedError(f"duplicate client order id {req.client_order_id}", venue=self.account,
+                                reason="duplicate_client_order_id")
+        reason = self._refusal(req, inst, book)
+        now = self.clock()
+        with self.store.tx() as db:
+            vid = f"S{self.store.next_id('order_seq')}"
+            db.execute(
+                "INSERT INTO orders VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (req.client_order_id, vid, req.instrument, req.side.value, str(req.qty),
+                 None if req.price is None else str(req.price), req.order_type.value, req.tif.value,
+                 "rejected" if reason else "new", "0", "0", reason, now),
+            )
+            if not reason:
+                self._execute_taker(db, req, inst, book, vid)
+        report = self.order(req.client_order_id, req.instrument)
+        assert report is not None
+        if "timeout_after_accept" in self.faults:
+            self.faults.remove("timeout_after_accept")
+            raise AmbiguousError("timed out waiting for the venue's answer", venue=self.account,
+                                 client_order_id=req.client_order_id)
+        if report.status is OrderStatus.REJECTED:
+            raise RejectedError(f"{self.account} rejected {req.client_order_id}: {reason}",
+                                venue=self.account, reason=reason)
+        return report
+
+    def _refusal(self, req: OrderRequest, inst: Instrument, book: BookSnapshot) -> str | None:
+        if req.qty <= 0 or inst.floor_qty(req.qty) != req.qty:
+            return f"quantity {req.qty} is not a positive multiple of the lot {inst.lot_size}"
+        if req.qty < inst.min_size:
+            return f"quantity {req.qty} below min size {inst.min_size}"
+        if "reject" in self.faults:
+            self.faults.remove("reject")
+            return "price outside the allowed band (injected)"
+        if req.order_type is OrderType.LIMIT:
+            if req.price is None:
+                return "limit order without a price"
+            band = self.config.price_band_pct
+            mid = Decimal(repr(book.mid))
+            if abs(req.price - mid) > mid * band:
+                return f"price {req.price} outside the allowed band ({band:%} around {mid:.2f})"
+            if req.tif is TimeInForce.POST_ONLY and matching.crosses(
+                req.side.value, req.price, book.bids[0][0], book.asks[0][0]
+            ):
+                return "post-only order would cross the book"
+        return None
+
+    def _execute_taker(self, db, req: OrderRequest, inst: Instrument, book: BookSnapshot, vid: str) -> None:  # type: ignore[no-untyped-def]
+        levels = book.asks if req.side is Side.BUY else book.bids
+        limit = req.price if req.order_type is OrderType.LIMIT else None
+        crossing = limit is None or matching.crosses(req.side.value, limit, book.bids[0][0], book.asks[0][0])
+        chunks = []
+        if crossing and req.tif is not TimeInForce.POST_ONLY:
+            chunks = matching.take(req.side.value, req.qty, limit, levels, inst.lot_size, self._used[req.instrument])
+        for price, qty in chunks:
+            self._record_fill(db, req.client_order_id, vid, req.instrument, req.side, qty, price, "taker", inst)
+        filled = sum((q for _, q in chunks), ZERO)
+        rests = req.order_type is OrderType.LIMIT and req.tif in (TimeInForce.GTC, TimeInForce.POST_ONLY)
+        if filled == req.qty:
+            status = "filled"
+        elif not rests:
+            status = "cancelled"  # IOC / market remainder: the book was too thin
+        else:
+            status = "partially_filled" if filled else "new"
+        db.execute("UPDATE orders SET status=? WHERE client_order_id=?", (status, req.client_order_id))
+
+    def _match_resting(self, db, sym: str, book: BookSnapshot) -> None:  # type: ignore[no-untyped-def]
+        inst = self._instruments.get(sym)
+        if inst is None:
+            return
+        rows = db.execute(
+            "SELECT client_order_id, venue_order_id, side, qty, price, filled_qty FROM orders "
+            "WHERE instrument=? AND status IN ('new','partially_filled') AND order_type='limit' ORDER BY ts",
+            (sym,),
+        ).fetchall()
+        for cid, vid, side, qty, price, filled in rows:
+            limit = Decimal(price)
+            if not matching.crosses(side, limit, book.bids[0][0], book.asks[0][0]):
+                continue
+            left = Decimal(qty) - Decimal(filled)
+            levels = book.asks if side == "buy" else book.bids
+            chunks = matching.take(side, left, limit, levels, inst.lot_size, self._used[sym])
+            got = sum((q for _, q in chunks), ZERO)
+            if got:
+                # maker: filled at its own resting price, queue-free
+                self._record_fill(db, cid, vid, sym, Side(side), got, limit, "maker", inst)
+                status = "filled" if got == left else "partially_filled"
+                db.execute("UPDATE orders SET status=? WHERE client_order_id=?", (status, cid))
+
+    def _record_fill(self, db, cid: str, vid: str, sym: str, side: Side, qty: Decimal, price: Decimal,  # type: ignore[no-untyped-def]
+                     liquidity: str, inst: Instrument) -> None:
+        rate = inst.maker_fee if liquidity == "maker" else inst.taker_fee
+        fee = (qty * price * rate).quantize(Decimal("0.00000001"))
+        fid = f"{self.account}-F{self.store.next_id('fill_seq')}"
+        db.execute(
+            "INSERT INTO fills(fill_id, client_order_id, venue_order_id, instrument, side, qty, price, fee,"
+            " liquidity, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (fid, cid, vid, sym, side.value, str(qty), str(price), str(fee), liquidity, self.clock()),
+        )
+        db.execute(
+            "UPDATE orders SET filled_qty = ?, notional = ? WHERE client_order_id=?",
+            (*self._accumulate(db, cid, qty, price), cid),
+        )
+        pos, cost = self.store.position(sym)
+        signed = qty * side.sign
+        self.store.set_position(sym, pos + signed, cost + signed * price)
+        cash = self.store.balance(inst.quote) or ZERO
+        self.store.set_balance(inst.quote, cash - signed * price - fee)
+
+    @staticmethod
+    def _accumulate(db, cid: str, qty: Decimal, price: Decimal) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+        filled, notional = db.execute("SELECT filled_qty, notional FROM orders WHERE client_order_id=?", (cid,)).fetchone()
+        return str(Decimal(filled) + qty), str(Decimal(notional) + qty * price)
+
+    def cancel(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        self._fault("cancel")
+        with self.store.tx() as db:
+            db.execute(
+                "UPDATE orders SET status='cancelled' WHERE client_order_id=? AND status IN ('new','partially_filled')",
+                (client_order_id,),
+            )
+        return self.order(client_order_id, instrument)
+
+    def order(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        row = self.store.db.execute(
+            "SELECT client_order_id, venue_order_id, instrument, side, qty, price, status, filled_qty, notional,"
+            " reason, ts FROM orders WHERE client_order_id=?",
+            (client_order_id,),
+        ).fetchone()
+        return _report(row) if row else None
+
+    def open_orders(self) -> list[OrderReport]:
+        rows = self.store.db.execute(
+            "SELECT client_order_id, venue_order_id, instrument, side, qty, price, status, filled_qty, notional,"
+            " reason, ts FROM orders WHERE status IN ('new','partially_filled') ORDER BY ts"
+        ).fetchall()
+        return [_report(r) for r in rows]
+
+    def fills(self, cursor: str | None = None) -> FillPage:
+        self._fault("fills")
+        after = int(cursor or 0)
+        rows = self.store.db.execute(
+            "SELECT seq, fill_id, client_order_id, venue_order_id, instrument, side, qty, price, fee, liquidity, ts"
+            " FROM fills WHERE seq > ? ORDER BY seq LIMIT 1000",
+            (after,),
+        ).fetchall()
+        fills = [
+            FillReport(
+                fill_id=r[1], client_order_id=r[2], venue_order_id=r[3], instrument=r[4], side=Side(r[5]),
+                qty=Decimal(r[6]), price=Decimal(r[7]), fee=Decimal(r[8]), liquidity=r[9],
+                ts=datetime.fromtimestamp(r[10], UTC),
+            )
+            for r in rows
+        ]
+        return FillPage(fills, str(rows[-1][0]) if rows else cursor)
+
+    def positions(self) -> list[PositionReport]:
+        rows = self.store.db.execute("SELECT instrument, qty, cost FROM positions").fetchall()
+        out = []
+        for sym, qty, cost in rows:
+            q = Decimal(qty)
+            if q != 0:
+                out.append(PositionReport(sym, q, Decimal(cost) / q))
+        return out
+
+    def balances(self) -> list[BalanceReport]:
+        rows = self.store.db.execute("SELECT currency, total FROM balances").fetchall()
+        return [BalanceReport(c, Decimal(t), Decimal(t)) for c, t in rows]
+
+    def _fault(self, where: str) -> None:
+        if f"down:{where}" in self.faults or "down" in self.faults:
+            raise TransientError(f"{self.account}: venue unavailable (503)", venue=self.account, retry_after=1.0)
+
+
+def _report(row: tuple) -> OrderReport:  # type: ignore[type-arg]
+    cid, vid, sym, side, qty, price, status, filled, notional, reason, ts = row
+    f = Decimal(filled)
+    return OrderReport(
+        client_order_id=cid, instrument=sym, side=Side(side), qty=Decimal(qty), status=OrderStatus(status),
+        filled_qty=f, price=None if price is None else Decimal(price),
+        avg_fill_price=(Decimal(notional) / f) if f else None, venue_order_id=vid, reason=reason,
+        ts=datetime.fromtimestamp(ts, UTC),
+    )
+
+
+def create(account: AccountConfig) -> SimAdapter:
+    try:
+        config = SimConfig.model_validate(dict(account.settings))
+    except ValidationError as exc:
+        from runner.errors import BadInputError
+
+        raise BadInputError(f"venues.yaml: {account.name}: {exc}") from None
+    path = Path(config.store) if config.store else account.home / "state" / "sim" / f"{account.name}.db"
+    return SimAdapter(account.name, config, path)
