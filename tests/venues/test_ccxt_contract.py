@@ -1,0 +1,51 @@
+"""The ccxt adapter on OKX passes the shared venue contract: real ccxt, faked HTTP only."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+import responses
+
+from tests.kit.venue_contract import VenueContract
+from tests.venues.fixtures.okx.fake import FakeOkx, okx_account
+from venues.ccxt.adapter import CcxtAdapter, create
+
+
+class TestCcxtOkxContract(VenueContract):
+    symbol = "BTC/USDT"
+    good_qty = Decimal("0.01")
+    sub_lot_qty = Decimal("0.000000004")  # below OKX's BTC-USDT lot of 1e-8
+    price = Decimal("60000.1")
+
+    @pytest.fixture(autouse=True)
+    def _okx(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+            self.fake = FakeOkx(rsps)
+            self.account = okx_account(monkeypatch)
+            self._v: CcxtAdapter | None = None
+            yield
+
+    def venue(self) -> CcxtAdapter:
+        if self._v is None:
+            self._v = create(self.account)
+            self._v.sleep = lambda s: None
+            self._v.connect()
+        return self._v
+
+    def scenario_accept(self, cid: str) -> None:
+        pass  # the fake rests every order it is sent
+
+    def scenario_reject(self, cid: str) -> None:
+        self.fake.reject_next()
+
+    def scenario_server_error(self) -> None:
+        self.fake.fault("batch-orders", "503")
+
+    def scenario_timeout_then_lookup(self, cid: str) -> None:
+        self.fake.fault("batch-orders", "timeout_after")
+
+    def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
+        for chunk in chunks:
+            self.fake.fill(cid, chunk)

@@ -1,0 +1,298 @@
+"""The ``ccxt`` adapter: one account on any ccxt exchange (default OKX demo trading).
+
+Our instrument names are ccxt unified symbols ("BTC/USDT", "BTC/USDT:USDT"). Quantities are
+in ccxt's amount unit: base currency for spot, contracts for swaps and futures. Every SDK call
+goes through :meth:`CcxtAdapter._call`, where ccxt errors become ours.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+import ccxt
+from pydantic import ValidationError
+
+from runner.errors import BadInputError, RejectedError
+from venues.base import (
+    AccountConfig,
+    BalanceReport,
+    BookSnapshot,
+    Capabilities,
+    FillPage,
+    Instrument,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PositionReport,
+    Side,
+    TimeInForce,
+    VenueAdapter,
+)
+from venues.ccxt.backoff import Backoff, with_backoff
+from venues.ccxt.config import CcxtConfig
+from venues.ccxt.errors import install_code_overrides, retry_after_header, translated
+from venues.ccxt.fills import collect_fills
+from venues.ccxt.precision import dec, instrument_from_market
+
+T = TypeVar("T")
+ZERO = Decimal(0)
+
+#: Exchanges whose fetch/cancel accept ``params={"clientOrderId": ...}`` in ccxt.
+NATIVE_CLIENT_ID_LOOKUP = frozenset({"okx", "binance", "binanceusdm", "bybit", "bitget", "gate", "kucoin"})
+
+_STATUS = {
+    "closed": OrderStatus.FILLED, "canceled": OrderStatus.CANCELLED, "cancelled": OrderStatus.CANCELLED,
+    "expired": OrderStatus.CANCELLED, "rejected": OrderStatus.REJECTED,
+}
+
+
+class CcxtAdapter(VenueAdapter):
+    capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, reduce_only=True)
+
+    def __init__(self, account: str, config: CcxtConfig, exchange: Any,
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(account)
+        self.config = config
+        self.exchange = exchange
+        self.sleep = sleep
+        self.clock = clock
+        self.backoff = Backoff(config.cancel_attempts, config.cancel_backoff_s, config.cancel_backoff_cap_s)
+        self._instruments: dict[str, Instrument] = {}
+        self._cids: dict[str, str] = {}  # venue order id -> our client id, for fills without one
+        native = config.lookup_by_client_id
+        self._native_lookup = exchange.id in NATIVE_CLIENT_ID_LOOKUP if native is None else native
+
+    # --- plumbing ----------------------------------------------------------------------
+    def _call(self, fn: Callable[[], T], *, submitting: bool = False, cid: str | None = None) -> T:
+        def hint() -> float:
+            return retry_after_header(self.exchange, self.config.rate_limit_retry_s)
+
+        with translated(self.account, submitting=submitting, client_order_id=cid, retry_after=hint):
+            return fn()
+
+    # --- setup -------------------------------------------------------------------------
+    def connect(self) -> None:
+        markets = self._call(self.exchange.load_markets)
+        wanted = set(self.config.symbols) if self.config.symbols else None
+        mode = int(self.exchange.precisionMode)
+        self._instruments = {
+            sym: instrument_from_market(m, mode)
+            for sym, m in markets.items()
+            if (wanted is None or sym in wanted) and m.get("active") is not False
+        }
+        if wanted and (missing := wanted - set(self._instruments)):
+            raise RejectedError(f"{self.account}: {self.exchange.id} lists no active {sorted(missing)}",
+                                venue=self.account, reason="unknown symbols")
+
+    def instruments(self) -> Mapping[str, Instrument]:
+        return self._instruments
+
+    def close(self) -> None:
+        session = getattr(self.exchange, "session", None)
+        if session is not None:
+            session.close()
+
+    # --- orders ------------------------------------------------------------------------
+    def submit(self, req: OrderRequest) -> OrderReport:
+        self.instrument(req.instrument)
+        params: dict[str, Any] = {"clientOrderId": req.client_order_id}
+        if req.tif is TimeInForce.IOC:
+            params["timeInForce"] = "IOC"
+        elif req.tif is TimeInForce.POST_ONLY:
+            params["postOnly"] = True
+        if req.reduce_only:
+            params["reduceOnly"] = True
+        price = str(req.price) if req.order_type is OrderType.LIMIT and req.price is not None else None
+        try:
+            raw = self._call(
+                lambda: self.exchange.create_order(req.instrument, req.order_type.value, req.side.value,
+                                                   str(req.qty), price, params),
+                submitting=True, cid=req.client_order_id,
+            )
+        except RejectedError as exc:
+            # The venue already holds this client id (a resend after a timeout): report that order.
+            if isinstance(exc.__cause__, ccxt.DuplicateOrderId):
+                found = self.order(req.client_order_id, req.instrument)
+                if found is not None:
+                    return found
+            raise
+        return self._report(raw, fallback=req)
+
+    def cancel(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        """Cancel, retrying transient failures with exponential backoff; then report the state."""
+        self.instrument(instrument)
+
+        def attempt() -> bool:
+            try:
+                if self._native_lookup:
+                    self._call(lambda: self.exchange.cancel_order(
+                        "", instrument, {"clientOrderId": client_order_id}))
+                else:
+                    found = self._find_by_scan(client_order_id, instrument)
+                    if found is None or not found.status.is_open or not found.venue_order_id:
+                        return False
+                    vid = found.venue_order_id
+                    self._call(lambda: self.exchange.cancel_order(vid, instrument))
+            except RejectedError as exc:
+                if isinstance(exc.__cause__, ccxt.OrderNotFound):
+                    return False  # already filled, cancelled, or never seen: the lookup tells which
+                raise
+            return True
+
+        cancelled = with_backoff(attempt, self.backoff, self.sleep)
+        report = with_backoff(lambda: self.order(client_order_id, instrument), self.backoff, self.sleep)
+        if report is None or not cancelled or not report.status.is_open:
+            return report
+        # The venue acknowledged the cancel but its order view has not caught up yet.
+        return OrderReport(report.client_order_id, report.instrument, report.side, report.qty,
+                           OrderStatus.CANCELLED, report.filled_qty, report.price, report.avg_fill_price,
+                           report.venue_order_id, "cancel acknowledged", report.ts)
+
+    def order(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        self.instrument(instrument)
+        if not self._native_lookup:
+            return self._find_by_scan(client_order_id, instrument)
+        try:
+            params = {"clientOrderId": client_order_id}
+            raw = self._call(lambda: self.exchange.fetch_order("", instrument, params))
+        except RejectedError as exc:
+            if isinstance(exc.__cause__, ccxt.OrderNotFound):
+                return None
+            raise
+        return self._report(raw)
+
+    def _find_by_scan(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        """For exchanges without lookup by client id: scan open, then recent closed orders."""
+        for fetch in (self.exchange.fetch_open_orders, self.exchange.fetch_closed_orders):
+            for raw in self._call(lambda fetch=fetch: fetch(instrument)):
+                if raw.get("clientOrderId") == client_order_id:
+                    return self._report(raw)
+        return None
+
+    def open_orders(self) -> list[OrderReport]:
+        try:
+            raws = self._call(self.exchange.fetch_open_orders)
+        except RejectedError as exc:
+            if not isinstance(exc.__cause__, ccxt.ArgumentsRequired):
+                raise
+            raws = [r for sym in self._instruments
+                    for r in self._call(lambda s=sym: self.exchange.fetch_open_orders(s))]
+        return [self._report(r) for r in raws if r.get("symbol") in self._instruments]
+
+    def client_id_of(self, venue_order_id: str | None) -> str | None:
+        return self._cids.get(venue_order_id) if venue_order_id else None
+
+    def _report(self, raw: Mapping[str, Any], fallback: OrderRequest | None = None) -> OrderReport:
+        """A ccxt order structure as our report; a bare acknowledgement falls back on the request."""
+        cid = raw.get("clientOrderId") or (fallback.client_order_id if fallback else "")
+        if raw.get("id") and cid:
+            self._cids[str(raw["id"])] = cid
+        filled = dec(raw.get("filled")) or ZERO
+        status = _STATUS.get(str(raw.get("status")))
+        if status is None:
+            status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.NEW
+        side = raw.get("side") or (fallback.side.value if fallback else None)
+        ts = raw.get("timestamp")
+        return OrderReport(
+            client_order_id=cid,
+            instrument=raw.get("symbol") or (fallback.instrument if fallback else ""),
+            side=Side(side),
+            qty=dec(raw.get("amount")) or (fallback.qty if fallback else ZERO),
+            status=status,
+            filled_qty=filled,
+            price=dec(raw.get("price")) or (fallback.price if fallback else None),
+            avg_fill_price=dec(raw.get("average")) if filled else None,
+            venue_order_id=raw.get("id") or None,
+            ts=datetime.fromtimestamp(ts / 1000, UTC) if ts else None,
+        )
+
+    # --- account -----------------------------------------------------------------------
+    def fills(self, cursor: str | None = None) -> FillPage:
+        return collect_fills(self, cursor)
+
+    def positions(self) -> list[PositionReport]:
+        """Spot holdings come from balances; swap and future positions from fetch_positions."""
+        out: list[PositionReport] = []
+        spot = {i.base: s for s, i in self._instruments.items()
+                if i.kind == "spot" and i.quote == self.config.spot_quote}
+        if spot:
+            for bal in self.balances():
+                sym = spot.get(bal.currency)
+                if sym and bal.total != 0:
+                    out.append(PositionReport(sym, bal.total))
+        if any(i.kind in ("perp", "future") for i in self._instruments.values()):
+            for p in self._call(self.exchange.fetch_positions):
+                qty = dec(p.get("contracts")) or ZERO
+                if p.get("symbol") in self._instruments and qty != 0:
+                    signed = -qty if p.get("side") == "short" else qty
+                    out.append(PositionReport(p["symbol"], signed, dec(p.get("entryPrice"))))
+        return out
+
+    def balances(self) -> list[BalanceReport]:
+        raw = self._call(self.exchange.fetch_balance)
+        totals, free = raw.get("total") or {}, raw.get("free") or {}
+        return [
+            BalanceReport(ccy, dec(total) or ZERO, dec(free.get(ccy)) or ZERO)
+            for ccy, total in sorted(totals.items())
+            if total is not None
+        ]
+
+    # --- market data -------------------------------------------------------------------
+    def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        self.instrument(instrument)
+        raw = self._call(lambda: self.exchange.fetch_order_book(instrument, depth))
+        ts = raw.get("timestamp")
+        return BookSnapshot(
+            instrument,
+            ts / 1000.0 if ts else self.clock(),
+            [(float(p), float(s)) for p, s, *_ in raw.get("bids", [])[:depth]],
+            [(float(p), float(s)) for p, s, *_ in raw.get("asks", [])[:depth]],
+        )
+
+
+def build_exchange(config: CcxtConfig, account: AccountConfig) -> Any:
+    """The ccxt client, configured but not connected: no network until connect()."""
+    klass = getattr(ccxt, config.exchange, None)
+    if klass is None or not isinstance(klass, type):
+        raise BadInputError(f"venues.yaml: {account.name}: ccxt has no exchange {config.exchange!r}")
+    params: dict[str, Any] = {
+        "enableRateLimit": config.enable_rate_limit,
+        "timeout": config.timeout_ms,
+        "options": dict(config.options),
+    }
+    if config.market_types is not None:
+        params["options"]["fetchMarkets"] = {"types": list(config.market_types)}
+    for key in account.credentials:  # apiKey, secret, password (OKX passphrase), uid...
+        value = account.secret(key)
+        if value:
+            params[key] = value
+    exchange = klass(params)
+    install_code_overrides(exchange)
+    if config.sandbox:
+        try:
+            exchange.set_sandbox_mode(True)
+        except ccxt.NotSupported:
+            raise BadInputError(f"venues.yaml: {account.name}: {config.exchange} has no sandbox; "
+                                "set sandbox: false (and live: true) or give url:") from None
+    url = account.url or config.url
+    if url:
+        base = url.rstrip("/")
+        api = exchange.urls.get("api")
+        exchange.urls["api"] = {k: base for k in api} if isinstance(api, dict) else base
+    return exchange
+
+
+def create(account: AccountConfig) -> CcxtAdapter:
+    try:
+        config = CcxtConfig.model_validate(dict(account.settings))
+    except ValidationError as exc:
+        raise BadInputError(f"venues.yaml: {account.name}: {exc}") from None
+    if not config.sandbox and not account.live and not (account.url or config.url):
+        raise BadInputError(f"venues.yaml: {account.name}: sandbox: false points at real money; "
+                            "it needs live: true on the account")
+    return CcxtAdapter(account.name, config, build_exchange(config, account))
