@@ -12,11 +12,11 @@ import abc
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
 from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
+from pathlib import Path
+from typing import Any
 
 from runner.errors import PrecisionError
 

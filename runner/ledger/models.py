@@ -204,3 +204,19 @@ class Heartbeat(SQLModel, table=True):
     pid: int
     ts: datetime = _ts(nullable=False)
     market_ts: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class InstrumentRow(SQLModel, table=True):
+    """Venue precision as last loaded by a runner, so offline commands can judge dust."""
+
+    __tablename__ = "instruments"
+    account: str = Field(primary_key=True)
+    symbol: str = Field(primary_key=True)
+    kind: str = "spot"
+    tick_size: Decimal = _dec(nullable=False)
+    lot_size: Decimal = _dec(nullable=False)
+    min_size: Decimal = _dec(nullable=False)
+    min_notional: Decimal = _dec(nullable=False)
+    maker_fee: Decimal = _dec(nullable=False)
+    taker_fee: Decimal = _dec(nullable=False)
+    updated: datetime = _ts(nullable=False)

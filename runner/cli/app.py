@@ -1,0 +1,73 @@
+"""The Typer application and the context every command shares (home, ledger URL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import typer
+
+app = typer.Typer(
+    add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    help="Declarative strategy runner. Reading commands accept --json. Exit: 0 ok, 1 problem found "
+    "or action refused, 2 bad input.",
+)
+
+
+@dataclass
+class Ctx:
+    home: Path
+    db: str | None
+
+    def ledger(self, create: bool = True):  # type: ignore[no-untyped-def]
+        from runner.ledger.store import Ledger, default_url
+
+        url = self.db or default_url(self.home)
+        return Ledger(url, create=create)
+
+    def venues(self):  # type: ignore[no-untyped-def]
+        from runner.spec.deployment_config import load_venues
+
+        return load_venues(self.home)
+
+    def config(self):  # type: ignore[no-untyped-def]
+        from runner.spec.deployment_config import load_runner_config
+
+        return load_runner_config(self.home)
+
+
+_CTX: list[Ctx] = []
+
+
+@app.callback()
+def root(
+    home: Path = typer.Option(None, "--home", envvar="RUNNER_HOME", help="deployment directory (default: .)"),
+    db: str = typer.Option(None, "--db", envvar="RUNNER_DB", help="ledger URL (default: sqlite state/ledger.db)"),
+) -> None:
+    _CTX.clear()
+    _CTX.append(Ctx((home or Path(os.getcwd())).resolve(), db))
+
+
+def ctx() -> Ctx:
+    return _CTX[0]
+
+
+def emit_json(doc: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(doc, default=_default, indent=2) + "\n")
+
+
+def _default(o: Any) -> Any:
+    from datetime import datetime
+    from decimal import Decimal
+
+    from runner.ledger.types import iso
+
+    if isinstance(o, Decimal):
+        return float(o)
+    if isinstance(o, datetime):
+        return iso(o)
+    return str(o)

@@ -1,0 +1,36 @@
+"""Operator commands: pause, resume, retire (through runner.control)."""
+
+from __future__ import annotations
+
+import typer
+
+from runner.cli.app import app, ctx
+
+
+def _say(t) -> None:  # type: ignore[no-untyped-def]
+    typer.echo(f"{t.variant}: {t.from_state} -> {t.to_state} ({t.detail})")
+
+
+@app.command()
+def pause(variant: str, reason: str = typer.Option("", "--reason")) -> None:
+    """Stop new entries; open positions keep being managed."""
+    from runner import control
+
+    _say(control.pause(ctx().ledger(), variant, reason))
+
+
+@app.command()
+def resume(variant: str, clear: bool = typer.Option(False, "--clear", help="leave quarantine (resets counters)"),
+           reason: str = typer.Option("", "--reason")) -> None:
+    """Resume a paused variant; a quarantined one needs --clear."""
+    from runner import control
+
+    _say(control.resume(ctx().ledger(), variant, clear, reason))
+
+
+@app.command()
+def retire(variant: str, reason: str = typer.Option("", "--reason")) -> None:
+    """Cancel the variant's orders, flatten, then retire it for good."""
+    from runner import control
+
+    _say(control.retire(ctx().ledger(), variant, reason))

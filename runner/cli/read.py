@@ -1,0 +1,85 @@
+"""Reading commands: status, events, fills, positions (human tables, or --json)."""
+
+from __future__ import annotations
+
+import typer
+
+from runner.cli.app import app, ctx, emit_json
+
+JSON = typer.Option(False, "--json", help="one JSON document on stdout")
+
+
+def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    t = Table(title=title, show_lines=False, header_style="bold")
+    for c in columns:
+        t.add_column(c)
+    for r in rows:
+        t.add_row(*["" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in r])
+    Console(highlight=False).print(t)
+
+
+@app.command()
+def status(as_json: bool = JSON) -> None:
+    """Every variant: state, reason, since, position, open orders, PnL, last error; deploy errors."""
+    from runner.cli.views import status_view
+
+    doc = status_view(ctx().ledger())
+    if as_json:
+        emit_json(doc)
+        return
+    _table("variants", ["id", "kind", "venue", "mode", "state", "reason", "since", "position", "orders", "pnl",
+                        "last error"],
+           [[v["id"], v["kind"], v["venue"], v["mode"], v["state"], v["reason"], v["since"], v["position"],
+             v["open_orders"], v["pnl"], v["last_error"]] for v in doc["variants"]])
+    if doc["errors"]:
+        _table("deploy errors", ["file", "message"], [[e["file"], e["message"]] for e in doc["errors"]])
+
+
+@app.command()
+def events(variant: str = typer.Argument(None), limit: int = typer.Option(200, "--limit"), as_json: bool = JSON) -> None:
+    """Lifecycle transitions (of one variant, or all)."""
+    from runner.cli.views import events_view
+
+    led = ctx().ledger()
+    if variant and led.deployment(variant) is None:
+        from runner.errors import BadInputError
+
+        raise BadInputError(f"unknown variant {variant!r}")
+    rows = events_view(led, variant, limit)
+    if as_json:
+        emit_json({"events": rows})
+        return
+    _table("events", ["ts", "variant", "from", "to", "reason", "actor", "detail"],
+           [[e["ts"], e["variant"], e["from"], e["to"], e["reason"], e["actor"], e["detail"]] for e in rows])
+
+
+@app.command()
+def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Option(200, "--limit"),
+          as_json: bool = JSON) -> None:
+    """Fills, oldest first (the latest --limit)."""
+    from runner.cli.views import fills_view
+
+    rows = fills_view(ctx().ledger(), variant, limit)
+    if as_json:
+        emit_json({"fills": rows})
+        return
+    _table("fills", ["ts", "variant", "instrument", "side", "qty", "price", "fee", "order_id"],
+           [[f["ts"], f["variant"], f["instrument"], f["side"], f["qty"], f["price"], f["fee"], f["order_id"]]
+            for f in rows])
+
+
+@app.command()
+def positions(variant: str = typer.Option(None, "--variant"), as_json: bool = JSON) -> None:
+    """Positions derived from fills, with realized (net of fees) and unrealized PnL."""
+    from runner.cli.views import positions_view
+
+    rows = positions_view(ctx().ledger(), variant)
+    if as_json:
+        emit_json({"positions": rows})
+        return
+    _table("positions", ["variant", "instrument", "qty", "avg_price", "realized_pnl", "unrealized_pnl", "dust"],
+           [[p["variant"], p["instrument"], p["qty"], p["avg_price"], p["realized_pnl"], p["unrealized_pnl"],
+             "yes" if p["dust"] else ""] for p in rows])

@@ -1,0 +1,61 @@
+"""`runner run`: the foreground runner."""
+
+from __future__ import annotations
+
+import signal
+
+import typer
+
+from runner.cli.app import app, ctx
+
+
+@app.command()
+def run(
+    duration: float = typer.Option(None, "--duration", help="stop after this many seconds (default: until Ctrl-C)"),
+    quiet: bool = typer.Option(False, "--quiet", help="print nothing but errors"),
+) -> None:
+    """Run every deployed variant: watch strategies.d, trade, schedule audits."""
+    from runner.embedded import init_deployment
+    from runner.engine.report import Reporter
+    from runner.engine.runtime import Runtime
+    from runner.engine.watch import StrategiesWatcher
+
+    c = ctx()
+    created = init_deployment(c.home)
+    venues, config = c.venues(), c.config()
+    ledger = c.ledger()
+    reporter = Reporter(quiet=quiet)
+    if created:
+        reporter.info(f"fresh deployment in {c.home}: created {', '.join(created)} from the embedded samples")
+    rt = Runtime(c.home, ledger, venues, config, reporter)
+    stopping: list[int] = []
+
+    def _stop(signum, _frame):  # type: ignore[no-untyped-def]
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    watcher = StrategiesWatcher(c.home / "strategies.d", lambda: setattr(rt, "rescan", True))
+    rt.start()
+    watcher.start()
+    extras = _start_extras(rt)
+    try:
+        rt.run(duration, should_stop=lambda: bool(stopping))
+    finally:
+        for stop in extras:
+            stop()
+        watcher.stop()
+        rt.stop()
+        reporter.summary(list(rt.engines.values()))
+        reporter.info("runner stopped")
+
+
+def _start_extras(rt) -> list:  # type: ignore[no-untyped-def,type-arg]
+    """Background services that other modules provide (audit scheduler...), if present."""
+    stops = []
+    try:
+        from runner.audit.schedule import start_audit_scheduler
+    except ImportError:
+        return stops
+    stops.append(start_audit_scheduler(rt))
+    return stops

@@ -1,0 +1,349 @@
+"""The running runner: deploys, restores, trades, and obeys the ledger.
+
+One loop, one thread: poll market data per account, hand events to the variants, read fills,
+turn troubles into lifecycle triggers, adopt operator transitions written by other
+processes, retire what must retire. Every decision lands in the ledger first.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from runner.engine.deploy import scan
+from runner.engine.lifecycle_driver import LifecycleDriver
+from runner.engine.report import Reporter
+from runner.engine.sessions import session_checker
+from runner.engine.sink import ImmediateSink
+from runner.engine.variant import VariantEngine
+from runner.errors import BadInputError, ErrorClass, RunnerError, SpecError
+from runner.kinds.base import Intent, MarketEvent
+from runner.kinds.registry import get_kind
+from runner.ledger.instruments import record_instruments
+from runner.ledger.models import MAIN_RUN, Deployment
+from runner.ledger.positions import PositionState
+from runner.ledger.store import Ledger, NewFill
+from runner.ledger.types import from_epoch
+from runner.lifecycle import State, Trigger, backoff_delay
+from runner.spec.deployment_config import RunnerConfig, VenuesConfig
+from runner.spec.load import parse_variant
+from venues.base import AccountConfig, OrderStatus, VenueAdapter
+from venues.registry import create_adapter
+
+OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
+
+
+@dataclass
+class Backoff:
+    attempts: int = 0
+    until: float = 0.0
+
+
+def account_config(name: str, venues: VenuesConfig, home: Path) -> AccountConfig:
+    spec = venues.accounts[name]
+    return AccountConfig(name=name, adapter=spec.adapter, settings=spec.settings, credentials=spec.credentials,
+                         url=spec.url, live=spec.live, home=home)
+
+
+class Runtime:
+    def __init__(self, home: Path, ledger: Ledger, venues: VenuesConfig, config: RunnerConfig,
+                 reporter: Reporter | None = None, clock: Callable[[], float] = time.time) -> None:
+        self.home = home
+        self.ledger = ledger
+        self.venues = venues
+        self.config = config
+        self.reporter = reporter or Reporter(quiet=True)
+        self.clock = clock
+        self.runner_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self.sink = ImmediateSink(ledger)
+        self.life = LifecycleDriver(ledger, after=self.reporter.transition)
+        self.adapters: dict[str, VenueAdapter] = {}
+        self.engines: dict[str, VariantEngine] = {}
+        self.owner: dict[str, VariantEngine] = {}  # client order id -> engine
+        self.backoff: dict[str, Backoff] = {}
+        self.rejections: dict[str, int] = {}
+        self.rescan = True
+        self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0}
+        self.market_ts: float | None = None
+
+    # --- start ---------------------------------------------------------------------------
+    def start(self) -> None:
+        self.ledger.ensure_run(MAIN_RUN, "main")
+        self.deploy()
+        self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {self.ledger.url}")
+
+    def deploy(self) -> None:
+        """Scan strategies.d, then make sure every live deployment has an engine."""
+        self.rescan = False
+        result = scan(self.home / "strategies.d", self.ledger, self.venues)
+        for file, message in result.errors.items():
+            self.reporter.error(message if message.startswith(file) else f"{file}: {message}")
+        for dep in self.ledger.deployments():
+            if "@" in dep.variant or dep.variant in self.engines:
+                continue
+            st = self.ledger.state(dep.variant)
+            if st is None or st.state == State.RETIRED:
+                continue
+            self._spawn(dep, State(st.state))
+        for vid, why in result.retire:
+            eng = self.engines.get(vid)
+            if eng is not None and eng.state not in (State.RETIRING, State.RETIRED):
+                self.life.fire(eng, Trigger.RETIRE, "retire", why)
+
+    def adapter(self, account: str) -> VenueAdapter:
+        if account not in self.adapters:
+            ad = create_adapter(account_config(account, self.venues, self.home))
+            ad.connect()
+            record_instruments(self.ledger, account, ad.instruments())
+            self.adapters[account] = ad
+        return self.adapters[account]
+
+    def _spawn(self, dep: Deployment, state: State) -> None:
+        try:
+            loaded = parse_variant(dep.yaml_text, Path(dep.path), self.venues)
+            kind = get_kind(loaded.spec.kind)
+            assert kind is not None
+            venue = self.adapter(loaded.spec.venue)
+        except (SpecError, BadInputError, RunnerError, KeyError) as exc:
+            self.ledger.set_spec_error(dep.path, f"{dep.variant}: cannot start: {exc}")
+            self.reporter.error(f"{dep.variant}: cannot start: {exc}")
+            return
+        eng = VariantEngine(
+            loaded, kind(loaded.params, loaded.spec.instruments), venue, self.sink, MAIN_RUN, state,
+            self.ledger.next_seq(MAIN_RUN, dep.variant), session_open=session_checker(loaded.spec.sessions),
+            anomaly_tolerance=self.config.anomaly_tolerance,
+        )
+        eng.on_order = self._on_order
+        eng.on_fill_cb = self.reporter.fill
+        for p in self.ledger.positions(MAIN_RUN, dep.variant):
+            eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
+        self.engines[dep.variant] = eng
+        self._reconcile_orders(eng)
+        if state is State.PENDING:
+            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")
+
+    def _on_order(self, eng: VariantEngine, req, purpose: str) -> None:  # type: ignore[no-untyped-def]
+        self.owner[req.client_order_id] = eng
+        self.reporter.order(eng, req, purpose)
+
+    def _reconcile_orders(self, eng: VariantEngine) -> None:
+        """Orders the ledger thinks are open: ask the venue by client id before trading."""
+        from runner.engine.variant import WorkingOrder
+        from venues.base import OrderRequest, OrderType, Side, TimeInForce
+
+        for order, status in self.ledger.orders_with_status(OPEN_STATUSES, MAIN_RUN, eng.id):
+            self.owner[order.client_order_id] = eng
+            try:
+                rep = eng.venue.order(order.client_order_id, order.instrument)
+            except RunnerError as exc:
+                self.reporter.error(f"{eng.id}: cannot look up {order.client_order_id}: {exc}")
+                rep = None
+                continue
+            if rep is None:
+                # The crash came between writing the order and the venue taking it.
+                self.sink.order_event(order.client_order_id, "not_sent", detail="not found on the venue after restart")
+                continue
+            req = OrderRequest(order.client_order_id, order.instrument, Side(order.side), order.qty,
+                               OrderType(order.order_type), order.price, TimeInForce(order.tif), order.reduce_only)
+            eng.working[order.client_order_id] = WorkingOrder(req, order.purpose, group=order.group_id)
+            eng.working[order.client_order_id].filled = self.ledger.filled_qty(order.client_order_id)
+            if rep.status.value != status:
+                eng.on_report(rep)
+            elif not rep.status.is_open:
+                eng.working.pop(order.client_order_id, None)
+
+    # --- the loop ------------------------------------------------------------------------
+    def run(self, duration: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
+        end = None if duration is None else time.monotonic() + duration
+        while not should_stop() and (end is None or time.monotonic() < end):
+            t0 = time.monotonic()
+            self.step()
+            time.sleep(max(0.0, self.config.loop_interval_s - (time.monotonic() - t0)))
+
+    def step(self) -> None:
+        now = self.clock()
+        self._adopt_recorded_states()
+        if self.rescan:
+            self.deploy()
+        self._market()
+        self._fills()
+        self._housekeeping(now)
+        self._periodic(now)
+
+    def _adopt_recorded_states(self) -> None:
+        """Operator commands arrive as transitions written by another process: adopt them."""
+        for vid, rec in self.ledger.states().items():
+            eng = self.engines.get(vid)
+            if eng is not None and eng.state.value != rec.state:
+                old = eng.state
+                eng.state = State(rec.state)
+                if rec.state == State.ACTIVE and old is State.QUARANTINED:
+                    self.rejections[vid] = 0
+                    self.backoff.pop(vid, None)
+                self.reporter.info(f"[bold]{vid}[/bold] now {rec.state} ({rec.reason}: {rec.detail})")
+
+    def _market(self) -> None:
+        by_account: dict[str, dict[str, list[VariantEngine]]] = {}
+        for eng in self.engines.values():
+            if eng.state is State.RETIRED:
+                continue
+            for sym in eng.spec.instruments:
+                by_account.setdefault(eng.venue.account, {}).setdefault(sym, []).append(eng)
+        for account, insts in by_account.items():
+            ad = self.adapters[account]
+            for sym, engines in insts.items():
+                try:
+                    book = ad.book(sym)
+                except RunnerError as exc:
+                    for eng in engines:
+                        eng.troubles.append(_trouble(exc, f"market data {sym}: {exc}"))
+                    continue
+                ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0],
+                                 tuple(s for _, s in book.bids), tuple(s for _, s in book.asks),
+                                 book.volume, dict(book.extra))
+                self.market_ts = book.ts
+                for eng in engines:
+                    eng.on_event(ev)
+
+    def _fills(self) -> None:
+        for account, ad in self.adapters.items():
+            cursor = self.ledger.cursor(account)
+            try:
+                page = ad.fills(cursor)
+            except RunnerError as exc:
+                self.reporter.error(f"{account}: reading fills: {exc}")
+                continue
+            batch: list[tuple[NewFill, VariantEngine | None]] = []
+            for f in page.fills:
+                eng = self.owner.get(f.client_order_id or "")
+                order = None if eng else self.ledger.order_row(f.client_order_id or "")
+                if eng is None and order is None:
+                    continue  # not ours: reported by reconcile / the orphan audit
+                variant = eng.id if eng else order.variant  # type: ignore[union-attr]
+                group = order.group_id if order else (eng.working[f.client_order_id].group
+                                                       if eng and f.client_order_id in eng.working else None)
+                nf = NewFill(f"{account}:{f.fill_id}", f.client_order_id, MAIN_RUN, variant, account, f.instrument,
+                             f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity, group)
+                batch.append((nf, eng or self.engines.get(variant)))
+            applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
+            for nf, eng in batch:
+                if nf.fill_key in applied and eng is not None:
+                    eng.on_fill(nf)
+            if page.cursor != cursor:
+                self.ledger.set_cursor(account, page.cursor)
+
+    def _housekeeping(self, now: float) -> None:
+        for eng in list(self.engines.values()):
+            self._handle_troubles(eng, now)
+            if eng.state is State.WARMING and eng.strategy.warm:
+                self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history")
+            elif eng.state is State.BACKOFF and now >= self.backoff.get(eng.id, Backoff()).until:
+                self.life.fire(eng, Trigger.BACKOFF_ELAPSED, "transient", "auto-resume after backoff")
+            elif eng.state is State.RETIRING:
+                self._retire_step(eng)
+
+    def _handle_troubles(self, eng: VariantEngine, now: float) -> None:
+        troubles, eng.troubles = eng.troubles, []
+        for t in troubles:
+            cls = t.error.error_class
+            if eng.state in (State.RETIRED, State.RETIRING, State.PENDING, State.WARMING):
+                self.reporter.error(f"{eng.id}: {t.detail}")
+                continue
+            if cls is ErrorClass.TRANSIENT:
+                b = self.backoff.setdefault(eng.id, Backoff())
+                b.attempts += 1
+                if b.attempts > self.config.backoff.max_attempts:
+                    self.backoff.pop(eng.id, None)
+                    self._quarantine(eng, "transient", f"retry limit ({self.config.backoff.max_attempts}) reached: {t.detail}")
+                    continue
+                delay = backoff_delay(b.attempts, self.config.backoff.base_s, self.config.backoff.cap_s)
+                b.until = now + (getattr(t.error, "retry_after", None) or delay)
+                if eng.state in (State.ACTIVE, State.BACKOFF):
+                    self.life.fire(eng, Trigger.TRANSIENT, "transient", f"attempt {b.attempts}, retry in {delay:.1f}s: {t.detail}")
+            elif cls is ErrorClass.REJECTED:
+                n = self.rejections.get(eng.id, 0) + 1
+                self.rejections[eng.id] = n
+                if n >= self.config.rejection_limit:
+                    self.rejections[eng.id] = 0  # the counter resets on the transition it caused
+                    self._quarantine(eng, "rejected", t.detail)
+            elif cls in (ErrorClass.RISK_BLOCK, ErrorClass.INVARIANT, ErrorClass.DATA_ANOMALY):
+                self._quarantine(eng, cls.value, t.detail)
+
+    def _quarantine(self, eng: VariantEngine, reason: str, detail: str) -> None:
+        if eng.state in (State.ACTIVE, State.PAUSED, State.BACKOFF):
+            self.life.fire(eng, Trigger.QUARANTINE, reason, detail)
+
+    def _retire_step(self, eng: VariantEngine) -> None:
+        """Cancel working orders, flatten what is not dust, then declare retired."""
+        try:
+            if eng.working:
+                eng.cancel_all()
+                return
+            if not eng.is_flat():
+                for sym, pos in eng.positions.items():
+                    if pos.qty and sym in eng.marks:
+                        book = eng.venue.book(sym)
+                        ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0])
+                        side = "sell" if pos.qty > 0 else "buy"
+                        eng.place(Intent(sym, side, "flatten", close=True, urgent=True), ev)
+                return
+        except RunnerError as exc:
+            self.reporter.error(f"{eng.id}: retiring: {exc}")
+            return
+        dust = {s: str(p.qty) for s, p in eng.positions.items() if p.qty}
+        self.life.fire(eng, Trigger.FLAT, "retire", f"flat; dust left: {dust}" if dust else "flat")
+
+    def _periodic(self, now: float) -> None:
+        last = self._last
+        if now - last["status"] >= 2.0:
+            last["status"] = now
+            self._poll_open_orders()
+        if now - last["skips"] >= 5.0:
+            last["skips"] = now
+            for eng in self.engines.values():
+                self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
+        if now - last["heartbeat"] >= 1.0:
+            last["heartbeat"] = now
+            self.ledger.heartbeat(self.runner_id, socket.gethostname(), os.getpid(),
+                                  from_epoch(self.market_ts) if self.market_ts else None)
+        if now - last["equity"] >= self.config.equity_interval_s:
+            last["equity"] = now
+            rows = []
+            for eng in self.engines.values():
+                r, u = eng.realized(), eng.unrealized()
+                rows.append(dict(run_id=MAIN_RUN, variant=eng.id, ts=from_epoch(now), equity=r + u, realized=r, unrealized=u))
+            self.sink.equity(rows)
+        if now - last["summary"] >= 15.0:
+            last["summary"] = now
+            self.reporter.summary([e for e in self.engines.values() if e.state is not State.RETIRED])
+
+    def _poll_open_orders(self) -> None:
+        for eng in self.engines.values():
+            for cid, w in list(eng.working.items()):
+                try:
+                    rep = eng.venue.order(cid, w.req.instrument)
+                except RunnerError:
+                    continue
+                if rep is None:
+                    continue
+                if not rep.status.is_open or rep.status is OrderStatus.PARTIALLY_FILLED:
+                    if rep.filled_qty > w.filled:
+                        continue  # wait for the fills to arrive before closing the order
+                    eng.on_report(rep)
+
+    def stop(self) -> None:
+        for eng in self.engines.values():
+            self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
+        for ad in self.adapters.values():
+            ad.close()
+
+
+def _trouble(exc: RunnerError, detail: str):  # type: ignore[no-untyped-def]
+    from runner.engine.variant import Trouble
+
+    return Trouble(exc, detail)

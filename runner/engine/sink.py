@@ -1,0 +1,96 @@
+"""Where the engine's ledger writes go: at once (paper/live) or in bounded batches (backtest).
+
+Paper and live write every order (and commit) before it is sent. A backtest has no venue to
+disagree with, so it batches inside a durability window: at most ``max_fills`` fills or
+``max_age_s`` seconds, flushed on every lifecycle transition and on exit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import insert
+
+from runner.ledger.store import T_EVENTS, T_ORDERS, Ledger, NewFill
+from runner.ledger.types import utcnow
+
+
+class ImmediateSink:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def order(self, row: dict[str, Any]) -> None:
+        self.ledger.record_order(row)
+
+    def order_event(self, cid: str, status: str, venue_order_id: str | None = None, detail: str = "") -> None:
+        self.ledger.order_event(cid, status, venue_order_id, detail)
+
+    def fills(self, fills: Sequence[NewFill]) -> list[NewFill]:
+        return self.ledger.apply_fills(fills)
+
+    def skips(self, run_id: str, variant: str, counts: dict[str, int]) -> None:
+        self.ledger.add_skips(run_id, variant, counts)
+
+    def equity(self, rows: list[dict[str, Any]]) -> None:
+        self.ledger.add_equity(rows)
+
+    def flush(self) -> None:
+        pass
+
+
+class BatchSink(ImmediateSink):
+    def __init__(self, ledger: Ledger, max_fills: int = 1000, max_age_s: float = 0.05) -> None:
+        super().__init__(ledger)
+        self.max_fills = max_fills
+        self.max_age_s = max_age_s
+        self._orders: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
+        self._fills: list[NewFill] = []
+        self._equity: list[dict[str, Any]] = []
+        self._oldest: float | None = None
+        self.flushes = 0
+
+    def _touch(self) -> None:
+        now = time.monotonic()
+        if self._oldest is None:
+            self._oldest = now
+        elif len(self._fills) >= self.max_fills or now - self._oldest >= self.max_age_s:
+            self.flush()
+
+    def order(self, row: dict[str, Any]) -> None:
+        self._orders.append(row)
+        self._events.append(dict(client_order_id=row["client_order_id"], status="submitting", ts=row["created"]))
+        self._touch()
+
+    def order_event(self, cid: str, status: str, venue_order_id: str | None = None, detail: str = "") -> None:
+        self._events.append(
+            dict(client_order_id=cid, status=status, venue_order_id=venue_order_id, detail=detail, ts=utcnow())
+        )
+        self._touch()
+
+    def fills(self, fills: Sequence[NewFill]) -> list[NewFill]:
+        self._fills.extend(fills)
+        self._touch()
+        return list(fills)  # a backtest venue reports each fill once
+
+    def equity(self, rows: list[dict[str, Any]]) -> None:
+        self._equity.extend(rows)
+
+    def flush(self) -> None:
+        if not (self._orders or self._events or self._fills or self._equity):
+            self._oldest = None
+            return
+        with self.ledger.begin() as conn:
+            if self._orders:
+                conn.execute(insert(T_ORDERS), self._orders)
+            if self._events:
+                conn.execute(insert(T_EVENTS), [{"venue_order_id": None, "detail": "", **e} for e in self._events])
+            if self._equity:
+                self.ledger.add_equity(self._equity, conn)
+        if self._fills:
+            self.ledger.apply_fills(self._fills)
+        self._orders, self._events, self._fills, self._equity = [], [], [], []
+        self._oldest = None
+        self.flushes += 1

@@ -1,0 +1,352 @@
+"""One variant in motion: strategy decisions, lifecycle gating, risk, and its order path.
+
+The same class runs a backtest, a paper session and a live one; what differs is the venue
+adapter it is handed and the sink its ledger writes go to. It never abandons a position:
+entries need ``active``; exits, stop-loss and time-stop run in every state but ``retired``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from runner.engine import execution, risk
+from runner.engine.client_ids import client_order_id
+from runner.engine.sink import ImmediateSink
+from runner.errors import (
+    AmbiguousError,
+    PrecisionError,
+    RejectedError,
+    RiskBlockError,
+    RunnerError,
+    TransientError,
+)
+from runner.kinds.base import Intent, MarketEvent, PositionView, Strategy
+from runner.ledger.positions import PositionState, apply_fill
+from runner.ledger.store import NewFill
+from runner.lifecycle import ENTRIES_ALLOWED, State
+from runner.spec.load import LoadedVariant
+from venues.base import Instrument, OrderReport, OrderRequest, OrderStatus, VenueAdapter
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class WorkingOrder:
+    req: OrderRequest
+    purpose: str
+    filled: Decimal = ZERO
+    group: str | None = None
+
+
+@dataclass
+class RoundTrip:
+    side: str
+    entry_ts: float
+    entry_price: float
+    qty: float
+    exit_ts: float | None = None
+    exit_price: float | None = None
+    pnl: float = 0.0
+
+
+@dataclass
+class PnlDay:
+    day: str = ""
+    realized: Decimal = ZERO  # net of fees, since the start of the UTC day
+
+
+@dataclass
+class Trouble:
+    """An error the engine could not absorb: the runtime turns it into a lifecycle trigger."""
+
+    error: RunnerError
+    detail: str
+
+
+class VariantEngine:
+    def __init__(
+        self, loaded: LoadedVariant, strategy: Strategy, venue: VenueAdapter, sink: ImmediateSink,
+        run_id: str, state: State, next_seq: int, *, variant_key: str | None = None,
+        session_open: Callable[[float], bool] | None = None, anomaly_tolerance: float = 0.01,
+    ) -> None:
+        self.loaded = loaded
+        self.spec = loaded.spec
+        self.id = variant_key or loaded.id
+        self.strategy = strategy
+        self.venue = venue
+        self.sink = sink
+        self.run_id = run_id
+        self.state = state
+        self._seq = next_seq
+        self.session_open = session_open
+        self.anomaly_tolerance = Decimal(repr(anomaly_tolerance))
+        self.positions: dict[str, PositionState] = {}
+        self.views: dict[str, PositionView] = {}
+        self.marks: dict[str, float] = {}
+        self.working: dict[str, WorkingOrder] = {}
+        self.skips: dict[str, int] = {}
+        self.pnl_day = PnlDay()
+        self.trips: list[RoundTrip] = []
+        self.open_trip: dict[str, RoundTrip] = {}
+        self.troubles: list[Trouble] = []
+        self.anomalies: list[str] = []
+        self.guard_reason: str | None = None  # set by global guards: no new entries anywhere
+        self.last_error: str | None = None
+        self.now = 0.0  # time of the latest market event (data time in a backtest)
+        self.on_order: Callable[[VariantEngine, OrderRequest, str], None] | None = None
+        self.on_fill_cb: Callable[[VariantEngine, NewFill], None] | None = None
+
+    # --- market events ---------------------------------------------------------------------
+    def on_event(self, ev: MarketEvent) -> None:
+        self.now = ev.ts
+        self.marks[ev.instrument] = (ev.bid + ev.ask) * 0.5
+        decision = self.strategy.on_event(ev, self.views)
+        if decision.__class__ is str:
+            self.skips[decision] = self.skips.get(decision, 0) + 1  # type: ignore[index]
+            return
+        self._act(ev, decision)  # type: ignore[arg-type]
+
+    def _skip(self, reason: str) -> None:
+        self.skips[reason] = self.skips.get(reason, 0) + 1
+
+    def _act(self, ev: MarketEvent, intents: list[Intent]) -> None:
+        if self.state is State.RETIRED or self.state is State.BACKOFF:
+            self._skip(f"state_{self.state.value}")
+            return
+        for intent in intents:
+            if any(w.req.instrument == intent.instrument for w in self.working.values()):
+                self._skip("order_working")
+                continue
+            if intent.is_entry:
+                blocked = self._entry_block(ev.ts)
+                if blocked:
+                    self._skip(blocked)
+                    continue
+            self.place(intent, ev)
+
+    def _entry_block(self, ts: float) -> str | None:
+        if self.state not in ENTRIES_ALLOWED:
+            return f"state_{self.state.value}"
+        if self.guard_reason:
+            return f"guard_{self.guard_reason}"
+        if self.session_open is not None and not self.session_open(ts):
+            return "outside_session"
+        return None
+
+    # --- orders ----------------------------------------------------------------------------
+    def place(self, intent: Intent, ev: MarketEvent, purpose: str | None = None) -> OrderReport | None:
+        inst = self.venue.instrument(intent.instrument)
+        pos = self.positions.get(intent.instrument, PositionState())
+        if intent.close:
+            qty = abs(pos.qty)
+            if qty == 0:
+                self._skip("nothing_to_close")
+                return None
+        else:
+            qty = execution.to_decimal(intent.qty or 0.0)
+        reduce_only = intent.close or not intent.is_entry
+        cid = client_order_id(self.run_id, self.id, self._seq)
+        try:
+            req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, self.spec.execution, inst, reduce_only))
+            if intent.is_entry:
+                self._check_risk(req, inst, ev)
+        except PrecisionError as exc:
+            self._skip("precision")
+            self.last_error = str(exc)
+            return None
+        except RiskBlockError as exc:
+            self._skip(f"risk_{exc.message.split(':')[0]}")
+            self.troubles.append(Trouble(exc, str(exc)))
+            return None
+        return self.send(req, purpose or intent.purpose, intent.group)
+
+    def _check_risk(self, req: OrderRequest, inst: Instrument, ev: MarketEvent) -> None:
+        price = req.price or execution.to_decimal(ev.mid)
+        notional = req.qty * price
+        pos = self.positions.get(req.instrument, PositionState())
+        after = abs(pos.qty + req.qty * req.side.sign) * price
+        limit = risk.check_entry(self.spec.risk, notional, after, self.daily_pnl())
+        if limit:
+            raise RiskBlockError(f"{limit}: entry of {notional:.2f} on {req.instrument} refused", venue=None)
+
+    def send(self, req: OrderRequest, purpose: str, group: str | None = None) -> OrderReport | None:
+        """Record, then send. The order row is durable before the venue hears of it."""
+        seq = self._seq
+        self._seq += 1
+        self.sink.order(
+            dict(
+                client_order_id=req.client_order_id, run_id=self.run_id, variant=self.id, seq=seq,
+                account=self.venue.account, instrument=req.instrument, side=req.side.value, qty=req.qty,
+                price=req.price, order_type=req.order_type.value, tif=req.tif.value, purpose=purpose,
+                group_id=group, reduce_only=req.reduce_only, created=datetime.now(UTC),
+            )
+        )
+        self.working[req.client_order_id] = WorkingOrder(req, purpose, group=group)
+        if self.on_order:
+            self.on_order(self, req, purpose)
+        try:
+            rep = self.venue.submit(req)
+        except AmbiguousError as exc:
+            rep = self.resolve_ambiguous(req.client_order_id, req.instrument, str(exc))
+            if rep is None:
+                return None
+        except TransientError as exc:
+            self.sink.order_event(req.client_order_id, "send_failed", detail=str(exc))
+            self.working.pop(req.client_order_id, None)
+            self.last_error = str(exc)
+            self.troubles.append(Trouble(exc, f"submit {req.client_order_id}: {exc}"))
+            return None
+        except RejectedError as exc:
+            self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
+            self.working.pop(req.client_order_id, None)
+            self.last_error = exc.reason
+            self.troubles.append(Trouble(exc, f"{req.client_order_id} rejected: {exc.reason}"))
+            return None
+        self.on_report(rep)
+        return rep
+
+    def resolve_ambiguous(self, cid: str, instrument: str, why: str) -> OrderReport | None:
+        """Find the order by client id before counting anything; never resubmit blindly."""
+        try:
+            rep = self.venue.order(cid, instrument)
+        except RunnerError:
+            rep = None
+        if rep is None:
+            # Unknown for now: keep it working; the status poll looks again (and fills for
+            # this client id are applied whenever they show up, since the row exists).
+            self.sink.order_event(cid, "unknown", detail=f"ambiguous: {why}")
+            return None
+        self.sink.order_event(cid, "resolved", rep.venue_order_id, detail=f"found by client id after: {why}")
+        self.on_report(rep)
+        return rep
+
+    def on_report(self, rep: OrderReport) -> None:
+        self.sink.order_event(rep.client_order_id, rep.status.value, rep.venue_order_id, rep.reason or "")
+        w = self.working.get(rep.client_order_id)
+        if w is None:
+            return
+        if not rep.status.is_open:
+            self.working.pop(rep.client_order_id, None)
+            if rep.status is OrderStatus.FILLED:
+                self._check_filled_qty(w.req, rep.filled_qty)
+
+    def _check_filled_qty(self, req: OrderRequest, filled: Decimal) -> None:
+        """A venue that reports `filled` for a slightly different size: accept and flag."""
+        if filled == req.qty or req.qty == 0:
+            return
+        diff = abs(filled - req.qty) / req.qty
+        msg = f"{req.client_order_id}: filled {filled} of {req.qty} ({diff:.4%})"
+        self.anomalies.append(msg)
+        if diff > self.anomaly_tolerance:
+            from runner.errors import DataAnomalyError
+
+            self.troubles.append(Trouble(DataAnomalyError(msg), f"beyond tolerance: {msg}"))
+
+    def cancel_all(self) -> None:
+        for cid, w in list(self.working.items()):
+            rep = self.venue.cancel(cid, w.req.instrument)
+            if rep is not None:
+                self.on_report(rep)
+            else:
+                self.working.pop(cid, None)
+                self.sink.order_event(cid, "cancelled", detail="unknown to the venue")
+
+    # --- fills and positions ---------------------------------------------------------------
+    def on_fill(self, f: NewFill) -> None:
+        inst = self.venue.instruments().get(f.instrument)
+        old = self.positions.get(f.instrument, PositionState())
+        sign = 1 if f.side == "buy" else -1
+        new = apply_fill(old, sign, f.qty, f.price, f.fee, f.ts)
+        self.positions[f.instrument] = new
+        self._book_pnl(new.realized_pnl - old.realized_pnl - f.fee, f.ts)
+        self._update_view(f.instrument, new, inst, f.price)
+        self._track_trip(f, old, new)
+        w = self.working.get(f.client_order_id or "")
+        if w is not None:
+            w.filled += f.qty
+            if w.filled >= w.req.qty:
+                self.working.pop(f.client_order_id or "", None)
+                self.sink.order_event(f.client_order_id or "", "filled")
+                self._check_filled_qty(w.req, w.filled)
+        if self.on_fill_cb:
+            self.on_fill_cb(self, f)
+
+    def _update_view(self, sym: str, pos: PositionState, inst: Instrument | None, price: Decimal) -> None:
+        if pos.qty == 0 or (inst is not None and inst.is_dust(pos.qty, price)):
+            self.views.pop(sym, None)  # dust is invisible to the strategy
+            return
+        opened = pos.opened.timestamp() if pos.opened else None
+        self.views[sym] = PositionView(float(pos.qty), float(pos.avg_price), opened)
+
+    def restore_position(self, sym: str, pos: PositionState) -> None:
+        self.positions[sym] = pos
+        inst = self.venue.instruments().get(sym)
+        self._update_view(sym, pos, inst, pos.avg_price)
+
+    def _book_pnl(self, delta: Decimal, ts: datetime) -> None:
+        day = ts.astimezone(UTC).date().isoformat()
+        if day != self.pnl_day.day:
+            self.pnl_day = PnlDay(day)
+        self.pnl_day.realized += delta
+
+    def daily_pnl(self) -> Decimal:
+        """Realized (net of fees) since the start of the UTC day of the latest event, plus open PnL."""
+        today = datetime.fromtimestamp(self.now, UTC).date().isoformat()
+        realized = self.pnl_day.realized if self.pnl_day.day == today else ZERO
+        return realized + self.unrealized()
+
+    def unrealized(self) -> Decimal:
+        total = ZERO
+        for sym, pos in self.positions.items():
+            if pos.qty and sym in self.marks:
+                total += (execution.to_decimal(self.marks[sym]) - pos.avg_price) * pos.qty
+        return total
+
+    def realized(self) -> Decimal:
+        return sum((p.realized_pnl - p.fees for p in self.positions.values()), ZERO)
+
+    def _track_trip(self, f: NewFill, old: PositionState, new: PositionState) -> None:
+        ts = f.ts.timestamp()
+        if old.qty == 0 and new.qty != 0:
+            self.open_trip[f.instrument] = RoundTrip(
+                "long" if new.qty > 0 else "short", ts, float(f.price), float(abs(new.qty))
+            )
+        trip = self.open_trip.get(f.instrument)
+        if trip is not None:
+            trip.pnl += float(new.realized_pnl - old.realized_pnl - f.fee)
+            if old.qty == 0:
+                return
+            if new.qty == 0 or (new.qty > 0) != (old.qty > 0):
+                trip.exit_ts, trip.exit_price = ts, float(f.price)
+                self.trips.append(trip)
+                del self.open_trip[f.instrument]
+
+    # --- housekeeping ----------------------------------------------------------------------
+    def take_skips(self) -> dict[str, int]:
+        out, self.skips = self.skips, {}
+        return out
+
+    def is_flat(self) -> bool:
+        """Flat except dust, with nothing working: what `retired` requires."""
+        for sym, pos in self.positions.items():
+            if pos.qty == 0:
+                continue
+            inst = self.venue.instruments().get(sym)
+            mark = execution.to_decimal(self.marks.get(sym, float(pos.avg_price)))
+            if inst is None or not inst.is_dust(pos.qty, mark):
+                return False
+        return not self.working
+
+
+@dataclass
+class EngineSet:
+    """The variants a runtime drives, indexed the ways the loop needs them."""
+
+    by_id: dict[str, VariantEngine] = field(default_factory=dict)
+    by_order: dict[str, VariantEngine] = field(default_factory=dict)
+
+    def add(self, engine: VariantEngine) -> None:
+        self.by_id[engine.id] = engine

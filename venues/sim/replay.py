@@ -1,0 +1,175 @@
+"""An in-memory venue for backtests: the sim's matching against recorded data, no store.
+
+The backtest loop hands it each recorded quote with :meth:`set_market`; orders fill against
+it with the same matching code as the sim. Bars carry no book, so a bar offers unlimited
+size at its close. Nothing is kept per bar: fills are dropped once they have been read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from runner.errors import RejectedError
+from venues.base import (
+    BalanceReport,
+    BookSnapshot,
+    Capabilities,
+    FillPage,
+    FillReport,
+    Instrument,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PositionReport,
+    Side,
+    TimeInForce,
+    VenueAdapter,
+)
+from venues.sim import matching
+
+ZERO = Decimal(0)
+_UNLIMITED = 1e18
+
+
+class ReplayVenue(VenueAdapter):
+    capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, cancel_all=True)
+
+    def __init__(self, account: str, instruments: Mapping[str, Instrument]) -> None:
+        super().__init__(account)
+        self._instruments = dict(instruments)
+        self._quote: dict[str, tuple[float, float, float, Sequence[float], Sequence[float]]] = {}
+        self._orders: dict[str, OrderReport] = {}  # open orders, and the last few closed ones
+        self._resting: dict[str, OrderRequest] = {}
+        self._fills: list[FillReport] = []
+        self._read = 0  # fills handed out so far (the cursor)
+        self._fill_seq = 0
+        self._positions: dict[str, Decimal] = {}
+        self._used: dict[str, dict[float, float]] = {}
+
+    def connect(self) -> None:
+        pass
+
+    def instruments(self) -> Mapping[str, Instrument]:
+        return self._instruments
+
+    def set_market(self, ts: float, instrument: str, bid: float, ask: float,
+                   bid_sizes: Sequence[float] = (), ask_sizes: Sequence[float] = ()) -> None:
+        self._quote[instrument] = (ts, bid, ask, bid_sizes, ask_sizes)
+        self._used[instrument] = {}
+        if self._resting:
+            self._match_resting(instrument)
+
+    def _levels(self, instrument: str, side: Side) -> list[tuple[float, float]]:
+        _ts, bid, ask, bsz, asz = self._quote[instrument]
+        if side is Side.BUY:
+            return [(ask, asz[0] if asz else _UNLIMITED)]
+        return [(bid, bsz[0] if bsz else _UNLIMITED)]
+
+    def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        ts, bid, ask, bsz, asz = self._quote[instrument]
+        return BookSnapshot(instrument, ts, [(bid, bsz[0] if bsz else _UNLIMITED)], [(ask, asz[0] if asz else _UNLIMITED)])
+
+    def submit(self, req: OrderRequest) -> OrderReport:
+        if req.client_order_id in self._orders:
+            raise RejectedError(f"duplicate client order id {req.client_order_id}", reason="duplicate_client_order_id")
+        if req.instrument not in self._quote:
+            raise RejectedError(f"no market data yet for {req.instrument}", reason="no_market")
+        inst = self._instruments[req.instrument]
+        _ts, bid, ask, _b, _a = self._quote[req.instrument]
+        limit = req.price if req.order_type is OrderType.LIMIT else None
+        crossing = limit is None or matching.crosses(req.side.value, limit, bid, ask)
+        if crossing and req.tif is TimeInForce.POST_ONLY:
+            rep = OrderReport(req.client_order_id, req.instrument, req.side, req.qty, OrderStatus.REJECTED,
+                              reason="post-only order would cross the book")
+            self._orders[req.client_order_id] = rep
+            raise RejectedError("post-only order would cross the book", reason=rep.reason)
+        filled = ZERO
+        if crossing:
+            chunks = matching.take(req.side.value, req.qty, limit, self._levels(req.instrument, req.side),
+                                   inst.lot_size, self._used[req.instrument])
+            for price, qty in chunks:
+                self._fill(req, qty, price, "taker", inst)
+                filled += qty
+        rests = req.order_type is OrderType.LIMIT and req.tif is not TimeInForce.IOC
+        if filled == req.qty:
+            status = OrderStatus.FILLED
+        elif rests:
+            status = OrderStatus.PARTIALLY_FILLED if filled else OrderStatus.NEW
+            self._resting[req.client_order_id] = req
+        else:
+            status = OrderStatus.CANCELLED
+        rep = OrderReport(req.client_order_id, req.instrument, req.side, req.qty, status, filled, req.price)
+        self._keep(rep)
+        return rep
+
+    def _fill(self, req: OrderRequest, qty: Decimal, price: Decimal, liquidity: str, inst: Instrument) -> None:
+        rate = inst.maker_fee if liquidity == "maker" else inst.taker_fee
+        self._fill_seq += 1
+        ts = datetime.fromtimestamp(self._quote[req.instrument][0], UTC)
+        self._fills.append(FillReport(
+            f"R{self._fill_seq}", req.client_order_id, req.instrument, req.side, qty, price,
+            (qty * price * rate).quantize(Decimal("0.00000001")), ts, liquidity,
+        ))
+        self._positions[req.instrument] = self._positions.get(req.instrument, ZERO) + qty * req.side.sign
+
+    def _match_resting(self, instrument: str) -> None:
+        inst = self._instruments[instrument]
+        _ts, bid, ask, _b, _a = self._quote[instrument]
+        for cid, req in list(self._resting.items()):
+            if req.instrument != instrument or req.price is None:
+                continue
+            if not matching.crosses(req.side.value, req.price, bid, ask):
+                continue
+            done = self._orders[cid].filled_qty
+            chunks = matching.take(req.side.value, req.qty - done, req.price, self._levels(instrument, req.side),
+                                   inst.lot_size, self._used[instrument])
+            got = sum((q for _, q in chunks), ZERO)
+            if got:
+                self._fill(req, got, req.price, "maker", inst)
+                total = done + got
+                status = OrderStatus.FILLED if total == req.qty else OrderStatus.PARTIALLY_FILLED
+                self._orders[cid] = OrderReport(cid, instrument, req.side, req.qty, status, total, req.price)
+                if status is OrderStatus.FILLED:
+                    del self._resting[cid]
+
+    def _keep(self, rep: OrderReport) -> None:
+        """Remember ``rep``; closed orders are kept only while recent (nothing grows per bar)."""
+        self._orders[rep.client_order_id] = rep
+        if len(self._orders) > 2048:
+            for cid in [c for c, r in self._orders.items() if not r.status.is_open][:1024]:
+                del self._orders[cid]
+
+    def cancel(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        rep = self._orders.get(client_order_id)
+        if rep is None:
+            return None
+        if rep.status.is_open:
+            self._resting.pop(client_order_id, None)
+            rep = OrderReport(rep.client_order_id, rep.instrument, rep.side, rep.qty, OrderStatus.CANCELLED,
+                              rep.filled_qty, rep.price)
+            self._orders[client_order_id] = rep
+        return rep
+
+    def order(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        return self._orders.get(client_order_id)
+
+    def open_orders(self) -> list[OrderReport]:
+        return [self._orders[c] for c in self._resting]
+
+    def fills(self, cursor: str | None = None) -> FillPage:
+        out = self._fills
+        self._read += len(out)
+        self._fills = []
+        return FillPage(out, str(self._read))
+
+    def has_unread_fills(self) -> bool:
+        return bool(self._fills)
+
+    def positions(self) -> list[PositionReport]:
+        return [PositionReport(s, q) for s, q in self._positions.items() if q]
+
+    def balances(self) -> list[BalanceReport]:
+        return []
