@@ -96,8 +96,7 @@ def scan(directory: Path, ledger: Ledger, venues: VenuesConfig) -> ScanResult:
     for vid, dep in deployed.items():
         st = states.get(vid)
         if vid not in present and st is not None and st.state not in (State.RETIRING, State.RETIRED):
-            if Path(dep.path).parent.resolve() == directory.resolve() or not Path(dep.path).exists():
-                out.retire.append((vid, f"file {Path(dep.path).name} removed"))
+            out.retire.append((vid, f"file {Path(dep.path).name} removed"))
     for file, message in out.errors.items():
         ledger.set_spec_error(file, message)
     for path in variant_files(directory):
