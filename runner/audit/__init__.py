@@ -1,0 +1,1 @@
+"""Audits: pure checks of (ledger state, venue reports) that return findings."""
