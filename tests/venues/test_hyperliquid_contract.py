@@ -1,0 +1,48 @@
+"""The Hyperliquid adapter passes the shared venue contract, the real SDK in the loop and only
+HTTP faked (see ``test_hyperliquid_fake``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+import responses
+
+from tests.kit.venue_contract import VenueContract
+from tests.venues import test_hyperliquid_fake as fake
+from venues.hyperliquid.adapter import HyperliquidAdapter
+from venues.hyperliquid.precision import to_cloid
+
+
+class TestHyperliquidContract(VenueContract):
+    symbol = "ETH"  # szDecimals 4: lot 0.0001
+    good_qty = Decimal("0.0400")
+    sub_lot_qty = Decimal("0.00004")
+    price = Decimal("1800.5")  # 0.04 * 1800.5 = $72, above the $10 minimum
+
+    @pytest.fixture(autouse=True)
+    def _http(self) -> Iterator[None]:
+        with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+            self.hl = fake.FakeHyperliquid(rsps)
+            yield
+
+    def venue(self) -> HyperliquidAdapter:
+        if not hasattr(self, "_v"):
+            self._v = fake.make_adapter()
+        return self._v
+
+    def scenario_accept(self, cid: str) -> None:
+        self.hl.accept_next()
+
+    def scenario_reject(self, cid: str) -> None:
+        self.hl.reject_next()
+
+    def scenario_server_error(self) -> None:
+        self.hl.fail_next((502, "<html>502 Bad Gateway</html>", {}))
+
+    def scenario_timeout_then_lookup(self, cid: str) -> None:
+        self.hl.accept_then_time_out()
+
+    def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
+        self.hl.fill(to_cloid(cid), chunks)

@@ -1,0 +1,120 @@
+"""Translation of SDK / ``requests`` errors and of Hyperliquid's answers into runner errors.
+
+Everything the SDK can raise is mapped here, in one place, by class and HTTP status; the
+adapter never inspects message text to decide a retry. Also the one retry loop (with
+exponential backoff) the adapter uses for cancels, whose repetition is harmless.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+import requests
+
+from runner.errors import AmbiguousError, RejectedError, RunnerError, TransientError
+
+T = TypeVar("T")
+
+
+def raise_for_status(response: requests.Response) -> None:
+    """Replacement for the SDK's ``API._handle_exception``: that one assumes every 4xx body is
+    a JSON object with ``code`` and ``msg`` and raises KeyError otherwise (429s are not)."""
+    from hyperliquid.utils.error import ClientError, ServerError
+
+    status = response.status_code
+    if status < 400:
+        return
+    if status >= 500:
+        raise ServerError(status, response.text)
+    try:
+        body = json.loads(response.text)
+    except ValueError:
+        body = None
+    code = body.get("code") if isinstance(body, dict) else None
+    msg = body.get("msg") if isinstance(body, dict) and "msg" in body else response.text
+    data = body.get("data") if isinstance(body, dict) else None
+    raise ClientError(status, code, msg, response.headers, data)
+
+
+def _retry_after(headers: Mapping[str, str] | None, default: float) -> float:
+    try:
+        return float((headers or {}).get("Retry-After", default))
+    except (TypeError, ValueError):
+        return default
+
+
+def translate(exc: BaseException, *, venue: str, mutating: bool, client_order_id: str | None = None,
+              rate_limit_retry_s: float = 1.0) -> RunnerError | None:
+    """The runner error for ``exc``, or None when it is not an I/O error (a bug: re-raise)."""
+    from hyperliquid.utils.error import ClientError, ServerError
+
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return TransientError(f"{venue}: connect timeout (nothing sent)", venue=venue)
+    if isinstance(exc, requests.exceptions.Timeout):
+        if mutating:
+            return AmbiguousError(f"{venue}: timed out after sending; look the order up",
+                                  venue=venue, client_order_id=client_order_id)
+        return TransientError(f"{venue}: read timeout", venue=venue)
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return TransientError(f"{venue}: connection error: {type(exc).__name__}", venue=venue)
+    if isinstance(exc, requests.exceptions.RequestException):
+        return TransientError(f"{venue}: HTTP error: {type(exc).__name__}", venue=venue)
+    if isinstance(exc, ServerError):
+        return TransientError(f"{venue}: server error {exc.status_code}", venue=venue)
+    if isinstance(exc, ClientError):
+        if exc.status_code == 429:
+            return TransientError(f"{venue}: rate limited (429)", venue=venue,
+                                  retry_after=_retry_after(exc.header, rate_limit_retry_s))
+        reason = str(exc.error_message or exc.error_code or exc.status_code)
+        return RejectedError(f"{venue}: HTTP {exc.status_code}: {reason}", venue=venue, reason=reason)
+    return None
+
+
+def action_error(resp: Any, *, venue: str, what: str, mutating: bool,
+                 client_order_id: str | None = None) -> RunnerError | None:
+    """The error an ``/exchange`` answer carries, if any.
+
+    ``{"status": "err", "response": TEXT}`` refuses the whole action; ``{"status": "ok"}`` can
+    still refuse each order: ``response.data.statuses[i] == {"error": TEXT}``. Both are
+    rejections with the venue's text as reason. A body that is not JSON (the SDK returns
+    ``{"error": "Could not parse JSON..."}``) tells nothing: ambiguous when it was an order.
+    """
+    if not isinstance(resp, dict) or "status" not in resp:
+        if mutating:
+            return AmbiguousError(f"{venue}: unreadable answer to {what}", venue=venue,
+                                  client_order_id=client_order_id)
+        return TransientError(f"{venue}: unreadable answer to {what}", venue=venue)
+    if resp["status"] != "ok":
+        reason = str(resp.get("response"))
+        return RejectedError(f"{venue} refused {what}: {reason}", venue=venue, reason=reason)
+    for status in statuses(resp):
+        if isinstance(status, dict) and "error" in status:
+            reason = str(status["error"])
+            return RejectedError(f"{venue} refused {what}: {reason}", venue=venue, reason=reason)
+    return None
+
+
+def statuses(resp: Mapping[str, Any]) -> list[Any]:
+    response = resp.get("response")
+    if not isinstance(response, dict):
+        return []
+    data = response.get("data") or {}
+    return list(data.get("statuses") or [])
+
+
+def with_backoff(fn: Callable[[], T], *, attempts: int, base_s: float, max_s: float,
+                 sleep: Callable[[float], None]) -> T:
+    """Call ``fn`` until it stops raising Transient/Ambiguous errors, sleeping base, 2*base,
+    4*base... (capped, and never less than the venue's retry hint). Re-raises the last error."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except (TransientError, AmbiguousError) as exc:
+            if attempt == attempts - 1:
+                raise
+            delay = min(base_s * (2 ** attempt), max_s)
+            hint = getattr(exc, "retry_after", None)
+            sleep(max(delay, hint or 0.0))
+    raise AssertionError("unreachable")  # pragma: no cover
