@@ -1,0 +1,1 @@
+"""Alpaca (paper by default): US equities and crypto through the official alpaca-py SDK."""

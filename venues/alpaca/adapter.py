@@ -1,0 +1,263 @@
+"""The ``alpaca`` adapter: one Alpaca account (paper by default), equities and crypto.
+
+Fills come from the account activities endpoint (activity type FILL), not from deltas of an
+order's ``filled_qty``/``filled_avg_price``: each activity is one execution with its own id,
+quantity and price, so a fill is never applied twice and two fills between polls keep their
+own prices. Activities carry Alpaca's order id only; we map it back to our client order id.
+Alpaca reports no per-fill fee on FILL activities (crypto fees post as separate CFEE
+activities), so ``FillReport.fee`` is 0 and liquidity is reported as taker.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from runner.errors import BadInputError, RejectedError
+from venues.alpaca.assets import compact, dec, instrument_from_asset
+from venues.alpaca.backoff import Backoff, with_backoff
+from venues.alpaca.clients import Clients, build_clients
+from venues.alpaca.config import AlpacaConfig
+from venues.alpaca.errors import http_status, is_not_found, translated
+from venues.alpaca.reports import fill_from_activity, order_report
+from venues.base import (
+    AccountConfig,
+    BalanceReport,
+    BookSnapshot,
+    Capabilities,
+    FillPage,
+    Instrument,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    PositionReport,
+    TimeInForce,
+    VenueAdapter,
+)
+
+T = TypeVar("T")
+
+
+class AlpacaAdapter(VenueAdapter):
+    capabilities = Capabilities(post_only=False, ioc=True, market_orders=True)
+
+    def __init__(self, account: str, config: AlpacaConfig, clients: Callable[[], Clients],
+                 sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(account)
+        self.config = config
+        self._make_clients = clients
+        self._clients: Clients | None = None
+        self.sleep = sleep
+        self.clock = clock
+        self.backoff = Backoff(config.cancel_attempts, config.cancel_backoff_s, config.cancel_backoff_cap_s)
+        self._instruments: dict[str, Instrument] = {}
+        self._by_compact: dict[str, str] = {}
+        self._cids: dict[str, str] = {}  # Alpaca order id -> our client order id
+
+    # --- plumbing ----------------------------------------------------------------------
+    @property
+    def clients(self) -> Clients:
+        if self._clients is None:
+            self._clients = self._make_clients()
+        return self._clients
+
+    def _call(self, fn: Callable[[], T], *, submitting: bool = False, cid: str | None = None) -> T:
+        with translated(self.account, submitting=submitting, client_order_id=cid,
+                        rate_limit_retry_s=self.config.rate_limit_retry_s):
+            return fn()
+
+    def _symbol(self, venue_symbol: str) -> str:
+        return self._by_compact.get(compact(venue_symbol), venue_symbol)
+
+    def _report(self, order: Any) -> OrderReport:
+        rep = order_report(order, self._symbol)
+        if rep.venue_order_id:
+            self._cids[rep.venue_order_id] = rep.client_order_id
+        return rep
+
+    # --- setup -------------------------------------------------------------------------
+    def connect(self) -> None:
+        from alpaca.trading.enums import AssetClass, AssetStatus
+        from alpaca.trading.requests import GetAssetsRequest
+
+        trading = self.clients.trading
+        assets: list[Any] = []
+        if self.config.crypto:
+            req = GetAssetsRequest(status=AssetStatus.ACTIVE, asset_class=AssetClass.CRYPTO)
+            assets += self._call(lambda: trading.get_all_assets(req))
+        loaded = {a.symbol for a in assets}
+        assets += [self._call(lambda s=s: trading.get_asset(s)) for s in self.config.symbols if s not in loaded]
+        self._instruments = {a.symbol: instrument_from_asset(a, self.config) for a in assets if a.tradable}
+        self._by_compact = {compact(s): s for s in self._instruments}
+
+    def instruments(self) -> Mapping[str, Instrument]:
+        return self._instruments
+
+    def close(self) -> None:
+        if self._clients is not None:
+            for client in (self._clients.trading, self._clients.stocks, self._clients.crypto):
+                client._session.close()
+
+    # --- sessions ----------------------------------------------------------------------
+    def is_market_open(self, instrument: str | None = None) -> bool:
+        """Crypto trades around the clock; equities follow Alpaca's market clock."""
+        if instrument is not None and self.instrument(instrument).kind != "equity":
+            return True
+        return bool(self._call(self.clients.trading.get_clock).is_open)
+
+    def market_clock(self) -> tuple[bool, datetime, datetime]:
+        """(is_open, next_open, next_close) of the US equity session."""
+        clock = self._call(self.clients.trading.get_clock)
+        return bool(clock.is_open), clock.next_open, clock.next_close
+
+    # --- orders ------------------------------------------------------------------------
+    def submit(self, req: OrderRequest) -> OrderReport:
+        from alpaca.trading.enums import OrderSide
+        from alpaca.trading.enums import TimeInForce as AlpacaTif
+        from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
+
+        inst = self.instrument(req.instrument)
+        if req.tif is TimeInForce.POST_ONLY:
+            raise RejectedError(f"{self.account}: Alpaca has no post-only orders", venue=self.account,
+                                reason="post_only unsupported")
+        tif = AlpacaTif.IOC if req.tif is TimeInForce.IOC else AlpacaTif.GTC
+        if inst.kind == "equity" and inst.lot_size < 1:
+            tif = AlpacaTif.DAY  # Alpaca takes fractional equity orders as DAY only
+        common: dict[str, Any] = dict(symbol=req.instrument, qty=float(req.qty), client_order_id=req.client_order_id,
+                                      side=OrderSide(req.side.value), time_in_force=tif)
+        if req.order_type is OrderType.LIMIT:
+            order_req: Any = LimitOrderRequest(limit_price=float(req.price or 0), **common)
+        else:
+            order_req = MarketOrderRequest(**common)
+        raw = self._call(lambda: self.clients.trading.submit_order(order_req), submitting=True,
+                         cid=req.client_order_id)
+        return self._report(raw)
+
+    def order(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        try:
+            raw = self._call(lambda: self.clients.trading.get_order_by_client_id(client_order_id))
+        except RejectedError as exc:
+            if is_not_found(exc):
+                return None
+            raise
+        return self._report(raw)
+
+    def cancel(self, client_order_id: str, instrument: str) -> OrderReport | None:
+        """Cancel by Alpaca's order id, retrying transient failures with exponential backoff."""
+        found = with_backoff(lambda: self.order(client_order_id, instrument), self.backoff, self.sleep)
+        if found is None or not found.status.is_open or not found.venue_order_id:
+            return found
+        vid = found.venue_order_id
+
+        def attempt() -> bool:
+            try:
+                self._call(lambda: self.clients.trading.cancel_order_by_id(vid))
+            except RejectedError as exc:
+                # 422 "order is not cancelable" (filled meanwhile) / 404: the lookup tells which
+                if http_status(exc) in (404, 422):
+                    return False
+                raise
+            return True
+
+        accepted = with_backoff(attempt, self.backoff, self.sleep)
+        report = with_backoff(lambda: self.order(client_order_id, instrument), self.backoff, self.sleep)
+        if report is None or not accepted or not report.status.is_open:
+            return report
+        # Alpaca cancels asynchronously (pending_cancel): the request is accepted, report it so.
+        return OrderReport(report.client_order_id, report.instrument, report.side, report.qty,
+                           OrderStatus.CANCELLED, report.filled_qty, report.price, report.avg_fill_price,
+                           report.venue_order_id, "cancel accepted", report.ts)
+
+    def open_orders(self) -> list[OrderReport]:
+        from alpaca.trading.enums import QueryOrderStatus
+        from alpaca.trading.requests import GetOrdersRequest
+
+        req = GetOrdersRequest(status=QueryOrderStatus.OPEN, limit=500)
+        return [self._report(o) for o in self._call(lambda: self.clients.trading.get_orders(req))]
+
+    # --- account -----------------------------------------------------------------------
+    def fills(self, cursor: str | None = None) -> FillPage:
+        """FILL activities after ``cursor`` (an activity id), oldest first, page by page."""
+        out = []
+        token = cursor
+        for _ in range(50):
+            params: dict[str, Any] = {"direction": "asc", "page_size": self.config.fills_page_size}
+            if token:
+                params["page_token"] = token
+            page = self._call(lambda p=params: self.clients.trading.get("/account/activities/FILL", p)) or []
+            for act in page:
+                out.append(fill_from_activity(act, self._symbol, self._client_id))
+            if page:
+                token = page[-1]["id"]
+            if len(page) < self.config.fills_page_size:
+                break
+        return FillPage(out, token)
+
+    def _client_id(self, order_id: str) -> str | None:
+        if order_id not in self._cids:
+            try:
+                self._report(self._call(lambda: self.clients.trading.get_order_by_id(order_id)))
+            except RejectedError as exc:
+                if not is_not_found(exc):
+                    raise
+        return self._cids.get(order_id)
+
+    def positions(self) -> list[PositionReport]:
+        out = []
+        for p in self._call(self.clients.trading.get_all_positions):
+            qty = dec(p.qty) or Decimal(0)
+            if str(getattr(p.side, "value", p.side)) == "short" and qty > 0:
+                qty = -qty
+            if qty != 0:
+                out.append(PositionReport(self._symbol(p.symbol), qty, dec(p.avg_entry_price)))
+        return out
+
+    def balances(self) -> list[BalanceReport]:
+        acct = self._call(self.clients.trading.get_account)
+        cash = dec(acct.cash) or Decimal(0)
+        available = dec(acct.non_marginable_buying_power)
+        return [BalanceReport(str(acct.currency or "USD"), cash, cash if available is None else available)]
+
+    # --- market data -------------------------------------------------------------------
+    def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        """Crypto: the latest order book. Equities: the latest NBBO quote, as one level."""
+        inst = self.instrument(instrument)
+        if inst.kind == "equity":
+            from alpaca.data.requests import StockLatestQuoteRequest
+
+            qreq = StockLatestQuoteRequest(symbol_or_symbols=instrument, feed=self.config.stock_feed)
+            q = self._call(lambda: self.clients.stocks.get_stock_latest_quote(qreq))[instrument]
+            return BookSnapshot(instrument, q.timestamp.timestamp(), [(q.bid_price, q.bid_size)],
+                                [(q.ask_price, q.ask_size)])
+        from alpaca.data.requests import CryptoLatestOrderbookRequest
+
+        breq = CryptoLatestOrderbookRequest(symbol_or_symbols=instrument)
+        ob = self._call(lambda: self.clients.crypto.get_crypto_latest_orderbook(breq))[instrument]
+        return BookSnapshot(
+            instrument, ob.timestamp.timestamp() if ob.timestamp else self.clock(),
+            [(q.price, q.size) for q in ob.bids[:depth]], [(q.price, q.size) for q in ob.asks[:depth]],
+        )
+
+
+def create(account: AccountConfig) -> AlpacaAdapter:
+    try:
+        config = AlpacaConfig.model_validate(dict(account.settings))
+    except ValidationError as exc:
+        raise BadInputError(f"venues.yaml: {account.name}: {exc}") from None
+    if not config.paper and not account.live and not (account.url or config.url):
+        raise BadInputError(f"venues.yaml: {account.name}: paper: false is real money; it needs live: true")
+
+    def clients() -> Clients:
+        key, secret = account.secret("api_key"), account.secret("secret_key")
+        if not key or not secret:
+            missing = ", ".join(account.missing_credentials()) or "credentials: {api_key, secret_key}"
+            raise BadInputError(f"venues.yaml: {account.name}: set {missing}")
+        return build_clients(config, key, secret, account.url)
+
+    return AlpacaAdapter(account.name, config, clients)
