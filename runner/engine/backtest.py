@@ -108,6 +108,17 @@ def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Le
                    yaml_text=loaded.yaml_text, path=str(loaded.path)),
         State.PENDING.value,
     )
+    try:
+        return _replay(loaded, data, ledger, venues, capital, run_id, key, streams)
+    except BadInputError:
+        ledger.discard_backtest(run_id, key)
+        raise
+
+
+def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger, venues: VenuesConfig | None,
+            capital: float, run_id: str, key: str, streams: list[Iterator[MarketEvent]]) -> BacktestResult:
+    kind = get_kind(loaded.spec.kind)
+    assert kind is not None
     venue = ReplayVenue(loaded.spec.venue, backtest_instruments(loaded, venues))
     sink = BatchSink(ledger)
     engine = VariantEngine(loaded, kind(loaded.params, loaded.spec.instruments), venue, sink, run_id,

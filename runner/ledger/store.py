@@ -237,6 +237,16 @@ class Ledger:
                 .values(ended=utcnow(), summary=json.dumps(summary, default=str))
             )
 
+    def discard_backtest(self, run_id: str, variant_key: str) -> None:
+        """Remove every row of a backtest that failed on bad input: bad input writes nothing."""
+        with self.engine.begin() as conn:
+            cids = select(T_ORDERS.c.client_order_id).where(T_ORDERS.c.run_id == run_id)
+            conn.execute(T_EVENTS.delete().where(T_EVENTS.c.client_order_id.in_(cids)))
+            for table in (T_ORDERS, T_FILLS, T_POS, T_SKIPS, T_EQUITY, T_RUNS):
+                conn.execute(table.delete().where(table.c.run_id == run_id))
+            for table in (T_TRANS, T_STATE, T_DEPLOY):
+                conn.execute(table.delete().where(table.c.variant == variant_key))
+
     # --- orders --------------------------------------------------------------------------
     def next_seq(self, run_id: str, variant: str) -> int:
         with self.engine.connect() as conn:
