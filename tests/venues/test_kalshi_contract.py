@@ -1,0 +1,56 @@
+"""The Kalshi adapter passes the shared venue contract: real httpx client and signing, only
+HTTP faked with respx (see ``test_kalshi_fake``)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+import respx
+
+from tests.kit.venue_contract import VenueContract
+from tests.venues import test_kalshi_fake as fake
+from tests.venues.test_kalshi_fake import key_file, rsa_key  # noqa: F401 - pytest fixtures
+from venues.kalshi.adapter import KalshiAdapter
+
+
+class TestKalshiContract(VenueContract):
+    symbol = f"{fake.TICKER}:yes"
+    good_qty = Decimal(4)
+    sub_lot_qty = Decimal("0.4")
+    price = Decimal(42)  # cents
+
+    @pytest.fixture(autouse=True)
+    def _http(self, key_file: Path) -> Iterator[None]:  # noqa: F811
+        with respx.mock(assert_all_called=False) as router:
+            self.k = fake.FakeKalshi(router)
+            self.key_file = key_file
+            yield
+
+    def venue(self) -> KalshiAdapter:
+        if not hasattr(self, "_v"):
+            self._v = fake.make_adapter(self.key_file)
+        return self._v
+
+    def scenario_accept(self, cid: str) -> None:
+        pass  # the fake accepts by default
+
+    def scenario_reject(self, cid: str) -> None:
+        self.k.create_queue.append(httpx.Response(400, json=fake.fixture("error_insufficient_balance")))
+
+    def scenario_server_error(self) -> None:
+        self.k.create_queue.append(httpx.Response(503, text="upstream unavailable"))
+
+    def scenario_timeout_then_lookup(self, cid: str) -> None:
+        def accept_then_time_out(request: httpx.Request) -> httpx.Response:
+            self.k.store(json.loads(request.content))
+            raise httpx.ReadTimeout("timed out", request=request)
+
+        self.k.create_queue.append(accept_then_time_out)
+
+    def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
+        self.k.fill(cid, chunks)

@@ -1,0 +1,163 @@
+"""Kalshi payloads -> instruments and typed reports. Pure functions over trade-api v2 shapes.
+
+Kalshi is moving from integer fields (``yes_price`` cents, ``count``) to fixed-point strings
+(``yes_price_dollars`` "0.5600", ``count_fp`` "10.00"); every reader here takes the new field
+first and falls back to the old one. Prices come out in cents (``Decimal``), counts in
+contracts. Books come as ``orderbook`` (``yes``/``no`` [[cents, n]], legacy) or
+``orderbook_fp`` (``yes_dollars``/``no_dollars`` [["0.1500", "100.00"]]): bids only, as the
+ask of one side is 100 minus the bid of the other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from runner.errors import RejectedError
+from venues.base import BookSnapshot, FillReport, Instrument, OrderReport, OrderStatus, PositionReport, Side
+
+SIDES = ("yes", "no")
+QUOTE = "USD_CENTS"  # prices and fees of Kalshi instruments are cents per contract
+HUNDRED = Decimal(100)
+ZERO = Decimal(0)
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    """``"KXFED-25DEC-T4.00:yes"`` -> (ticker, "yes")."""
+    ticker, _, side = symbol.rpartition(":")
+    if not ticker or side not in SIDES:
+        raise RejectedError(f"kalshi: {symbol!r} is not TICKER:yes or TICKER:no", reason="bad instrument")
+    return ticker, side
+
+
+def instruments(market: Mapping[str, Any]) -> list[Instrument]:
+    """Both sides of one market: tick 1 cent, lot 1 contract."""
+    ticker = str(market["ticker"])
+    return [
+        Instrument(symbol=f"{ticker}:{side}", tick_size=Decimal(1), lot_size=Decimal(1), min_size=Decimal(1),
+                   kind="binary", venue_symbol=ticker, base=f"{ticker}:{side}", quote=QUOTE)
+        for side in SIDES
+    ]
+
+
+def _num(x: Any) -> Decimal:
+    d = Decimal(str(x))
+    return d.quantize(Decimal(1)) if d == d.to_integral_value() else d.normalize()
+
+
+def cents(dollars: Any, legacy_cents: Any = None) -> Decimal | None:
+    if dollars not in (None, ""):
+        return _num(Decimal(str(dollars)) * HUNDRED)
+    return _num(legacy_cents) if legacy_cents is not None else None
+
+
+def count(fp: Any, legacy: Any = None) -> Decimal:
+    if fp not in (None, ""):
+        return _num(fp)
+    return _num(legacy) if legacy is not None else ZERO
+
+
+def timestamp(value: Any) -> datetime | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value / 1000 if value > 1e11 else value, UTC)
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+
+
+def book(symbol: str, payload: Mapping[str, Any], depth: int, now: float) -> BookSnapshot:
+    """Bids of ``symbol``'s side best first; asks are 100 minus the other side's bids."""
+    _, side = split_symbol(symbol)
+    levels: dict[str, list[tuple[float, float]]] = {}
+    fp = payload.get("orderbook_fp")
+    legacy = payload.get("orderbook") or {}
+    for s in SIDES:
+        if fp is not None:
+            rows = [(float(Decimal(p) * HUNDRED), float(n)) for p, n in fp.get(f"{s}_dollars") or []]
+        elif legacy.get(f"{s}_dollars") is not None and legacy.get(s) is None:
+            rows = [(float(Decimal(str(p)) * HUNDRED), float(n)) for p, n in legacy[f"{s}_dollars"]]
+        else:
+            rows = [(float(p), float(n)) for p, n in legacy.get(s) or []]
+        levels[s] = sorted(rows, reverse=True)
+    other = "no" if side == "yes" else "yes"
+    asks = sorted((100.0 - p, n) for p, n in levels[other])
+    return BookSnapshot(symbol, now, levels[side][:depth], asks[:depth])
+
+
+STATUS = {"resting": OrderStatus.NEW, "pending": OrderStatus.NEW, "canceled": OrderStatus.CANCELLED,
+          "executed": OrderStatus.FILLED}
+
+
+def order_report(o: Mapping[str, Any]) -> OrderReport:
+    side = str(o.get("side") or o.get("outcome_side"))
+    action = str(o.get("action") or "buy")
+    filled = count(o.get("fill_count_fp"), o.get("fill_count"))
+    remaining = count(o.get("remaining_count_fp"), o.get("remaining_count"))
+    initial = count(o.get("initial_count_fp"), o.get("initial_count")) or filled + remaining
+    cost = sum((Decimal(str(o.get(k) or 0)) for k in ("taker_fill_cost_dollars", "maker_fill_cost_dollars")),
+               ZERO)
+    status = STATUS.get(str(o.get("status")), OrderStatus.NEW)
+    if status is OrderStatus.NEW and filled > 0:
+        status = OrderStatus.PARTIALLY_FILLED
+    return OrderReport(
+        client_order_id=str(o.get("client_order_id") or ""), instrument=f"{o['ticker']}:{side}",
+        side=Side(action), qty=initial, status=status, filled_qty=filled,
+        price=cents(o.get(f"{side}_price_dollars"), o.get(f"{side}_price")),
+        avg_fill_price=_num(cost * HUNDRED / filled) if filled and cost else None,
+        venue_order_id=str(o["order_id"]), ts=timestamp(o.get("last_update_time") or o.get("created_time")),
+    )
+
+
+def fill_report(f: Mapping[str, Any], client_order_id: str | None) -> FillReport:
+    side = str(f.get("side") or f.get("outcome_side"))
+    ticker = f.get("ticker") or f.get("market_ticker")
+    return FillReport(
+        fill_id=str(f.get("fill_id") or f["trade_id"]), client_order_id=client_order_id,
+        instrument=f"{ticker}:{side}", side=Side(str(f.get("action") or "buy")),
+        qty=count(f.get("count_fp"), f.get("count")),
+        price=cents(f.get(f"{side}_price_dollars"), f.get(f"{side}_price")) or ZERO,
+        fee=cents(f.get("fee_cost")) or ZERO, ts=fill_time(f),
+        liquidity="taker" if f.get("is_taker") else "maker", venue_order_id=str(f.get("order_id")),
+        fee_currency=QUOTE,
+    )
+
+
+def fill_time(f: Mapping[str, Any]) -> datetime:
+    return timestamp(f.get("created_time")) or timestamp(f.get("ts")) or datetime.fromtimestamp(0, UTC)
+
+
+def position_reports(mp: Mapping[str, Any]) -> list[PositionReport]:
+    """``position_fp`` > 0 holds YES contracts, < 0 NO contracts: a long position either way."""
+    n = count(mp.get("position_fp"), mp.get("position"))
+    if n == 0:
+        return []
+    side = "yes" if n > 0 else "no"
+    exposure = cents(mp.get("market_exposure_dollars"), mp.get("market_exposure"))
+    avg = _num(exposure / abs(n)) if exposure else None
+    return [PositionReport(f"{mp['ticker']}:{side}", abs(n), avg)]
+
+
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """A settled market: what we held and what it paid (cents)."""
+
+    ticker: str
+    result: str  # yes | no | scalar | void
+    yes_count: Decimal
+    no_count: Decimal
+    revenue: Decimal
+    fee: Decimal
+    settled: datetime | None
+
+
+def settlement(s: Mapping[str, Any]) -> Settlement:
+    return Settlement(
+        ticker=str(s["ticker"]), result=str(s.get("market_result")),
+        yes_count=count(s.get("yes_count_fp"), s.get("yes_count")),
+        no_count=count(s.get("no_count_fp"), s.get("no_count")),
+        revenue=_num(s.get("revenue") or 0), fee=cents(s.get("fee_cost")) or ZERO,
+        settled=timestamp(s.get("settled_time")),
+    )
