@@ -42,6 +42,7 @@ OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
 class Backoff:
     attempts: int = 0
     until: float = 0.0
+    ok_mark: int = 0  # engine.submits_ok when the last transient error came
 
 
 def account_config(name: str, venues: VenuesConfig, home: Path) -> AccountConfig:
@@ -249,6 +250,9 @@ class Runtime:
 
     def _handle_troubles(self, eng: VariantEngine, now: float) -> None:
         troubles, eng.troubles = eng.troubles, []
+        b = self.backoff.get(eng.id)
+        if b is not None and not troubles and eng.state is State.ACTIVE and eng.submits_ok > b.ok_mark:
+            del self.backoff[eng.id]  # the venue took an order again: the retry count starts over
         for t in troubles:
             cls = t.error.error_class
             if eng.state in (State.RETIRED, State.RETIRING, State.PENDING, State.WARMING):
@@ -257,6 +261,7 @@ class Runtime:
             if cls is ErrorClass.TRANSIENT:
                 b = self.backoff.setdefault(eng.id, Backoff())
                 b.attempts += 1
+                b.ok_mark = eng.submits_ok
                 if b.attempts > self.config.backoff.max_attempts:
                     self.backoff.pop(eng.id, None)
                     self._quarantine(eng, "transient", f"retry limit ({self.config.backoff.max_attempts}) reached: {t.detail}")

@@ -96,6 +96,7 @@ class VariantEngine:
         self.guard_reason: str | None = None  # set by global guards: no new entries anywhere
         self.last_error: str | None = None
         self.now = 0.0  # time of the latest market event (data time in a backtest)
+        self.submits_ok = 0  # accepted submissions: a success resets the transient retry count
         self.on_order: Callable[[VariantEngine, OrderRequest, str], None] | None = None
         self.on_fill_cb: Callable[[VariantEngine, NewFill], None] | None = None
 
@@ -205,6 +206,7 @@ class VariantEngine:
             self.last_error = exc.reason
             self.troubles.append(Trouble(exc, f"{req.client_order_id} rejected: {exc.reason}"))
             return None
+        self.submits_ok += 1
         self.on_report(rep)
         return rep
 
@@ -224,22 +226,25 @@ class VariantEngine:
         return rep
 
     def on_report(self, rep: OrderReport) -> None:
-        self.sink.order_event(rep.client_order_id, rep.status.value, rep.venue_order_id, rep.reason or "")
         w = self.working.get(rep.client_order_id)
-        if w is None:
-            return
-        if not rep.status.is_open:
+        if w is not None and rep.status is OrderStatus.FILLED:
+            self._check_filled_qty(w.req, rep.filled_qty)
+        self.sink.order_event(rep.client_order_id, rep.status.value, rep.venue_order_id, rep.reason or "")
+        if w is not None and not rep.status.is_open:
             self.working.pop(rep.client_order_id, None)
-            if rep.status is OrderStatus.FILLED:
-                self._check_filled_qty(w.req, rep.filled_qty)
 
     def _check_filled_qty(self, req: OrderRequest, filled: Decimal) -> None:
-        """A venue that reports `filled` for a slightly different size: accept and flag."""
+        """A venue that reports `filled` for a slightly different size: accept and flag.
+
+        Within ``anomaly_tolerance`` the fill stands and the order carries a ``data_anomaly``
+        event; beyond it the variant is quarantined (the fill still stands: it happened).
+        """
         if filled == req.qty or req.qty == 0:
             return
         diff = abs(filled - req.qty) / req.qty
-        msg = f"{req.client_order_id}: filled {filled} of {req.qty} ({diff:.4%})"
+        msg = f"{req.client_order_id}: venue reports filled {filled} of {req.qty} ({diff:.4%})"
         self.anomalies.append(msg)
+        self.sink.order_event(req.client_order_id, "data_anomaly", detail=msg)
         if diff > self.anomaly_tolerance:
             from runner.errors import DataAnomalyError
 
@@ -269,8 +274,8 @@ class VariantEngine:
             w.filled += f.qty
             if w.filled >= w.req.qty:
                 self.working.pop(f.client_order_id or "", None)
-                self.sink.order_event(f.client_order_id or "", "filled")
                 self._check_filled_qty(w.req, w.filled)
+                self.sink.order_event(f.client_order_id or "", "filled")
         if self.on_fill_cb:
             self.on_fill_cb(self, f)
 
