@@ -62,6 +62,7 @@ class HyperliquidAdapter(VenueAdapter):
         self._cid_by_oid: dict[int, str] = {}
         self._fills = reports.FillBook()
         self._leverage_set: set[str] = set()
+        self._no_cloid: set[int] = set()  # orders placed without a cloid (asked once)
 
     def __repr__(self) -> str:  # never show the key
         return f"HyperliquidAdapter({self.account!r}, {self.base_url!r})"
@@ -260,12 +261,14 @@ class HyperliquidAdapter(VenueAdapter):
         if oid in self._cid_by_oid:
             return self._cid_by_oid[oid]
         cid = precision.from_cloid(fill.get("cloid"), self._cid_by_cloid)
-        if cid is None:  # ask the venue once which cloid the order carried
+        if cid is None and oid not in self._no_cloid:  # ask the venue once which cloid it carried
             payload = self._call(lambda: self._c().info.query_order_by_oid(self._user(), oid), mutating=False)
             if isinstance(payload, dict) and payload.get("status") == "order":
                 cid = precision.from_cloid(payload["order"]["order"].get("cloid"), self._cid_by_cloid)
         if cid is not None:
             self._cid_by_oid[oid] = cid
+        else:
+            self._no_cloid.add(oid)
         return cid
 
     def positions(self) -> list[PositionReport]:

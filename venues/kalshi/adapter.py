@@ -58,6 +58,7 @@ class KalshiAdapter(VenueAdapter):
         self._instruments: dict[str, Instrument] = {}
         self._order_ids: dict[str, str] = {}  # client order id -> Kalshi order id
         self._cids: dict[str, str] = {}  # Kalshi order id -> client order id
+        self._unknown_orders: set[str] = set()  # order ids the venue no longer serves (asked once)
 
     def __repr__(self) -> str:
         return f"KalshiAdapter({self.account!r}, {self.base_url!r})"
@@ -207,9 +208,10 @@ class KalshiAdapter(VenueAdapter):
         return FillPage([r for _, r in out], f"{last}:{','.join(sorted(ids))}")
 
     def _cid_for(self, order_id: str) -> str | None:
-        if order_id not in self._cids:
+        if order_id not in self._cids and order_id not in self._unknown_orders:
             resp = self.http.request("GET", f"/portfolio/orders/{order_id}", allow=(404,))
             if resp.status_code == 404:
+                self._unknown_orders.add(order_id)
                 return None
             self._remember(markets.order_report(resp.json()["order"]))
         return self._cids.get(order_id)
