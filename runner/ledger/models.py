@@ -220,3 +220,41 @@ class InstrumentRow(SQLModel, table=True):
     maker_fee: Decimal = _dec(nullable=False)
     taker_fee: Decimal = _dec(nullable=False)
     updated: datetime = _ts(nullable=False)
+
+
+class AuditRun(SQLModel, table=True):
+    """One execution of audit checks (CLI, cron or reconcile); findings point at their runs."""
+
+    __tablename__ = "audit_runs"
+    id: int | None = Field(default=None, primary_key=True)
+    checks: str = Field(sa_column=Column(Text, nullable=False))  # comma-separated check names
+    actor: str  # operator | schedule
+    started: datetime = _ts(nullable=False)
+    finished: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    findings: int = 0
+
+
+class FindingRow(SQLModel, table=True):
+    """An audit finding over time: a persisting finding is updated, a cleared one closed.
+
+    ``key`` is the finding's identity across runs (check, variant, subject); at most one row
+    per key is open (``closed`` is NULL). A finding that comes back after closing gets a new row.
+    """
+
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_key_closed", "key", "closed"),)
+    id: int | None = Field(default=None, primary_key=True)
+    key: str
+    check: str = Field(index=True)
+    severity: str
+    variant: str | None = None
+    evidence: str = Field(sa_column=Column(Text, nullable=False))  # JSON
+    runbook: str = ""
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    first_seen: datetime = _ts(nullable=False)
+    last_seen: datetime = _ts(nullable=False)
+    closed: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    first_run: int | None = None
+    last_run: int | None = None
+    seen: int = 1  # how many runs reported it
+    alerted: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))

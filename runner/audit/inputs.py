@@ -1,0 +1,185 @@
+"""What the checks read: a snapshot of the ledger and typed reports from each venue account.
+
+Gathering does all the I/O; the checks are pure functions of these two values. Audits get
+their own adapters (never the running loop's) and never ask for a book: that would move the
+sim's market.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from runner.errors import RunnerError
+from runner.ledger import models as m
+from runner.ledger.instruments import recorded_instruments
+from runner.ledger.store import Ledger
+from runner.ledger.types import utcnow
+from runner.spec.deployment_config import VenuesConfig
+from venues.base import FillReport, Instrument, OrderReport, PositionReport, VenueAdapter
+
+OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
+ZERO = Decimal(0)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Bands and grace periods of the checks (defaults suit the sim and most venues)."""
+
+    stale_data_s: float = 30.0
+    heartbeat_stale_s: float = 15.0
+    order_grace_s: float = 30.0  # an order younger than this may still be in flight
+    fee_tolerance: Decimal = Decimal("0.10")  # fraction above the venue's schedule
+    slippage_tolerance_bps: Decimal = Decimal("5")  # beyond the variant's own slippage cap
+
+
+@dataclass(frozen=True)
+class LedgerData:
+    now: datetime
+    positions: list[m.Position]
+    fills: list[m.Fill]  # oldest first (by id): the order positions were built in
+    orders: dict[str, m.Order]
+    status: dict[str, str]  # client order id -> last event status
+    states: dict[str, m.VariantState]
+    deployments: dict[str, m.Deployment]
+    instruments: dict[tuple[str, str], Instrument]
+    heartbeats: list[m.Heartbeat]
+    cursors: dict[str, str | None]
+    settings: Settings = Settings()
+
+    @property
+    def fill_keys(self) -> set[str]:
+        return {f.fill_key for f in self.fills}
+
+    def open_orders(self) -> list[m.Order]:
+        return [o for cid, o in self.orders.items() if self.status.get(cid) in OPEN_STATUSES]
+
+    def accounts(self) -> set[str]:
+        out = {d.venue for d in self.deployments.values()}
+        out |= {p.account for p in self.positions if p.qty}
+        out |= {o.account for o in self.open_orders()}
+        return out
+
+    def retired(self) -> set[str]:
+        return {v for v, s in self.states.items() if s.state == "retired"}
+
+
+@dataclass(frozen=True)
+class VenueData:
+    """One account's reports; ``error`` says why they are missing."""
+
+    account: str
+    positions: list[PositionReport] = field(default_factory=list)
+    open_orders: list[OrderReport] = field(default_factory=list)
+    lookups: dict[str, OrderReport | None] = field(default_factory=dict)  # ledger-open orders by client id
+    pending_fills: list[FillReport] = field(default_factory=list)  # after the ledger's cursor
+    instruments: Mapping[str, Instrument] = field(default_factory=dict)
+    error: str | None = None
+
+
+def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
+    from sqlalchemy import func, select
+
+    from runner.ledger.store import T_CURSORS, T_EVENTS
+
+    orders = {o.client_order_id: o for o in ledger.orders(m.MAIN_RUN, limit=10**9)}
+    last = select(T_EVENTS.c.client_order_id, func.max(T_EVENTS.c.id).label("i")).group_by(T_EVENTS.c.client_order_id)
+    with ledger.engine.connect() as conn:
+        ids = [r.i for r in conn.execute(last)]
+        status = {}
+        for chunk in range(0, len(ids), 500):
+            q = select(T_EVENTS.c.client_order_id, T_EVENTS.c.status).where(T_EVENTS.c.id.in_(ids[chunk:chunk + 500]))
+            status.update({cid: st for cid, st in conn.execute(q)})
+        cursors = {a: v for a, n, v in conn.execute(select(T_CURSORS)) if n == "fills"}
+    return LedgerData(
+        now=utcnow(), positions=ledger.positions(m.MAIN_RUN), fills=ledger.fills(m.MAIN_RUN, limit=None),
+        orders=orders, status=status, states=ledger.states(),
+        deployments={d.variant: d for d in ledger.deployments() if "@" not in d.variant},
+        instruments=recorded_instruments(ledger), heartbeats=ledger.heartbeats(), cursors=cursors,
+        settings=settings,
+    )
+
+
+AdapterFactory = Callable[[str], VenueAdapter]
+
+
+def adapter_factory(venues: VenuesConfig, home: Path) -> AdapterFactory:
+    """Fresh, connected adapters for audits: their own connections, apart from the loop's."""
+    from runner.engine.runtime import account_config
+    from venues.registry import create_adapter
+
+    def make(account: str) -> VenueAdapter:
+        ad = create_adapter(account_config(account, venues, home))
+        ad.connect()
+        return ad
+
+    return make
+
+
+def read_venue(ad: VenueAdapter, led: LedgerData) -> VenueData:
+    """Positions, open orders, lookups of ledger-open orders, and fills the ledger has not read."""
+    try:
+        positions = ad.positions()
+        open_orders = ad.open_orders()
+        venue_open = {o.client_order_id for o in open_orders}
+        lookups = {
+            o.client_order_id: ad.order(o.client_order_id, o.instrument)
+            for o in led.open_orders() if o.account == ad.account and o.client_order_id not in venue_open
+        }
+        pending = list(read_fills(ad, led.cursors.get(ad.account)))
+        return VenueData(ad.account, positions, open_orders, lookups, pending, ad.instruments())
+    except (RunnerError, OSError) as exc:
+        return VenueData(ad.account, error=f"{type(exc).__name__}: {exc}")
+
+
+def read_fills(ad: VenueAdapter, cursor: str | None, max_pages: int = 100) -> Iterable[FillReport]:
+    """Every fill after ``cursor``, page by page (bounded)."""
+    for _ in range(max_pages):
+        page = ad.fills(cursor)
+        yield from page.fills
+        if not page.fills or page.cursor == cursor:
+            return
+        cursor = page.cursor
+
+
+def gather_venues(led: LedgerData, venues: VenuesConfig, make: AdapterFactory,
+                  cache: dict[str, VenueAdapter] | None = None) -> dict[str, VenueData]:
+    """Read every account the ledger uses; an account that cannot be read carries an error."""
+    out: dict[str, VenueData] = {}
+    for account in sorted(led.accounts()):
+        if account not in venues.accounts:
+            out[account] = VenueData(account, error=f"account {account!r} is not in venues.yaml")
+            continue
+        try:
+            ad = cache.get(account) if cache is not None else None
+            if ad is None:
+                ad = make(account)
+                if cache is not None:
+                    cache[account] = ad
+        except Exception as exc:  # noqa: BLE001 - any failure to connect is reported, not raised
+            out[account] = VenueData(account, error=f"cannot connect: {type(exc).__name__}: {exc}")
+            continue
+        out[account] = read_venue(ad, led)
+        if cache is None:
+            ad.close()
+    return out
+
+
+def age_s(led: LedgerData, ts: datetime | None) -> float | None:
+    if ts is None:
+        return None
+    if ts.tzinfo is None:
+        from datetime import UTC
+
+        ts = ts.replace(tzinfo=UTC)
+    return (led.now - ts) / timedelta(seconds=1)
+
+
+def instrument_of(led: LedgerData, venues: Mapping[str, VenueData], account: str, symbol: str) -> Instrument | None:
+    vd = venues.get(account)
+    if vd is not None and symbol in vd.instruments:
+        return vd.instruments[symbol]
+    return led.instruments.get((account, symbol))

@@ -1,0 +1,166 @@
+"""Checks of the ledger against the venues: positions, retired variants, orphan orders.
+
+Pure functions ``(LedgerData, {account: VenueData}) -> list[Finding]``. Venue fills the ledger
+has not read yet (after its cursor) for orders it knows explain a difference: they are in
+flight, not missing. An account that could not be read is reported as such.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from decimal import Decimal
+
+from runner.audit.findings import Finding, Severity
+from runner.audit.inputs import LedgerData, VenueData, age_s, instrument_of
+
+ZERO = Decimal(0)
+
+
+def _unreadable(check: str, vd: VenueData) -> Finding:
+    return Finding(check, Severity.WARNING, None, {"subject": f"{vd.account}:unreadable", "account": vd.account,
+                                                   "error": vd.error},
+                   "audit-check-failed", f"{check}: cannot read account {vd.account}: {vd.error}")
+
+
+def _expected(led: LedgerData, vd: VenueData) -> dict[str, Decimal]:
+    """Ledger net per instrument of an account, plus known fills the ledger has yet to read."""
+    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for p in led.positions:
+        if p.account == vd.account:
+            out[p.instrument] += p.qty
+    keys = led.fill_keys
+    for f in vd.pending_fills:
+        if f"{vd.account}:{f.fill_id}" not in keys and (f.client_order_id or "") in led.orders:
+            out[f.instrument] += f.qty * f.side.sign
+    return out
+
+
+def _price(led: LedgerData, account: str, inst: str, vd: VenueData) -> Decimal:
+    for p in led.positions:
+        if p.account == account and p.instrument == inst and (p.last_price or p.avg_price):
+            return p.last_price or p.avg_price
+    for r in vd.positions:
+        if r.instrument == inst and r.avg_price:
+            return r.avg_price
+    return ZERO
+
+
+def _holders(led: LedgerData, account: str, inst: str) -> list[str]:
+    return sorted({f.variant for f in led.fills if f.account == account and f.instrument == inst})
+
+
+def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Finding]:
+    """Ledger positions summed per account and instrument equal the venue's, within dust."""
+    out = []
+    for account, vd in sorted(venues.items()):
+        if vd.error:
+            out.append(_unreadable("ledger_vs_venue", vd))
+            continue
+        expected = _expected(led, vd)
+        actual = {r.instrument: r.qty for r in vd.positions}
+        for inst in sorted(set(expected) | set(actual)):
+            diff = actual.get(inst, ZERO) - expected.get(inst, ZERO)
+            if diff == 0:
+                continue
+            spec = instrument_of(led, venues, account, inst)
+            price = _price(led, account, inst, vd)
+            if spec is not None and spec.is_dust(diff, price):
+                continue
+            holders = _holders(led, account, inst)
+            live = [v for v in holders if v not in led.retired()]
+            out.append(Finding(
+                "ledger_vs_venue", Severity.CRITICAL, None,
+                {"subject": f"{account}:{inst}", "account": account, "instrument": inst,
+                 "ledger": expected.get(inst, ZERO), "venue": actual.get(inst, ZERO), "difference": diff,
+                 "value": abs(diff) * price, "variants": live, "retired_variants": sorted(set(holders) - set(live))},
+                "ledger-vs-venue",
+                f"{account} {inst}: venue holds {actual.get(inst, ZERO)}, ledger {expected.get(inst, ZERO)} "
+                f"(difference {diff}, beyond dust)",
+            ))
+    return out
+
+
+def retired_flat(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Finding]:
+    """Every retired variant is flat except recorded dust, in the ledger and on the venue.
+
+    Ledger side: a retired variant's own non-dust position. Venue side: exposure beyond dust
+    on an instrument that only retired variants ever traded (nobody live would manage it).
+    """
+    retired = led.retired()
+    out = []
+    for p in led.positions:
+        if p.variant not in retired or p.qty == 0:
+            continue
+        spec = instrument_of(led, venues, p.account, p.instrument)
+        price = p.last_price or p.avg_price
+        if spec is not None and spec.is_dust(p.qty, price):
+            continue
+        out.append(Finding(
+            "retired_flat", Severity.CRITICAL, p.variant,
+            {"subject": f"{p.account}:{p.instrument}", "account": p.account, "instrument": p.instrument,
+             "qty": p.qty, "value": abs(p.qty) * price, "age_s": age_s(led, p.opened or p.updated),
+             "source": "ledger"},
+            "invisible-exposure",
+            f"retired {p.variant} still holds {p.qty} {p.instrument} (~{abs(p.qty) * price:.2f}) beyond dust",
+        ))
+    for account, vd in sorted(venues.items()):
+        if vd.error:
+            continue
+        expected = _expected(led, vd)
+        for r in vd.positions:
+            holders = _holders(led, account, r.instrument)
+            if not holders or any(v not in retired for v in holders):
+                continue
+            residual = r.qty - expected.get(r.instrument, ZERO)
+            spec = instrument_of(led, venues, account, r.instrument)
+            price = _price(led, account, r.instrument, vd)
+            if residual == 0 or (spec is not None and spec.is_dust(residual, price)):
+                continue
+            for v in holders:
+                out.append(Finding(
+                    "retired_flat", Severity.CRITICAL, v,
+                    {"subject": f"{account}:{r.instrument}:venue", "account": account, "instrument": r.instrument,
+                     "venue_qty": r.qty, "unexplained": residual, "value": abs(residual) * price, "source": "venue"},
+                    "invisible-exposure",
+                    f"{account} holds {residual} {r.instrument} beyond the ledger on an instrument only retired "
+                    f"variants ({', '.join(holders)}) traded",
+                ))
+    return out
+
+
+def orphan_orders(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Finding]:
+    """Open orders on the venue the ledger does not know (or thinks closed), and vice versa."""
+    out = []
+    grace = led.settings.order_grace_s
+    for account, vd in sorted(venues.items()):
+        if vd.error:
+            out.append(_unreadable("orphan_orders", vd))
+            continue
+        for rep in vd.open_orders:
+            order = led.orders.get(rep.client_order_id)
+            status = led.status.get(rep.client_order_id)
+            if order is not None and status in ("submitting", "new", "partially_filled", "unknown", "resolved"):
+                continue
+            why = "unknown to the ledger" if order is None else f"closed in the ledger ({status})"
+            out.append(Finding(
+                "orphan_orders", Severity.WARNING, order.variant if order else None,
+                {"subject": f"venue:{rep.client_order_id}", "account": account, "client_order_id": rep.client_order_id,
+                 "venue_order_id": rep.venue_order_id, "instrument": rep.instrument, "side": rep.side.value,
+                 "qty": rep.qty, "price": rep.price, "ledger_status": status},
+                "orphan-orders", f"{account}: open venue order {rep.client_order_id} is {why}",
+            ))
+        for cid, rep in sorted(vd.lookups.items()):
+            order = led.orders[cid]
+            age = age_s(led, order.created)
+            if age is not None and age < grace:
+                continue
+            why = "unknown to the venue" if rep is None else f"{rep.status.value} on the venue"
+            out.append(Finding(
+                "orphan_orders", Severity.WARNING, order.variant,
+                {"subject": f"ledger:{cid}", "account": account, "client_order_id": cid,
+                 "instrument": order.instrument, "ledger_status": led.status.get(cid),
+                 "venue_status": rep.status.value if rep else None, "age_s": age},
+                "orphan-orders", f"{order.variant}: ledger-open order {cid} is {why}",
+            ))
+    return out
