@@ -35,3 +35,40 @@ def resume(ledger: Ledger, variant: str, clear: bool = False, reason: str = "") 
 def retire(ledger: Ledger, variant: str, reason: str = "") -> Transition:
     return transition(ledger, variant, _current(ledger, variant), Trigger.RETIRE, "operator",
                       reason or "retired by operator", "operator")
+
+
+def dust_report(ledger: Ledger) -> list:  # type: ignore[type-arg]
+    """Every dust fragment in the ledger (retired variants included); reading only."""
+    from runner.audit.dust import fragments
+
+    return fragments(ledger)
+
+
+def close_dust(ledger: Ledger, venues, home, confirm: bool = False) -> tuple[list, list]:  # type: ignore[no-untyped-def,type-arg]
+    """Plan the dust clean-up; with ``confirm``, execute it through the normal order path.
+
+    Dust is never closed automatically: this is the only way, and only on the operator's
+    word. Returns (plan items, outcomes); outcomes are empty without ``confirm``.
+    """
+    from runner.audit.close_dust import execute
+    from runner.audit.dust import dust_plan
+    from runner.audit.inputs import adapter_factory
+
+    items = dust_plan(ledger)
+    if not confirm:
+        return items, []
+    make = adapter_factory(venues, home)
+    adapters: dict = {}  # type: ignore[type-arg]
+    outcomes = []
+    try:
+        for item in items:
+            ad = None
+            if item.action == "order":
+                if item.account not in venues.accounts:
+                    raise BadInputError(f"account {item.account!r} is not in venues.yaml")
+                ad = adapters.get(item.account) or adapters.setdefault(item.account, make(item.account))
+            outcomes.append(execute(ledger, item, ad))
+    finally:
+        for ad in adapters.values():
+            ad.close()
+    return items, outcomes

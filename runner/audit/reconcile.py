@@ -1,0 +1,117 @@
+"""Reconcile: adopt venue fills the ledger missed, report what cannot be explained.
+
+A venue fill is adopted when its client order id belongs to an order the ledger recorded
+(the order row is written before sending, so every fill of ours has one); it is applied
+under the same fill key the runner uses, so adopting is idempotent and a later read by a
+running runner changes nothing. A fill of an unknown order is reported, never booked.
+Reconcile never sends, cancels or amends an order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runner.audit import store
+from runner.audit.findings import Finding, Severity
+from runner.audit.inputs import LedgerData, adapter_factory, gather_venues, read_fills, read_ledger
+from runner.audit.venue_checks import ledger_vs_venue, orphan_orders
+from runner.errors import RunnerError
+from runner.ledger.models import MAIN_RUN
+from runner.ledger.store import Ledger, NewFill
+from runner.spec.deployment_config import VenuesConfig
+from venues.base import FillReport, VenueAdapter
+
+CHECKS = ("reconcile", "ledger_vs_venue", "orphan_orders")
+
+
+@dataclass
+class ReconcileResult:
+    adopted: list[NewFill] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "adopted": [{"fill_id": f.fill_key, "variant": f.variant, "instrument": f.instrument, "side": f.side,
+                         "qty": f.qty, "price": f.price, "fee": f.fee, "ts": f.ts, "order_id": f.client_order_id}
+                        for f in self.adopted],
+            "findings": [finding_json(f) for f in self.findings],
+        }
+
+
+def finding_json(f: Finding) -> dict[str, object]:
+    return {"check": f.check, "severity": f.severity.value, "variant": f.variant, "evidence": store.jsonable(f.evidence),
+            "runbook": f.runbook, "summary": f.summary}
+
+
+def adopt(led: LedgerData, account: str, fills: Iterable[FillReport]) -> tuple[list[NewFill], list[Finding]]:
+    """Pure: which venue fills to book (ours, missing) and which are unexplained."""
+    seen = led.fill_keys
+    adopt_: list[NewFill] = []
+    unexplained: list[Finding] = []
+    for f in fills:
+        key = f"{account}:{f.fill_id}"
+        if key in seen:
+            continue
+        seen.add(key)
+        order = led.orders.get(f.client_order_id or "")
+        if order is None:
+            unexplained.append(Finding(
+                "reconcile", Severity.WARNING, None,
+                {"subject": f"fill:{key}", "account": account, "fill_id": f.fill_id,
+                 "client_order_id": f.client_order_id, "instrument": f.instrument, "side": f.side.value,
+                 "qty": f.qty, "price": f.price, "ts": f.ts},
+                "ledger-vs-venue",
+                f"{account}: venue fill {f.fill_id} ({f.side.value} {f.qty} {f.instrument}) belongs to no order "
+                f"the ledger knows: not booked",
+            ))
+            continue
+        adopt_.append(NewFill(key, f.client_order_id, MAIN_RUN, order.variant, account, f.instrument, f.side.value,
+                              f.qty, f.price, f.fee, f.ts, f.liquidity, order.group_id, "adopted"))
+    return adopt_, unexplained
+
+
+def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor: str = "operator",
+              adapters: dict[str, VenueAdapter] | None = None) -> ReconcileResult:
+    """Every account the ledger uses: adopt missed fills, then compare positions and orders."""
+    out = ReconcileResult()
+    led = read_ledger(ledger)
+    make = adapter_factory(venues_config, home)
+    run_id = store.start_run(ledger, CHECKS, actor)
+    for account in sorted(led.accounts()):
+        if account not in venues_config.accounts:
+            continue  # reported by ledger_vs_venue below
+        try:
+            ad = adapters[account] if adapters is not None and account in adapters else make(account)
+        except Exception as exc:  # noqa: BLE001 - a venue that cannot connect is reported
+            out.findings.append(_unreadable(account, exc))
+            continue
+        if adapters is not None:
+            adapters.setdefault(account, ad)
+        try:
+            fills = list(read_fills(ad, None))
+        except (RunnerError, OSError) as exc:
+            out.findings.append(_unreadable(account, exc))
+            continue
+        finally:
+            if adapters is None:
+                ad.close()
+        new, unexplained = adopt(led, account, fills)
+        out.adopted += ledger.apply_fills(new)
+        out.findings += unexplained
+    after = read_ledger(ledger)
+    venues = gather_venues(after, venues_config, make, adapters)
+    out.findings += ledger_vs_venue(after, venues) + orphan_orders(after, venues)
+    out.findings = store.dedupe(out.findings)
+    store.record(ledger, run_id, CHECKS, out.findings)
+    return out
+
+
+def _unreadable(account: str, exc: BaseException) -> Finding:
+    return Finding("reconcile", Severity.WARNING, None, {"subject": f"{account}:unreadable", "error": str(exc)},
+                   "audit-check-failed", f"reconcile: cannot read {account}: {type(exc).__name__}: {exc}")
+
+
+def has_problem(findings: Sequence[Finding]) -> bool:
+    return any(f.severity.rank >= Severity.WARNING.rank for f in findings)
