@@ -34,3 +34,26 @@ def retire(variant: str, reason: str = typer.Option("", "--reason")) -> None:
     from runner import control
 
     _say(control.retire(ctx().ledger(), variant, reason))
+
+
+@app.command()
+def guards(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Global guards (kill switch, blackout, exposure caps): active or not, why, since when."""
+    from runner.cli.app import emit_json
+    from runner.engine.guards import guard_rows
+
+    rows = guard_rows(ctx().ledger())
+    if as_json:
+        emit_json({"guards": rows})
+        return
+    for r in rows:
+        typer.echo(f"{r['name']}: {'ACTIVE' if r['active'] else 'off'} ({r['reason']}) since {r['since']}, "
+                   f"release {r['release']}")
+
+
+@app.command("guard-release")
+def guard_release(name: str) -> None:
+    """Release a guard that needs the operator (the daily-drawdown kill switch)."""
+    from runner.engine.guards import release
+
+    typer.echo(release(ctx().ledger(), name))

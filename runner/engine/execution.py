@@ -1,8 +1,12 @@
 """Execution styles: how an intent becomes an order request. Shared by every kind.
 
 ``taker``: a limit IOC at the reference price moved by at most ``slippage_cap_bps``.
-``maker``: post-only at the best bid/ask. Exits and urgent intents always go as taker.
-Quantities become exact Decimals here and are floored to the lot by the venue's ``prepare``.
+``maker``: post-only at the best bid/ask (the reprice watchdog in ``runner.engine.maker``
+follows the market). Urgency routing: exits and ``urgent`` entries always go as taker.
+Quotes (purpose ``quote``) are always post-only. Every limit price is clamped inside the
+venue's price band around the live mid (a venue refuses prices beyond it, and a price there
+is never one we meant). Quantities become exact Decimals here and are floored to the lot by
+the venue's ``prepare``.
 """
 
 from __future__ import annotations
@@ -13,21 +17,30 @@ from runner.kinds.base import Intent, MarketEvent
 from runner.spec.variant import ExecutionSpec
 from venues.base import Instrument, OrderRequest, OrderType, Side, TimeInForce
 
+BAND_MARGIN = Decimal("0.9")  # stay inside the band even if the mid moves a little before the venue looks
+
 
 def to_decimal(x: float) -> Decimal:
     return Decimal(repr(x))
 
 
 def is_taker(intent: Intent, style: ExecutionSpec) -> bool:
+    if intent.purpose == "quote":
+        return False
     return style.style == "taker" or intent.urgent or not intent.is_entry
+
+
+def is_maker_entry(intent: Intent, style: ExecutionSpec) -> bool:
+    """An entry the maker watchdog follows (quotes are managed by their strategy)."""
+    return intent.purpose != "quote" and not is_taker(intent, style)
 
 
 def price_for(intent: Intent, ev: MarketEvent, style: ExecutionSpec, inst: Instrument) -> tuple[Decimal, TimeInForce]:
     side = Side(intent.side)
+    taker = is_taker(intent, style)
     if intent.price is not None:
-        tif = TimeInForce.GTC if not is_taker(intent, style) else TimeInForce.IOC
-        return to_decimal(intent.price), tif
-    if is_taker(intent, style):
+        return to_decimal(intent.price), (TimeInForce.IOC if taker else TimeInForce.POST_ONLY)
+    if taker:
         ref = ev.ask if side is Side.BUY else ev.bid
         cap = style.slippage_cap_bps / 10_000.0
         px = ref * (1 + cap) if side is Side.BUY else ref * (1 - cap)
@@ -36,11 +49,21 @@ def price_for(intent: Intent, ev: MarketEvent, style: ExecutionSpec, inst: Instr
     return to_decimal(best), TimeInForce.POST_ONLY
 
 
+def clamp_to_band(price: Decimal, mid: float, inst: Instrument) -> Decimal:
+    """``price`` moved inside the venue's band around ``mid`` (unchanged if it has no band)."""
+    if inst.price_band_pct is None or mid <= 0:
+        return price
+    m = to_decimal(mid)
+    width = m * inst.price_band_pct * BAND_MARGIN
+    return min(max(price, m - width), m + width)
+
+
 def build_request(
     cid: str, intent: Intent, qty: Decimal, ev: MarketEvent, style: ExecutionSpec, inst: Instrument,
     reduce_only: bool,
 ) -> OrderRequest:
     price, tif = price_for(intent, ev, style, inst)
+    price = clamp_to_band(price, ev.mid, inst)
     return OrderRequest(
         client_order_id=cid, instrument=intent.instrument, side=Side(intent.side), qty=qty,
         order_type=OrderType.LIMIT, price=price, tif=tif, reduce_only=reduce_only,

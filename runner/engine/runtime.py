@@ -13,9 +13,11 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 
 from runner.engine.deploy import scan
+from runner.engine.guards import Guards
 from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.report import Reporter
 from runner.engine.sessions import session_checker
@@ -69,7 +71,8 @@ class Runtime:
         self.backoff: dict[str, Backoff] = {}
         self.rejections: dict[str, int] = {}
         self.rescan = True
-        self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0}
+        self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
+        self.guards = Guards(ledger, config.guards, home)
         self.market_ts: float | None = None
 
     # --- start ---------------------------------------------------------------------------
@@ -120,9 +123,14 @@ class Runtime:
             anomaly_tolerance=self.config.anomaly_tolerance,
         )
         eng.on_order = self._on_order
+        if self.config.guards.exposure_groups:
+            eng.entry_gate = self._exposure_gate
         eng.on_fill_cb = self.reporter.fill
         for p in self.ledger.positions(MAIN_RUN, dep.variant):
             eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
+        history = self.ledger.fills(MAIN_RUN, dep.variant, limit=None)
+        eng.restore_day([(f.instrument, (1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts))
+                         for f in history], self.clock())
         self.engines[dep.variant] = eng
         self._reconcile_orders(eng)
         if state is State.PENDING:
@@ -312,6 +320,9 @@ class Runtime:
             last["skips"] = now
             for eng in self.engines.values():
                 self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
+        if self.guards.enabled and now - last["guards"] >= 1.0:
+            last["guards"] = now
+            self._apply_guards(now)
         if now - last["heartbeat"] >= 1.0:
             last["heartbeat"] = now
             self.ledger.heartbeat(self.runner_id, socket.gethostname(), os.getpid(),
@@ -326,6 +337,44 @@ class Runtime:
         if now - last["summary"] >= 15.0:
             last["summary"] = now
             self.reporter.summary([e for e in self.engines.values() if e.state is not State.RETIRED])
+
+    def _exposure_gate(self, eng: VariantEngine, sym: str) -> str | None:
+        """Exposure caps, checked at order time: positions and working entries of other variants."""
+        for group, g in self.config.guards.exposure_groups.items():
+            if sym not in g.instruments or any(eng.views.get(s) for s in g.instruments):
+                continue
+            others = {e.id for e in self.engines.values() if e is not eng and e.state is not State.RETIRED and (
+                any(e.views.get(s) for s in g.instruments)
+                or any(w.req.instrument in g.instruments and w.purpose in ("entry", "quote") for w in e.working.values()))}
+            if len(others) >= g.max_positions:
+                return f"exposure:{group}"
+        return None
+
+    def _apply_guards(self, now: float) -> None:
+        live = [e for e in self.engines.values() if e.state is not State.RETIRED]
+        day_pnl = float(sum((e.daily_pnl() for e in live), Decimal(0)))
+        holders: dict[str, set[str]] = {}
+        for group, g in self.config.guards.exposure_groups.items():
+            holders[group] = {e.id for e in live if any(e.views.get(sym) for sym in g.instruments)}
+        decisions, started = self.guards.update(now, day_pnl, holders)
+        for eng in live:
+            glob = [d.name for d in decisions if d.active and d.instruments is None]
+            eng.guard_reason = glob[0] if glob else None
+            eng.blocked = {sym: d.name for d in decisions if d.active and d.instruments is not None
+                           and eng.id not in d.exempt for sym in d.instruments}
+        for d in started:
+            self.reporter.info(f"[yellow]guard {d.name} active[/yellow]: {d.reason}")
+            if d.name == "blackout":
+                for eng in live:  # resting entry orders come off the book
+                    for cid, w in list(eng.working.items()):
+                        if w.purpose in ("entry", "quote"):
+                            try:
+                                rep = eng.venue.cancel(cid, w.req.instrument)
+                            except RunnerError as exc:
+                                self.reporter.error(f"{eng.id}: blackout cancel {cid}: {exc}")
+                                continue
+                            if rep is not None:
+                                eng.on_report(rep)
 
     def _poll_open_orders(self) -> None:
         for eng in self.engines.values():

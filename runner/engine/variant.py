@@ -39,6 +39,7 @@ class WorkingOrder:
     purpose: str
     filled: Decimal = ZERO
     group: str | None = None
+    done_at: Decimal | None = None  # the venue closed it at this filled size; waiting for fills
 
 
 @dataclass
@@ -94,6 +95,8 @@ class VariantEngine:
         self.troubles: list[Trouble] = []
         self.anomalies: list[str] = []
         self.guard_reason: str | None = None  # set by global guards: no new entries anywhere
+        self.blocked: dict[str, str] = {}  # instrument -> guard (exposure groups)
+        self.entry_gate: Callable[[VariantEngine, str], str | None] | None = None  # checked at order time
         self.last_error: str | None = None
         self.now = 0.0  # time of the latest market event (data time in a backtest)
         self.submits_ok = 0  # accepted submissions: a success resets the transient retry count
@@ -122,17 +125,21 @@ class VariantEngine:
                 self._skip("order_working")
                 continue
             if intent.is_entry:
-                blocked = self._entry_block(ev.ts)
+                blocked = self._entry_block(ev.ts, intent.instrument)
                 if blocked:
                     self._skip(blocked)
                     continue
             self.place(intent, ev)
 
-    def _entry_block(self, ts: float) -> str | None:
+    def _entry_block(self, ts: float, instrument: str) -> str | None:
         if self.state not in ENTRIES_ALLOWED:
             return f"state_{self.state.value}"
         if self.guard_reason:
             return f"guard_{self.guard_reason}"
+        if instrument in self.blocked:
+            return f"guard_{self.blocked[instrument]}"
+        if self.entry_gate is not None and (gate := self.entry_gate(self, instrument)):
+            return f"guard_{gate}"
         if self.session_open is not None and not self.session_open(ts):
             return "outside_session"
         return None
@@ -231,7 +238,10 @@ class VariantEngine:
             self._check_filled_qty(w.req, rep.filled_qty)
         self.sink.order_event(rep.client_order_id, rep.status.value, rep.venue_order_id, rep.reason or "")
         if w is not None and not rep.status.is_open:
-            self.working.pop(rep.client_order_id, None)
+            if w.filled >= rep.filled_qty:
+                self.working.pop(rep.client_order_id, None)
+            else:
+                w.done_at = rep.filled_qty  # closed on the venue; stays working until its fills arrive
 
     def _check_filled_qty(self, req: OrderRequest, filled: Decimal) -> None:
         """A venue that reports `filled` for a slightly different size: accept and flag.
@@ -272,7 +282,9 @@ class VariantEngine:
         w = self.working.get(f.client_order_id or "")
         if w is not None:
             w.filled += f.qty
-            if w.filled >= w.req.qty:
+            if w.done_at is not None and w.filled >= w.done_at:
+                self.working.pop(f.client_order_id or "", None)
+            elif w.filled >= w.req.qty:
                 self.working.pop(f.client_order_id or "", None)
                 self._check_filled_qty(w.req, w.filled)
                 self.sink.order_event(f.client_order_id or "", "filled")
@@ -290,6 +302,18 @@ class VariantEngine:
         self.positions[sym] = pos
         inst = self.venue.instruments().get(sym)
         self._update_view(sym, pos, inst, pos.avg_price)
+
+    def restore_day(self, fills: list[tuple[str, tuple[int, Decimal, Decimal, Decimal, datetime]]], now: float) -> None:
+        """Rebuild today's realized PnL (net of fees) from the ledger's fills after a restart."""
+        today = datetime.fromtimestamp(now, UTC).date().isoformat()
+        states: dict[str, PositionState] = {}
+        self.now = now
+        for sym, (sign, qty, price, fee, ts) in fills:
+            old = states.get(sym, PositionState())
+            new = apply_fill(old, sign, qty, price, fee, ts)
+            states[sym] = new
+            if ts.astimezone(UTC).date().isoformat() == today:
+                self._book_pnl(new.realized_pnl - old.realized_pnl - fee, ts)
 
     def _book_pnl(self, delta: Decimal, ts: datetime) -> None:
         day = ts.astimezone(UTC).date().isoformat()

@@ -258,3 +258,24 @@ class FindingRow(SQLModel, table=True):
     last_run: int | None = None
     seen: int = 1  # how many runs reported it
     alerted: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+
+
+class GuardState(SQLModel, table=True):
+    """A global guard (kill switch, blackout, exposure cap): while active, entries stop where it says."""
+
+    __tablename__ = "guards"
+    name: str = Field(primary_key=True)  # daily_drawdown | blackout | exposure:<group>
+    active: bool
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    release: str  # operator | automatic
+    since: datetime = _ts(nullable=False)
+
+
+class GuardEvent(SQLModel, table=True):
+    __tablename__ = "guard_events"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    active: bool
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str
+    ts: datetime = _ts(nullable=False)

@@ -56,6 +56,37 @@ class AlertSpec(BaseModel):
     min_interval_s: float = 300.0
 
 
+class DrawdownGuardSpec(BaseModel):
+    """Kill switch: total PnL of the UTC day below -max_loss stops entries everywhere until released."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    max_loss: float = Field(gt=0, description="quote currency, all variants together")
+
+
+class BlackoutSpec(BaseModel):
+    """No entries (and resting entry orders cancelled) around scheduled events; lifts by itself."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    calendar: str = Field(description="YAML file of events: [{name: CPI, at: 2026-12-10T13:30:00Z}, ...]")
+    before_min: float = Field(15.0, ge=0)
+    after_min: float = Field(15.0, ge=0)
+
+
+class ExposureGroupSpec(BaseModel):
+    """At most ``max_positions`` variants holding positions in these instruments at once."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    instruments: list[str] = Field(min_length=1)
+    max_positions: int = Field(ge=1)
+
+
+class GuardsSpec(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    daily_drawdown: DrawdownGuardSpec | None = None
+    blackouts: BlackoutSpec | None = None
+    exposure_groups: dict[str, ExposureGroupSpec] = Field(default_factory=dict)
+
+
 class RunnerConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     loop_interval_s: float = Field(0.2, gt=0, description="market poll period in paper mode")
@@ -78,7 +109,7 @@ class RunnerConfig(BaseModel):
     )
     alerts: AlertSpec = AlertSpec()
     agent: AgentSpec = AgentSpec()
-    guards: dict[str, Any] = Field(default_factory=dict)
+    guards: GuardsSpec = GuardsSpec()
 
 
 _ACCOUNTS = TypeAdapter(dict[str, AccountSpec])
