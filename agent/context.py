@@ -1,0 +1,88 @@
+"""What the agent reads: the deployment, opened read-only at the database level.
+
+The agent never acts, and that is enforced below the tools: SQLite connections run with
+``PRAGMA query_only``, PostgreSQL sessions are read-only transactions. A deployment with no
+ledger yet is read as an empty in-memory one, so triage on a fresh directory creates nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import event
+
+from agent.runbook import Runbook
+from runner.embedded import embedded_dir
+from runner.ledger.store import Ledger, default_url
+from runner.spec.deployment_config import RunnerConfig, VenuesConfig, load_runner_config, load_venues
+
+
+def _sqlite_query_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA query_only=ON")
+    cur.close()
+
+
+def _pg_read_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+    cur = dbapi_conn.cursor()
+    cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+    cur.close()
+    dbapi_conn.commit()
+
+
+def sqlite_path(url: str) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    path = url.split("///", 1)[-1]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def open_readonly(url: str) -> Ledger:
+    """A ledger whose every connection refuses writes (an empty one if the file is missing)."""
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        led = Ledger("sqlite://")  # schema in memory: nothing is written to the deployment
+    else:
+        led = Ledger(url, create=False)
+        led.engine.dispose()  # connections opened so far predate the read-only hook
+    hook = _sqlite_query_only if led.url.startswith("sqlite") else _pg_read_only
+    event.listen(led.engine, "connect", hook)
+    return led
+
+
+@dataclass
+class AgentContext:
+    """Everything a tool may read. ``now`` is injectable so staleness is testable."""
+
+    home: Path
+    ledger: Ledger
+    venues: VenuesConfig
+    config: RunnerConfig
+    runbook: Runbook
+    ledger_url: str
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    @classmethod
+    def open(cls, home: Path, db: str | None = None, now: datetime | None = None) -> AgentContext:
+        url = db or default_url(home)
+        return cls(
+            home=home, ledger=open_readonly(url), venues=load_venues(home), config=load_runner_config(home),
+            runbook=load_runbook(home), ledger_url=url, now=now or datetime.now(UTC),
+        )
+
+    def variant_ids(self) -> list[str]:
+        return [d.variant for d in self.ledger.deployments() if "@" not in d.variant]
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def load_runbook(home: Path) -> Runbook:
+    """The deployment's own runbook, else the one shipped with the runner."""
+    local = home / "runbook"
+    if local.is_dir() and any(local.glob("*.md")):
+        return Runbook.load(local)
+    shipped = embedded_dir("runbook")
+    return Runbook.load(shipped) if shipped else Runbook([])

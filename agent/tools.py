@@ -1,0 +1,174 @@
+"""The agent's tools: read-only functions over the ledger, the audits and the runbook.
+
+Each tool is a name, a description and a JSON schema (what Claude sees) plus a function of
+the context and its arguments returning JSON-able data. None of them can place, cancel or
+change anything: they call read models only, on a ledger opened read-only (``agent.context``),
+and ``tests/agent/test_tools_readonly.py`` proves it against a full dump of the database.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from agent import audits, readmodels
+from agent.context import AgentContext
+from runner.cli.views import events_view, fills_view, positions_view, status_view
+
+MAX_ROWS = 200
+
+
+@dataclass(frozen=True)
+class Tool:
+    name: str
+    description: str
+    schema: dict[str, Any]
+    fn: Callable[..., Any]
+
+    def spec(self) -> dict[str, Any]:
+        """The tool as the Messages API wants it."""
+        return {"name": self.name, "description": self.description, "input_schema": self.schema}
+
+
+class ToolError(Exception):
+    """A tool could not answer (bad argument, unknown id): returned to the model as an error."""
+
+
+def _obj(props: dict[str, Any] | None = None, required: list[str] | None = None) -> dict[str, Any]:
+    return {"type": "object", "properties": props or {}, "required": required or []}
+
+
+_VARIANT = {"type": "string", "description": "variant id, e.g. MR_v13"}
+_LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_ROWS}
+
+
+def _known(ctx: AgentContext, variant: str | None) -> str | None:
+    if variant and variant not in ctx.variant_ids():
+        raise ToolError(f"unknown variant {variant!r}; known: {', '.join(ctx.variant_ids()) or 'none'}")
+    return variant or None
+
+
+def _limit(n: Any, default: int) -> int:
+    return max(1, min(MAX_ROWS, int(n or default)))
+
+
+def list_variants(ctx: AgentContext) -> dict[str, Any]:
+    return status_view(ctx.ledger)
+
+
+def transition_history(ctx: AgentContext, variant: str | None = None, limit: int = 50) -> dict[str, Any]:
+    return {"events": events_view(ctx.ledger, _known(ctx, variant), _limit(limit, 50))}
+
+
+def recent_orders(ctx: AgentContext, variant: str | None = None, limit: int = 50) -> dict[str, Any]:
+    return {"orders": readmodels.orders_view(ctx, _known(ctx, variant), _limit(limit, 50))}
+
+
+def recent_fills(ctx: AgentContext, variant: str | None = None, limit: int = 50) -> dict[str, Any]:
+    return {"fills": fills_view(ctx.ledger, _known(ctx, variant), _limit(limit, 50))}
+
+
+def positions(ctx: AgentContext, variant: str | None = None) -> dict[str, Any]:
+    return {"positions": positions_view(ctx.ledger, _known(ctx, variant))}
+
+
+def open_findings(ctx: AgentContext) -> dict[str, Any]:
+    try:
+        return {"findings": audits.open_findings(ctx)}
+    except audits.AuditUnavailable as exc:
+        raise ToolError(str(exc)) from None
+
+
+def run_check(ctx: AgentContext, check: str | None = None) -> dict[str, Any]:
+    try:
+        found = audits.run_checks_now(ctx, [check] if check else None)
+    except audits.AuditUnavailable as exc:
+        raise ToolError(str(exc)) from None
+    return {"findings": found, "note": "computed on a private copy of the ledger; nothing was stored or changed"}
+
+
+def dust_report(ctx: AgentContext) -> dict[str, Any]:
+    try:
+        return readmodels.dust_report(ctx)
+    except audits.AuditUnavailable as exc:
+        raise ToolError(str(exc)) from None
+
+
+def runbook_search(ctx: AgentContext, query: str) -> dict[str, Any]:
+    return {"sections": ctx.runbook.search(str(query))}
+
+
+def runbook_section(ctx: AgentContext, section_id: str) -> dict[str, Any]:
+    s = ctx.runbook.get(str(section_id))
+    if s is None:
+        raise ToolError(f"no runbook section {section_id!r}; ids: {', '.join(ctx.runbook.ids())}")
+    return {**s.summary(), "body": s.body}
+
+
+def reconcile_dry_run(ctx: AgentContext) -> dict[str, Any]:
+    try:
+        return readmodels.reconcile_dry_run(ctx)
+    except audits.AuditUnavailable as exc:
+        raise ToolError(str(exc)) from None
+
+
+TOOLS: dict[str, Tool] = {t.name: t for t in [
+    Tool("list_variants", "Every deployed variant: state, reason and detail of its last transition, since, "
+         "position, PnL, open orders, last error; deploy errors; runner heartbeats.", _obj(), list_variants),
+    Tool("transition_history", "Lifecycle transitions (from, to, trigger, reason class, detail, actor, ts), "
+         "oldest first, of one variant or all.", _obj({"variant": _VARIANT, "limit": _LIMIT}), transition_history),
+    Tool("recent_orders", "Recent orders with their current status and the detail of their last event "
+         "(venue rejection text, ambiguous lookups).", _obj({"variant": _VARIANT, "limit": _LIMIT}), recent_orders),
+    Tool("recent_fills", "Recent fills (qty, price, fee, liquidity, flag such as data_anomaly).",
+         _obj({"variant": _VARIANT, "limit": _LIMIT}), recent_fills),
+    Tool("positions", "Positions derived from fills, with PnL and a dust flag.", _obj({"variant": _VARIANT}),
+         positions),
+    Tool("open_findings", "Audit findings stored by earlier runs and still open.", _obj(), open_findings),
+    Tool("run_check", "Run one audit check (or all) now, on a private copy of the ledger: computes, never "
+         "acts. Checks: freshness, ledger_vs_venue, fills_vs_positions, retired_flat, groups_balanced, "
+         "cost_sanity, orphan_orders.", _obj({"check": {"type": "string"}}), run_check),
+    Tool("dust_report", "Positions too small to close with one order (venue, instrument, variant, qty, "
+         "value, age), retired variants included, and the close-dust plan (not executed).", _obj(), dust_report),
+    Tool("runbook_search", "Search the operator runbook; returns section ids, titles and snippets.",
+         _obj({"query": {"type": "string"}}, ["query"]), runbook_search),
+    Tool("runbook_section", "Read one runbook section by id.", _obj({"section_id": {"type": "string"}},
+                                                                     ["section_id"]), runbook_section),
+    Tool("reconcile_dry_run", "Compare venue and ledger per account: position differences, venue fills "
+         "the ledger lacks. Reads the venues; changes nothing.", _obj(), reconcile_dry_run),
+]}
+
+
+def call(ctx: AgentContext, name: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run a tool by name; every failure comes back as ``{"error": ...}``, never raised."""
+    tool = TOOLS.get(name)
+    if tool is None:
+        return {"error": f"no tool {name!r}; tools: {', '.join(TOOLS)}"}
+    args = dict(args or {})
+    allowed = set(tool.schema["properties"])
+    unknown = set(args) - allowed
+    if unknown:
+        return {"error": f"{name}: unknown argument(s) {sorted(unknown)}; allowed: {sorted(allowed)}"}
+    missing = [k for k in tool.schema["required"] if k not in args]
+    if missing:
+        return {"error": f"{name}: missing argument(s) {missing}"}
+    try:
+        return json.loads(json.dumps(tool.fn(ctx, **args), default=_jsonable))
+    except ToolError as exc:
+        return {"error": str(exc)}
+    except (ValueError, TypeError) as exc:
+        return {"error": f"{name}: {exc}"}
+
+
+def _jsonable(o: Any) -> Any:
+    from datetime import datetime
+    from decimal import Decimal
+
+    from runner.ledger.types import iso
+
+    if isinstance(o, Decimal):
+        return float(o)
+    if isinstance(o, datetime):
+        return iso(o)
+    return str(o)

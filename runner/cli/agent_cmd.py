@@ -1,0 +1,93 @@
+"""`runner triage` and `runner ask`: the operator agent, on Claude with a key, offline without.
+
+Thin: the agent package does the work. ``anthropic`` is imported only when
+``ANTHROPIC_API_KEY`` is set, so the offline path needs no network and no SDK import.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from runner.cli.app import app, ctx, emit_json
+
+JSON = typer.Option(False, "--json", help="one JSON document on stdout")
+
+
+def _agent_answer(variant: str | None = None, question: str | None = None):  # type: ignore[no-untyped-def]
+    from agent.context import AgentContext
+
+    c = ctx()
+    actx = AgentContext.open(c.home, c.db)
+    try:
+        key = os.environ.get("ANTHROPIC_API_KEY")
+        if not key:
+            from agent import triage as offline
+
+            return offline.ask(actx, question) if question is not None else offline.triage(actx, variant)
+        import anthropic
+
+        from agent.claude import AgentError, ClaudeAgent
+
+        if variant and variant not in actx.variant_ids():
+            from runner.errors import BadInputError
+
+            raise BadInputError(f"unknown variant {variant!r} (deployed: {', '.join(actx.variant_ids()) or 'none'})")
+        agent = ClaudeAgent(actx, anthropic.Anthropic(api_key=key))
+        try:
+            return agent.ask(question) if question is not None else agent.triage(variant)
+        except AgentError as exc:
+            typer.echo(f"error: {exc}\n(unset ANTHROPIC_API_KEY for the offline triage)", err=True)
+            raise typer.Exit(1) from None
+    finally:
+        actx.close()
+
+
+def _show(answer, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        emit_json(answer.to_json())
+        return
+    out = [answer.diagnosis, ""]
+    if answer.evidence:
+        out.append("Evidence:")
+        out += [f"  - {_line(e)}" for e in answer.evidence[:20]]
+        if len(answer.evidence) > 20:
+            out.append(f"  ... {len(answer.evidence) - 20} more (--json for all)")
+    if answer.runbook:
+        out.append("Runbook: " + ", ".join(answer.runbook) + "  (runbook/*.md, headings marked {#id})")
+    if answer.commands:
+        out.append("Run, in order:")
+        out += [f"  {i}. {c.command}\n       # {c.why}" for i, c in enumerate(answer.commands, 1)]
+    for n in answer.notes:
+        out.append(f"note: {n}")
+    out.append(f"({answer.source} agent; it only reads: nothing was changed)")
+    sys.stdout.write("\n".join(out) + "\n")
+
+
+def _line(e) -> str:  # type: ignore[no-untyped-def]
+    import json
+
+    if isinstance(e, dict):
+        return "; ".join(f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else v}" for k, v in e.items())
+    return str(e)
+
+
+@app.command()
+def triage(variant: str = typer.Argument(None, help="one variant (default: the whole deployment)"),
+           as_json: bool = JSON) -> None:
+    """What is wrong, the evidence, the runbook sections and the commands to run. Reads only.
+
+    Exit 1 when something at warning or above is wrong.
+    """
+    answer = _agent_answer(variant=variant)
+    _show(answer, as_json)
+    if answer.problem:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ask(question: str = typer.Argument(..., help='e.g. "why is MR_v13 quarantined?"'), as_json: bool = JSON) -> None:
+    """Answer a free question from the ledger, the audits and the runbook. Reads only."""
+    _show(_agent_answer(question=question), as_json)
