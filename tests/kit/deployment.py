@@ -125,3 +125,31 @@ class Desk:
     def stop(self) -> None:
         self.rt.stop()
         self.ledger.close()
+
+
+# --- alerts: a real apprise plugin that keeps what it was sent ------------------------------
+CAPTURED: list[tuple[str, str]] = []
+
+
+def _register_capture() -> None:
+    import apprise.decorators
+
+    @apprise.decorators.notify(on="capture")
+    def _capture(body: str, title: str = "", notify_type: str = "", *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
+        CAPTURED.append((title, body))
+        return True
+
+
+_register_capture()
+
+ALERTS_YAML = "alerts:\n  urls: ['capture://desk']\n  min_interval_s: 300\n"
+
+
+def make_dust(desk: Desk, variant: str, instrument: str = "BTC-USD") -> None:
+    """Leave ``variant`` holding a dust fragment (BTC 0.0003 ~ $9; ETH 0.004 ~ $8)."""
+    if instrument == "BTC-USD":
+        desk.trade(variant, "buy", "0.0010", instrument)
+        desk.trade(variant, "sell", "0.0007", instrument, purpose="exit")
+    else:
+        desk.trade(variant, "buy", "0.010", instrument)
+        desk.trade(variant, "sell", "0.006", instrument, purpose="exit")

@@ -1,0 +1,38 @@
+"""reconcile: adopt missed fills idempotently, report the unexplained, never send."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from runner.audit.reconcile import reconcile
+from runner.audit.run import run_checks
+from runner.kinds.base import Intent
+from tests.kit.deployment import Desk
+from venues.base import OrderRequest, OrderType, Side, TimeInForce
+
+
+def test_missed_fills_are_adopted_once_and_nothing_is_sent(tmp_path) -> None:
+    d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
+    eng = d.rt.engines["MR_v1"]
+    eng.place(Intent("BTC-USD", "buy", "entry", qty=0.05, urgent=True), d.event("BTC-USD"))
+    # The runner lost the fills: its cursor moved past them (e.g. a venue paging bug).
+    d.ledger.set_cursor("sim", d.sim().fills(None).cursor)
+    assert d.position("MR_v1") == 0
+    venue_orders, orders = d.venue_orders(), len(d.ledger.orders())
+    res = reconcile(d.ledger, d.venues, d.home)
+    assert [f.variant for f in res.adopted] == ["MR_v1"] and res.findings == []
+    assert d.position("MR_v1") == Decimal("0.05")
+    assert reconcile(d.ledger, d.venues, d.home).adopted == []  # idempotent
+    assert (d.venue_orders(), len(d.ledger.orders())) == (venue_orders, orders)
+    assert run_checks(d.ledger, d.venues, d.home, ["fills_vs_positions", "ledger_vs_venue"], act=False) == []
+
+
+def test_fills_of_orders_the_ledger_never_knew_are_reported_not_booked(tmp_path) -> None:
+    d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
+    d.sim().submit(OrderRequest("stranger", "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT,
+                                Decimal("31000"), TimeInForce.IOC))
+    res = reconcile(d.ledger, d.venues, d.home)
+    assert res.adopted == []
+    checks = sorted(f.check for f in res.findings)
+    assert checks == ["ledger_vs_venue", "reconcile"]
+    assert d.ledger.fills() == []
