@@ -219,7 +219,7 @@ def finding_issue(f: dict[str, Any], known_sections: set[str]) -> Issue:
         "fills_vs_positions": ["fills --variant {v}", "positions --variant {v}", "reconcile"],
         "ledger_vs_venue": ["reconcile"],
         "retired_flat": ["positions --variant {v}", "reconcile"],
-        "groups_balanced": ["positions --variant {v}", "fills --variant {v}"],
+        "groups_balanced": ["positions --variant {v}", "fills --variant {v}", "pause {v}"],
         "cost_sanity": ["fills --variant {v}"],
         "orphan_orders": ["reconcile"],
         "freshness": ["status", "venues check"],

@@ -8,6 +8,7 @@ the ledger by hand; a misbehaving venue is simulated in the venue's own state, a
 
 from __future__ import annotations
 
+import json
 import shutil
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +30,7 @@ version: {version}
 kind: mean_reversion
 venue: sim
 mode: paper
-instruments: [BTC-USD]
+instruments: [BTC-USD, ETH-USD]
 params:
   window: 2
   entry_z: 50
@@ -46,9 +47,10 @@ notes: {notes}
 """
 
 
-def variant_yaml(vid: str, max_order: int = 5000, notes: str = "test variant") -> str:
+def variant_yaml(vid: str, max_order: int = 5000, notes: str = "test variant", style: str = "taker") -> str:
     name, _, version = vid.rpartition("_v")
-    return VARIANT_YAML.format(name=name, version=version, max_order=max_order, notes=notes)
+    text = VARIANT_YAML.format(name=name, version=version, max_order=max_order, notes=json.dumps(notes))
+    return text + f"execution:\n  style: {style}\n"
 
 
 class Desk:
@@ -91,10 +93,22 @@ class Desk:
                            tuple(s for _, s in b.bids), tuple(s for _, s in b.asks))
 
     def place(self, vid: str, side: str, qty: float, purpose: str = "entry", price: float | None = None,
-              group: str | None = None) -> OrderReport | None:
+              group: str | None = None, sym: str = "BTC-USD") -> OrderReport | None:
         """An intent handed to the variant's engine, as its strategy would return it."""
-        intent = Intent("BTC-USD", side, purpose, qty=qty, price=price, group=group)
-        return self.engine(vid).place(intent, self.event())
+        intent = Intent(sym, side, purpose, qty=qty, price=price, group=group)
+        return self.engine(vid).place(intent, self.event(sym))
+
+    def venue_fills(self, rep: OrderReport, qty: str, status: str | None = None, reason: str | None = None) -> None:
+        """The venue books a fill (and optionally a final status) for an order on its own:
+        a late fill after a cancel, a fill rounded by the venue, a note in its answer."""
+        sim = self.sim
+        with sim.store.tx() as db:
+            if Decimal(qty):
+                sim._record_fill(db, rep.client_order_id, rep.venue_order_id or "", rep.instrument, rep.side,
+                                 Decimal(qty), rep.price or Decimal(0), "maker", sim.instrument(rep.instrument))
+            if status:
+                db.execute("UPDATE orders SET status=?, reason=? WHERE client_order_id=?",
+                           (status, reason, rep.client_order_id))
 
     def mid(self, sym: str = "BTC-USD") -> float:
         return self.sim.book(sym).mid
