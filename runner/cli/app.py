@@ -12,7 +12,7 @@ from typing import Any
 import typer
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+    add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
     help="Declarative strategy runner. Reading commands accept --json. Exit: 0 ok, 1 problem found "
     "or action refused, 2 bad input.",
 )

@@ -18,7 +18,10 @@ def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
         t.add_column(c)
     for r in rows:
         t.add_row(*["" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in r])
-    Console(highlight=False).print(t)
+    console = Console(highlight=False)
+    if not console.is_terminal:
+        console = Console(highlight=False, width=220)  # piped or logged: do not squeeze columns
+    console.print(t)
 
 
 @app.command()
@@ -31,9 +34,10 @@ def status(as_json: bool = JSON) -> None:
         emit_json(doc)
         return
     _table("variants", ["id", "kind", "venue", "mode", "state", "reason", "since", "position", "orders", "pnl",
-                        "last error"],
-           [[v["id"], v["kind"], v["venue"], v["mode"], v["state"], v["reason"], v["since"], v["position"],
-             v["open_orders"], v["pnl"], v["last_error"]] for v in doc["variants"]])
+                        "today", "last error"],
+           [[v["id"], v["kind"], v["venue"], v["mode"], v["state"], f"{v['reason']}: {v['detail']}".strip(": "),
+             v["since"], v["position"], v["open_orders"], v["pnl"], v["pnl_today"], v["last_error"]]
+            for v in doc["variants"]])
     if doc["errors"]:
         _table("deploy errors", ["file", "message"], [[e["file"], e["message"]] for e in doc["errors"]])
 

@@ -55,6 +55,7 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
             "position": sum(p["qty"] for p in mine),
             "positions": {p["instrument"]: p["qty"] for p in mine if p["qty"]},
             "pnl": sum(p["realized_pnl"] + p["unrealized_pnl"] for p in mine),
+            "pnl_today": _today(ledger, dep.variant) + sum(p["unrealized_pnl"] for p in mine),
             "open_orders": sum(1 for o, _ in open_orders if o.variant == dep.variant),
             "last_error": last_errors.get(dep.variant),
         })
@@ -62,6 +63,17 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
     beats = ledger.heartbeats()
     return {"variants": variants, "errors": errors,
             "runners": [{"id": h.runner_id, "host": h.host, "pid": h.pid, "ts": iso(h.ts)} for h in beats]}
+
+
+def _today(ledger: Ledger, variant: str) -> float:
+    from datetime import UTC, datetime
+
+    from runner.ledger.positions import realized_on_day
+
+    fills = ledger.fills(MAIN_RUN, variant, limit=None)
+    day = datetime.now(UTC).date().isoformat()
+    return float(realized_on_day(((f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee,
+                                   f.ts if f.ts.tzinfo else f.ts.replace(tzinfo=UTC)) for f in fills), day))
 
 
 def _last_errors(ledger: Ledger) -> dict[str, str]:

@@ -129,7 +129,7 @@ class Runtime:
         for p in self.ledger.positions(MAIN_RUN, dep.variant):
             eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
         history = self.ledger.fills(MAIN_RUN, dep.variant, limit=None)
-        eng.restore_day([(f.instrument, (1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts))
+        eng.restore_day([(f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts)
                          for f in history], self.clock())
         self.engines[dep.variant] = eng
         self._reconcile_orders(eng)

@@ -14,9 +14,11 @@ from decimal import Decimal
 
 from runner.engine import execution, risk
 from runner.engine.client_ids import client_order_id
+from runner.engine.orderflow import OrderFlow
 from runner.engine.sink import ImmediateSink
 from runner.errors import (
     AmbiguousError,
+    PostOnlyRejected,
     PrecisionError,
     RejectedError,
     RiskBlockError,
@@ -24,7 +26,7 @@ from runner.errors import (
     TransientError,
 )
 from runner.kinds.base import Intent, MarketEvent, PositionView, Strategy
-from runner.ledger.positions import PositionState, apply_fill
+from runner.ledger.positions import PositionState, apply_fill, realized_on_day
 from runner.ledger.store import NewFill
 from runner.lifecycle import ENTRIES_ALLOWED, State
 from runner.spec.load import LoadedVariant
@@ -67,7 +69,7 @@ class Trouble:
     detail: str
 
 
-class VariantEngine:
+class VariantEngine(OrderFlow):
     def __init__(
         self, loaded: LoadedVariant, strategy: Strategy, venue: VenueAdapter, sink: ImmediateSink,
         run_id: str, state: State, next_seq: int, *, variant_key: str | None = None,
@@ -102,11 +104,18 @@ class VariantEngine:
         self.submits_ok = 0  # accepted submissions: a success resets the transient retry count
         self.on_order: Callable[[VariantEngine, OrderRequest, str], None] | None = None
         self.on_fill_cb: Callable[[VariantEngine, NewFill], None] | None = None
+        self._init_orderflow()
 
     # --- market events ---------------------------------------------------------------------
     def on_event(self, ev: MarketEvent) -> None:
         self.now = ev.ts
-        self.marks[ev.instrument] = (ev.bid + ev.ask) * 0.5
+        if ev.bid > 0:  # a funding-only event has no price
+            self.marks[ev.instrument] = (ev.bid + ev.ask) * 0.5
+            self.quotes[ev.instrument] = ev
+        if ev.extra:
+            self._on_extra(ev)
+        if self.maker.orders:
+            self._maker_step(ev)
         decision = self.strategy.on_event(ev, self.views)
         if decision.__class__ is str:
             self.skips[decision] = self.skips.get(decision, 0) + 1  # type: ignore[index]
@@ -120,7 +129,7 @@ class VariantEngine:
         if self.state is State.RETIRED or self.state is State.BACKOFF:
             self._skip(f"state_{self.state.value}")
             return
-        for intent in intents:
+        for intent in self._route(ev, intents):
             if any(w.req.instrument == intent.instrument for w in self.working.values()):
                 self._skip("order_working")
                 continue
@@ -169,7 +178,9 @@ class VariantEngine:
             self._skip(f"risk_{exc.message.split(':')[0]}")
             self.troubles.append(Trouble(exc, str(exc)))
             return None
-        return self.send(req, purpose or intent.purpose, intent.group)
+        rep = self.send(req, purpose or intent.purpose, intent.group)
+        self._track_maker(intent, rep, ev)
+        return rep
 
     def _check_risk(self, req: OrderRequest, inst: Instrument, ev: MarketEvent) -> None:
         price = req.price or execution.to_decimal(ev.mid)
@@ -180,18 +191,16 @@ class VariantEngine:
         if limit:
             raise RiskBlockError(f"{limit}: entry of {notional:.2f} on {req.instrument} refused", venue=None)
 
-    def send(self, req: OrderRequest, purpose: str, group: str | None = None) -> OrderReport | None:
+    def send(self, req: OrderRequest, purpose: str, group: str | None = None,
+             intent_id: str | None = None) -> OrderReport | None:
         """Record, then send. The order row is durable before the venue hears of it."""
         seq = self._seq
         self._seq += 1
-        self.sink.order(
-            dict(
-                client_order_id=req.client_order_id, run_id=self.run_id, variant=self.id, seq=seq,
-                account=self.venue.account, instrument=req.instrument, side=req.side.value, qty=req.qty,
-                price=req.price, order_type=req.order_type.value, tif=req.tif.value, purpose=purpose,
-                group_id=group, reduce_only=req.reduce_only, created=datetime.now(UTC),
-            )
-        )
+        self.sink.order(self._order_row(req, seq, purpose, group, intent_id, datetime.now(UTC)))
+        return self._transmit(req, purpose, group)
+
+    def _transmit(self, req: OrderRequest, purpose: str, group: str | None = None) -> OrderReport | None:
+        """Send an order whose row is already in the ledger."""
         self.working[req.client_order_id] = WorkingOrder(req, purpose, group=group)
         if self.on_order:
             self.on_order(self, req, purpose)
@@ -206,6 +215,11 @@ class VariantEngine:
             self.working.pop(req.client_order_id, None)
             self.last_error = str(exc)
             self.troubles.append(Trouble(exc, f"submit {req.client_order_id}: {exc}"))
+            return None
+        except PostOnlyRejected as exc:  # a maker order that would have taken: normal, not a trouble
+            self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
+            self.working.pop(req.client_order_id, None)
+            self._skip("post_only_rejected")
             return None
         except RejectedError as exc:
             self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
@@ -242,6 +256,7 @@ class VariantEngine:
                 self.working.pop(rep.client_order_id, None)
             else:
                 w.done_at = rep.filled_qty  # closed on the venue; stays working until its fills arrive
+        self._after_report(rep)
 
     def _check_filled_qty(self, req: OrderRequest, filled: Decimal) -> None:
         """A venue that reports `filled` for a slightly different size: accept and flag.
@@ -288,6 +303,7 @@ class VariantEngine:
                 self.working.pop(f.client_order_id or "", None)
                 self._check_filled_qty(w.req, w.filled)
                 self.sink.order_event(f.client_order_id or "", "filled")
+        self._after_fill(f, old, new)
         if self.on_fill_cb:
             self.on_fill_cb(self, f)
 
@@ -303,17 +319,11 @@ class VariantEngine:
         inst = self.venue.instruments().get(sym)
         self._update_view(sym, pos, inst, pos.avg_price)
 
-    def restore_day(self, fills: list[tuple[str, tuple[int, Decimal, Decimal, Decimal, datetime]]], now: float) -> None:
+    def restore_day(self, fills: list[tuple[str, int, Decimal, Decimal, Decimal, datetime]], now: float) -> None:
         """Rebuild today's realized PnL (net of fees) from the ledger's fills after a restart."""
-        today = datetime.fromtimestamp(now, UTC).date().isoformat()
-        states: dict[str, PositionState] = {}
         self.now = now
-        for sym, (sign, qty, price, fee, ts) in fills:
-            old = states.get(sym, PositionState())
-            new = apply_fill(old, sign, qty, price, fee, ts)
-            states[sym] = new
-            if ts.astimezone(UTC).date().isoformat() == today:
-                self._book_pnl(new.realized_pnl - old.realized_pnl - fee, ts)
+        today = datetime.fromtimestamp(now, UTC).date().isoformat()
+        self.pnl_day = PnlDay(today, realized_on_day(fills, today))
 
     def _book_pnl(self, delta: Decimal, ts: datetime) -> None:
         day = ts.astimezone(UTC).date().isoformat()
@@ -356,6 +366,8 @@ class VariantEngine:
     # --- housekeeping ----------------------------------------------------------------------
     def take_skips(self) -> dict[str, int]:
         out, self.skips = self.skips, {}
+        for name, n in self.strategy.take_flags().items():  # acted, but worth auditing (e.g. a clamp)
+            out[f"flag_{name}"] = out.get(f"flag_{name}", 0) + n
         return out
 
     def is_flat(self) -> bool:

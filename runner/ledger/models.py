@@ -14,7 +14,8 @@ from sqlmodel import Field, SQLModel
 
 from runner.ledger.types import DecimalText, utcnow
 
-SCHEMA_VERSION = 1
+# 1: first schema. 2: orders.intent_id (maker reprices), findings, guards (additive: see Ledger._migrate).
+SCHEMA_VERSION = 2
 MAIN_RUN = "main"  # the continuous book of paper/live trading; backtests get their own run id
 
 
@@ -114,6 +115,7 @@ class Order(SQLModel, table=True):
     group_id: str | None = None
     reduce_only: bool = False
     created: datetime = _ts(nullable=False)
+    intent_id: str | None = None  # first order of a logical intent (maker reprices share it)
 
 
 class OrderEvent(SQLModel, table=True):

@@ -56,3 +56,19 @@ def derive(fills: Iterable[tuple[int, Decimal, Decimal, Decimal, datetime | None
     for sign, qty, price, fee, ts in fills:
         pos = apply_fill(pos, sign, qty, price, fee, ts)
     return pos
+
+
+def realized_on_day(
+    fills: Iterable[tuple[str, int, Decimal, Decimal, Decimal, datetime]], day: str
+) -> Decimal:
+    """Realized PnL net of fees booked on UTC ``day`` (YYYY-MM-DD), folding (instrument, side_sign,
+    qty, price, fee, ts) tuples oldest first: today's PnL after a restart, or in `runner status`."""
+    states: dict[str, PositionState] = {}
+    total = ZERO
+    for sym, sign, qty, price, fee, ts in fills:
+        old = states.get(sym, PositionState())
+        new = apply_fill(old, sign, qty, price, fee, ts)
+        states[sym] = new
+        if ts is not None and ts.date().isoformat() == day:
+            total += new.realized_pnl - old.realized_pnl - fee
+    return total

@@ -110,6 +110,28 @@ class Ledger:
                 raise BadInputError(
                     f"ledger schema version {row[0]} is newer than this runner ({m.SCHEMA_VERSION})"
                 )
+            elif row[0] < m.SCHEMA_VERSION:
+                self._migrate(conn, row[0])
+
+    def _migrate(self, conn: Connection, version: int) -> None:
+        """Additive migrations: a column added to a model since ``version`` is added to the table.
+
+        Only nullable columns may be added this way; anything else needs an explicit step here.
+        """
+        from sqlalchemy import inspect, text
+
+        insp = inspect(conn)
+        for table in SQLModel.metadata.sorted_tables:
+            have = {c["name"] for c in insp.get_columns(table.name)}
+            for col in table.columns:
+                if col.name in have:
+                    continue
+                if not col.nullable:
+                    raise BadInputError(f"ledger migration {version}->{m.SCHEMA_VERSION}: "
+                                        f"{table.name}.{col.name} is NOT NULL and needs an explicit step")
+                ddl = col.type.compile(dialect=conn.dialect)
+                conn.execute(text(f'ALTER TABLE {table.name} ADD COLUMN "{col.name}" {ddl}'))
+        conn.execute(update(m.SchemaVersion.__table__).values(version=m.SCHEMA_VERSION))
 
     def close(self) -> None:
         self.engine.dispose()

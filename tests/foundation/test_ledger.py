@@ -81,3 +81,21 @@ def test_an_unopenable_database_url_is_bad_input(tmp_path) -> None:
         Ledger("nosuchdialect://x/y")
     with pytest.raises(BadInputError):
         Ledger(f"sqlite:///{tmp_path}/missing/dir/l.db", create=False)
+
+
+def test_an_older_ledger_is_migrated_in_place_on_open(tmp_path) -> None:
+    from sqlalchemy import text
+
+    url = f"sqlite:///{tmp_path}/l.db"
+    led = Ledger(url)
+    led.apply_fills([_fill("sim:1", "buy", "1", "100")])
+    with led.begin() as conn:  # make it look like a version-1 ledger
+        conn.execute(text("ALTER TABLE orders DROP COLUMN intent_id"))
+        conn.execute(text("UPDATE schema_version SET version = 1"))
+    led.close()
+    again = Ledger(url)
+    with again.engine.connect() as conn:
+        cols = {r[1] for r in conn.execute(text("PRAGMA table_info(orders)"))}
+        assert "intent_id" in cols
+        assert conn.execute(text("SELECT version FROM schema_version")).scalar() == 2
+    assert again.positions()[0].qty == 1
