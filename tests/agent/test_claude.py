@@ -161,3 +161,21 @@ def test_an_injected_instruction_in_venue_text_changes_nothing_and_is_not_echoed
     data = json.dumps(fake.requests[-1]["messages"][2])
     assert "ignore previous instructions" in data and "untrusted-data" in data
     assert dump(tmp_path / "state" / "ledger.db") == before
+
+
+def test_configured_secrets_never_reach_the_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = "okx-secret-value-42"
+    desk = Desk(tmp_path, {"MR_v13": variant_yaml("MR_v13", style="maker")}).start()
+    rep = desk.place("MR_v13", "buy", 0.01, price=desk.mid() * 0.995)
+    assert rep is not None
+    desk.venue_fills(rep, "0", status="cancelled", reason=f"bad key {secret}")  # a venue echoing a credential
+    desk.step(3)
+    desk.close()
+    with (tmp_path / "venues.yaml").open("a") as f:
+        f.write("okx-paper:\n  adapter: ccxt\n  exchange: okx\n  credentials: {apiKey: OKX_TEST_KEY}\n")
+    monkeypatch.setenv("OKX_TEST_KEY", secret)
+    fake = FakeClaude([tool_use(("recent_orders", {"variant": "MR_v13"})),
+                       final({"diagnosis": "ok", "evidence": [], "runbook": [], "commands": []})])
+    run_agent(tmp_path, fake, lambda a: a.triage("MR_v13"))
+    sent = json.dumps(fake.requests)
+    assert secret not in sent and "bad key [redacted]" in sent
