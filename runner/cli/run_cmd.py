@@ -36,8 +36,8 @@ def run(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     watcher = StrategiesWatcher(c.home / "strategies.d", lambda: setattr(rt, "rescan", True))
+    watcher.start()  # before the first scan: a file landing in between is not missed
     rt.start()
-    watcher.start()
     extras = _start_extras(rt)
     try:
         rt.run(duration, should_stop=lambda: bool(stopping))
