@@ -1,0 +1,42 @@
+"""cost_sanity and freshness."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from runner.audit.freshness import freshness
+from runner.audit.inputs import read_ledger
+from runner.audit.ledger_checks import cost_sanity
+from runner.kinds.base import Intent
+from runner.ledger.types import utcnow
+from tests.kit.deployment import Desk
+
+
+def test_fees_and_prices_of_normal_fills_are_within_their_bands(tmp_path) -> None:
+    d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
+    d.trade("MR_v1", "buy", "0.05")
+    d.trade("MR_v1", "sell", "0.05", purpose="exit")
+    assert cost_sanity(read_ledger(d.ledger), {}) == []
+
+
+def test_a_fee_above_the_schedule_and_a_fill_beyond_the_band_are_reported(tmp_path) -> None:
+    d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
+    d.rt.engines["MR_v1"].place(Intent("BTC-USD", "buy", "entry", qty=0.05, urgent=True), d.event("BTC-USD"))
+    # The venue misreports: ten times its fee, and a price far beyond the order's limit.
+    d.sim().store.db.execute("UPDATE fills SET fee = CAST(fee AS REAL) * 10, price = CAST(price AS REAL) * 1.01")
+    d.step()
+    found = {f.evidence["subject"].split(":")[0]: f for f in cost_sanity(read_ledger(d.ledger), {})}
+    assert set(found) == {"fee", "slippage"}
+    assert all(f.runbook == "cost-anomaly" and f.variant == "MR_v1" for f in found.values())
+
+
+def test_a_running_runner_is_fresh_and_a_stopped_one_goes_stale(tmp_path) -> None:
+    d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
+    assert freshness(read_ledger(d.ledger), {}) == []
+    with d.ledger.begin() as conn:
+        conn.exec_driver_sql("DELETE FROM heartbeats")
+    [f] = freshness(read_ledger(d.ledger), {})
+    assert (f.evidence["subject"], f.runbook) == ("heartbeat", "stale-data")
+    d.ledger.heartbeat("r1", "h", 1, utcnow() - timedelta(minutes=5))
+    [f] = freshness(read_ledger(d.ledger), {})
+    assert f.evidence["subject"] == "market_data"
