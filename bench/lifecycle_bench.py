@@ -24,7 +24,7 @@ sys.path.insert(0, str(REPO))
 import psutil  # noqa: E402
 
 from tests.kit.home import drive, make_home, mr_yaml  # noqa: E402
-from tests.kit.process import FAST_RUNNER, cli_json, start_runner, stop_runner, wait_for  # noqa: E402
+from tests.kit.process import start_runner, stop_runner, wait_for  # noqa: E402
 
 
 def pct(xs: list[float], p: float) -> float:

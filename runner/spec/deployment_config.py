@@ -45,7 +45,7 @@ class BackoffSpec(BaseModel):
 
 class AgentSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-    model: str = "claude-sonnet-4-5"
+    model: str = "claude-sonnet-5-5"
     max_turns: int = 8
     max_tokens: int = 2048
 
