@@ -61,6 +61,10 @@ class RejectedError(RunnerError):
         self.reason = reason or message
 
 
+class PostOnlyRejected(RejectedError):
+    """A post-only order refused because it would have taken liquidity: a normal maker event."""
+
+
 class RiskBlockError(RunnerError):
     """Our own limit refused the order before it reached a venue."""
 

@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from runner.engine.kind_stats import kind_extra
 from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.metrics import EquityStats
 from runner.engine.sink import BatchSink
@@ -123,6 +124,7 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
     sink = BatchSink(ledger)
     engine = VariantEngine(loaded, kind(loaded.params, loaded.spec.instruments), venue, sink, run_id,
                            State.PENDING, 1, variant_key=key)
+    engine.booked = []  # funding and settlement cashflows the engine books, for the equity curve
     life = LifecycleDriver(ledger, before=sink.flush)
     life.fire(engine, Trigger.START, "backtest_start", f"data: {', '.join(str(p) for _, p in data)}")
     stats = EquityStats(capital)
@@ -139,13 +141,18 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
         bars += 1
         if ev.bid <= 0:  # a stream without prices (funding): the strategy still sees it
             on_event(ev)
+            if engine.booked:
+                cash += _apply_booked(engine, qty)
             continue
-        set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes)
+        set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra)
         on_event(ev)
+        if engine.booked:
+            cash += _apply_booked(engine, qty)
         if venue._fills:
             for f in venue.fills().fills:
                 nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
-                             f.instrument, f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity)
+                             f.instrument, f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity,
+                             engine.groups.by_cid.get(f.client_order_id or ""))
                 sink.fills([nf])
                 engine.on_fill(nf)
                 signed = float(f.qty) * f.side.sign
@@ -185,7 +192,7 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
          "pnl": t.pnl}
         for t in engine.trips
     ]
-    result = BacktestResult(run_id, loaded.id, metrics, skips, trades, bars, fills)
+    result = BacktestResult(run_id, loaded.id, metrics, skips, trades, bars, fills, kind_extra(engine))
     ledger.finish_run(run_id, {"metrics": metrics, "skips": skips, "bars": bars, "fills": fills})
     return result
 
@@ -200,3 +207,13 @@ def _handle_troubles(engine: VariantEngine, life: LifecycleDriver) -> None:
             trig = Trigger.QUARANTINE
         if trig is not None and engine.state in (State.ACTIVE, State.PAUSED, State.BACKOFF):
             life.fire(engine, trig, t.error.error_class.value, t.detail)
+
+
+def _apply_booked(engine: VariantEngine, qty: dict[str, float]) -> float:
+    """Cash change of the cashflows the engine booked (funding, settlement); moves ``qty``."""
+    delta = 0.0
+    for nf in engine.take_booked():
+        signed = float(nf.qty) * (1 if nf.side == "buy" else -1)
+        qty[nf.instrument] = qty.get(nf.instrument, 0.0) + signed
+        delta -= signed * float(nf.price) + float(nf.fee)
+    return delta

@@ -27,11 +27,22 @@ class ImmediateSink:
     def order_event(self, cid: str, status: str, venue_order_id: str | None = None, detail: str = "") -> None:
         self.ledger.order_event(cid, status, venue_order_id, detail)
 
+    def orders(self, rows: list[dict[str, Any]]) -> None:
+        """Several orders (the legs of a group) in one transaction: all or none are recorded."""
+        with self.ledger.begin() as conn:
+            for row in rows:
+                self.ledger.record_order(row, conn)
+
     def fills(self, fills: Sequence[NewFill]) -> list[NewFill]:
         return self.ledger.apply_fills(fills)
 
     def skips(self, run_id: str, variant: str, counts: dict[str, int]) -> None:
         self.ledger.add_skips(run_id, variant, counts)
+
+    def flag_fills(self, client_order_id: str, flag: str) -> None:
+        """Mark the fills of an order already in the ledger (later ones carry the flag themselves)."""
+        self.flush()
+        self.ledger.flag_fills(client_order_id, flag)
 
     def equity(self, rows: list[dict[str, Any]]) -> None:
         self.ledger.add_equity(rows)
@@ -63,6 +74,10 @@ class BatchSink(ImmediateSink):
         self._orders.append(row)
         self._events.append(dict(client_order_id=row["client_order_id"], status="submitting", ts=row["created"]))
         self._touch()
+
+    def orders(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:  # buffered, then flushed in one transaction
+            self.order(row)
 
     def order_event(self, cid: str, status: str, venue_order_id: str | None = None, detail: str = "") -> None:
         self._events.append(

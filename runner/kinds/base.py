@@ -77,6 +77,15 @@ class Strategy(abc.ABC):
     def __init__(self, params: KindParams, instruments: Sequence[str]) -> None:
         self.params = params
         self.instruments = list(instruments)
+        self.flags: dict[str, int] = {}
+
+    def flag(self, name: str) -> None:
+        """Note a condition worth auditing even though the strategy still acted (e.g. a clamp)."""
+        self.flags[name] = self.flags.get(name, 0) + 1
+
+    def take_flags(self) -> dict[str, int]:
+        out, self.flags = self.flags, {}
+        return out
 
     @property
     @abc.abstractmethod

@@ -28,6 +28,7 @@ class MeanReversionParams(KindParams):
     stop_loss_pct: float = Field(0.02, gt=0, lt=1)
     max_hold: Duration = Field(3600.0, gt=0, description="time-stop, seconds or 15m / 4h")
     order_notional: Decimal = Field(Decimal(1000), gt=0, description="quote currency per entry")
+    urgent_z: float = Field(3.0, gt=0, description="entries at |z| >= this go as taker even under maker style")
 
     @model_validator(mode="after")
     def _exit_inside_entry(self) -> MeanReversionParams:
@@ -62,14 +63,14 @@ class MeanReversion(Strategy):
             rho = obi(ev.bid_sizes, ev.ask_sizes, p.obi_levels)
             if rho is not None and rho < -p.obi_threshold:
                 return "obi_gate"
-            return [Intent(ev.instrument, "buy", "entry", qty=self._notional / mid)]
+            return [Intent(ev.instrument, "buy", "entry", qty=self._notional / mid, urgent=z <= -p.urgent_z)]
         if z > p.entry_z:
             if p.long_only:
                 return "long_only"
             rho = obi(ev.bid_sizes, ev.ask_sizes, p.obi_levels)
             if rho is not None and rho > p.obi_threshold:
                 return "obi_gate"
-            return [Intent(ev.instrument, "sell", "entry", qty=self._notional / mid)]
+            return [Intent(ev.instrument, "sell", "entry", qty=self._notional / mid, urgent=z >= p.urgent_z)]
         return "no_signal"
 
     def _manage(self, ev: MarketEvent, mid: float, z: float | None, pos: PositionView) -> Decision:

@@ -11,6 +11,10 @@ from runner.kinds.base import Strategy
 
 BUILTIN: dict[str, str] = {
     "mean_reversion": "runner.kinds.mean_reversion:MeanReversion",
+    "market_making": "runner.kinds.market_making:MarketMaking",
+    "funding_arb": "runner.kinds.funding_arb:FundingArb",
+    "kalshi_sum": "runner.kinds.kalshi_sum:KalshiSum",
+    "imbalance_scalper": "runner.kinds.imbalance_scalper:ImbalanceScalper",
 }
 
 ENTRY_POINT_GROUP = "runner.kinds"

@@ -184,7 +184,10 @@ def read_funding(path: Path, instrument: str) -> Iterator[MarketEvent]:
                 parse_ts = parser_for(row[idx[0]])  # type: ignore[index]
             assert parse_ts is not None
             rate = float(row[idx[1]])  # type: ignore[index]
-            yield MarketEvent(parse_ts(row[idx[0]]), instrument, 0.0, 0.0, extra={"funding_rate": rate})  # type: ignore[index]
+            ts = parse_ts(row[idx[0]])  # type: ignore[index]
+            # each row is a settled interval: the engine books the variant's funding from it
+            yield MarketEvent(ts, instrument, 0.0, 0.0, extra={"funding_rate": rate, "funding_settled_id": ts,
+                                                               "funding_settled_rate": rate, "funding_settled_ts": ts})
         except (ValueError, IndexError) as exc:
             raise BadInputError(f"{path}:{lineno}: bad funding row: {exc}") from None
 
@@ -196,7 +199,9 @@ def read_binary_books(path: Path) -> Iterator[MarketEvent]:
     """
     for lineno, row in _jsonl(path):
         try:
-            yes, no = row["yes_bids"], row["no_bids"]
+            yes, no = row.get("yes_bids") or [], row.get("no_bids") or []
+            if "result" not in row and ("yes_bids" not in row or "no_bids" not in row):
+                raise KeyError("yes_bids/no_bids")
             yes_bid = float(yes[0][0]) if yes else 0.0
             no_bid = float(no[0][0]) if no else 0.0
             extra = {
@@ -204,6 +209,12 @@ def read_binary_books(path: Path) -> Iterator[MarketEvent]:
                 "no_bid": no_bid, "no_bid_size": float(no[0][1]) if no else 0.0,
                 "yes_ask": 100.0 - no_bid if no else 100.0, "no_ask": 100.0 - yes_bid if yes else 100.0,
             }
+            if "result" in row:  # optional settlement row: {"ts", "market", "result": "yes"|"no"}
+                if row["result"] not in ("yes", "no"):
+                    raise ValueError(f"result must be 'yes' or 'no', got {row['result']!r}")
+                ts = parse_any(row["ts"])
+                extra.update(settled_id=float(row.get("round", ts)), settled_ts=ts,
+                             settled_yes=100.0 if row["result"] == "yes" else 0.0)
             yield MarketEvent(
                 parse_any(row["ts"]), str(row["market"]), yes_bid, extra["yes_ask"],
                 tuple(float(s) for _, s in yes), tuple(float(s) for _, s in no), extra=extra,

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from runner.errors import AmbiguousError, RejectedError, TransientError
+from runner.errors import AmbiguousError, PostOnlyRejected, RejectedError, TransientError
 from venues.base import (
     AccountConfig,
     BalanceReport,
@@ -36,15 +36,18 @@ from venues.base import (
 )
 from venues.sim import matching
 from venues.sim.config import SimConfig
+from venues.sim.derivatives import DerivativesMixin
 from venues.sim.market import build_book, next_mid, step_rng
 from venues.sim.store import SimStore
 
 ZERO = Decimal(0)
+POST_ONLY_CROSS = "post-only order would cross the book"
 
 
-class SimAdapter(VenueAdapter):
+class SimAdapter(DerivativesMixin, VenueAdapter):
     capabilities = Capabilities(
-        post_only=True, ioc=True, market_orders=True, cancel_all=True, price_band=True
+        post_only=True, ioc=True, market_orders=True, cancel_all=True, price_band=True, funding=True,
+        binary_markets=True,
     )
 
     def __init__(self, account: str, config: SimConfig, store_path: Path | str,
@@ -76,6 +79,7 @@ class SimAdapter(VenueAdapter):
                     "INSERT OR IGNORE INTO market(instrument, step, mid, ts) VALUES (?, 0, ?, ?)",
                     (sym, ic.mu, self.clock()),
                 )
+            self._connect_binary(db)
 
     def instruments(self) -> Mapping[str, Instrument]:
         return self._instruments
@@ -89,11 +93,18 @@ class SimAdapter(VenueAdapter):
         for _ in range(steps):
             now = self.clock()
             with self.store.tx() as db:
-                for sym, ic in self.config.instruments.items():
+                mids: dict[str, float] = {}
+                # spot first: a perp's mid follows its underlying's mid of the same step
+                for sym, ic in sorted(self.config.instruments.items(), key=lambda kv: kv[1].underlying is not None):
                     step, mid = db.execute("SELECT step, mid FROM market WHERE instrument=?", (sym,)).fetchone()
-                    new_mid = next_mid(ic, mid, step_rng(self.config.seed, sym, step + 1))
+                    if ic.underlying:
+                        new_mid = self._perp_step(db, sym, ic, step + 1, mids)
+                    else:
+                        new_mid = next_mid(ic, mid, step_rng(self.config.seed, sym, step + 1))
+                    mids[sym] = new_mid
                     db.execute("UPDATE market SET step=?, mid=?, ts=? WHERE instrument=?", (step + 1, new_mid, now, sym))
                     self._match_resting(db, sym, self._book_at(sym, step + 1, new_mid))
+                self._advance_events(db)
 
     def _due_steps(self) -> int:
         if self.config.clock != "wall":
@@ -113,12 +124,17 @@ class SimAdapter(VenueAdapter):
         rng.random()  # the first draw moved the mid; the book uses the rest of the stream
         bids, asks = build_book(ic, mid, self.config.depth, rng)
         vol = abs(rng.gauss(0.0, ic.level_size))
-        snap = BookSnapshot(sym, self.clock(), bids, asks, volume=vol)
+        extra = self._perp_extra(sym, step) if ic.underlying else {}
+        snap = BookSnapshot(sym, self.clock(), bids, asks, volume=vol, extra=extra)
         self._books[sym] = (step, snap)
         self._used[sym] = {}
         return snap
 
     def _current(self, sym: str) -> BookSnapshot:
+        if sym not in self.config.instruments:
+            snap = self._current_binary(sym)
+            if snap is not None:
+                return snap
         row = self.store.db.execute("SELECT step, mid FROM market WHERE instrument=?", (sym,)).fetchone()
         if row is None:
             raise RejectedError(f"unknown instrument {sym!r} on {self.account}", venue=self.account)
@@ -131,7 +147,7 @@ class SimAdapter(VenueAdapter):
             self.advance(due)
         snap = self._current(instrument)
         if depth < len(snap.bids):
-            return BookSnapshot(snap.instrument, snap.ts, snap.bids[:depth], snap.asks[:depth], snap.volume)
+            return BookSnapshot(snap.instrument, snap.ts, snap.bids[:depth], snap.asks[:depth], snap.volume, snap.extra)
         return snap
 
     # --- orders ------------------------------------------------------------------------
@@ -161,6 +177,9 @@ class SimAdapter(VenueAdapter):
             self.faults.remove("timeout_after_accept")
             raise AmbiguousError("timed out waiting for the venue's answer", venue=self.account,
                                  client_order_id=req.client_order_id)
+        if report.status is OrderStatus.REJECTED and reason == POST_ONLY_CROSS:
+            raise PostOnlyRejected(f"{self.account} rejected {req.client_order_id}: {reason}",
+                                   venue=self.account, reason=reason)
         if report.status is OrderStatus.REJECTED:
             raise RejectedError(f"{self.account} rejected {req.client_order_id}: {reason}",
                                 venue=self.account, reason=reason)
@@ -177,14 +196,14 @@ class SimAdapter(VenueAdapter):
         if req.order_type is OrderType.LIMIT:
             if req.price is None:
                 return "limit order without a price"
-            band = self.config.price_band_pct
+            band = inst.price_band_pct
             mid = Decimal(repr(book.mid))
-            if abs(req.price - mid) > mid * band:
+            if band is not None and abs(req.price - mid) > mid * band:
                 return f"price {req.price} outside the allowed band ({band:%} around {mid:.2f})"
             if req.tif is TimeInForce.POST_ONLY and matching.crosses(
                 req.side.value, req.price, book.bids[0][0], book.asks[0][0]
             ):
-                return "post-only order would cross the book"
+                return POST_ONLY_CROSS
         return None
 
     def _execute_taker(self, db, req: OrderRequest, inst: Instrument, book: BookSnapshot, vid: str) -> None:  # type: ignore[no-untyped-def]
@@ -254,7 +273,8 @@ class SimAdapter(VenueAdapter):
         signed = qty * side.sign
         self.store.set_position(sym, pos + signed, cost + signed * price)
         cash = self.store.balance(inst.quote) or ZERO
-        self.store.set_balance(inst.quote, cash - signed * price - fee)
+        scale = Decimal(100) if inst.kind == "binary" else Decimal(1)  # binary prices are cents
+        self.store.set_balance(inst.quote, cash - (signed * price + fee) / scale)
 
     @staticmethod
     def _accumulate(db, cid: str, qty: Decimal, price: Decimal) -> tuple[str, str]:  # type: ignore[no-untyped-def]

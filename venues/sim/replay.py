@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from runner.errors import RejectedError
+from runner.errors import PostOnlyRejected, RejectedError
 from venues.base import (
     BalanceReport,
     BookSnapshot,
@@ -56,11 +56,27 @@ class ReplayVenue(VenueAdapter):
         return self._instruments
 
     def set_market(self, ts: float, instrument: str, bid: float, ask: float,
-                   bid_sizes: Sequence[float] = (), ask_sizes: Sequence[float] = ()) -> None:
+                   bid_sizes: Sequence[float] = (), ask_sizes: Sequence[float] = (),
+                   extra: Mapping[str, float] | None = None) -> None:
         self._quote[instrument] = (ts, bid, ask, bid_sizes, ask_sizes)
         self._used[instrument] = {}
+        if extra and "yes_ask" in extra:
+            self._set_legs(ts, instrument, extra)
         if self._resting:
             self._match_resting(instrument)
+
+    def _set_legs(self, ts: float, market: str, x: Mapping[str, float]) -> None:
+        """A binary market's book quotes both legs (``M:YES``, ``M:NO``; asks are 100 - opposite bids)."""
+        ys, ns = x.get("yes_bid_size", 0.0), x.get("no_bid_size", 0.0)
+        for leg, bid, ask, bsz, asz in ((f"{market}:YES", x.get("yes_bid", 0.0), x["yes_ask"], ys, ns),
+                                        (f"{market}:NO", x.get("no_bid", 0.0), x["no_ask"], ns, ys)):
+            if leg not in self._instruments:
+                self._instruments[leg] = Instrument(leg, Decimal(1), Decimal(1), Decimal(1), ZERO, "binary", leg,
+                                                    market, maker_fee=ZERO, taker_fee=Decimal("0.01"))
+            self._quote[leg] = (ts, bid, ask, (bsz,), (asz,))
+            self._used[leg] = {}
+            if self._resting:
+                self._match_resting(leg)
 
     def _levels(self, instrument: str, side: Side) -> list[tuple[float, float]]:
         _ts, bid, ask, bsz, asz = self._quote[instrument]
@@ -85,7 +101,7 @@ class ReplayVenue(VenueAdapter):
             rep = OrderReport(req.client_order_id, req.instrument, req.side, req.qty, OrderStatus.REJECTED,
                               reason="post-only order would cross the book")
             self._orders[req.client_order_id] = rep
-            raise RejectedError("post-only order would cross the book", reason=rep.reason)
+            raise PostOnlyRejected("post-only order would cross the book", reason=rep.reason)
         filled = ZERO
         if crossing:
             chunks = matching.take(req.side.value, req.qty, limit, self._levels(req.instrument, req.side),

@@ -1,0 +1,111 @@
+"""kalshi_sum: buy both sides of a binary market when they cost less than the 100c payout.
+
+``scope: market``: when ``yes_ask + no_ask < 100 - min_gap`` with at least ``min_depth`` at
+both asks, buy YES and NO (same count: the thinner ask, capped by ``max_contracts``) as IOC
+legs of one group. ``scope: event``: the instruments are the markets of one mutually
+exclusive event; buy YES on every market when the YES asks sum below ``100 - min_gap``.
+Exactly one leg pays 100c at settlement, so a pair earns ``100 - cost`` minus fees.
+An orphan (one leg filled, the other not) is flattened at the bid by the next sweep.
+Prices are cents; positions are per leg (``M:YES``, ``M:NO``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+from pydantic import Field
+
+from runner.kinds.base import FLAT, Decision, Intent, KindParams, MarketEvent, PositionView, Strategy
+from runner.kinds.binary import PAYOUT, is_binary, legs
+
+
+class KalshiSumParams(KindParams):
+    scope: Literal["market", "event"] = "market"
+    min_gap: float = Field(2.0, ge=0, lt=100, description="cents of edge required below 100")
+    min_depth: float = Field(5.0, ge=1, description="contracts required at each ask")
+    max_contracts: int = Field(50, ge=1, description="contracts per leg per market")
+
+
+class KalshiSum(Strategy):
+    Params = KalshiSumParams
+
+    def __init__(self, params: KalshiSumParams, instruments: Sequence[str]) -> None:
+        super().__init__(params, instruments)
+        self.p = params
+        self.books: dict[str, Mapping[str, float]] = {}
+
+    @property
+    def warm(self) -> bool:
+        return bool(self.books)
+
+    def on_event(self, ev: MarketEvent, positions: Mapping[str, PositionView]) -> Decision:
+        if not is_binary(ev.extra):
+            return "no_binary_book"
+        self.books[ev.instrument] = ev.extra
+        sweep = self.sweep(positions)
+        if sweep:
+            return sweep
+        if self.p.scope == "market":
+            return self._market(ev.instrument, ev.extra, positions)
+        return self._event(positions)
+
+    def sweep(self, positions: Mapping[str, PositionView]) -> list[Intent]:
+        """Sell the excess of any leg over its partner(s) at the bid: orphans are not carried."""
+        out = []
+        if self.p.scope == "market":
+            for m, book in self.books.items():
+                y, n = legs(m)
+                yq, nq = positions.get(y, FLAT).qty, positions.get(n, FLAT).qty
+                if yq > nq:
+                    out.append(Intent(y, "sell", "orphan_sweep", qty=yq - nq, price=book["yes_bid"], urgent=True))
+                elif nq > yq:
+                    out.append(Intent(n, "sell", "orphan_sweep", qty=nq - yq, price=book["no_bid"], urgent=True))
+            return [i for i in out if i.price and i.price > 0]
+        if len(self.books) < len(self.instruments):
+            return []
+        held = {m: positions.get(legs(m)[0], FLAT).qty for m in self.instruments}
+        low = min(held.values())
+        for m, q in held.items():
+            bid = self.books[m]["yes_bid"]
+            if q > low and bid > 0:
+                out.append(Intent(legs(m)[0], "sell", "orphan_sweep", qty=q - low, price=bid, urgent=True))
+        return out
+
+    def _market(self, m: str, book: Mapping[str, float], positions: Mapping[str, PositionView]) -> Decision:
+        p = self.p
+        cost = book["yes_ask"] + book["no_ask"]
+        if cost >= PAYOUT - p.min_gap:
+            return "no_gap"
+        depth = min(book.get("no_bid_size", 0.0), book.get("yes_bid_size", 0.0))  # asks are the opposite bids
+        if depth < p.min_depth:
+            return "too_thin"
+        y, n = legs(m)
+        room = p.max_contracts - positions.get(y, FLAT).qty
+        count = int(min(depth, room))
+        if count < 1:
+            return "max_contracts"
+        return [
+            Intent(y, "buy", "entry", qty=float(count), price=book["yes_ask"], urgent=True, group=m),
+            Intent(n, "buy", "entry", qty=float(count), price=book["no_ask"], urgent=True, group=m),
+        ]
+
+    def _event(self, positions: Mapping[str, PositionView]) -> Decision:
+        p = self.p
+        if len(self.books) < len(self.instruments):
+            return "warming"
+        cost = sum(self.books[m]["yes_ask"] for m in self.instruments)
+        if cost >= PAYOUT - p.min_gap:
+            return "no_gap"
+        depth = min(self.books[m].get("no_bid_size", 0.0) for m in self.instruments)
+        if depth < p.min_depth:
+            return "too_thin"
+        room = p.max_contracts - max(positions.get(legs(m)[0], FLAT).qty for m in self.instruments)
+        count = int(min(depth, room))
+        if count < 1:
+            return "max_contracts"
+        return [
+            Intent(legs(m)[0], "buy", "entry", qty=float(count), price=self.books[m]["yes_ask"], urgent=True,
+                   group="event")
+            for m in self.instruments
+        ]
