@@ -72,13 +72,22 @@ class OrderFlow:
         if qty == 0:
             self._skip("nothing_to_close" if intent.close else "zero_qty")
             return None
-        leg_ev = self.quotes.get(intent.instrument, ev)
+        leg_ev = self.quotes.get(intent.instrument)
+        if leg_ev is None or leg_ev.ts < ev.ts:  # another leg's quote from an earlier poll: look again
+            leg_ev = self._fresh_quote(intent.instrument) or leg_ev or ev
         req = execution.build_request(cid, intent, qty, leg_ev, self.spec.execution, inst,
                                       intent.close or not intent.is_entry)
         req = self.venue.prepare(req)
         if intent.is_entry:
             self._check_risk(req, inst, leg_ev)
         return req
+
+    def _fresh_quote(self: VariantEngine, sym: str) -> MarketEvent | None:
+        try:
+            b = self.venue.book(sym, depth=1)
+        except (RunnerError, KeyError):
+            return None
+        return MarketEvent(b.ts, sym, b.bids[0][0], b.asks[0][0], (b.bids[0][1],), (b.asks[0][1],), b.volume, b.extra)
 
     # --- groups ----------------------------------------------------------------------------
     def place_group(self: VariantEngine, intents: list[Intent], ev: MarketEvent) -> list[OrderReport | None]:
@@ -171,6 +180,10 @@ class OrderFlow:
         return cid not in self.working
 
     # --- maker watchdog --------------------------------------------------------------------
+    def _intent_id(self: VariantEngine, intent: Intent, cid: str) -> str | None:
+        """A maker entry's first order names the logical intent its reprices keep."""
+        return cid if execution.is_maker_entry(intent, self.spec.execution) else None
+
     def _track_maker(self: VariantEngine, intent: Intent, rep: OrderReport | None, ev: MarketEvent) -> None:
         if rep is not None and rep.status.is_open and execution.is_maker_entry(intent, self.spec.execution):
             self.maker.track(rep.client_order_id, intent, rep.price or execution.to_decimal(ev.mid), rep.qty, ev.ts)

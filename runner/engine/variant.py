@@ -178,7 +178,7 @@ class VariantEngine(OrderFlow):
             self._skip(f"risk_{exc.message.split(':')[0]}")
             self.troubles.append(Trouble(exc, str(exc)))
             return None
-        rep = self.send(req, purpose or intent.purpose, intent.group)
+        rep = self.send(req, purpose or intent.purpose, intent.group, self._intent_id(intent, cid))
         self._track_maker(intent, rep, ev)
         return rep
 

@@ -2,7 +2,7 @@
 
 Open when the annualized funding rate exceeds ``open_apr``; close both legs when it falls
 below ``close_apr`` or flips sign. Both legs carry one group tag, so the engine writes them
-as one ledger transaction and tracks their balance. With only one leg held (the other did
+as one ledger transaction and tracks their balance. Decisions are taken on the perp's events. With only one leg held (the other did
 not fill) the strategy opens nothing and waits for the close signal to unwind what is held.
 Funding itself is booked by the engine from the venue's settlements, not here.
 """
@@ -64,6 +64,8 @@ class FundingArb(Strategy):
             self.rate = float(ev.extra["funding_rate"])
         if not self.warm:
             return "warming"
+        if ev.instrument != self.perp:
+            return "waiting_for_perp"  # decide on the perp's event: the funding rate and the latest prices
         assert self.rate is not None
         p = self.p
         apr = annualized(self.rate, p.funding_interval)

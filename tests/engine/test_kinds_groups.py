@@ -1,0 +1,197 @@
+"""Multi-leg groups through the real runtime, engine, ledger and sim venue.
+
+A funding pair is written in one transaction (a crash leaves zero or two legs in the ledger);
+a Kalshi orphan leg is swept at the bid and the variant opens no group while it is unbalanced;
+settlement pays exactly one leg; funding is booked as zero-quantity fill rows.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from runner.engine.runtime import Runtime
+from runner.kinds.base import Intent
+from runner.spec.deployment_config import RunnerConfig, load_venues
+from tests.kit.desk import Desk
+
+FUNDING_YAML = """\
+name: funding-arb
+version: 7
+kind: funding_arb
+venue: sim
+mode: paper
+instruments: [BTC-USD, BTC-PERP]
+params: {{open_apr: {open_apr}, close_apr: -5.0, order_notional: 1500}}
+risk: {{max_order_notional: 5000, max_position_notional: 10000, max_daily_loss: 1000}}
+"""
+
+KALSHI_YAML = """\
+name: Kalshi-sum
+version: 7
+kind: kalshi_sum
+venue: sim
+mode: paper
+instruments: [KXSIM-A]
+params: {scope: market, min_gap: 2, min_depth: 5, max_contracts: 10}
+risk: {max_order_notional: 5000, max_position_notional: 10000, max_daily_loss: 5000}
+"""
+
+
+class Crash(BaseException):
+    """The process dies here (not an error the engine could catch)."""
+
+
+def funding_desk(tmp_path: Path, open_apr: float = 0.05) -> Desk:
+    return Desk(tmp_path, {"funding-arb_v7": FUNDING_YAML.format(open_apr=open_apr)})
+
+
+def group_orders(desk: Desk, vid: str) -> list:
+    return [o for o in desk.ledger.orders(variant=vid) if o.group_id]
+
+
+def test_a_crash_between_the_legs_leaves_both_legs_recorded_and_the_restart_finds_the_unsent_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = funding_desk(tmp_path, open_apr=100.0).start(steps=2)  # never opens by itself
+    real_submit = desk.sim.submit
+    calls: list[str] = []
+
+    def submit_then_die(req):  # type: ignore[no-untyped-def]
+        calls.append(req.client_order_id)
+        if len(calls) == 2:
+            raise Crash()
+        return real_submit(req)
+
+    monkeypatch.setattr(desk.sim, "submit", submit_then_die)
+    eng = desk.engine("funding-arb_v7")
+    spot = desk.event("BTC-USD")
+    with pytest.raises(Crash):
+        eng.place_group([Intent("BTC-USD", "buy", "entry", qty=0.05, group="pair"),
+                         Intent("BTC-PERP", "sell", "entry", qty=0.05, group="pair")], spot)
+    legs = group_orders(desk, "funding-arb_v7")
+    assert len(legs) == 2 and len({o.group_id for o in legs}) == 1
+    assert {o.instrument for o in legs} == {"BTC-USD", "BTC-PERP"}
+    monkeypatch.undo()
+    # restart (the dead runner's lease lapses): it looks each recorded leg up by client id first
+    desk.ledger.release_leases(desk.rt.runner_id)
+    rt = Runtime(tmp_path, desk.ledger, load_venues(tmp_path), RunnerConfig(), clock=lambda: desk.now)
+    rt.start()
+    perp = next(o for o in legs if o.instrument == "BTC-PERP")
+    assert desk.ledger.order_status(perp.client_order_id) == "not_sent"
+    rt.stop()
+    desk.ledger.close()
+
+
+def test_a_crash_while_writing_the_legs_leaves_no_leg_in_the_ledger_and_sends_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    desk = funding_desk(tmp_path, open_apr=100.0).start(steps=2)
+    ledger = desk.ledger
+    real_record = ledger.record_order
+    n = [0]
+
+    def record_then_die(order, conn=None):  # type: ignore[no-untyped-def]
+        n[0] += 1
+        if n[0] == 2:
+            raise Crash()
+        return real_record(order, conn)
+
+    monkeypatch.setattr(ledger, "record_order", record_then_die)
+    eng = desk.engine("funding-arb_v7")
+    with pytest.raises(Crash):
+        eng.place_group([Intent("BTC-USD", "buy", "entry", qty=0.05, group="pair"),
+                         Intent("BTC-PERP", "sell", "entry", qty=0.05, group="pair")], desk.event())
+    monkeypatch.undo()
+    assert group_orders(desk, "funding-arb_v7") == []
+    assert desk.sim.open_orders() == [] and desk.sim.fills().fills == []
+    desk.close()
+
+
+def test_the_funding_pair_opens_as_one_group_and_funding_lands_as_zero_quantity_fills(tmp_path: Path) -> None:
+    desk = funding_desk(tmp_path).start(steps=2)
+    try:
+        desk.step(3)
+        legs = group_orders(desk, "funding-arb_v7")
+        assert len(legs) == 2 and legs[0].group_id == legs[1].group_id
+        fills = desk.ledger.fills(variant="funding-arb_v7")
+        assert {f.group_id for f in fills if f.qty} == {legs[0].group_id}
+        spot = next(p for p in desk.ledger.positions(variant="funding-arb_v7") if p.instrument == "BTC-USD")
+        perp = next(p for p in desk.ledger.positions(variant="funding-arb_v7") if p.instrument == "BTC-PERP")
+        assert spot.qty == -perp.qty > 0
+        fees_before = perp.fees
+        desk.step(50)  # the sim settles funding every 50 steps
+        funding = [f for f in desk.ledger.fills(variant="funding-arb_v7") if f.liquidity == "funding"]
+        assert len(funding) == 1 and funding[0].qty == 0
+        rate_row = desk.sim.store.db.execute("SELECT rate, amount FROM funding WHERE qty != '0'").fetchone()
+        assert funding[0].fee == -Decimal(rate_row[1])  # the venue's cashflow, minus: fee = -received
+        perp = next(p for p in desk.ledger.positions(variant="funding-arb_v7") if p.instrument == "BTC-PERP")
+        assert perp.qty == -spot.qty and perp.fees == fees_before + funding[0].fee  # PnL moves once, qty not at all
+        desk.rt.stop()  # restart: seeing the same settlement again books nothing twice
+        desk.rt = Runtime(tmp_path, desk.ledger, load_venues(tmp_path), RunnerConfig(), clock=lambda: desk.now)
+        desk.rt.start()
+        desk.step()
+        assert len([f for f in desk.ledger.fills(variant="funding-arb_v7") if f.liquidity == "funding"]) == 1
+    finally:
+        desk.ledger.close()
+
+
+def test_an_orphan_leg_blocks_new_groups_and_is_swept_at_the_bid(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
+    try:
+        eng = desk.engine("Kalshi-sum_v7")
+        desk.sim.faults.append("nofill:KXSIM-A:NO")
+        for _ in range(300):
+            desk.step()
+            if group_orders(desk, "Kalshi-sum_v7"):
+                break
+        legs = group_orders(desk, "Kalshi-sum_v7")
+        assert len(legs) == 2, "the sim offered no gap"
+        yes = next(p for p in desk.ledger.positions(variant="Kalshi-sum_v7") if p.instrument == "KXSIM-A:YES")
+        assert yes.qty > 0 and eng.groups.unbalanced == {legs[0].group_id}
+        ev = desk.event("KXSIM-A")
+        assert eng.place_group([Intent("KXSIM-A:YES", "buy", "entry", qty=1, price=99, group="x"),
+                                Intent("KXSIM-A:NO", "buy", "entry", qty=1, price=99, group="x")], ev) == []
+        assert eng.skips.get("group_unbalanced") == 1
+        desk.step()  # the next sweep flattens the orphan at the bid
+        sweep = [o for o in desk.ledger.orders(variant="Kalshi-sum_v7") if o.purpose == "orphan_sweep"]
+        assert len(sweep) == 1 and sweep[0].side == "sell" and sweep[0].group_id == legs[0].group_id
+        qty = {p.instrument: p.qty for p in desk.ledger.positions(variant="Kalshi-sum_v7")}
+        assert qty.get("KXSIM-A:YES", 0) == 0 and qty.get("KXSIM-A:NO", 0) == 0
+        assert eng.groups.blocking(eng.positions) is None  # resolved: new groups may open again
+    finally:
+        desk.close()
+
+
+def test_settlement_pays_exactly_one_leg_of_each_pair(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
+    try:
+        for _ in range(150):
+            desk.step()
+            pos = {p.instrument: p.qty for p in desk.ledger.positions(variant="Kalshi-sum_v7")}
+            if pos.get("KXSIM-A:YES"):
+                break
+        pos = {p.instrument: p.qty for p in desk.ledger.positions(variant="Kalshi-sum_v7")}
+        n = pos["KXSIM-A:YES"]
+        assert n > 0 and pos["KXSIM-A:NO"] == n
+        while desk.sim.store.db.execute("SELECT COUNT(*) FROM settlements WHERE market='KXSIM-A'").fetchone()[0] == 0:
+            desk.sim.advance()  # to expiry (every 150 steps), without trading more
+            desk.now += 1.0
+        desk.step()
+        settled = [f for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.liquidity == "settlement"]
+        assert sorted(f.price for f in settled) == [0, 100]
+        assert {f.instrument for f in settled} == {"KXSIM-A:YES", "KXSIM-A:NO"}
+        assert all(f.side == "sell" and f.fee == 0 for f in settled)
+        row = desk.sim.store.db.execute("SELECT yes_pays FROM settlements WHERE market='KXSIM-A'").fetchone()
+        paid = next(f for f in settled if f.price == 100)
+        assert paid.instrument == ("KXSIM-A:YES" if row[0] == 100 else "KXSIM-A:NO")
+        assert all(f.qty == n for f in settled)
+        assert all(p.qty == 0 for p in desk.ledger.positions(variant="Kalshi-sum_v7"))
+        assert desk.sim.store.position("KXSIM-A:YES")[0] == desk.sim.store.position("KXSIM-A:NO")[0] == 0
+        pnl = sum(p.realized_pnl for p in desk.ledger.positions(variant="Kalshi-sum_v7"))
+        cost = sum(f.qty * f.price for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.side == "buy")
+        assert pnl == 100 * n - cost  # a pair earns 100 - (yes + no) per contract, before fees
+    finally:
+        desk.close()
