@@ -67,7 +67,7 @@ class Runtime:
         self.life = LifecycleDriver(ledger, after=self.reporter.transition)
         self.adapters: dict[str, VenueAdapter] = {}
         self.engines: dict[str, VariantEngine] = {}
-        self.owner: dict[str, VariantEngine] = {}  # client order id -> engine
+        self.owner: dict[str, tuple[VariantEngine, str | None]] = {}  # client order id -> (engine, group)
         self.backoff: dict[str, Backoff] = {}
         self.rejections: dict[str, int] = {}
         self.rescan = True
@@ -87,17 +87,31 @@ class Runtime:
         result = scan(self.home / "strategies.d", self.ledger, self.venues)
         for file, message in result.errors.items():
             self.reporter.error(message if message.startswith(file) else f"{file}: {message}")
+        self._adopt_unowned()
+        for vid, why in result.retire:
+            eng = self.engines.get(vid)
+            if eng is not None and eng.state not in (State.RETIRING, State.RETIRED):
+                self.life.fire(eng, Trigger.RETIRE, "retire", why)
+
+    def _adopt_unowned(self) -> None:
+        """Spawn an engine for every live deployment whose lease we can take (failover included)."""
         for dep in self.ledger.deployments():
             if "@" in dep.variant or dep.variant in self.engines:
                 continue
             st = self.ledger.state(dep.variant)
             if st is None or st.state == State.RETIRED:
                 continue
+            if not self.ledger.acquire_lease(dep.variant, self.runner_id, self.config.lease_ttl_s):
+                continue  # another live runner trades it
             self._spawn(dep, State(st.state))
-        for vid, why in result.retire:
-            eng = self.engines.get(vid)
-            if eng is not None and eng.state not in (State.RETIRING, State.RETIRED):
-                self.life.fire(eng, Trigger.RETIRE, "retire", why)
+
+    def _renew_leases(self) -> None:
+        held = self.ledger.renew_leases(self.runner_id, list(self.engines), self.config.lease_ttl_s)
+        for vid in [v for v in self.engines if v not in held]:
+            eng = self.engines.pop(vid)
+            self.reporter.error(f"{vid}: lease lost to another runner; this runner stops trading it")
+            for cid in [c for c, (e, _g) in self.owner.items() if e is eng]:
+                del self.owner[cid]
 
     def adapter(self, account: str) -> VenueAdapter:
         if account not in self.adapters:
@@ -137,8 +151,17 @@ class Runtime:
             self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")
 
     def _on_order(self, eng: VariantEngine, req, purpose: str) -> None:  # type: ignore[no-untyped-def]
-        self.owner[req.client_order_id] = eng
+        w = eng.working.get(req.client_order_id)
+        self._own(req.client_order_id, eng, w.group if w else None)
         self.reporter.order(eng, req, purpose)
+
+    def _own(self, cid: str, eng: VariantEngine, group: str | None) -> None:
+        """Remember who placed an order (and its group) for the fills to come; bounded, since
+        anything older is found through the ledger's order row."""
+        self.owner[cid] = (eng, group)
+        if len(self.owner) > 50_000:
+            for old in list(self.owner)[:10_000]:
+                del self.owner[old]
 
     def _reconcile_orders(self, eng: VariantEngine) -> None:
         """Orders the ledger thinks are open: ask the venue by client id before trading."""
@@ -146,7 +169,7 @@ class Runtime:
         from venues.base import OrderRequest, OrderType, Side, TimeInForce
 
         for order, status in self.ledger.orders_with_status(OPEN_STATUSES, MAIN_RUN, eng.id):
-            self.owner[order.client_order_id] = eng
+            self._own(order.client_order_id, eng, order.group_id)
             try:
                 rep = eng.venue.order(order.client_order_id, order.instrument)
             except RunnerError as exc:
@@ -229,16 +252,20 @@ class Runtime:
                 continue
             batch: list[tuple[NewFill, VariantEngine | None]] = []
             for f in page.fills:
-                eng = self.owner.get(f.client_order_id or "")
-                order = None if eng else self.ledger.order_row(f.client_order_id or "")
-                if eng is None and order is None:
-                    continue  # not ours: reported by reconcile / the orphan audit
-                variant = eng.id if eng else order.variant  # type: ignore[union-attr]
-                group = order.group_id if order else (eng.working[f.client_order_id].group
-                                                       if eng and f.client_order_id in eng.working else None)
+                known = self.owner.get(f.client_order_id or "")
+                if known is not None:
+                    eng, group = known
+                    variant = eng.id
+                else:
+                    order = self.ledger.order_row(f.client_order_id or "") if f.client_order_id else None
+                    if order is None:
+                        continue  # not ours: reported by reconcile / the orphan audit
+                    variant, group = order.variant, order.group_id
+                    eng = self.engines.get(variant)  # type: ignore[assignment]
                 nf = NewFill(f"{account}:{f.fill_id}", f.client_order_id, MAIN_RUN, variant, account, f.instrument,
-                             f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity, group)
-                batch.append((nf, eng or self.engines.get(variant)))
+                             f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity, group,
+                             eng.flags.get(f.client_order_id or "") if eng is not None else None)
+                batch.append((nf, eng))
             applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
             for nf, eng in batch:
                 if nf.fill_key in applied and eng is not None:
@@ -325,6 +352,9 @@ class Runtime:
             self._apply_guards(now)
         if now - last["heartbeat"] >= 1.0:
             last["heartbeat"] = now
+            self._renew_leases()
+            self._adopt_unowned()
+            self._sync_positions()
             self.ledger.heartbeat(self.runner_id, socket.gethostname(), os.getpid(),
                                   from_epoch(self.market_ts) if self.market_ts else None)
         if now - last["equity"] >= self.config.equity_interval_s:
@@ -349,6 +379,17 @@ class Runtime:
             if len(others) >= g.max_positions:
                 return f"exposure:{group}"
         return None
+
+    def _sync_positions(self) -> None:
+        """The ledger is the truth: adopt positions another process moved (close-dust, reconcile)."""
+        for p in self.ledger.positions(MAIN_RUN):
+            eng = self.engines.get(p.variant)
+            if eng is None:
+                continue
+            mine = eng.positions.get(p.instrument)
+            if mine is None or (mine.qty, mine.avg_price, mine.realized_pnl, mine.fees) != (
+                    p.qty, p.avg_price, p.realized_pnl, p.fees):
+                eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
 
     def _apply_guards(self, now: float) -> None:
         live = [e for e in self.engines.values() if e.state is not State.RETIRED]
@@ -393,6 +434,7 @@ class Runtime:
     def stop(self) -> None:
         for eng in self.engines.values():
             self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
+        self.ledger.release_leases(self.runner_id)
         for ad in self.adapters.values():
             ad.close()
 

@@ -96,6 +96,7 @@ class VariantEngine(OrderFlow):
         self.open_trip: dict[str, RoundTrip] = {}
         self.troubles: list[Trouble] = []
         self.anomalies: list[str] = []
+        self.flags: dict[str, str] = {}  # client order id -> flag its fills carry (data_anomaly)
         self.guard_reason: str | None = None  # set by global guards: no new entries anywhere
         self.blocked: dict[str, str] = {}  # instrument -> guard (exposure groups)
         self.entry_gate: Callable[[VariantEngine, str], str | None] | None = None  # checked at order time
@@ -269,7 +270,9 @@ class VariantEngine(OrderFlow):
         diff = abs(filled - req.qty) / req.qty
         msg = f"{req.client_order_id}: venue reports filled {filled} of {req.qty} ({diff:.4%})"
         self.anomalies.append(msg)
+        self.flags[req.client_order_id] = "data_anomaly"
         self.sink.order_event(req.client_order_id, "data_anomaly", detail=msg)
+        self.sink.flag_fills(req.client_order_id, "data_anomaly")
         if diff > self.anomaly_tolerance:
             from runner.errors import DataAnomalyError
 

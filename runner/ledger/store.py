@@ -7,6 +7,7 @@ One engine per process, sessions per call (no global session). Writes that must 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlmodel import SQLModel, create_engine
 
 from runner.errors import BadInputError
@@ -98,7 +99,16 @@ class Ledger:
 
     # --- schema --------------------------------------------------------------------------
     def _create_schema(self) -> None:
-        SQLModel.metadata.create_all(self.engine)
+        # Two processes opening a fresh ledger at once (a runner and a CLI call) race on
+        # CREATE TABLE: the loser retries and then finds the tables there.
+        for attempt in range(10):
+            try:
+                SQLModel.metadata.create_all(self.engine)
+                break
+            except DatabaseError:
+                if attempt == 9:
+                    raise
+                time.sleep(0.05 * (attempt + 1))
         with self.engine.begin() as conn:
             row = conn.execute(select(m.SchemaVersion.__table__.c.version)).first()
             if row is None:
@@ -231,6 +241,39 @@ class Ledger:
         if res.rowcount != 1:
             raise _StaleState(variant)
         return int(tid)
+
+    # --- leases: each variant is traded by exactly one runner at a time ------------------
+    def acquire_lease(self, variant: str, owner: str, ttl_s: float) -> bool:
+        """Take the variant if nobody holds it, its lease lapsed, or we hold it already."""
+        from datetime import timedelta
+
+        now = utcnow()
+        c = T_STATE.c
+        with self.engine.begin() as conn:
+            res = conn.execute(
+                update(T_STATE)
+                .where(c.variant == variant, (c.owner.is_(None)) | (c.owner == owner) | (c.lease_until < now))
+                .values(owner=owner, lease_until=now + timedelta(seconds=ttl_s))
+            )
+            return res.rowcount == 1
+
+    def renew_leases(self, owner: str, variants: list[str], ttl_s: float) -> set[str]:
+        """Extend our leases; returns the variants we still hold (a lost one must stop trading)."""
+        from datetime import timedelta
+
+        if not variants:
+            return set()
+        now = utcnow()
+        c = T_STATE.c
+        with self.engine.begin() as conn:
+            conn.execute(update(T_STATE).where(c.owner == owner, c.variant.in_(variants))
+                         .values(lease_until=now + timedelta(seconds=ttl_s)))
+            held = conn.execute(select(c.variant).where(c.owner == owner, c.variant.in_(variants))).scalars()
+            return set(held)
+
+    def release_leases(self, owner: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(T_STATE).where(T_STATE.c.owner == owner).values(owner=None, lease_until=None))
 
     def transitions(
         self, variant: str | None = None, after_id: int = 0, limit: int | None = None
@@ -398,6 +441,10 @@ class Ledger:
         if row is None:
             return PositionState(), False
         return PositionState(row["qty"], row["avg_price"], row["realized_pnl"], row["fees"], row["opened"]), True
+
+    def flag_fills(self, client_order_id: str, flag: str) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(T_FILLS).where(T_FILLS.c.client_order_id == client_order_id).values(flag=flag))
 
     def fills(
         self, run_id: str = m.MAIN_RUN, variant: str | None = None, limit: int | None = 200,

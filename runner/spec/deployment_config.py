@@ -94,6 +94,7 @@ class RunnerConfig(BaseModel):
     anomaly_tolerance: float = Field(0.01, ge=0, description="fill qty difference accepted as data_anomaly")
     rejection_limit: int = Field(1, ge=1, description="rejections before quarantine")
     equity_interval_s: float = 5.0
+    lease_ttl_s: float = Field(10.0, gt=1, description="a variant's lease lapses this long after its runner's last renewal")
     stale_data_s: float = 30.0
     audits: dict[str, str] = Field(
         default_factory=lambda: {

@@ -99,3 +99,13 @@ def test_an_older_ledger_is_migrated_in_place_on_open(tmp_path) -> None:
         assert "intent_id" in cols
         assert conn.execute(text("SELECT version FROM schema_version")).scalar() == 2
     assert again.positions()[0].qty == 1
+
+
+def test_processes_opening_a_fresh_ledger_at_once_all_succeed(tmp_path) -> None:
+    import subprocess
+    import sys
+
+    code = f"from runner.ledger.store import Ledger; Ledger('sqlite:///{tmp_path}/l.db')"
+    procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(6)]
+    errors = [p.communicate()[1] for p in procs if p.wait() != 0]
+    assert errors == []

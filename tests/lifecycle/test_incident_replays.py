@@ -43,6 +43,7 @@ def test_rounded_fill_is_accepted_flagged_and_the_position_is_still_managed_to_e
     assert order is not None and first.qty < order.qty  # e.g. 0.066594 for 0.0666
     assert rt.ledger.order_status(order.client_order_id) == "filled"
     assert eng.anomalies and "filled" in eng.anomalies[0]
+    assert rt.ledger.fills()[0].flag == "data_anomaly"  # the fill stands, flagged for the audits
     assert eng.state is State.ACTIVE  # not killed
     # the position is managed to exit: the exit closes what the lot allows, the rest is dust
     _until(rt, lambda: len(rt.ledger.fills()) >= 2)
