@@ -53,10 +53,26 @@ class RollingZ:
         if self._n < w:
             return None
         mean = self._s / w
-        var = (self._ss - self._s * mean) / (w - 1)
-        if var <= 1e-18:
+        m2 = self._ss - self._s * mean
+        if self._ss > 1e6 * m2:
+            # the window sits far from the anchor relative to its spread: squares would cancel
+            # catastrophically, so re-anchor at the window's mean and recompute exactly (O(w))
+            self._reanchor()
+            d = self._buf[(self._i - 1) % w]
+            mean = self._s / w
+            m2 = self._ss - self._s * mean
+        var = m2 / (w - 1)
+        level = self._anchor + mean  # type: ignore[operator]
+        if var <= 1e-18 + 1e-24 * level * level:  # numerically flat window
             return None
         return (d - mean) / math.sqrt(var)
+
+    def _reanchor(self) -> None:
+        shift = math.fsum(self._buf[: self._n]) / self._n
+        self._buf = [v - shift for v in self._buf]
+        assert self._anchor is not None
+        self._anchor += shift
+        self._recompute()
 
     def _recompute(self) -> None:
         self._s = math.fsum(self._buf[: self._n])
