@@ -28,6 +28,7 @@ class MakerOrder:
     qty: Decimal  # total wanted by the intent
     started: float
     reprices: int = 0
+    replacing: bool = False  # cancelled for a reprice; the replacement waits for its last fills
     reported: dict[str, Decimal] = field(default_factory=dict)  # filled qty the venue reported, per order
     fills: dict[str, Decimal] = field(default_factory=dict)  # sum of fills received, per order
 
@@ -43,7 +44,7 @@ class MakerOrder:
 
 @dataclass(frozen=True, slots=True)
 class Action:
-    kind: str  # reprice | give_up
+    kind: str  # reprice (cancel, then replace) | replace | give_up
     order: MakerOrder
     price: float = 0.0
 
@@ -59,7 +60,7 @@ class MakerWatch:
         self.by_cid[cid] = cid
 
     def replaced(self, mo: MakerOrder, cid: str, price: Decimal) -> None:
-        mo.cid, mo.price = cid, price
+        mo.cid, mo.price, mo.replacing = cid, price, False
         mo.reprices += 1
         self.by_cid[cid] = mo.intent_id
 
@@ -87,11 +88,16 @@ class MakerWatch:
         for mo in list(self.orders.values()):
             if mo.intent.instrument != ev.instrument:
                 continue
-            if mo.cid not in working:
-                self.drop(mo)  # filled, cancelled or rejected: nothing left to follow
-                continue
             buy = mo.intent.side == "buy"
             best = ev.bid if buy else ev.ask
+            if mo.cid not in working:
+                if mo.replacing:
+                    out.append(Action("replace", mo, best))  # the cancelled order's fills are all in
+                else:
+                    self.drop(mo)  # filled, cancelled or rejected: nothing left to follow
+                continue
+            if mo.replacing:
+                continue
             px = float(mo.price)
             away = ((best - px) if buy else (px - best)) / px * 10_000.0
             if ev.ts - mo.started >= self.style.lifetime_s:

@@ -191,12 +191,15 @@ class OrderFlow:
     def _maker_step(self: VariantEngine, ev: MarketEvent) -> None:
         for act in self.maker.decide(ev, set(self.working)):
             mo = act.order
-            if not self._cancel(mo.cid):
-                continue
             if act.kind == "give_up":
+                self._cancel(mo.cid)
                 self._skip("maker_gave_up")
                 self.maker.drop(mo)
                 continue
+            if act.kind == "reprice":
+                mo.replacing = True
+                if not self._cancel(mo.cid):
+                    continue  # closed on the venue, its fills not read yet: replace on a later event
             inst = self.venue.instrument(mo.intent.instrument)
             left = inst.floor_qty(mo.remaining)
             if left <= 0 or inst.is_dust(left, execution.to_decimal(act.price)):
