@@ -279,6 +279,12 @@ class VenueAdapter(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
+    def is_market_open(self, instrument: str | None = None) -> bool:
+        """Whether the venue's session is open for ``instrument`` (equities close; crypto does not).
+
+        Entries outside it are skipped; exits are still attempted."""
+        return True
+
     def instrument(self, symbol: str) -> Instrument:
         try:
             return self.instruments()[symbol]

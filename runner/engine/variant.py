@@ -152,6 +152,12 @@ class VariantEngine(OrderFlow):
             return f"guard_{gate}"
         if self.session_open is not None and not self.session_open(ts):
             return "outside_session"
+        try:
+            if not self.venue.is_market_open(instrument):
+                return "market_closed"
+        except RunnerError as exc:
+            self.last_error = str(exc)
+            return "market_clock_unavailable"
         return None
 
     # --- orders ----------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from pydantic import ValidationError
 
 from runner.errors import BadInputError, RejectedError
 from venues.alpaca.assets import compact, dec, instrument_from_asset
-from venues.alpaca.backoff import Backoff, with_backoff
 from venues.alpaca.clients import Clients, build_clients
 from venues.alpaca.config import AlpacaConfig
 from venues.alpaca.errors import http_status, is_not_found, translated
@@ -40,6 +39,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
+from venues.retry import Backoff, with_backoff
 
 T = TypeVar("T")
 

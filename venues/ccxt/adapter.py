@@ -33,11 +33,11 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
-from venues.ccxt.backoff import Backoff, with_backoff
 from venues.ccxt.config import CcxtConfig
 from venues.ccxt.errors import install_code_overrides, retry_after_header, translated
 from venues.ccxt.fills import collect_fills
 from venues.ccxt.precision import dec, instrument_from_market
+from venues.retry import Backoff, with_backoff
 
 T = TypeVar("T")
 ZERO = Decimal(0)

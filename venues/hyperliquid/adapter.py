@@ -35,7 +35,8 @@ from venues.base import (
 )
 from venues.hyperliquid import precision, reports
 from venues.hyperliquid.config import HyperliquidConfig
-from venues.hyperliquid.errors import action_error, statuses, translate, with_backoff
+from venues.hyperliquid.errors import action_error, statuses, translate
+from venues.retry import Backoff, with_backoff
 
 if TYPE_CHECKING:
     from venues.hyperliquid.client import Clients
@@ -205,8 +206,7 @@ class HyperliquidAdapter(VenueAdapter):
                               mutating=True, cid=client_order_id)
 
         cfg = self.config
-        resp = with_backoff(attempt, attempts=cfg.cancel_retries, base_s=cfg.backoff_s,
-                            max_s=cfg.backoff_max_s, sleep=self._sleep)
+        resp = with_backoff(attempt, Backoff(cfg.cancel_retries, cfg.backoff_s, cfg.backoff_max_s), self._sleep)
         if isinstance(resp, dict) and resp.get("status") not in (None, "ok"):
             err = action_error(resp, venue=self.account, what=f"cancel {client_order_id}", mutating=False)
             assert err is not None

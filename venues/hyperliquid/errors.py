@@ -8,7 +8,7 @@ exponential backoff) the adapter uses for cancels, whose repetition is harmless.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 import requests
@@ -102,19 +102,3 @@ def statuses(resp: Mapping[str, Any]) -> list[Any]:
         return []
     data = response.get("data") or {}
     return list(data.get("statuses") or [])
-
-
-def with_backoff(fn: Callable[[], T], *, attempts: int, base_s: float, max_s: float,
-                 sleep: Callable[[float], None]) -> T:
-    """Call ``fn`` until it stops raising Transient/Ambiguous errors, sleeping base, 2*base,
-    4*base... (capped, and never less than the venue's retry hint). Re-raises the last error."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except (TransientError, AmbiguousError) as exc:
-            if attempt == attempts - 1:
-                raise
-            delay = min(base_s * (2 ** attempt), max_s)
-            hint = getattr(exc, "retry_after", None)
-            sleep(max(delay, hint or 0.0))
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -32,9 +32,10 @@ from venues.base import (
 )
 from venues.kalshi import markets
 from venues.kalshi.config import KalshiConfig
-from venues.kalshi.errors import reason, with_backoff
+from venues.kalshi.errors import reason
 from venues.kalshi.signing import KalshiAuth, load_private_key
 from venues.kalshi.transport import KalshiHttp
+from venues.retry import Backoff, with_backoff
 
 TIF = {TimeInForce.GTC: "good_till_canceled", TimeInForce.POST_ONLY: "good_till_canceled",
        TimeInForce.IOC: "immediate_or_cancel"}
@@ -179,8 +180,7 @@ class KalshiAdapter(VenueAdapter):
             return self._remember(markets.order_report(resp.json()["order"]))
 
         cfg = self.config
-        return with_backoff(attempt, attempts=cfg.cancel_retries, base_s=cfg.backoff_s,
-                            max_s=cfg.backoff_max_s, sleep=self._sleep)
+        return with_backoff(attempt, Backoff(cfg.cancel_retries, cfg.backoff_s, cfg.backoff_max_s), self._sleep)
 
     def open_orders(self) -> list[OrderReport]:
         return [self._remember(markets.order_report(o))

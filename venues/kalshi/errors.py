@@ -8,7 +8,6 @@ Also the backoff loop used for cancels, whose repetition is harmless.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
@@ -54,18 +53,3 @@ def from_status(response: httpx.Response, *, venue: str, rate_limit_retry_s: flo
         return TransientError(f"{venue}: server error {status}", venue=venue)
     why = reason(response)
     return RejectedError(f"{venue}: HTTP {status}: {why}", venue=venue, reason=why)
-
-
-def with_backoff(fn: Callable[[], T], *, attempts: int, base_s: float, max_s: float,
-                 sleep: Callable[[float], None]) -> T:
-    """Call ``fn`` until it stops raising Transient/Ambiguous errors, sleeping base, 2*base,
-    4*base... (capped, and never less than the venue's retry hint). Re-raises the last error."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except (TransientError, AmbiguousError) as exc:
-            if attempt == attempts - 1:
-                raise
-            hint = getattr(exc, "retry_after", None) or 0.0
-            sleep(max(min(base_s * (2 ** attempt), max_s), hint))
-    raise AssertionError("unreachable")  # pragma: no cover

@@ -1,8 +1,9 @@
 """Retry a call while the venue answers transiently, waiting exponentially longer.
 
 Cancels are the one call an adapter retries itself: a resting order we want gone must not
-wait for the next engine tick, but a venue that is down must not be hammered either. The
-sleep is injected so tests run on a fake clock.
+wait for the next engine tick, but a venue that is down must not be hammered either. A
+cancel is idempotent, so an ambiguous answer (timeout) is retried too. The sleep is injected
+so tests run on a fake clock. Shared by every adapter (venues never import each other).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from runner.errors import TransientError
+from runner.errors import AmbiguousError, TransientError
 
 T = TypeVar("T")
 
@@ -28,7 +29,7 @@ class Backoff:
 
 
 def with_backoff(fn: Callable[[], T], backoff: Backoff, sleep: Callable[[float], None]) -> T:
-    """Call ``fn``; on TransientError wait and retry, up to ``backoff.attempts`` calls in all.
+    """Call ``fn``; on a transient or ambiguous error wait and retry, ``backoff.attempts`` calls in all.
 
     A venue's own Retry-After is honoured when longer than our step; one longer than the cap
     is not waited out here: the error goes up and the engine schedules the retry.
@@ -36,13 +37,14 @@ def with_backoff(fn: Callable[[], T], backoff: Backoff, sleep: Callable[[float],
     for retry in range(backoff.attempts):
         try:
             return fn()
-        except TransientError as exc:
+        except (TransientError, AmbiguousError) as exc:
             if retry == backoff.attempts - 1:
                 raise
             wait = backoff.delay(retry)
-            if exc.retry_after is not None:
-                if exc.retry_after > backoff.cap_s:
+            hint = getattr(exc, "retry_after", None)
+            if hint is not None:
+                if hint > backoff.cap_s:
                     raise
-                wait = max(wait, exc.retry_after)
+                wait = max(wait, hint)
             sleep(wait)
     raise AssertionError("unreachable")  # pragma: no cover
