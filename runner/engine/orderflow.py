@@ -125,6 +125,7 @@ class OrderFlow:
         rows = [self._order_row(req, seq, intent.purpose, gid, None, now) for req, intent, seq in reqs]
         self.sink.orders(rows)  # one transaction: zero or all legs are in the ledger
         self._seq += len(reqs)
+        self.groups.prune()
         for req, _intent, _seq in reqs:
             self.groups.add(gid, opening, req.client_order_id, req.instrument, req.qty)
         return [self._transmit(req, intent.purpose, gid) for req, intent, _seq in reqs]

@@ -195,3 +195,30 @@ def test_settlement_pays_exactly_one_leg_of_each_pair(tmp_path: Path) -> None:
         assert pnl == 100 * n - cost  # a pair earns 100 - (yes + no) per contract, before fees
     finally:
         desk.close()
+
+
+EVENT_YAML = """\
+name: Kalshi-event
+version: 1
+kind: kalshi_sum
+venue: sim
+mode: paper
+instruments: [KXSIM-CUP-RED, KXSIM-CUP-BLUE, KXSIM-CUP-GOLD]
+params: {scope: event, min_gap: 2, min_depth: 5, max_contracts: 10}
+risk: {max_order_notional: 5000, max_position_notional: 10000, max_daily_loss: 5000}
+"""
+
+
+def test_event_scope_buys_yes_on_every_market_of_the_event_as_one_group(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, {"Kalshi-event_v1": EVENT_YAML}).start(steps=1)
+    try:
+        for _ in range(100):
+            desk.step()
+            if group_orders(desk, "Kalshi-event_v1"):
+                break
+        legs = group_orders(desk, "Kalshi-event_v1")
+        assert sorted(o.instrument for o in legs) == ["KXSIM-CUP-BLUE:YES", "KXSIM-CUP-GOLD:YES", "KXSIM-CUP-RED:YES"]
+        assert len({o.group_id for o in legs}) == 1 and len({o.qty for o in legs}) == 1
+        assert sum(o.price for o in legs) < 98  # type: ignore[misc]
+    finally:
+        desk.close()
