@@ -13,7 +13,7 @@ class RollingZ:
     recomputed exactly every ``window * 64`` updates so float drift cannot accumulate.
     """
 
-    __slots__ = ("window", "_buf", "_i", "_n", "_s", "_ss", "_anchor", "_since_exact")
+    __slots__ = ("window", "_buf", "_i", "_n", "_s", "_ss", "_anchor", "_since_exact", "_peak")
 
     def __init__(self, window: int) -> None:
         if window < 2:
@@ -26,6 +26,7 @@ class RollingZ:
         self._ss = 0.0
         self._anchor: float | None = None
         self._since_exact = 0
+        self._peak = 0.0  # largest square added since the last exact recompute
 
     @property
     def ready(self) -> bool:
@@ -36,15 +37,18 @@ class RollingZ:
         if self._anchor is None:
             self._anchor = x
         d = x - self._anchor
+        dd = d * d
+        if dd > self._peak:
+            self._peak = dd
         w = self.window
         if self._n == w:
             old = self._buf[self._i]
             self._s += d - old
-            self._ss += d * d - old * old
+            self._ss += dd - old * old
         else:
             self._n += 1
             self._s += d
-            self._ss += d * d
+            self._ss += dd
         self._buf[self._i] = d
         self._i = (self._i + 1) % w
         self._since_exact += 1
@@ -54,9 +58,10 @@ class RollingZ:
             return None
         mean = self._s / w
         m2 = self._ss - self._s * mean
-        if self._ss > 1e6 * m2:
-            # the window sits far from the anchor relative to its spread: squares would cancel
-            # catastrophically, so re-anchor at the window's mean and recompute exactly (O(w))
+        if self._peak > 1e6 * m2:
+            # a square far larger than the window's spread went through the running sums (the
+            # window sits far from the anchor, or a spike passed): their rounding would swamp
+            # the variance, so re-anchor at the window's mean and recompute exactly (O(w))
             self._reanchor()
             d = self._buf[(self._i - 1) % w]
             mean = self._s / w
@@ -77,6 +82,7 @@ class RollingZ:
     def _recompute(self) -> None:
         self._s = math.fsum(self._buf[: self._n])
         self._ss = math.fsum(v * v for v in self._buf[: self._n])
+        self._peak = max((v * v for v in self._buf[: self._n]), default=0.0)
         self._since_exact = 0
 
 

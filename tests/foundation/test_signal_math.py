@@ -30,7 +30,7 @@ def test_a_flat_window_has_no_zscore() -> None:
     assert out is None
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=500, deadline=None)
 @given(st.lists(st.floats(min_value=1, max_value=1e5), min_size=6, max_size=300), st.integers(2, 5))
 def test_rolling_zscore_matches_a_direct_computation(xs: list[float], w: int) -> None:
     z = RollingZ(w)
