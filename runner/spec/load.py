@@ -14,7 +14,7 @@ from runner.kinds.base import KindParams
 from runner.kinds.registry import get_kind, kind_names
 from runner.spec.deployment_config import VenuesConfig
 from runner.spec.variant import VariantSpec
-from runner.spec.yamlload import LocatedYaml, issues_from_validation, parse_yaml
+from runner.spec.yamlload import LocatedYaml, issues_from_validation, parse_yaml, read_text
 
 
 @dataclass(frozen=True)
@@ -94,10 +94,4 @@ def parse_variant(text: str, path: Path, venues: VenuesConfig | None = None) -> 
 
 
 def load_variant(path: Path, venues: VenuesConfig | None = None) -> LoadedVariant:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError([SpecIssue(str(path), None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([SpecIssue(str(path), None, "", f"cannot read file: {exc}")]) from None
-    return parse_variant(text, path, venues)
+    return parse_variant(read_text(path), path, venues)

@@ -70,14 +70,18 @@ def parse_yaml(text: str, file: str) -> LocatedYaml:
     return LocatedYaml(file, data, lines)
 
 
-def load_yaml(path: Path) -> LocatedYaml:
+def read_text(path: Path) -> str:
+    """A config file's text, or a SpecError naming the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SpecError([SpecIssue(str(path), None, "", "file not found")]) from None
     except (OSError, UnicodeDecodeError) as exc:
         raise SpecError([SpecIssue(str(path), None, "", f"cannot read file: {exc}")]) from None
-    return parse_yaml(text, str(path))
+
+
+def load_yaml(path: Path) -> LocatedYaml:
+    return parse_yaml(read_text(path), str(path))
 
 
 _MESSAGES = {
