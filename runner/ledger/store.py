@@ -89,6 +89,11 @@ class Ledger:
                 if url.startswith("postgresql://"):
                     url = "postgresql+psycopg://" + url[len("postgresql://") :]
                 self.engine = create_engine(url, pool_pre_ping=True)
+            self._fast = None
+            if url.startswith("sqlite"):
+                from runner.ledger.fastpath import SqliteOrderWriter
+
+                self._fast = SqliteOrderWriter(self.engine)
             if create:
                 self._create_schema()
             else:
@@ -322,6 +327,9 @@ class Ledger:
 
     def record_order(self, order: dict[str, Any], conn: Connection | None = None) -> None:
         """Write the order and its ``submitting`` event; raises IntegrityError on a duplicate id."""
+        if conn is None and self._fast is not None:
+            self._fast.record_order(order)
+            return
         if conn is None:
             with self.engine.begin() as c:
                 self.record_order(order, c)

@@ -109,3 +109,19 @@ def test_processes_opening_a_fresh_ledger_at_once_all_succeed(tmp_path) -> None:
     procs = [subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE, text=True) for _ in range(6)]
     errors = [p.communicate()[1] for p in procs if p.wait() != 0]
     assert errors == []
+
+
+def test_the_hot_path_order_write_reads_back_exactly_like_the_orm_write(tmp_path) -> None:
+    led = Ledger(f"sqlite:///{tmp_path}/l.db")
+    row = dict(client_order_id="fast", run_id="main", variant="MR_v13", seq=7, account="sim", instrument="BTC-USD",
+               side="sell", qty=D("0.0241"), price=D("30000.10"), order_type="limit", tif="ioc", purpose="exit",
+               group_id="g1", reduce_only=True, created=T0)
+    led.record_order(row)  # SQLite: the driver-level fast path
+    with led.begin() as conn:  # the same row through SQLAlchemy Core
+        led.record_order({**row, "client_order_id": "core"}, conn)
+    fast, core = led.order_row("fast"), led.order_row("core")
+    assert fast is not None and core is not None
+    for field in ("qty", "price", "side", "tif", "purpose", "group_id", "reduce_only", "created", "seq"):
+        assert getattr(fast, field) == getattr(core, field), field
+    assert fast.qty == D("0.0241") and fast.price == D("30000.1") and fast.reduce_only is True
+    assert led.order_status("fast") == led.order_status("core") == "submitting"
