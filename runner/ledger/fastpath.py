@@ -1,4 +1,4 @@
-"""The order write on the hot path, straight through the SQLite driver.
+"""The order writes on the hot path, straight through the SQLite driver.
 
 An order must be committed before it is sent, so this write sits between a market event
 and the venue. Through SQLAlchemy Core it costs ~270 us here; through a prepared statement
@@ -71,3 +71,13 @@ class SqliteOrderWriter:
             raise
         finally:
             cur.close()
+
+    def order_event(self, client_order_id: str, status: str, venue_order_id: str | None, detail: str,
+                    ts: datetime) -> None:
+        conn = self._conn()
+        try:
+            conn.execute(_INSERT_EVENT, (client_order_id, status, venue_order_id, detail, _ts(ts)))
+            conn.commit()
+        except BaseException:
+            conn.rollback()
+            raise

@@ -342,6 +342,9 @@ class Ledger:
     def order_event(
         self, client_order_id: str, status: str, venue_order_id: str | None = None, detail: str = ""
     ) -> None:
+        if self._fast is not None:
+            self._fast.order_event(client_order_id, status, venue_order_id, detail, utcnow())
+            return
         with self.engine.begin() as conn:
             conn.execute(
                 insert(T_EVENTS).values(
