@@ -97,6 +97,9 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
     return out
 
 
+CASHFLOWS = frozenset({"funding", "settlement"})
+
+
 def cost_sanity(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[Finding]:
     """Fee per fill within the venue's schedule; fill price within the variant's slippage band.
 
@@ -109,8 +112,8 @@ def cost_sanity(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[Findi
     tol_bps = led.settings.slippage_tolerance_bps
     out = []
     for f in led.fills:
-        if f.flag == "close_dust":
-            continue
+        if f.flag == "close_dust" or f.liquidity in CASHFLOWS:
+            continue  # transfers and venue cashflows (funding, settlement) are not trades
         inst = led.instruments.get((f.account, f.instrument))
         notional = f.qty * f.price
         if inst is not None:

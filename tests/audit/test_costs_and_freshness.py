@@ -40,3 +40,21 @@ def test_a_running_runner_is_fresh_and_a_stopped_one_goes_stale(tmp_path) -> Non
     d.ledger.heartbeat("r1", "h", 1, utcnow() - timedelta(minutes=5))
     [f] = freshness(read_ledger(d.ledger), {})
     assert f.evidence["subject"] == "market_data"
+
+
+def test_funding_cashflows_are_not_mistaken_for_fees_off_the_schedule(tmp_path) -> None:
+    from tests.kit.home import drive
+    from tests.kit.home import make_home as make_sim_home
+
+    home = make_sim_home(tmp_path / "home")
+    home.add_variant("funding-arb_v1.yaml")
+    rt = home.runtime()
+    rt.start()
+    for _ in range(400):
+        drive(rt, 1)
+        if any(f.liquidity == "funding" for f in rt.ledger.fills(limit=None)):
+            break
+    funding = [f for f in rt.ledger.fills(limit=None) if f.liquidity == "funding"]
+    assert funding and all(f.qty == 0 and f.fee != 0 for f in funding)
+    assert [f for f in cost_sanity(read_ledger(rt.ledger), {}) if f.evidence.get("liquidity") == "funding"] == []
+    assert not [f for f in cost_sanity(read_ledger(rt.ledger), {}) if "fee" in f.evidence["subject"]]
