@@ -11,9 +11,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy.engine import Connection
 
-from runner.ledger.store import T_EVENTS, T_ORDERS, Ledger, NewFill
+from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, dec, insert_many, ts_for
+from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import utcnow
 
 
@@ -93,19 +94,38 @@ class BatchSink(ImmediateSink):
     def equity(self, rows: list[dict[str, Any]]) -> None:
         self._equity.extend(rows)
 
+    def _write(self, conn: Connection) -> None:
+        ts = ts_for(conn.dialect.name)
+        boolean = int if conn.dialect.name == "sqlite" else bool
+        insert_many(conn, "orders", ORDER_COLUMNS, [
+            (o["client_order_id"], o["run_id"], o["variant"], o["seq"], o["account"], o["instrument"], o["side"],
+             dec(o["qty"]), dec(o.get("price")), o["order_type"], o["tif"], o["purpose"], o.get("group_id"),
+             boolean(o.get("reduce_only", False)), ts(o["created"]), o.get("intent_id"))
+            for o in self._orders], encoded=True)
+        insert_many(conn, "order_events", EVENT_COLUMNS, [
+            (e["client_order_id"], e["status"], e.get("venue_order_id"), e.get("detail", ""), ts(e["ts"]))
+            for e in self._events], encoded=True)
+        if self._equity:
+            self.ledger.add_equity(self._equity, conn)
+        if self._fills:
+            self.ledger.apply_fills(self._fills, conn)
+
     def flush(self) -> None:
         if not (self._orders or self._events or self._fills or self._equity):
             self._oldest = None
             return
-        with self.ledger.begin() as conn:
-            if self._orders:
-                conn.execute(insert(T_ORDERS), self._orders)
-            if self._events:
-                conn.execute(insert(T_EVENTS), [{"venue_order_id": None, "detail": "", **e} for e in self._events])
-            if self._equity:
-                self.ledger.add_equity(self._equity, conn)
-        if self._fills:
-            self.ledger.apply_fills(self._fills)
+        with self.ledger.engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:  # a backtest can be re-run: no fsync per flush (the OS still gets every row)
+                conn.exec_driver_sql("PRAGMA synchronous=OFF")
+                conn.commit()
+            try:
+                with conn.begin():
+                    self._write(conn)
+            finally:
+                if sqlite:
+                    conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
+                    conn.commit()
         self._orders, self._events, self._fills, self._equity = [], [], [], []
         self._oldest = None
         self.flushes += 1

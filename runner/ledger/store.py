@@ -22,6 +22,7 @@ from sqlmodel import SQLModel, create_engine
 
 from runner.errors import BadInputError
 from runner.ledger import models as m
+from runner.ledger.fastpath import dec, insert_many, ts_for
 from runner.ledger.positions import PositionState, apply_fill
 from runner.ledger.types import utcnow
 
@@ -400,47 +401,51 @@ class Ledger:
             return [m.Order(**r) for r in conn.execute(q).mappings().all()][::-1]
 
     # --- fills and positions -------------------------------------------------------------
-    def apply_fills(self, fills: Sequence[NewFill]) -> list[NewFill]:
-        """Insert fills not seen before and move their positions, in one transaction.
-
-        Returns the fills that were new. A fill key already present changes nothing.
+    def apply_fills(self, fills: Sequence[NewFill], conn: Connection | None = None) -> list[NewFill]:
+        """Insert fills not seen before and move their positions, in one transaction (``conn``'s
+        when given). Returns the fills that were new. A fill key already present changes nothing.
         """
         if not fills:
             return []
+        if conn is None:
+            with self.engine.begin() as c:
+                return self.apply_fills(fills, c)
         applied: list[NewFill] = []
-        with self.engine.begin() as conn:
-            keys = [f.fill_key for f in fills]
-            seen = set(conn.execute(select(T_FILLS.c.fill_key).where(T_FILLS.c.fill_key.in_(keys))).scalars())
-            positions: dict[tuple[str, str, str], tuple[PositionState, str, bool]] = {}
-            for f in fills:
-                if f.fill_key in seen:
-                    continue
-                seen.add(f.fill_key)
-                pkey = (f.run_id, f.variant, f.instrument)
-                if pkey not in positions:
-                    positions[pkey] = (*self._position_state(conn, pkey), f.account)  # type: ignore[assignment]
-                state, exists, _acct = positions[pkey]
-                state = apply_fill(state, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts)
-                positions[pkey] = (state, exists, f.account)
-                applied.append(f)
-            if not applied:
-                return []
-            conn.execute(insert(T_FILLS), [_fill_row(f) for f in applied])
-            last_price = {(f.run_id, f.variant, f.instrument): f.price for f in applied}
-            now = utcnow()
-            for (run_id, variant, inst), (st, exists, acct) in positions.items():
-                values = dict(
-                    account=acct, qty=st.qty, avg_price=st.avg_price, realized_pnl=st.realized_pnl,
-                    fees=st.fees, opened=st.opened, updated=now, last_price=last_price.get((run_id, variant, inst)),
+        keys = [f.fill_key for f in fills]
+        seen = set(conn.execute(select(T_FILLS.c.fill_key).where(T_FILLS.c.fill_key.in_(keys))).scalars())
+        positions: dict[tuple[str, str, str], tuple[PositionState, str, bool]] = {}
+        for f in fills:
+            if f.fill_key in seen:
+                continue
+            seen.add(f.fill_key)
+            pkey = (f.run_id, f.variant, f.instrument)
+            if pkey not in positions:
+                positions[pkey] = (*self._position_state(conn, pkey), f.account)  # type: ignore[assignment]
+            state, exists, _acct = positions[pkey]
+            state = apply_fill(state, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts)
+            positions[pkey] = (state, exists, f.account)
+            applied.append(f)
+        if not applied:
+            return []
+        ts = ts_for(conn.dialect.name)
+        insert_many(conn, "fills", FILL_COLUMNS, [
+            (f.fill_key, f.client_order_id, f.run_id, f.variant, f.account, f.instrument, f.side, dec(f.qty),
+             dec(f.price), dec(f.fee), f.liquidity, f.group_id, f.flag, ts(f.ts)) for f in applied], encoded=True)
+        last_price = {(f.run_id, f.variant, f.instrument): f.price for f in applied}
+        now = utcnow()
+        for (run_id, variant, inst), (st, exists, acct) in positions.items():
+            values = dict(
+                account=acct, qty=st.qty, avg_price=st.avg_price, realized_pnl=st.realized_pnl,
+                fees=st.fees, opened=st.opened, updated=now, last_price=last_price.get((run_id, variant, inst)),
+            )
+            if exists:
+                conn.execute(
+                    update(T_POS).where(
+                        T_POS.c.run_id == run_id, T_POS.c.variant == variant, T_POS.c.instrument == inst
+                    ).values(**values)
                 )
-                if exists:
-                    conn.execute(
-                        update(T_POS).where(
-                            T_POS.c.run_id == run_id, T_POS.c.variant == variant, T_POS.c.instrument == inst
-                        ).values(**values)
-                    )
-                else:
-                    conn.execute(insert(T_POS).values(run_id=run_id, variant=variant, instrument=inst, **values))
+            else:
+                conn.execute(insert(T_POS).values(run_id=run_id, variant=variant, instrument=inst, **values))
         return applied
 
     @staticmethod
@@ -554,9 +559,5 @@ class _StaleState(Exception):
     """The variant moved before our compare-and-set: the transaction is rolled back."""
 
 
-def _fill_row(f: NewFill) -> dict[str, Any]:
-    return dict(
-        fill_key=f.fill_key, client_order_id=f.client_order_id, run_id=f.run_id, variant=f.variant,
-        account=f.account, instrument=f.instrument, side=f.side, qty=f.qty, price=f.price, fee=f.fee,
-        liquidity=f.liquidity, group_id=f.group_id, flag=f.flag, ts=f.ts,
-    )
+FILL_COLUMNS = ("fill_key", "client_order_id", "run_id", "variant", "account", "instrument", "side", "qty", "price",
+                "fee", "liquidity", "group_id", "flag", "ts")
