@@ -21,6 +21,12 @@ from typing import Any
 from runner.errors import PrecisionError
 
 
+def _power_of_ten(step: Decimal) -> bool:
+    """1, 0.1, 0.01, 10...: steps a quantize can floor to exactly."""
+    sign, digits, _exp = step.as_tuple()
+    return not sign and digits == (1,)
+
+
 class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
@@ -78,12 +84,17 @@ class Instrument:
         """Floor to the lot: never round a quantity up."""
         if qty <= 0:
             return Decimal(0)
+        if _power_of_ten(self.lot_size):  # the common case: a quantize is exact and cheaper
+            out = qty.quantize(self.lot_size, rounding=ROUND_FLOOR)
+            return out.normalize() if out else Decimal(0)
         lots = (qty / self.lot_size).to_integral_value(rounding=ROUND_FLOOR)
         return (lots * self.lot_size).normalize() if lots else Decimal(0)
 
     def round_price(self, price: Decimal, side: Side) -> Decimal:
         """Round to the tick on the passive side (buys down, sells up)."""
         rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
+        if _power_of_ten(self.tick_size):
+            return price.quantize(self.tick_size, rounding=rounding)
         ticks = (price / self.tick_size).to_integral_value(rounding=rounding)
         return ticks * self.tick_size
 
@@ -94,7 +105,7 @@ class Instrument:
             return False
         return (
             size < self.min_size
-            or self.floor_qty(size) == 0
+            or size < self.lot_size  # floors to zero lots
             or (self.min_notional > 0 and size * price < self.min_notional)
         )
 

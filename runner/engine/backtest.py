@@ -130,50 +130,10 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
     stats = EquityStats(capital)
     cash = capital
     qty: dict[str, float] = {}
-    fills = 0
-    bars = 0
-    strategy = engine.strategy
-    set_market = venue.set_market
-    on_event = engine.on_event
-    update = stats.update
-    marks = engine.marks
-    for ev in merged(streams):
-        bars += 1
-        if ev.bid <= 0:  # a stream without prices (funding): the strategy still sees it
-            on_event(ev)
-            if engine.booked:
-                cash += _apply_booked(engine, qty)
-            continue
-        set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra)
-        on_event(ev)
-        if engine.booked:
-            cash += _apply_booked(engine, qty)
-        if venue._fills:
-            for f in venue.fills().fills:
-                nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
-                             f.instrument, f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity,
-                             engine.groups.by_cid.get(f.client_order_id or ""))
-                sink.fills([nf])
-                engine.on_fill(nf)
-                signed = float(f.qty) * f.side.sign
-                qty[f.instrument] = qty.get(f.instrument, 0.0) + signed
-                cash -= signed * float(f.price) + float(f.fee)
-                fills += 1
-        if engine.troubles:
-            _handle_troubles(engine, life)
-        if engine.state is State.WARMING and strategy.warm:
-            life.fire(engine, Trigger.WARM, "warm", f"warm at {to_iso(ev.ts)}")
-        if qty:
-            eq = cash
-            exposed = False
-            for sym, q in qty.items():
-                if q:
-                    eq += q * marks.get(sym, 0.0)
-                    exposed = True
-            update(ev.ts, eq, exposed)
-        else:
-            update(ev.ts, cash, False)
-    sink.flush()
+    try:
+        bars, fills, cash = _loop(engine, venue, sink, life, stats, merged(streams), run_id, key, cash, qty)
+    finally:
+        sink.close()  # everything written, the writer thread gone (also when a data row was bad)
     skips = engine.take_skips()
     ledger.add_skips(run_id, key, skips)
     metrics = {
@@ -217,3 +177,53 @@ def _apply_booked(engine: VariantEngine, qty: dict[str, float]) -> float:
         qty[nf.instrument] = qty.get(nf.instrument, 0.0) + signed
         delta -= signed * float(nf.price) + float(nf.fee)
     return delta
+
+
+def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: LifecycleDriver, stats: EquityStats,
+          events: Iterable[MarketEvent], run_id: str, key: str, cash: float, qty: dict[str, float]
+          ) -> tuple[int, int, float]:
+    """The replay itself: kept tight, it runs once per recorded event."""
+    fills = 0
+    bars = 0
+    strategy = engine.strategy
+    set_market = venue.set_market
+    on_event = engine.on_event
+    update = stats.update
+    marks = engine.marks
+    for ev in events:
+        bars += 1
+        if ev.bid <= 0:  # a stream without prices (funding): the strategy still sees it
+            on_event(ev)
+            if engine.booked:
+                cash += _apply_booked(engine, qty)
+            continue
+        set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra)
+        on_event(ev)
+        if engine.booked:
+            cash += _apply_booked(engine, qty)
+        if venue._fills:
+            for f in venue.fills().fills:
+                nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
+                             f.instrument, f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity,
+                             engine.groups.by_cid.get(f.client_order_id or ""))
+                sink.fills([nf])
+                engine.on_fill(nf)
+                signed = float(f.qty) * f.side.sign
+                qty[f.instrument] = qty.get(f.instrument, 0.0) + signed
+                cash -= signed * float(f.price) + float(f.fee)
+                fills += 1
+        if engine.troubles:
+            _handle_troubles(engine, life)
+        if engine.state is State.WARMING and strategy.warm:
+            life.fire(engine, Trigger.WARM, "warm", f"warm at {to_iso(ev.ts)}")
+        if qty:
+            eq = cash
+            exposed = False
+            for sym, q in qty.items():
+                if q:
+                    eq += q * marks.get(sym, 0.0)
+                    exposed = True
+            update(ev.ts, eq, exposed)
+        else:
+            update(ev.ts, cash, False)
+    return bars, fills, cash

@@ -57,7 +57,7 @@ class RoundTrip:
 
 @dataclass
 class PnlDay:
-    day: str = ""
+    day: int = -1  # UTC day number (epoch seconds // 86400)
     realized: Decimal = ZERO  # net of fees, since the start of the UTC day
 
 
@@ -332,18 +332,17 @@ class VariantEngine(OrderFlow):
         """Rebuild today's realized PnL (net of fees) from the ledger's fills after a restart."""
         self.now = now
         today = datetime.fromtimestamp(now, UTC).date().isoformat()
-        self.pnl_day = PnlDay(today, realized_on_day(fills, today))
+        self.pnl_day = PnlDay(int(now // 86400), realized_on_day(fills, today))
 
     def _book_pnl(self, delta: Decimal, ts: datetime) -> None:
-        day = ts.astimezone(UTC).date().isoformat()
+        day = int(ts.timestamp() // 86400)
         if day != self.pnl_day.day:
             self.pnl_day = PnlDay(day)
         self.pnl_day.realized += delta
 
     def daily_pnl(self) -> Decimal:
         """Realized (net of fees) since the start of the UTC day of the latest event, plus open PnL."""
-        today = datetime.fromtimestamp(self.now, UTC).date().isoformat()
-        realized = self.pnl_day.realized if self.pnl_day.day == today else ZERO
+        realized = self.pnl_day.realized if self.pnl_day.day == int(self.now // 86400) else ZERO
         return realized + self.unrealized()
 
     def unrealized(self) -> Decimal:
