@@ -189,6 +189,7 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
     set_market = venue.set_market
     on_event = engine.on_event
     update = stats.update
+    flat = stats.flat
     marks = engine.marks
     for ev in events:
         bars += 1
@@ -216,14 +217,14 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
             _handle_troubles(engine, life)
         if engine.state is State.WARMING and strategy.warm:
             life.fire(engine, Trigger.WARM, "warm", f"warm at {to_iso(ev.ts)}")
-        if qty:
-            eq = cash
-            exposed = False
-            for sym, q in qty.items():
-                if q:
-                    eq += q * marks.get(sym, 0.0)
-                    exposed = True
-            update(ev.ts, eq, exposed)
+        eq = cash
+        exposed = False
+        for sym, q in qty.items():
+            if q:
+                eq += q * marks.get(sym, 0.0)
+                exposed = True
+        if exposed:
+            update(ev.ts, eq, True)
         else:
-            update(ev.ts, cash, False)
+            flat(ev.ts, eq)
     return bars, fills, cash

@@ -18,8 +18,28 @@ class EquityStats:
     exposed: int = 0
     _mean: float = 0.0
     _m2: float = 0.0
+    _zeros: int = 0  # flat bars not folded in yet (returns of exactly 0)
+
+    def flat(self, ts: float, equity: float) -> None:
+        """A bar with no position: if equity did not move, just count a zero return."""
+        if self.n and equity == self.last_equity:
+            self._zeros += 1
+            self.last_ts = ts
+        else:
+            self.update(ts, equity, False)
+
+    def _fold(self) -> None:
+        """Merge the pending zero returns into the running mean and M2 (Chan et al.)."""
+        k, self._zeros = self._zeros, 0
+        n = self.n + k
+        delta = -self._mean
+        self._mean += delta * k / n
+        self._m2 += delta * delta * self.n * k / n
+        self.n = n
 
     def update(self, ts: float, equity: float, exposed: bool) -> None:
+        if self._zeros:
+            self._fold()
         if self.n == 0:
             self.first_ts, self.last_equity, self.peak = ts, self.capital, self.capital
         r = equity / self.last_equity - 1.0 if self.last_equity else 0.0
@@ -40,6 +60,8 @@ class EquityStats:
 
     def sharpe(self) -> float:
         """Annualized from the average bar interval of the data."""
+        if self._zeros:
+            self._fold()
         if self.n < 3 or self._m2 <= 0:
             return 0.0
         std = math.sqrt(self._m2 / (self.n - 1))
@@ -51,4 +73,6 @@ class EquityStats:
         return self.last_equity / self.capital - 1.0 if self.n else 0.0
 
     def exposure(self) -> float:
+        if self._zeros:
+            self._fold()
         return self.exposed / self.n if self.n else 0.0

@@ -62,6 +62,7 @@ class BatchSink(ImmediateSink):
         self._fills: list[NewFill] = []
         self._equity: list[dict[str, Any]] = []
         self._oldest: float | None = None
+        self._conn: Connection | None = None
         self.flushes = 0
 
     def _touch(self) -> None:
@@ -109,28 +110,37 @@ class BatchSink(ImmediateSink):
         if self._equity:
             self.ledger.add_equity(self._equity, conn)
         if self._fills:
-            self.ledger.apply_fills(self._fills, conn)
+            self.ledger.apply_fills(self._fills, conn, fresh=True)
+
+    def _connection(self) -> Connection:
+        """One connection for the whole run. SQLite: no fsync on it (a backtest can be re-run;
+        the OS still gets every row), set once rather than around every flush."""
+        if self._conn is None:
+            self._conn = self.ledger.engine.connect()
+            if self._conn.dialect.name == "sqlite":
+                self._conn.exec_driver_sql("PRAGMA synchronous=OFF")
+                self._conn.commit()
+        return self._conn
 
     def flush(self) -> None:
         if not (self._orders or self._events or self._fills or self._equity):
             self._oldest = None
             return
-        with self.ledger.engine.connect() as conn:
-            sqlite = conn.dialect.name == "sqlite"
-            if sqlite:  # a backtest can be re-run: no fsync per flush (the OS still gets every row)
-                conn.exec_driver_sql("PRAGMA synchronous=OFF")
-                conn.commit()
-            try:
-                with conn.begin():
-                    self._write(conn)
-            finally:
-                if sqlite:
-                    conn.exec_driver_sql("PRAGMA synchronous=NORMAL")
-                    conn.commit()
+        conn = self._connection()
+        with conn.begin():
+            self._write(conn)
         self._orders, self._events, self._fills, self._equity = [], [], [], []
         self._oldest = None
         self.flushes += 1
 
     def close(self) -> None:
         """Write what is left. (A writer thread was tried: the GIL made the replay slower.)"""
-        self.flush()
+        try:
+            self.flush()
+        finally:
+            if self._conn is not None:
+                if self._conn.dialect.name == "sqlite":
+                    self._conn.exec_driver_sql("PRAGMA synchronous=NORMAL")  # back to the pool as found
+                    self._conn.commit()
+                self._conn.close()
+                self._conn = None

@@ -401,18 +401,22 @@ class Ledger:
             return [m.Order(**r) for r in conn.execute(q).mappings().all()][::-1]
 
     # --- fills and positions -------------------------------------------------------------
-    def apply_fills(self, fills: Sequence[NewFill], conn: Connection | None = None) -> list[NewFill]:
+    def apply_fills(self, fills: Sequence[NewFill], conn: Connection | None = None, fresh: bool = False
+                    ) -> list[NewFill]:
         """Insert fills not seen before and move their positions, in one transaction (``conn``'s
         when given). Returns the fills that were new. A fill key already present changes nothing.
+        ``fresh``: the caller minted these keys itself (a backtest), so skip looking them up; the
+        UNIQUE constraint still refuses a duplicate.
         """
         if not fills:
             return []
         if conn is None:
             with self.engine.begin() as c:
-                return self.apply_fills(fills, c)
+                return self.apply_fills(fills, c, fresh)
         applied: list[NewFill] = []
         keys = [f.fill_key for f in fills]
-        seen = set(conn.execute(select(T_FILLS.c.fill_key).where(T_FILLS.c.fill_key.in_(keys))).scalars())
+        seen: set[str] = set() if fresh else set(
+            conn.execute(select(T_FILLS.c.fill_key).where(T_FILLS.c.fill_key.in_(keys))).scalars())
         positions: dict[tuple[str, str, str], tuple[PositionState, str, bool]] = {}
         for f in fills:
             if f.fill_key in seen:

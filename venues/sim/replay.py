@@ -34,6 +34,10 @@ ZERO = Decimal(0)
 _UNLIMITED = 1e18
 
 
+def _dec_price(x: float) -> Decimal:
+    return Decimal(repr(x))
+
+
 class ReplayVenue(VenueAdapter):
     capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, cancel_all=True)
 
@@ -103,7 +107,13 @@ class ReplayVenue(VenueAdapter):
             self._orders[req.client_order_id] = rep
             raise PostOnlyRejected("post-only order would cross the book", reason=rep.reason)
         filled = ZERO
-        if crossing:
+        if crossing and not (_b if req.side is Side.SELL else _a):
+            # a bar: unlimited size at the close, so the whole order fills at the touch
+            px = _dec_price(ask if req.side is Side.BUY else bid)
+            if limit is None or (px <= limit if req.side is Side.BUY else px >= limit):
+                self._fill(req, req.qty, px, "taker", inst)
+                filled = req.qty
+        elif crossing:
             chunks = matching.take(req.side.value, req.qty, limit, self._levels(req.instrument, req.side),
                                    inst.lot_size, self._used[req.instrument])
             for price, qty in chunks:
