@@ -99,10 +99,12 @@ class Order(SQLModel, table=True):
     """An order as decided; written (and committed) before it is sent. Never updated."""
 
     __tablename__ = "orders"
+    # one composite index serves (run), (run, variant): fewer B-trees per order on the hot path
+    __table_args__ = (Index("ix_orders_run_variant", "run_id", "variant"),)
     id: int | None = Field(default=None, primary_key=True)
     client_order_id: str = Field(unique=True)
-    run_id: str = Field(index=True)
-    variant: str = Field(index=True)
+    run_id: str
+    variant: str
     seq: int
     account: str
     instrument: str
@@ -132,12 +134,13 @@ class OrderEvent(SQLModel, table=True):
 
 class Fill(SQLModel, table=True):
     __tablename__ = "fills"
-    __table_args__ = (UniqueConstraint("fill_key", name="uq_fill_key"),)
+    __table_args__ = (UniqueConstraint("fill_key", name="uq_fill_key"),
+                      Index("ix_fills_run_variant", "run_id", "variant"))
     id: int | None = Field(default=None, primary_key=True)
     fill_key: str  # account + venue fill id: a fill is applied once
     client_order_id: str | None = Field(default=None, index=True)
-    run_id: str = Field(index=True)
-    variant: str = Field(index=True)
+    run_id: str
+    variant: str
     account: str
     instrument: str
     side: str
