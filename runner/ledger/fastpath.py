@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from runner.ledger.types import DecimalText
 
@@ -70,6 +70,9 @@ class SqliteOrderWriter:
         except sqlite3.IntegrityError as exc:
             conn.rollback()
             raise IntegrityError("INSERT INTO orders", None, exc) from None
+        except sqlite3.OperationalError as exc:  # read-only, locked...: as SQLAlchemy would say it
+            conn.rollback()
+            raise OperationalError("INSERT INTO orders", None, exc) from None
         except BaseException:
             conn.rollback()
             raise
@@ -82,6 +85,9 @@ class SqliteOrderWriter:
         try:
             conn.execute(_INSERT_EVENT, (client_order_id, status, venue_order_id, detail, _ts(ts)))
             conn.commit()
+        except sqlite3.OperationalError as exc:
+            conn.rollback()
+            raise OperationalError(_INSERT_EVENT, None, exc) from None
         except BaseException:
             conn.rollback()
             raise
