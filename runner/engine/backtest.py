@@ -15,6 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from runner.engine.client_ids import BACKTEST_PREFIX
 from runner.engine.kind_stats import kind_extra
 from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.metrics import EquityStats
@@ -99,7 +100,7 @@ def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Le
                  venues: VenuesConfig | None = None, capital: float = 100_000.0) -> BacktestResult:
     kind = get_kind(loaded.spec.kind)
     assert kind is not None
-    run_id = f"bt-{uuid.uuid4().hex[:12]}"
+    run_id = f"{BACKTEST_PREFIX}{uuid.uuid4().hex[:12]}"
     key = f"{loaded.id}@{run_id}"
     streams = [read_events(path, inst) for inst, path in data]  # sniffs headers: bad files fail here
     ledger.ensure_run(run_id, "backtest", loaded.id)

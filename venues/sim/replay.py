@@ -136,7 +136,7 @@ class ReplayVenue(VenueAdapter):
         self._fill_seq += 1
         ts = datetime.fromtimestamp(self._quote[req.instrument][0], UTC)
         self._fills.append(FillReport(
-            f"R{self._fill_seq}", req.client_order_id, req.instrument, req.side, qty, price,
+            f"R{self._fill_seq:012d}", req.client_order_id, req.instrument, req.side, qty, price,
             (qty * price * rate).quantize(Decimal("0.00000001")), ts, liquidity,
         ))
         self._positions[req.instrument] = self._positions.get(req.instrument, ZERO) + qty * req.side.sign
