@@ -120,7 +120,7 @@ class OrderFlow:
             self._skip(f"risk_{exc.message.split(':')[0]}")
             self.troubles.append(self._trouble(exc, str(exc)))
             return []
-        gid = (self.groups.group_for(intents[0].instrument) if not opening else None) or f"g-{reqs[0][0].client_order_id[:20]}"
+        gid = (self.groups.group_for(intents[0].instrument) if not opening else None) or f"g-{reqs[0][0].client_order_id}"
         now = datetime.now(UTC)
         rows = [self._order_row(req, seq, intent.purpose, gid, None, now) for req, intent, seq in reqs]
         self.sink.orders(rows)  # one transaction: zero or all legs are in the ledger
