@@ -50,8 +50,11 @@ class BacktestResult:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
+        # `trades` holds the latest TRIPS_KEPT round trips (metrics.trades counts all of them);
+        # every fill of the run is in the ledger under `run_id`.
         return {"variant": self.variant, "run_id": self.run_id, "bars": self.bars, "fills": self.fills,
-                "metrics": self.metrics, "skips": self.skips, "trades": self.trades, **self.extra}
+                "metrics": self.metrics, "skips": self.skips, "trades": self.trades,
+                "trades_listed": len(self.trades), **self.extra}
 
 
 def backtest_instruments(loaded: LoadedVariant, venues: VenuesConfig | None) -> dict[str, Instrument]:
@@ -141,8 +144,8 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
         "total_return": stats.total_return(),
         "sharpe": stats.sharpe(),
         "max_drawdown": stats.max_drawdown,
-        "trades": len(engine.trips),
-        "win_rate": (sum(1 for t in engine.trips if t.pnl > 0) / len(engine.trips)) if engine.trips else 0.0,
+        "trades": engine.trip_count,
+        "win_rate": engine.trip_wins / engine.trip_count if engine.trip_count else 0.0,
         "fees": float(sum((p.fees for p in engine.positions.values()), Decimal(0))),
         "exposure": stats.exposure(),
         "final_equity": stats.last_equity,

@@ -7,6 +7,7 @@ entries need ``active``; exits, stop-loss and time-stop run in every state but `
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ from runner.spec.load import LoadedVariant
 from venues.base import Instrument, OrderReport, OrderRequest, OrderStatus, VenueAdapter
 
 ZERO = Decimal(0)
+TRIPS_KEPT = 1000  # round trips kept in memory for reports; counts cover all of them
 
 
 @dataclass
@@ -92,7 +94,9 @@ class VariantEngine(OrderFlow):
         self.working: dict[str, WorkingOrder] = {}
         self.skips: dict[str, int] = {}
         self.pnl_day = PnlDay()
-        self.trips: list[RoundTrip] = []
+        self.trips: deque[RoundTrip] = deque(maxlen=TRIPS_KEPT)  # the latest round trips only
+        self.trip_count = 0
+        self.trip_wins = 0
         self.open_trip: dict[str, RoundTrip] = {}
         self.troubles: list[Trouble] = []
         self.anomalies: list[str] = []
@@ -369,6 +373,8 @@ class VariantEngine(OrderFlow):
             if new.qty == 0 or (new.qty > 0) != (old.qty > 0):
                 trip.exit_ts, trip.exit_price = ts, float(f.price)
                 self.trips.append(trip)
+                self.trip_count += 1
+                self.trip_wins += trip.pnl > 0
                 del self.open_trip[f.instrument]
 
     # --- housekeeping ----------------------------------------------------------------------
