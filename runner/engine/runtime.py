@@ -37,6 +37,7 @@ from runner.spec.load import parse_variant
 from venues.base import AccountConfig, OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
+UNSEEN_LOOKS = 3  # status polls run every 2 s
 OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
 
 
@@ -70,6 +71,7 @@ class Runtime:
         self.owner: dict[str, tuple[VariantEngine, str | None]] = {}  # client order id -> (engine, group)
         self.backoff: dict[str, Backoff] = {}
         self.rejections: dict[str, int] = {}
+        self.unseen: dict[str, int] = {}  # client id -> lookups that did not find it
         self.rescan = True
         self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
         self.guards = Guards(ledger, config.guards, home)
@@ -170,20 +172,23 @@ class Runtime:
 
         for order, status in self.ledger.orders_with_status(OPEN_STATUSES, MAIN_RUN, eng.id):
             self._own(order.client_order_id, eng, order.group_id)
+            req = OrderRequest(order.client_order_id, order.instrument, Side(order.side), order.qty,
+                               OrderType(order.order_type), order.price, TimeInForce(order.tif), order.reduce_only)
+            working = WorkingOrder(req, order.purpose, group=order.group_id,
+                                   filled=self.ledger.filled_qty(order.client_order_id))
             try:
                 rep = eng.venue.order(order.client_order_id, order.instrument)
             except RunnerError as exc:
-                self.reporter.error(f"{eng.id}: cannot look up {order.client_order_id}: {exc}")
-                rep = None
+                # Unknown until the venue answers: keep it working (no new order on that
+                # instrument meanwhile); the status poll looks it up again.
+                self.reporter.error(f"{eng.id}: cannot look up {order.client_order_id} yet: {exc}")
+                eng.working[order.client_order_id] = working
                 continue
             if rep is None:
                 # The crash came between writing the order and the venue taking it.
                 self.sink.order_event(order.client_order_id, "not_sent", detail="not found on the venue after restart")
                 continue
-            req = OrderRequest(order.client_order_id, order.instrument, Side(order.side), order.qty,
-                               OrderType(order.order_type), order.price, TimeInForce(order.tif), order.reduce_only)
-            eng.working[order.client_order_id] = WorkingOrder(req, order.purpose, group=order.group_id)
-            eng.working[order.client_order_id].filled = self.ledger.filled_qty(order.client_order_id)
+            eng.working[order.client_order_id] = working
             if rep.status.value != status:
                 eng.on_report(rep)
             elif not rep.status.is_open:
@@ -425,7 +430,15 @@ class Runtime:
                 except RunnerError:
                     continue
                 if rep is None:
+                    # Written, maybe sent, unknown to the venue: after a few looks (the venue
+                    # had time to show it) it was never taken; stop holding the instrument.
+                    self.unseen[cid] = self.unseen.get(cid, 0) + 1
+                    if self.unseen[cid] >= UNSEEN_LOOKS:
+                        del self.unseen[cid]
+                        eng.working.pop(cid, None)
+                        self.sink.order_event(cid, "not_sent", detail=f"unknown to the venue after {UNSEEN_LOOKS} lookups")
                     continue
+                self.unseen.pop(cid, None)
                 if not rep.status.is_open or rep.status is OrderStatus.PARTIALLY_FILLED:
                     if rep.filled_qty > w.filled:
                         continue  # wait for the fills to arrive before closing the order

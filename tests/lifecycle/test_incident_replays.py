@@ -136,3 +136,32 @@ def test_paused_and_quarantined_variants_still_exit_their_positions(tmp_path) ->
     assert len([o for o in rt.ledger.orders() if o.purpose == "entry"]) == 1
     assert eng.skips.get("state_paused", 0) + rt.ledger.skips(variant="MR_v13").get("state_paused", 0) > 0
     assert Decimal(0) == sum(p.qty for p in rt.ledger.positions())
+
+
+def test_an_order_the_venue_never_saw_is_marked_not_sent_and_frees_the_instrument(tmp_path) -> None:
+    import time as _time
+    from datetime import UTC, datetime
+
+    from runner.engine.variant import WorkingOrder
+    from venues.base import OrderRequest, OrderType, Side, TimeInForce
+
+    _home, rt = _started(tmp_path, entry_z=50)  # no signals of its own
+    clock = [_time.time()]
+    rt.clock = lambda: clock[0]
+    eng = rt.engines["MR_v13"]
+    cid = "e" * 32  # written before sending; the send itself never reached the venue
+    req = OrderRequest(cid, "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT, Decimal("29000"), TimeInForce.GTC)
+    eng.sink.order(dict(client_order_id=cid, run_id="main", variant="MR_v13", seq=999, account="sim",
+                        instrument="BTC-USD", side="buy", qty=req.qty, price=req.price, order_type="limit",
+                        tif="gtc", purpose="entry", created=datetime.now(UTC)))
+    eng.working[cid] = WorkingOrder(req, "entry")
+    for _ in range(2):
+        clock[0] += 2.5
+        drive(rt, 1)
+    assert cid in eng.working  # not given up after one or two looks
+    for _ in range(2):
+        clock[0] += 2.5
+        drive(rt, 1)
+    assert cid not in eng.working
+    assert rt.ledger.order_status(cid) == "not_sent"
+    assert _sim(rt).order(cid, "BTC-USD") is None  # and nothing was sent in its place
