@@ -31,10 +31,10 @@ _DEFAULTS = {"reduce_only": False}  # the model's non-null defaults
 
 def _ts(dt: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text (UTC, naive, microseconds)."""
+    if dt.tzinfo is UTC:
+        return dt.isoformat(" ", "microseconds")[:26]  # drops "+00:00"
     if dt.tzinfo is not None:
-        if dt.utcoffset():
-            dt = dt.astimezone(UTC)
-        dt = dt.replace(tzinfo=None)
+        dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt.isoformat(" ", "microseconds")
 
 

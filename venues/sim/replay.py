@@ -32,6 +32,7 @@ from venues.sim import matching
 
 ZERO = Decimal(0)
 _UNLIMITED = 1e18
+FEE_QUANTUM = Decimal("0.00000001")
 
 
 def _dec_price(x: float) -> Decimal:
@@ -52,6 +53,7 @@ class ReplayVenue(VenueAdapter):
         self._fill_seq = 0
         self._positions: dict[str, Decimal] = {}
         self._used: dict[str, dict[float, float]] = {}
+        self._dt_for: tuple[float, datetime] = (-1.0, datetime.fromtimestamp(0, UTC))  # last quote time as datetime
 
     def connect(self) -> None:
         pass
@@ -134,10 +136,12 @@ class ReplayVenue(VenueAdapter):
     def _fill(self, req: OrderRequest, qty: Decimal, price: Decimal, liquidity: str, inst: Instrument) -> None:
         rate = inst.maker_fee if liquidity == "maker" else inst.taker_fee
         self._fill_seq += 1
-        ts = datetime.fromtimestamp(self._quote[req.instrument][0], UTC)
+        t = self._quote[req.instrument][0]
+        if t != self._dt_for[0]:
+            self._dt_for = (t, datetime.fromtimestamp(t, UTC))
         self._fills.append(FillReport(
             f"R{self._fill_seq:012d}", req.client_order_id, req.instrument, req.side, qty, price,
-            (qty * price * rate).quantize(Decimal("0.00000001")), ts, liquidity,
+            (qty * price * rate).quantize(FEE_QUANTUM), self._dt_for[1], liquidity,
         ))
         self._positions[req.instrument] = self._positions.get(req.instrument, ZERO) + qty * req.side.sign
 
