@@ -26,7 +26,8 @@ test: lint
 
 bench: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[bench]'
-	$(BIN)/python bench/backtest_bench.py
+	$(BIN)/python bench/backtest_bench.py --long
+	$(BIN)/python bench/lifecycle_bench.py
 
 clean:
 	rm -rf $(VENV) state/*.db*
