@@ -36,7 +36,7 @@ from venues.base import (
 from venues.hyperliquid import precision, reports
 from venues.hyperliquid.config import HyperliquidConfig
 from venues.hyperliquid.errors import action_error, statuses, translate
-from venues.retry import Backoff, with_backoff
+from venues.retry import with_backoff
 
 if TYPE_CHECKING:
     from venues.hyperliquid.client import Clients
@@ -206,7 +206,7 @@ class HyperliquidAdapter(VenueAdapter):
                               mutating=True, cid=client_order_id)
 
         cfg = self.config
-        resp = with_backoff(attempt, Backoff(cfg.cancel_retries, cfg.backoff_s, cfg.backoff_max_s), self._sleep)
+        resp = with_backoff(attempt, cfg.cancel_backoff, self._sleep)
         if isinstance(resp, dict) and resp.get("status") not in (None, "ok"):
             err = action_error(resp, venue=self.account, what=f"cancel {client_order_id}", mutating=False)
             assert err is not None

@@ -35,7 +35,7 @@ from venues.kalshi.config import KalshiConfig
 from venues.kalshi.errors import reason
 from venues.kalshi.signing import KalshiAuth, load_private_key
 from venues.kalshi.transport import KalshiHttp
-from venues.retry import Backoff, with_backoff
+from venues.retry import with_backoff
 
 TIF = {TimeInForce.GTC: "good_till_canceled", TimeInForce.POST_ONLY: "good_till_canceled",
        TimeInForce.IOC: "immediate_or_cancel"}
@@ -180,7 +180,7 @@ class KalshiAdapter(VenueAdapter):
             return self._remember(markets.order_report(resp.json()["order"]))
 
         cfg = self.config
-        return with_backoff(attempt, Backoff(cfg.cancel_retries, cfg.backoff_s, cfg.backoff_max_s), self._sleep)
+        return with_backoff(attempt, cfg.cancel_backoff, self._sleep)
 
     def open_orders(self) -> list[OrderReport]:
         return [self._remember(markets.order_report(o))
