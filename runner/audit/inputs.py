@@ -49,6 +49,7 @@ class LedgerData:
     heartbeats: list[m.Heartbeat]
     cursors: dict[str, str | None]
     settings: Settings = Settings()
+    flags: dict[str, dict[str, tuple[int, datetime]]] = field(default_factory=dict)  # variant -> flag -> (n, last)
 
     @property
     def fill_keys(self) -> set[str]:
@@ -83,7 +84,7 @@ class VenueData:
 def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
     from sqlalchemy import func, select
 
-    from runner.ledger.store import T_CURSORS, T_EVENTS
+    from runner.ledger.store import T_CURSORS, T_EVENTS, T_SKIPS
 
     orders = {o.client_order_id: o for o in ledger.orders(m.MAIN_RUN, limit=10**9)}
     last = select(T_EVENTS.c.client_order_id, func.max(T_EVENTS.c.id).label("i")).group_by(T_EVENTS.c.client_order_id)
@@ -94,12 +95,16 @@ def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
             q = select(T_EVENTS.c.client_order_id, T_EVENTS.c.status).where(T_EVENTS.c.id.in_(ids[chunk:chunk + 500]))
             status.update({cid: st for cid, st in conn.execute(q)})
         cursors = {a: v for a, n, v in conn.execute(select(T_CURSORS)) if n == "fills"}
+        flags: dict[str, dict[str, tuple[int, datetime]]] = {}
+        q = select(T_SKIPS).where(T_SKIPS.c.run_id == m.MAIN_RUN, T_SKIPS.c.reason.like("flag\\_%", escape="\\"))
+        for r in conn.execute(q).mappings():
+            flags.setdefault(r["variant"], {})[r["reason"]] = (r["count"], r["last_ts"])
     return LedgerData(
         now=utcnow(), positions=ledger.positions(m.MAIN_RUN), fills=ledger.fills(m.MAIN_RUN, limit=None),
         orders=orders, status=status, states=ledger.states(),
         deployments={d.variant: d for d in ledger.deployments() if "@" not in d.variant},
         instruments=recorded_instruments(ledger), heartbeats=ledger.heartbeats(), cursors=cursors,
-        settings=settings,
+        settings=settings, flags=flags,
     )
 
 

@@ -17,6 +17,7 @@ from runner.audit.findings import Finding, Severity
 from runner.audit.freshness import freshness
 from runner.audit.inputs import LedgerData, Settings, VenueData, adapter_factory, gather_venues, read_ledger
 from runner.audit.ledger_checks import cost_sanity, fills_vs_positions, groups_balanced
+from runner.audit.strategy_flags import strategy_flags
 from runner.audit.venue_checks import ledger_vs_venue, orphan_orders, retired_flat
 from runner.errors import BadInputError, RefusedError
 from runner.ledger.store import Ledger
@@ -42,6 +43,7 @@ CHECKS: dict[str, CheckSpec] = {
     "cost_sanity": CheckSpec(cost_sanity, False),
     "orphan_orders": CheckSpec(orphan_orders, True),
     "freshness": CheckSpec(freshness, False),
+    "strategy_flags": CheckSpec(strategy_flags, False),
 }
 QUARANTINABLE = ("active", "paused", "backoff")
 

@@ -105,6 +105,7 @@ class RunnerConfig(BaseModel):
             "groups_balanced": "0 * * * *",
             "cost_sanity": "0 * * * *",
             "orphan_orders": "0 * * * *",
+            "strategy_flags": "*/5 * * * *",
             "all": "0 0 * * *",
         }
     )

@@ -64,6 +64,13 @@ def test_a_drifting_reference_never_quotes_outside_the_band_and_the_drift_is_rec
         desk.rt.stop()  # flushes skip counters to the ledger
         skips = desk.ledger.skips(variant="MMTV_v9")
         assert skips.get("flag_reference_drift", 0) > 0 and skips.get("flag_quote_clamped", 0) > 0
+        # ... and the drift is a finding of the audits, citing the runbook section for it
+        from runner.audit.inputs import read_ledger
+        from runner.audit.strategy_flags import strategy_flags
+
+        found = {f.evidence["subject"]: f for f in strategy_flags(read_ledger(desk.ledger), {})}
+        assert set(found) == {"flag_reference_drift", "flag_quote_clamped"}
+        assert all(f.variant == "MMTV_v9" and f.runbook == "quote-drift-out-of-band" for f in found.values())
     finally:
         desk.ledger.close()
 
