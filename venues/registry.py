@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 
-from venues.base import AccountConfig, VenueAdapter
+from venues.base import AccountConfig, Instrument, VenueAdapter
 
 ADAPTERS: dict[str, str] = {
     "sim": "venues.sim.adapter:create",
@@ -25,3 +26,16 @@ def create_adapter(account: AccountConfig) -> VenueAdapter:
     module, _, attr = target.partition(":")
     factory = getattr(importlib.import_module(module), attr)
     return factory(account)
+
+
+OFFLINE: dict[str, str] = {"sim": "venues.sim.adapter:offline_instruments"}
+
+
+def offline_instruments(account: AccountConfig) -> Mapping[str, Instrument]:
+    """Instrument metadata an adapter knows without the network (the sim's, from its settings);
+    empty for venues whose metadata lives on the venue. Used by backtests."""
+    target = OFFLINE.get(account.adapter)
+    if target is None:
+        return {}
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)(account)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -57,23 +57,16 @@ class BacktestResult:
                 "trades_listed": len(self.trades), **self.extra}
 
 
-def backtest_instruments(loaded: LoadedVariant, venues: VenuesConfig | None) -> dict[str, Instrument]:
-    """Precision and fees from the account's sim settings when it has them, else generic."""
-    from venues.sim.config import SimConfig
+def backtest_instruments(loaded: LoadedVariant, venues: VenuesConfig | None, home: Path = Path(".")
+                         ) -> dict[str, Instrument]:
+    """Precision and fees the account knows offline (the sim's settings), else generic."""
+    from runner.engine.runtime import account_config
+    from venues.registry import offline_instruments
 
-    sim_insts: dict[str, Any] = {}
-    acct = venues.accounts.get(loaded.spec.venue) if venues else None
-    if acct is not None and acct.adapter == "sim":
-        sim_insts = dict(SimConfig.model_validate(acct.settings).instruments)
-    out = {}
-    for sym in loaded.spec.instruments:
-        ic = sim_insts.get(sym)
-        if ic is not None:
-            out[sym] = Instrument(sym, ic.tick_size, ic.lot_size, ic.min_size, ic.min_notional, ic.kind, sym,
-                                  maker_fee=ic.maker_fee, taker_fee=ic.taker_fee)
-        else:
-            out[sym] = Instrument(sym, **GENERIC)  # type: ignore[arg-type]
-    return out
+    known: Mapping[str, Instrument] = {}
+    if venues is not None and loaded.spec.venue in venues.accounts:
+        known = offline_instruments(account_config(loaded.spec.venue, venues, home))
+    return {sym: known.get(sym) or Instrument(sym, **GENERIC) for sym in loaded.spec.instruments}  # type: ignore[arg-type]
 
 
 def bind_streams(loaded: LoadedVariant, data: list[str]) -> list[tuple[str, Path]]:

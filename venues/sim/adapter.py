@@ -355,12 +355,25 @@ def _report(row: tuple) -> OrderReport:  # type: ignore[type-arg]
     )
 
 
-def create(account: AccountConfig) -> SimAdapter:
+def _config(account: AccountConfig) -> SimConfig:
     try:
-        config = SimConfig.model_validate(dict(account.settings))
+        return SimConfig.model_validate(dict(account.settings))
     except ValidationError as exc:
         from runner.errors import BadInputError
 
         raise BadInputError(f"venues.yaml: {account.name}: {exc}") from None
+
+
+def create(account: AccountConfig) -> SimAdapter:
+    config = _config(account)
     path = Path(config.store) if config.store else account.home / "state" / "sim" / f"{account.name}.db"
     return SimAdapter(account.name, config, path)
+
+
+def offline_instruments(account: AccountConfig) -> Mapping[str, Instrument]:
+    """The instruments of a sim account, from its settings alone (its store is not opened)."""
+    sim = SimAdapter(account.name, _config(account), ":memory:")
+    sim.connect()
+    instruments = sim.instruments()
+    sim.close()
+    return instruments
