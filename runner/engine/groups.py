@@ -101,6 +101,16 @@ class GroupBook:
             g.counted = True
             self.pairs += 1
 
+    def restore(self, legs: list[tuple[str, str, str, Decimal, Decimal, bool]]) -> None:
+        """Rebuild the opening groups a restart must remember: (gid, client id, instrument, qty,
+        filled, final) per leg, as the ledger has them. Unbalanced ones block new groups again."""
+        for gid, cid, instrument, qty, filled, final in legs:
+            self.add(gid, True, cid, instrument, qty)
+            leg = self.groups[gid].legs[cid]
+            leg.reported, leg.final = filled, final
+        for gid in {leg[0] for leg in legs}:
+            self._check(self.groups[gid])
+
     def group_for(self, instrument: str) -> str | None:
         """The opening group an exit on ``instrument`` belongs to (closing writes the same id)."""
         return self.open_by_instrument.get(instrument)

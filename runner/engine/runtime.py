@@ -147,10 +147,23 @@ class Runtime:
         history = self.ledger.fills(MAIN_RUN, dep.variant, limit=None)
         eng.restore_day([(f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts)
                          for f in history], self.clock())
+        self._restore_groups(eng)
         self.engines[dep.variant] = eng
         self._reconcile_orders(eng)
         if state is State.PENDING:
             self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")
+
+    def _restore_groups(self, eng: VariantEngine) -> None:
+        """Opening groups whose instruments still hold a position: an unbalanced one must keep
+        blocking new groups after a restart, and exits must carry its id."""
+        held = {sym for sym, p in eng.positions.items() if p.qty}
+        if not held:
+            return
+        rows = self.ledger.group_legs(MAIN_RUN, eng.id)
+        live = {o.group_id for o, _s in rows if o.instrument in held}
+        legs = [(o.group_id, o.client_order_id, o.instrument, o.qty, self.ledger.filled_qty(o.client_order_id),
+                 status not in OPEN_STATUSES) for o, status in rows if o.group_id in live]
+        eng.groups.restore(legs)  # type: ignore[arg-type]
 
     def _on_order(self, eng: VariantEngine, req, purpose: str) -> None:  # type: ignore[no-untyped-def]
         w = eng.working.get(req.client_order_id)

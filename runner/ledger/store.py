@@ -392,6 +392,29 @@ class Ledger:
             out.append((m.Order(**d), status))
         return out
 
+    def group_legs(self, run_id: str, variant: str, limit: int = 200) -> list[tuple[m.Order, str]]:
+        """The latest opening-group legs (entries with a group id) of a variant, with their status."""
+        last = (
+            select(T_EVENTS.c.client_order_id, func.max(T_EVENTS.c.id).label("last_id"))
+            .group_by(T_EVENTS.c.client_order_id).subquery()
+        )
+        q = (
+            select(T_ORDERS, T_EVENTS.c.status)
+            .join(last, last.c.client_order_id == T_ORDERS.c.client_order_id, isouter=True)
+            .join(T_EVENTS, T_EVENTS.c.id == last.c.last_id, isouter=True)
+            .where(T_ORDERS.c.run_id == run_id, T_ORDERS.c.variant == variant,
+                   T_ORDERS.c.group_id.is_not(None), T_ORDERS.c.purpose == "entry")
+            .order_by(T_ORDERS.c.id.desc()).limit(limit)
+        )
+        with self.engine.connect() as conn:
+            rows = conn.execute(q).mappings().all()
+        out = []
+        for r in rows[::-1]:
+            d = dict(r)
+            status = d.pop("status") or "submitting"
+            out.append((m.Order(**d), status))
+        return out
+
     def orders(self, run_id: str = m.MAIN_RUN, variant: str | None = None, limit: int = 200) -> list[m.Order]:
         q = select(T_ORDERS).where(T_ORDERS.c.run_id == run_id)
         if variant:

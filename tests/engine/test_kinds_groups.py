@@ -222,3 +222,27 @@ def test_event_scope_buys_yes_on_every_market_of_the_event_as_one_group(tmp_path
         assert sum(o.price for o in legs) < 98  # type: ignore[misc]
     finally:
         desk.close()
+
+
+def test_an_unbalanced_group_still_blocks_new_groups_after_a_restart(tmp_path: Path) -> None:
+    from runner.engine.runtime import Runtime
+    from runner.spec.deployment_config import RunnerConfig, load_venues
+
+    desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
+    try:
+        desk.sim.faults.append("nofill:KXSIM-A:NO")
+        for _ in range(300):
+            desk.step()
+            if group_orders(desk, "Kalshi-sum_v7"):
+                break
+        legs = group_orders(desk, "Kalshi-sum_v7")
+        assert len(legs) == 2 and desk.engine("Kalshi-sum_v7").groups.unbalanced == {legs[0].group_id}
+        desk.rt.stop()  # the runner goes down with the orphan still held
+        again = Runtime(desk.home, desk.ledger, load_venues(desk.home), RunnerConfig(), clock=lambda: desk.now)
+        again.start()
+        eng = again.engines["Kalshi-sum_v7"]
+        assert eng.groups.unbalanced == {legs[0].group_id}  # rebuilt from the ledger
+        assert eng.groups.blocking(eng.positions) == "group_unbalanced"
+        assert eng.groups.group_for("KXSIM-A:YES") == legs[0].group_id  # the sweep will carry its id
+    finally:
+        desk.close()
