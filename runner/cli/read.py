@@ -24,6 +24,14 @@ def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
     console.print(t)
 
 
+def _legs(v: dict) -> str:  # type: ignore[type-arg]
+    """A multi-leg variant's legs one by one (a hedged pair nets to 0, which says nothing)."""
+    legs = v.get("positions") or {}
+    if len(legs) <= 1:
+        return f"{v['position']:.6g}"
+    return ", ".join(f"{sym} {qty:.6g}" for sym, qty in legs.items())
+
+
 @app.command()
 def status(as_json: bool = JSON) -> None:
     """Every variant: state, reason, since, position, open orders, PnL, last error; deploy errors."""
@@ -36,7 +44,7 @@ def status(as_json: bool = JSON) -> None:
     _table("variants", ["id", "kind", "venue", "mode", "state", "reason", "since", "position", "orders", "pnl",
                         "today", "last error"],
            [[v["id"], v["kind"], v["venue"], v["mode"], v["state"], f"{v['reason']}: {v['detail']}".strip(": "),
-             v["since"], v["position"], v["open_orders"], v["pnl"], v["pnl_today"], v["last_error"]]
+             v["since"], _legs(v), v["open_orders"], v["pnl"], v["pnl_today"], v["last_error"]]
             for v in doc["variants"]])
     if doc["errors"]:
         _table("deploy errors", ["file", "message"], [[e["file"], e["message"]] for e in doc["errors"]])
