@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
@@ -394,14 +394,3 @@ class VariantEngine(OrderFlow):
             if inst is None or not inst.is_dust(pos.qty, mark):
                 return False
         return not self.working
-
-
-@dataclass
-class EngineSet:
-    """The variants a runtime drives, indexed the ways the loop needs them."""
-
-    by_id: dict[str, VariantEngine] = field(default_factory=dict)
-    by_order: dict[str, VariantEngine] = field(default_factory=dict)
-
-    def add(self, engine: VariantEngine) -> None:
-        self.by_id[engine.id] = engine
