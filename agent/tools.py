@@ -16,6 +16,7 @@ from typing import Any
 from agent import audits, readmodels
 from agent.context import AgentContext
 from runner.cli.views import events_view, fills_view, positions_view, status_view
+from runner.ledger.types import json_default
 
 MAX_ROWS = 200
 
@@ -154,21 +155,8 @@ def call(ctx: AgentContext, name: str, args: dict[str, Any] | None = None) -> di
     if missing:
         return {"error": f"{name}: missing argument(s) {missing}"}
     try:
-        return json.loads(json.dumps(tool.fn(ctx, **args), default=_jsonable))
+        return json.loads(json.dumps(tool.fn(ctx, **args), default=json_default))
     except ToolError as exc:
         return {"error": str(exc)}
     except (ValueError, TypeError) as exc:
         return {"error": f"{name}: {exc}"}
-
-
-def _jsonable(o: Any) -> Any:
-    from datetime import datetime
-    from decimal import Decimal
-
-    from runner.ledger.types import iso
-
-    if isinstance(o, Decimal):
-        return float(o)
-    if isinstance(o, datetime):
-        return iso(o)
-    return str(o)

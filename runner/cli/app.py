@@ -57,17 +57,6 @@ def ctx() -> Ctx:
 
 
 def emit_json(doc: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(doc, default=_default, indent=2) + "\n")
+    from runner.ledger.types import json_default
 
-
-def _default(o: Any) -> Any:
-    from datetime import datetime
-    from decimal import Decimal
-
-    from runner.ledger.types import iso
-
-    if isinstance(o, Decimal):
-        return float(o)
-    if isinstance(o, datetime):
-        return iso(o)
-    return str(o)
+    sys.stdout.write(json.dumps(doc, default=json_default, indent=2) + "\n")

@@ -38,3 +38,12 @@ def iso(dt: datetime | None) -> str | None:
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
     return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def json_default(o: object) -> object:
+    """``json.dumps(default=...)`` for ledger values: Decimal as a number, datetime as ISO UTC."""
+    if isinstance(o, Decimal):
+        return float(o)
+    if isinstance(o, datetime):
+        return iso(o)
+    return str(o)

@@ -138,17 +138,23 @@ def test_the_funding_pair_opens_as_one_group_and_funding_lands_as_zero_quantity_
         desk.ledger.close()
 
 
+def _orphaned_pair(desk: Desk) -> list:  # type: ignore[type-arg]
+    """Step until the sim's first YES+NO pair is sent with its NO leg unfilled; its two order rows."""
+    desk.sim.faults.append("nofill:KXSIM-A:NO")
+    for _ in range(300):
+        desk.step()
+        if group_orders(desk, "Kalshi-sum_v7"):
+            break
+    legs = group_orders(desk, "Kalshi-sum_v7")
+    assert len(legs) == 2, "the sim offered no gap"
+    return legs
+
+
 def test_an_orphan_leg_blocks_new_groups_and_is_swept_at_the_bid(tmp_path: Path) -> None:
     desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
     try:
         eng = desk.engine("Kalshi-sum_v7")
-        desk.sim.faults.append("nofill:KXSIM-A:NO")
-        for _ in range(300):
-            desk.step()
-            if group_orders(desk, "Kalshi-sum_v7"):
-                break
-        legs = group_orders(desk, "Kalshi-sum_v7")
-        assert len(legs) == 2, "the sim offered no gap"
+        legs = _orphaned_pair(desk)
         yes = next(p for p in desk.ledger.positions(variant="Kalshi-sum_v7") if p.instrument == "KXSIM-A:YES")
         assert yes.qty > 0 and eng.groups.unbalanced == {legs[0].group_id}
         ev = desk.event("KXSIM-A")
@@ -230,13 +236,8 @@ def test_an_unbalanced_group_still_blocks_new_groups_after_a_restart(tmp_path: P
 
     desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
     try:
-        desk.sim.faults.append("nofill:KXSIM-A:NO")
-        for _ in range(300):
-            desk.step()
-            if group_orders(desk, "Kalshi-sum_v7"):
-                break
-        legs = group_orders(desk, "Kalshi-sum_v7")
-        assert len(legs) == 2 and desk.engine("Kalshi-sum_v7").groups.unbalanced == {legs[0].group_id}
+        legs = _orphaned_pair(desk)
+        assert desk.engine("Kalshi-sum_v7").groups.unbalanced == {legs[0].group_id}
         desk.rt.stop()  # the runner goes down with the orphan still held
         again = Runtime(desk.home, desk.ledger, load_venues(desk.home), RunnerConfig(), clock=lambda: desk.now)
         again.start()

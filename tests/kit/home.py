@@ -64,6 +64,15 @@ def drive(rt: Runtime, steps: int, advance: int = 1) -> None:
         rt.step()
 
 
+def drive_until(rt: Runtime, pred, limit: int = 400) -> None:  # type: ignore[no-untyped-def]
+    """Drive one step at a time until ``pred()`` holds; fail the test after ``limit`` steps."""
+    for _ in range(limit):
+        if pred():
+            return
+        drive(rt, 1)
+    raise AssertionError(f"condition not met within {limit} steps")
+
+
 def mr_yaml(version: int = 13, **params: object) -> str:
     """The MR sample with a short window so tests trade quickly; params override."""
     base = {"window": 20, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": 1.0, "long_only": False,

@@ -7,16 +7,8 @@ from decimal import Decimal
 
 from runner.engine.guards import guard_rows, release
 from runner.lifecycle import State
-from tests.kit.home import drive, make_home, mr_yaml
+from tests.kit.home import drive, drive_until, make_home, mr_yaml
 from venues.base import OrderRequest, OrderType, Side, TimeInForce
-
-
-def _until(rt, pred, limit: int = 600) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(limit):
-        if pred():
-            return
-        drive(rt, 1)
-    raise AssertionError("condition never met")
 
 
 def _guard(rt, name: str) -> dict:  # type: ignore[no-untyped-def,type-arg]
@@ -41,8 +33,8 @@ def test_daily_drawdown_kill_switch_stops_entries_everywhere_until_the_operator_
     rt = home.runtime()
     _clocked(rt, datetime.now(UTC).timestamp())
     rt.start()
-    _until(rt, lambda: bool(rt.ledger.fills()))  # the first fill pays a fee > 0.5: the day is red
-    _until(rt, lambda: _guard(rt, "daily_drawdown")["active"])
+    drive_until(rt, lambda: bool(rt.ledger.fills()), limit=600)  # the first fill pays a fee > 0.5: the day is red
+    drive_until(rt, lambda: _guard(rt, "daily_drawdown")["active"], limit=600)
     eng = rt.engines["MR_v13"]
     entries = len([o for o in rt.ledger.orders() if o.purpose == "entry"])
     drive(rt, 300)

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from runner import control
 from runner.lifecycle import State
-from tests.kit.home import drive, make_home, mr_yaml
+from tests.kit.home import drive, drive_until, make_home, mr_yaml
 from venues.sim.adapter import SimAdapter
 
 
@@ -24,19 +24,11 @@ def _sim(rt) -> SimAdapter:  # type: ignore[no-untyped-def]
     return rt.adapters["sim"]
 
 
-def _until(rt, pred, limit: int = 400) -> None:  # type: ignore[no-untyped-def]
-    for _ in range(limit):
-        if pred():
-            return
-        drive(rt, 1)
-    raise AssertionError("condition never met")
-
-
 def test_rounded_fill_is_accepted_flagged_and_the_position_is_still_managed_to_exit(tmp_path) -> None:
     _home, rt = _started(tmp_path, max_hold="1h")
     eng = rt.engines["MR_v13"]
     _sim(rt).faults.append("round_fill")
-    _until(rt, lambda: bool(rt.ledger.fills()))
+    drive_until(rt, lambda: bool(rt.ledger.fills()))
     drive(rt, 1)
     (first,) = rt.ledger.fills()
     order = rt.ledger.order_row(first.client_order_id or "")
@@ -46,7 +38,7 @@ def test_rounded_fill_is_accepted_flagged_and_the_position_is_still_managed_to_e
     assert rt.ledger.fills()[0].flag == "data_anomaly"  # the fill stands, flagged for the audits
     assert eng.state is State.ACTIVE  # not killed
     # the position is managed to exit: the exit closes what the lot allows, the rest is dust
-    _until(rt, lambda: len(rt.ledger.fills()) >= 2)
+    drive_until(rt, lambda: len(rt.ledger.fills()) >= 2)
     drive(rt, 1)
     (pos,) = rt.ledger.positions()
     inst = _sim(rt).instrument("BTC-USD")
@@ -58,7 +50,7 @@ def test_rejections_quarantine_and_nothing_auto_resumes_until_resume_clear(tmp_p
     home, rt = _started(tmp_path)
     eng = rt.engines["MR_v13"]
     _sim(rt).faults.append("reject")
-    _until(rt, lambda: eng.state is State.QUARANTINED)
+    drive_until(rt, lambda: eng.state is State.QUARANTINED)
     (last,) = rt.ledger.transitions("MR_v13")[-1:]
     assert last.reason == "rejected" and "band" in last.detail
     drive(rt, 200)  # time passes: no auto-resume loop
@@ -80,7 +72,7 @@ def test_ambiguous_submit_is_found_by_client_id_not_resubmitted_and_not_counted(
     _home, rt = _started(tmp_path)
     sim = _sim(rt)
     sim.faults.append("timeout_after_accept")
-    _until(rt, lambda: "timeout_after_accept" not in sim.faults)
+    drive_until(rt, lambda: "timeout_after_accept" not in sim.faults)
     drive(rt, 1)
     orders = rt.ledger.orders()
     (first,) = orders[:1]
@@ -98,7 +90,7 @@ def test_a_venue_outage_backs_off_and_auto_resumes(tmp_path) -> None:
     eng = rt.engines["MR_v13"]
     sim = _sim(rt)
     sim.faults.append("down:submit")
-    _until(rt, lambda: eng.state is State.BACKOFF)
+    drive_until(rt, lambda: eng.state is State.BACKOFF)
     sim.faults.remove("down:submit")
     rt.backoff["MR_v13"].until = 0  # the delay has elapsed
     drive(rt, 1)
@@ -117,19 +109,19 @@ def test_transient_errors_past_the_retry_limit_quarantine(tmp_path) -> None:
     drive(rt, 21)
     eng = rt.engines["MR_v13"]
     _sim(rt).faults.append("down:submit")
-    _until(rt, lambda: eng.state is State.QUARANTINED)
+    drive_until(rt, lambda: eng.state is State.QUARANTINED)
     states = [t.to_state for t in rt.ledger.transitions("MR_v13")]
     assert states.count("backoff") == 2 and states[-1] == "quarantined"
 
 
 def test_paused_and_quarantined_variants_still_exit_their_positions(tmp_path) -> None:
     _home, rt = _started(tmp_path)
-    _until(rt, lambda: any(p.qty for p in rt.ledger.positions()))
+    drive_until(rt, lambda: any(p.qty for p in rt.ledger.positions()))
     control.pause(rt.ledger, "MR_v13", "manual check")
     drive(rt, 1)
     eng = rt.engines["MR_v13"]
     assert eng.state is State.PAUSED
-    _until(rt, lambda: all(p.qty == 0 for p in rt.ledger.positions()))
+    drive_until(rt, lambda: all(p.qty == 0 for p in rt.ledger.positions()))
     entries_after_pause = [o for o in rt.ledger.orders() if o.purpose == "entry"]
     assert len(entries_after_pause) == 1  # the exit happened, no new entry
     drive(rt, 300)  # plenty of entry signals come while paused: each is skipped, none placed
