@@ -66,9 +66,13 @@ class PostOnlyRejected(RejectedError):
 
 
 class RiskBlockError(RunnerError):
-    """Our own limit refused the order before it reached a venue."""
+    """Our own limit refused the order before it reached a venue; ``limit`` names which."""
 
     error_class = ErrorClass.RISK_BLOCK
+
+    def __init__(self, message: str, *, venue: str | None = None, limit: str = "limit"):
+        super().__init__(message, venue=venue)
+        self.limit = limit
 
 
 class DataAnomalyError(RunnerError):

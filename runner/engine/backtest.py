@@ -21,7 +21,7 @@ from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.metrics import EquityStats
 from runner.engine.sink import BatchSink
 from runner.engine.variant import VariantEngine
-from runner.errors import BadInputError
+from runner.errors import BadInputError, ErrorClass
 from runner.kinds.base import MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.models import Deployment
@@ -160,7 +160,7 @@ def _handle_troubles(engine: VariantEngine, life: LifecycleDriver) -> None:
         trig = trigger_for(t.error.error_class)
         if trig is Trigger.TRANSIENT:
             trig = Trigger.QUARANTINE  # no wall clock to back off against in a replay
-        if trig is None and t.error.error_class.value == "data_anomaly":
+        if trig is None and t.error.error_class is ErrorClass.DATA_ANOMALY:
             trig = Trigger.QUARANTINE
         if trig is not None and engine.state in (State.ACTIVE, State.PAUSED, State.BACKOFF):
             life.fire(engine, trig, t.error.error_class.value, t.detail)

@@ -117,7 +117,7 @@ class OrderFlow:
             self.last_error = str(exc)
             return []
         except RiskBlockError as exc:
-            self._skip(f"risk_{exc.message.split(':')[0]}")
+            self._skip(f"risk_{exc.limit}")
             self.troubles.append(self._trouble(exc, str(exc)))
             return []
         gid = (self.groups.group_for(intents[0].instrument) if not opening else None) or f"g-{reqs[0][0].client_order_id}"

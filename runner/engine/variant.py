@@ -186,7 +186,7 @@ class VariantEngine(OrderFlow):
             self.last_error = str(exc)
             return None
         except RiskBlockError as exc:
-            self._skip(f"risk_{exc.message.split(':')[0]}")
+            self._skip(f"risk_{exc.limit}")
             self.troubles.append(Trouble(exc, str(exc)))
             return None
         rep = self.send(req, purpose or intent.purpose, intent.group, self._intent_id(intent, cid))
@@ -200,7 +200,7 @@ class VariantEngine(OrderFlow):
         after = abs(pos.qty + req.qty * req.side.sign) * price
         limit = risk.check_entry(self.spec.risk, notional, after, self.daily_pnl())
         if limit:
-            raise RiskBlockError(f"{limit}: entry of {notional:.2f} on {req.instrument} refused", venue=None)
+            raise RiskBlockError(f"{limit}: entry of {notional:.2f} on {req.instrument} refused", limit=limit)
 
     def send(self, req: OrderRequest, purpose: str, group: str | None = None,
              intent_id: str | None = None) -> OrderReport | None:
