@@ -204,7 +204,7 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
                 nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
                              f.instrument, f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity,
                              engine.groups.by_cid.get(f.client_order_id or ""))
-                sink.fills([nf])
+                sink.fill(nf)
                 engine.on_fill(nf)
                 signed = float(f.qty) * f.side.sign
                 qty[f.instrument] = qty.get(f.instrument, 0.0) + signed

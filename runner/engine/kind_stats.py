@@ -28,6 +28,7 @@ class KindStats:
     trading_fees: Decimal = ZERO
     settled_pnl: Decimal = ZERO  # realized by settlements (gross of the legs' fees)
     quote_cids: set[str] = field(default_factory=set)
+    track_inventory: bool = True  # two Decimal compares per fill: only market making reports it
 
     def on_quote(self, cid: str, qty: Decimal) -> None:
         self.quoted += qty
@@ -42,6 +43,8 @@ class KindStats:
             self.trading_fees += f.fee
         if f.client_order_id in self.quote_cids:
             self.quote_filled += f.qty
+        if not self.track_inventory:
+            return
         lo, hi = self.inventory.get(f.instrument, (ZERO, ZERO))
         self.inventory[f.instrument] = (min(lo, new.qty), max(hi, new.qty))
 

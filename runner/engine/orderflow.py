@@ -12,7 +12,6 @@ Kept apart from ``variant.py`` so that file stays the single-order path.
 from __future__ import annotations
 
 import dataclasses
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +20,7 @@ from runner.engine.client_ids import client_order_id
 from runner.errors import PrecisionError, RiskBlockError, RunnerError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.binary import is_binary
-from runner.ledger.positions import PositionState
+from runner.ledger.positions import FLAT_POSITION, PositionState
 from runner.ledger.store import NewFill
 from venues.base import OrderReport, OrderRequest
 
@@ -42,7 +41,7 @@ class OrderFlow:
         self.groups = GroupBook()
         self.maker = MakerWatch(self.spec.execution)
         self.cashflows = Cashflows(self.venue.account, self.run_id, self.id)
-        self.stats = KindStats()
+        self.stats = KindStats(track_inventory=self.spec.kind == "market_making")
         self.booked: list[NewFill] | None = None  # a backtest collects booked cashflows here
 
     # --- routing ---------------------------------------------------------------------------
@@ -67,7 +66,7 @@ class OrderFlow:
                      ) -> OrderRequest | None:
         inst = self.venue.instrument(intent.instrument)
         if qty is None:
-            pos = self.positions.get(intent.instrument, PositionState())
+            pos = self.positions.get(intent.instrument, FLAT_POSITION)
             qty = abs(pos.qty) if intent.close else execution.to_decimal(intent.qty or 0.0)
         if qty == 0:
             self._skip("nothing_to_close" if intent.close else "zero_qty")
@@ -121,8 +120,7 @@ class OrderFlow:
             self.troubles.append(self._trouble(exc, str(exc)))
             return []
         gid = (self.groups.group_for(intents[0].instrument) if not opening else None) or f"g-{reqs[0][0].client_order_id}"
-        now = datetime.now(UTC)
-        rows = [self._order_row(req, seq, intent.purpose, gid, None, now) for req, intent, seq in reqs]
+        rows = [self._order_row(req, seq, intent.purpose, gid, None) for req, intent, seq in reqs]
         self.sink.orders(rows)  # one transaction: zero or all legs are in the ledger
         self._seq += len(reqs)
         self.groups.prune()
@@ -131,12 +129,13 @@ class OrderFlow:
         return [self._transmit(req, intent.purpose, gid) for req, intent, _seq in reqs]
 
     def _order_row(self: VariantEngine, req: OrderRequest, seq: int, purpose: str, group: str | None,
-                   intent_id: str | None, created: datetime) -> dict[str, Any]:
+                   intent_id: str | None) -> dict[str, Any]:
+        """The ledger row of an order; the sink stamps ``created`` when it writes it."""
         return dict(
             client_order_id=req.client_order_id, run_id=self.run_id, variant=self.id, seq=seq,
             account=self.venue.account, instrument=req.instrument, side=req.side.value, qty=req.qty,
             price=req.price, order_type=req.order_type.value, tif=req.tif.value, purpose=purpose,
-            group_id=group, reduce_only=req.reduce_only, created=created, intent_id=intent_id,
+            group_id=group, reduce_only=req.reduce_only, intent_id=intent_id,
         )
 
     # --- quotes ----------------------------------------------------------------------------

@@ -9,20 +9,23 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Connection
 
 from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, dec, insert_many, ts_for
 from runner.ledger.store import Ledger, NewFill
-from runner.ledger.types import utcnow
 
 
 class ImmediateSink:
+    """Rows are stamped here (``created``, event ``ts``): the sink knows when it wrote them."""
+
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
     def order(self, row: dict[str, Any]) -> None:
+        row["created"] = datetime.now(UTC)
         self.ledger.record_order(row)
 
     def order_event(self, cid: str, status: str, venue_order_id: str | None = None, detail: str = "") -> None:
@@ -30,9 +33,14 @@ class ImmediateSink:
 
     def orders(self, rows: list[dict[str, Any]]) -> None:
         """Several orders (the legs of a group) in one transaction: all or none are recorded."""
+        now = datetime.now(UTC)
         with self.ledger.begin() as conn:
             for row in rows:
+                row["created"] = now
                 self.ledger.record_order(row, conn)
+
+    def fill(self, fill: NewFill) -> None:
+        self.ledger.apply_fills([fill])
 
     def fills(self, fills: Sequence[NewFill]) -> list[NewFill]:
         return self.ledger.apply_fills(fills)
@@ -53,17 +61,33 @@ class ImmediateSink:
 
 
 class BatchSink(ImmediateSink):
+    """Rows are encoded for the driver as they arrive (tuples, not dicts), stamped with a wall
+    clock read at most once per millisecond, and written with one ``executemany`` per table."""
+
     def __init__(self, ledger: Ledger, max_fills: int = 1000, max_age_s: float = 0.05) -> None:
         super().__init__(ledger)
         self.max_fills = max_fills
         self.max_age_s = max_age_s
-        self._orders: list[dict[str, Any]] = []
-        self._events: list[dict[str, Any]] = []
+        dialect = ledger.engine.dialect.name
+        self._enc_ts = ts_for(dialect)
+        self._bool: Any = int if dialect == "sqlite" else bool
+        self._orders: list[tuple[Any, ...]] = []
+        self._events: list[tuple[Any, ...]] = []
         self._fills: list[NewFill] = []
         self._equity: list[dict[str, Any]] = []
         self._oldest: float | None = None
+        self._stamp_at = 0.0
+        self._stamp_text: Any = None
         self._conn: Connection | None = None
         self.flushes = 0
+
+    def _stamp(self) -> Any:
+        """Now, encoded for the driver; millisecond resolution is plenty for a row's stamp."""
+        t = time.time()
+        if t - self._stamp_at >= 0.001:
+            self._stamp_at = t
+            self._stamp_text = self._enc_ts(datetime.fromtimestamp(t, UTC))
+        return self._stamp_text
 
     def _touch(self) -> None:
         now = time.monotonic()
@@ -75,7 +99,11 @@ class BatchSink(ImmediateSink):
     def order(self, row: dict[str, Any]) -> None:
         # No `submitting` event: the order and its outcome land in the same flush, so the
         # marker that protects paper/live orders in flight has nothing to protect here.
-        self._orders.append(row)
+        self._orders.append((
+            row["client_order_id"], row["run_id"], row["variant"], row["seq"], row["account"], row["instrument"],
+            row["side"], dec(row["qty"]), dec(row.get("price")), row["order_type"], row["tif"], row["purpose"],
+            row.get("group_id"), self._bool(row.get("reduce_only", False)), self._stamp(), row.get("intent_id"),
+        ))
         self._touch()
 
     def orders(self, rows: list[dict[str, Any]]) -> None:
@@ -83,9 +111,11 @@ class BatchSink(ImmediateSink):
             self.order(row)
 
     def order_event(self, cid: str, status: str, venue_order_id: str | None = None, detail: str = "") -> None:
-        self._events.append(
-            dict(client_order_id=cid, status=status, venue_order_id=venue_order_id, detail=detail, ts=utcnow())
-        )
+        self._events.append((cid, status, venue_order_id, detail, self._stamp()))
+        self._touch()
+
+    def fill(self, fill: NewFill) -> None:
+        self._fills.append(fill)
         self._touch()
 
     def fills(self, fills: Sequence[NewFill]) -> list[NewFill]:
@@ -97,16 +127,8 @@ class BatchSink(ImmediateSink):
         self._equity.extend(rows)
 
     def _write(self, conn: Connection) -> None:
-        ts = ts_for(conn.dialect.name)
-        boolean = int if conn.dialect.name == "sqlite" else bool
-        insert_many(conn, "orders", ORDER_COLUMNS, [
-            (o["client_order_id"], o["run_id"], o["variant"], o["seq"], o["account"], o["instrument"], o["side"],
-             dec(o["qty"]), dec(o.get("price")), o["order_type"], o["tif"], o["purpose"], o.get("group_id"),
-             boolean(o.get("reduce_only", False)), ts(o["created"]), o.get("intent_id"))
-            for o in self._orders], encoded=True)
-        insert_many(conn, "order_events", EVENT_COLUMNS, [
-            (e["client_order_id"], e["status"], e.get("venue_order_id"), e.get("detail", ""), ts(e["ts"]))
-            for e in self._events], encoded=True)
+        insert_many(conn, "orders", ORDER_COLUMNS, self._orders, encoded=True)
+        insert_many(conn, "order_events", EVENT_COLUMNS, self._events, encoded=True)
         if self._equity:
             self.ledger.add_equity(self._equity, conn)
         if self._fills:

@@ -27,7 +27,7 @@ from runner.errors import (
     TransientError,
 )
 from runner.kinds.base import Intent, MarketEvent, PositionView, Strategy
-from runner.ledger.positions import PositionState, apply_fill, realized_on_day
+from runner.ledger.positions import FLAT_POSITION, PositionState, apply_fill, realized_on_day
 from runner.ledger.store import NewFill
 from runner.lifecycle import ENTRIES_ALLOWED, State
 from runner.spec.load import LoadedVariant
@@ -167,7 +167,7 @@ class VariantEngine(OrderFlow):
     # --- orders ----------------------------------------------------------------------------
     def place(self, intent: Intent, ev: MarketEvent, purpose: str | None = None) -> OrderReport | None:
         inst = self.venue.instrument(intent.instrument)
-        pos = self.positions.get(intent.instrument, PositionState())
+        pos = self.positions.get(intent.instrument, FLAT_POSITION)
         if intent.close:
             qty = abs(pos.qty)
             if qty == 0:
@@ -196,7 +196,7 @@ class VariantEngine(OrderFlow):
     def _check_risk(self, req: OrderRequest, inst: Instrument, ev: MarketEvent) -> None:
         price = req.price or execution.to_decimal(ev.mid)
         notional = req.qty * price
-        pos = self.positions.get(req.instrument, PositionState())
+        pos = self.positions.get(req.instrument, FLAT_POSITION)
         after = abs(pos.qty + req.qty * req.side.sign) * price
         limit = risk.check_entry(self.spec.risk, notional, after, self.daily_pnl())
         if limit:
@@ -207,7 +207,7 @@ class VariantEngine(OrderFlow):
         """Record, then send. The order row is durable before the venue hears of it."""
         seq = self._seq
         self._seq += 1
-        self.sink.order(self._order_row(req, seq, purpose, group, intent_id, datetime.now(UTC)))
+        self.sink.order(self._order_row(req, seq, purpose, group, intent_id))
         return self._transmit(req, purpose, group)
 
     def _transmit(self, req: OrderRequest, purpose: str, group: str | None = None) -> OrderReport | None:
@@ -300,32 +300,37 @@ class VariantEngine(OrderFlow):
     # --- fills and positions ---------------------------------------------------------------
     def on_fill(self, f: NewFill) -> None:
         inst = self.venue.instruments().get(f.instrument)
-        old = self.positions.get(f.instrument, PositionState())
-        sign = 1 if f.side == "buy" else -1
-        new = apply_fill(old, sign, f.qty, f.price, f.fee, f.ts)
+        old = self.positions.get(f.instrument, FLAT_POSITION)
+        new = apply_fill(old, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts)
         self.positions[f.instrument] = new
-        self._book_pnl(new.realized_pnl - old.realized_pnl - f.fee, f.ts)
-        self._update_view(f.instrument, new, inst, f.price)
-        self._track_trip(f, old, new)
-        w = self.working.get(f.client_order_id or "")
+        ts = f.ts.timestamp()
+        pnl = new.realized_pnl - old.realized_pnl - f.fee
+        self._book_pnl(pnl, ts)
+        self._update_view(f.instrument, new, inst, f.price, ts if new.opened is f.ts else None)
+        self._track_trip(f, old, new, ts, pnl)
+        cid = f.client_order_id or ""
+        w = self.working.get(cid)
         if w is not None:
             w.filled += f.qty
             if w.done_at is not None and w.filled >= w.done_at:
-                self.working.pop(f.client_order_id or "", None)
+                del self.working[cid]
             elif w.filled >= w.req.qty:
-                self.working.pop(f.client_order_id or "", None)
+                del self.working[cid]
                 self._check_filled_qty(w.req, w.filled)
-                self.sink.order_event(f.client_order_id or "", "filled")
+                self.sink.order_event(cid, "filled")
         self._after_fill(f, old, new)
         if self.on_fill_cb:
             self.on_fill_cb(self, f)
 
-    def _update_view(self, sym: str, pos: PositionState, inst: Instrument | None, price: Decimal) -> None:
+    def _update_view(self, sym: str, pos: PositionState, inst: Instrument | None, price: Decimal,
+                     opened_ts: float | None = None) -> None:
+        """``opened_ts``: ``pos.opened`` as epoch seconds, when the caller has it already."""
         if pos.qty == 0 or (inst is not None and inst.is_dust(pos.qty, price)):
             self.views.pop(sym, None)  # dust is invisible to the strategy
             return
-        opened = pos.opened.timestamp() if pos.opened else None
-        self.views[sym] = PositionView(float(pos.qty), float(pos.avg_price), opened)
+        if opened_ts is None and pos.opened is not None:
+            opened_ts = pos.opened.timestamp()
+        self.views[sym] = PositionView(float(pos.qty), float(pos.avg_price), opened_ts)
 
     def restore_position(self, sym: str, pos: PositionState) -> None:
         self.positions[sym] = pos
@@ -338,8 +343,8 @@ class VariantEngine(OrderFlow):
         today = datetime.fromtimestamp(now, UTC).date().isoformat()
         self.pnl_day = PnlDay(int(now // 86400), realized_on_day(fills, today))
 
-    def _book_pnl(self, delta: Decimal, ts: datetime) -> None:
-        day = int(ts.timestamp() // 86400)
+    def _book_pnl(self, delta: Decimal, ts: float) -> None:
+        day = int(ts // 86400)
         if day != self.pnl_day.day:
             self.pnl_day = PnlDay(day)
         self.pnl_day.realized += delta
@@ -359,15 +364,15 @@ class VariantEngine(OrderFlow):
     def realized(self) -> Decimal:
         return sum((p.realized_pnl - p.fees for p in self.positions.values()), ZERO)
 
-    def _track_trip(self, f: NewFill, old: PositionState, new: PositionState) -> None:
-        ts = f.ts.timestamp()
+    def _track_trip(self, f: NewFill, old: PositionState, new: PositionState, ts: float, pnl: Decimal) -> None:
+        """``ts``: the fill's time in epoch seconds; ``pnl``: what it realized, net of its fee."""
         if old.qty == 0 and new.qty != 0:
             self.open_trip[f.instrument] = RoundTrip(
                 "long" if new.qty > 0 else "short", ts, float(f.price), float(abs(new.qty))
             )
         trip = self.open_trip.get(f.instrument)
         if trip is not None:
-            trip.pnl += float(new.realized_pnl - old.realized_pnl - f.fee)
+            trip.pnl += float(pnl)
             if old.qty == 0:
                 return
             if new.qty == 0 or (new.qty > 0) != (old.qty > 0):

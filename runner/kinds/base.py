@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -18,6 +19,9 @@ class KindParams(BaseModel):
     """Base of every kind's ``params`` schema: frozen and strict."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+NO_EXTRA: Mapping[str, float] = MappingProxyType({})  # shared by events without extras (no dict per bar)
 
 
 @dataclass(slots=True)

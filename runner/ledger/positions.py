@@ -28,6 +28,9 @@ class PositionState:
         return (mark - self.avg_price) * self.qty
 
 
+FLAT_POSITION = PositionState()  # shared: frozen, so a default that costs no allocation
+
+
 def apply_fill(
     pos: PositionState, side_sign: int, qty: Decimal, price: Decimal, fee: Decimal, ts: datetime | None
 ) -> PositionState:

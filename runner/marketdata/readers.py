@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from runner.errors import BadInputError
-from runner.kinds.base import MarketEvent
+from runner.kinds.base import NO_EXTRA, MarketEvent
 from runner.marketdata.timestamps import parse_any, parser_for
 
 TS_NAMES = ("timestamp", "ts", "time", "date", "datetime", "open_time", "time_ms", "local_ts_ns")
@@ -114,7 +114,7 @@ def read_bars(path: Path, instrument: str) -> Iterator[MarketEvent]:
                 vol = float(row[iv]) if iv is not None and row[iv] else 0.0
                 if not close > 0:
                     raise ValueError(f"close must be positive, got {row[ic]!r}")
-                yield MarketEvent(parse_ts(row[its]), instrument, close, close, (), (), vol)
+                yield MarketEvent(parse_ts(row[its]), instrument, close, close, (), (), vol, NO_EXTRA)
         except (ValueError, IndexError) as exc:
             raise BadInputError(f"{path}:{lineno}: bad bar row: {exc}") from None
 
@@ -134,7 +134,8 @@ def read_quotes(path: Path, instrument: str) -> Iterator[MarketEvent]:
             if not (0 < bid <= ask):
                 raise ValueError(f"need 0 < bid <= ask, got bid={bid} ask={ask}")
             assert parse_ts is not None
-            yield MarketEvent(parse_ts(row[its]), instrument, bid, ask, (float(row[ibs]),), (float(row[ias]),))
+            yield MarketEvent(parse_ts(row[its]), instrument, bid, ask, (float(row[ibs]),), (float(row[ias]),), 0.0,
+                              NO_EXTRA)
         except (ValueError, IndexError) as exc:
             raise BadInputError(f"{path}:{lineno}: bad quote row: {exc}") from None
 
