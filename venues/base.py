@@ -9,6 +9,7 @@ errors are translated at the adapter boundary.
 from __future__ import annotations
 
 import abc
+import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from typing import Any
 from runner.errors import PrecisionError
 
 
+@functools.cache  # a handful of distinct steps; asked on every order
 def _power_of_ten(step: Decimal) -> bool:
     """1, 0.1, 0.01, 10...: steps a quantize can floor to exactly."""
     sign, digits, _exp = step.as_tuple()

@@ -68,13 +68,16 @@ def events(variant: str = typer.Argument(None), limit: int = typer.Option(200, "
            [[e["ts"], e["variant"], e["from"], e["to"], e["reason"], e["actor"], e["detail"]] for e in rows])
 
 
+RUN = typer.Option("main", "--run", help="a backtest's run id (`runner backtest` prints it); default: paper/live")
+
+
 @app.command()
 def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Option(200, "--limit"),
-          as_json: bool = JSON) -> None:
-    """Fills, oldest first (the latest --limit)."""
+          run: str = RUN, as_json: bool = JSON) -> None:
+    """Fills, oldest first (the latest --limit; 0 for all)."""
     from runner.cli.views import fills_view
 
-    rows = fills_view(ctx().ledger(), variant, limit)
+    rows = fills_view(ctx().ledger(), variant, limit, run)
     if as_json:
         emit_json({"fills": rows})
         return
@@ -84,11 +87,11 @@ def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Opt
 
 
 @app.command()
-def positions(variant: str = typer.Option(None, "--variant"), as_json: bool = JSON) -> None:
+def positions(variant: str = typer.Option(None, "--variant"), run: str = RUN, as_json: bool = JSON) -> None:
     """Positions derived from fills, with realized (net of fees) and unrealized PnL."""
     from runner.cli.views import positions_view
 
-    rows = positions_view(ctx().ledger(), variant)
+    rows = positions_view(ctx().ledger(), variant, run)
     if as_json:
         emit_json({"positions": rows})
         return

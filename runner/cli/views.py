@@ -19,10 +19,10 @@ def _f(x: Decimal | None) -> float | None:
     return None if x is None else float(x)
 
 
-def positions_view(ledger: Ledger, variant: str | None = None) -> list[dict[str, Any]]:
+def positions_view(ledger: Ledger, variant: str | None = None, run_id: str = MAIN_RUN) -> list[dict[str, Any]]:
     from runner.ledger.dust import dust_flags
 
-    rows = ledger.positions(MAIN_RUN, variant)
+    rows = ledger.positions(run_id, variant)
     flags = dust_flags(ledger, rows)
     out = []
     for p in rows:
@@ -103,10 +103,10 @@ def events_view(ledger: Ledger, variant: str | None, limit: int) -> list[dict[st
     ]
 
 
-def fills_view(ledger: Ledger, variant: str | None, limit: int) -> list[dict[str, Any]]:
+def fills_view(ledger: Ledger, variant: str | None, limit: int, run_id: str = MAIN_RUN) -> list[dict[str, Any]]:
     return [
         {"variant": f.variant, "instrument": f.instrument, "side": f.side, "qty": float(f.qty),
          "price": float(f.price), "fee": float(f.fee), "ts": iso(f.ts), "order_id": f.client_order_id,
          "liquidity": f.liquidity, "flag": f.flag, "fill_id": f.fill_key}
-        for f in ledger.fills(MAIN_RUN, variant, limit)
+        for f in ledger.fills(run_id, variant, limit)
     ]

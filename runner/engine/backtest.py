@@ -188,17 +188,21 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
     update = stats.update
     flat = stats.flat
     marks = engine.marks
+    warming = State.WARMING
+    held: list[tuple[str, float]] = []  # the nonzero entries of ``qty``: what the equity marks
     for ev in events:
         bars += 1
         if ev.bid <= 0:  # a stream without prices (funding): the strategy still sees it
             on_event(ev)
             if engine.booked:
                 cash += _apply_booked(engine, qty)
+                held = [(s, q) for s, q in qty.items() if q]
             continue
         set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra)
         on_event(ev)
         if engine.booked:
             cash += _apply_booked(engine, qty)
+            held = [(s, q) for s, q in qty.items() if q]
         if venue._fills:
             for f in venue.fills().fills:
                 nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
@@ -210,18 +214,16 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
                 qty[f.instrument] = qty.get(f.instrument, 0.0) + signed
                 cash -= signed * float(f.price) + float(f.fee)
                 fills += 1
+            held = [(s, q) for s, q in qty.items() if q]
         if engine.troubles:
             _handle_troubles(engine, life)
-        if engine.state is State.WARMING and strategy.warm:
+        if engine.state is warming and strategy.warm:
             life.fire(engine, Trigger.WARM, "warm", f"warm at {to_iso(ev.ts)}")
-        eq = cash
-        exposed = False
-        for sym, q in qty.items():
-            if q:
+        if held:
+            eq = cash
+            for sym, q in held:
                 eq += q * marks.get(sym, 0.0)
-                exposed = True
-        if exposed:
             update(ev.ts, eq, True)
         else:
-            flat(ev.ts, eq)
+            flat(ev.ts, cash)
     return bars, fills, cash

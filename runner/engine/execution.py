@@ -20,6 +20,9 @@ from venues.base import Instrument, OrderRequest, OrderType, Side, TimeInForce
 BAND_MARGIN = Decimal("0.9")  # stay inside the band even if the mid moves a little before the venue looks
 
 
+_SIDES = {s.value: s for s in Side}  # a dict lookup is ~5x cheaper than Side(value)
+
+
 def to_decimal(x: float) -> Decimal:
     return Decimal(repr(x))
 
@@ -35,18 +38,15 @@ def is_maker_entry(intent: Intent, style: ExecutionSpec) -> bool:
     return intent.purpose != "quote" and not is_taker(intent, style)
 
 
-def price_for(intent: Intent, ev: MarketEvent, style: ExecutionSpec, inst: Instrument) -> tuple[Decimal, TimeInForce]:
-    side = Side(intent.side)
+def price_for(intent: Intent, ev: MarketEvent, style: ExecutionSpec, side: Side) -> tuple[Decimal, TimeInForce]:
     taker = is_taker(intent, style)
     if intent.price is not None:
         return to_decimal(intent.price), (TimeInForce.IOC if taker else TimeInForce.POST_ONLY)
     if taker:
-        ref = ev.ask if side is Side.BUY else ev.bid
-        cap = style.slippage_cap_bps / 10_000.0
-        px = ref * (1 + cap) if side is Side.BUY else ref * (1 - cap)
-        return to_decimal(px), TimeInForce.IOC
-    best = ev.bid if side is Side.BUY else ev.ask
-    return to_decimal(best), TimeInForce.POST_ONLY
+        if side is Side.BUY:
+            return to_decimal(ev.ask * (1 + style.slippage_cap_bps / 10_000.0)), TimeInForce.IOC
+        return to_decimal(ev.bid * (1 - style.slippage_cap_bps / 10_000.0)), TimeInForce.IOC
+    return to_decimal(ev.bid if side is Side.BUY else ev.ask), TimeInForce.POST_ONLY
 
 
 def clamp_to_band(price: Decimal, mid: float, inst: Instrument) -> Decimal:
@@ -62,9 +62,7 @@ def build_request(
     cid: str, intent: Intent, qty: Decimal, ev: MarketEvent, style: ExecutionSpec, inst: Instrument,
     reduce_only: bool,
 ) -> OrderRequest:
-    price, tif = price_for(intent, ev, style, inst)
-    price = clamp_to_band(price, ev.mid, inst)
-    return OrderRequest(
-        client_order_id=cid, instrument=intent.instrument, side=Side(intent.side), qty=qty,
-        order_type=OrderType.LIMIT, price=price, tif=tif, reduce_only=reduce_only,
-    )
+    side = _SIDES.get(intent.side) or Side(intent.side)
+    price, tif = price_for(intent, ev, style, side)
+    price = clamp_to_band(price, (ev.bid + ev.ask) * 0.5, inst)
+    return OrderRequest(cid, intent.instrument, side, qty, OrderType.LIMIT, price, tif, reduce_only)

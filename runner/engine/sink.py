@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 
 from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, dec, insert_many, ts_for
+from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 
 
@@ -41,6 +42,9 @@ class ImmediateSink:
 
     def fill(self, fill: NewFill) -> None:
         self.ledger.apply_fills([fill])
+
+    def position(self, fill: NewFill, state: PositionState) -> None:
+        """The engine's position after ``fill``. The ledger folded it itself already."""
 
     def fills(self, fills: Sequence[NewFill]) -> list[NewFill]:
         return self.ledger.apply_fills(fills)
@@ -75,6 +79,8 @@ class BatchSink(ImmediateSink):
         self._events: list[tuple[Any, ...]] = []
         self._fills: list[NewFill] = []
         self._equity: list[dict[str, Any]] = []
+        self._positions: dict[tuple[str, str, str], tuple[PositionState, str]] = {}
+        self._folded = 0  # fills the engine reported a position for (see `position`)
         self._oldest: float | None = None
         self._stamp_at = 0.0
         self._stamp_text: Any = None
@@ -114,14 +120,21 @@ class BatchSink(ImmediateSink):
         self._events.append((cid, status, venue_order_id, detail, self._stamp()))
         self._touch()
 
+    # A fill is buffered by `fill`/`fills`, then the engine folds it and reports its position
+    # (`position`), which is where the window is checked: a flush never falls between the two.
     def fill(self, fill: NewFill) -> None:
         self._fills.append(fill)
-        self._touch()
 
     def fills(self, fills: Sequence[NewFill]) -> list[NewFill]:
         self._fills.extend(fills)
-        self._touch()
         return list(fills)  # a backtest venue reports each fill once
+
+    def position(self, fill: NewFill, state: PositionState) -> None:
+        """The engine folds every fill of a backtest with the ledger's own ``apply_fill`` from a
+        flat start, so its latest state is written as is instead of folding each fill twice."""
+        self._positions[(fill.run_id, fill.variant, fill.instrument)] = (state, fill.account)
+        self._folded += 1
+        self._touch()
 
     def equity(self, rows: list[dict[str, Any]]) -> None:
         self._equity.extend(rows)
@@ -131,7 +144,9 @@ class BatchSink(ImmediateSink):
         insert_many(conn, "order_events", EVENT_COLUMNS, self._events, encoded=True)
         if self._equity:
             self.ledger.add_equity(self._equity, conn)
-        if self._fills:
+        if self._fills and self._folded == len(self._fills):
+            self.ledger.record_folded_fills(conn, self._fills, self._positions)
+        elif self._fills:  # a fill the engine did not fold: the ledger folds them all
             self.ledger.apply_fills(self._fills, conn, fresh=True)
 
     def _connection(self) -> Connection:
@@ -152,6 +167,7 @@ class BatchSink(ImmediateSink):
         with conn.begin():
             self._write(conn)
         self._orders, self._events, self._fills, self._equity = [], [], [], []
+        self._positions, self._folded = {}, 0
         self._oldest = None
         self.flushes += 1
 

@@ -135,7 +135,7 @@ class VariantEngine(OrderFlow):
             self._skip(f"state_{self.state.value}")
             return
         for intent in self._route(ev, intents):
-            if any(w.req.instrument == intent.instrument for w in self.working.values()):
+            if self.working and any(w.req.instrument == intent.instrument for w in self.working.values()):
                 self._skip("order_working")
                 continue
             if intent.is_entry:
@@ -303,6 +303,7 @@ class VariantEngine(OrderFlow):
         old = self.positions.get(f.instrument, FLAT_POSITION)
         new = apply_fill(old, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts)
         self.positions[f.instrument] = new
+        self.sink.position(f, new)
         ts = f.ts.timestamp()
         pnl = new.realized_pnl - old.realized_pnl - f.fee
         self._book_pnl(pnl, ts)

@@ -34,30 +34,35 @@ class RollingZ:
 
     def push(self, x: float) -> float | None:
         """Add ``x``; return its z-score against the window, or None until warm (or if flat)."""
-        if self._anchor is None:
-            self._anchor = x
-        d = x - self._anchor
+        anchor = self._anchor
+        if anchor is None:
+            anchor = self._anchor = x
+        d = x - anchor
         dd = d * d
         if dd > self._peak:
             self._peak = dd
         w = self.window
+        buf = self._buf
+        i = self._i
         if self._n == w:
-            old = self._buf[self._i]
+            old = buf[i]
             self._s += d - old
             self._ss += dd - old * old
         else:
             self._n += 1
             self._s += d
             self._ss += dd
-        self._buf[self._i] = d
-        self._i = (self._i + 1) % w
+        buf[i] = d
+        i += 1
+        self._i = 0 if i == w else i
         self._since_exact += 1
         if self._since_exact >= w * 64:
             self._recompute()
         if self._n < w:
             return None
-        mean = self._s / w
-        m2 = self._ss - self._s * mean
+        s = self._s
+        mean = s / w
+        m2 = self._ss - s * mean
         if self._peak > 1e6 * m2:
             # a square far larger than the window's spread went through the running sums (the
             # window sits far from the anchor, or a spike passed): their rounding would swamp

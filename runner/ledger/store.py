@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -454,11 +454,29 @@ class Ledger:
             applied.append(f)
         if not applied:
             return []
+        self._insert_fills(conn, applied)
+        self._write_positions(conn, positions, {(f.run_id, f.variant, f.instrument): f.price for f in applied})
+        return applied
+
+    def record_folded_fills(self, conn: Connection, fills: Sequence[NewFill],
+                            positions: Mapping[tuple[str, str, str], tuple[PositionState, str]]) -> None:
+        """Insert fresh fills whose positions the caller already folded with :func:`apply_fill`
+        (a backtest engine: its positions start flat and see exactly these fills). ``positions``
+        maps (run_id, variant, instrument) to (state after the last fill, account)."""
+        self._insert_fills(conn, fills)
+        states = {pkey: (st, self._position_state(conn, pkey)[1], acct) for pkey, (st, acct) in positions.items()}
+        self._write_positions(conn, states, {(f.run_id, f.variant, f.instrument): f.price for f in fills})
+
+    @staticmethod
+    def _insert_fills(conn: Connection, fills: Sequence[NewFill]) -> None:
         ts = ts_for(conn.dialect.name)
         insert_many(conn, "fills", FILL_COLUMNS, [
             (f.fill_key, f.client_order_id, f.run_id, f.variant, f.account, f.instrument, f.side, dec(f.qty),
-             dec(f.price), dec(f.fee), f.liquidity, f.group_id, f.flag, ts(f.ts)) for f in applied], encoded=True)
-        last_price = {(f.run_id, f.variant, f.instrument): f.price for f in applied}
+             dec(f.price), dec(f.fee), f.liquidity, f.group_id, f.flag, ts(f.ts)) for f in fills], encoded=True)
+
+    @staticmethod
+    def _write_positions(conn: Connection, positions: Mapping[tuple[str, str, str], tuple[PositionState, bool, str]],
+                         last_price: Mapping[tuple[str, str, str], Decimal]) -> None:
         now = utcnow()
         for (run_id, variant, inst), (st, exists, acct) in positions.items():
             values = dict(
@@ -473,7 +491,6 @@ class Ledger:
                 )
             else:
                 conn.execute(insert(T_POS).values(run_id=run_id, variant=variant, instrument=inst, **values))
-        return applied
 
     @staticmethod
     def _position_state(conn: Connection, pkey: tuple[str, str, str]) -> tuple[PositionState, bool]:

@@ -94,20 +94,28 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
 
 
 def read_bars(path: Path, instrument: str) -> Iterator[MarketEvent]:
-    """Each bar becomes one event at its close; bid = ask = close (no book: no OBI gate)."""
+    """Each bar becomes one event at its close; bid = ask = close (no book: no OBI gate).
+
+    Lines are split on commas directly (twice as fast as the csv module); a line with a quote
+    character goes through the csv module.
+    """
     with path.open(encoding="utf-8", newline="") as fh:
-        reader = csv.reader(fh)
-        header = next(reader)
+        header = next(csv.reader([fh.readline()]), [])
         its = _col(header, TS_NAMES)
         ic = _col(header, ALIASES["close"])
         iv = _col(header, ALIASES["volume"])
         assert its is not None and ic is not None
+        need = max(its, ic, iv if iv is not None else 0) + 1
         parse_ts = None
         lineno = 1
         try:
-            for lineno, row in enumerate(reader, start=2):  # noqa: B007 - used in the error
-                if not row:
-                    continue
+            for line in fh:
+                lineno += 1
+                row = line.rstrip("\r\n").split(",") if '"' not in line else next(csv.reader([line]), [])
+                if len(row) < need:
+                    if not line.strip():
+                        continue
+                    raise ValueError(f"expected {need} columns, got {len(row)}")
                 if parse_ts is None:
                     parse_ts = parser_for(row[its])
                 close = float(row[ic])
@@ -115,7 +123,7 @@ def read_bars(path: Path, instrument: str) -> Iterator[MarketEvent]:
                 if not close > 0:
                     raise ValueError(f"close must be positive, got {row[ic]!r}")
                 yield MarketEvent(parse_ts(row[its]), instrument, close, close, (), (), vol, NO_EXTRA)
-        except (ValueError, IndexError) as exc:
+        except ValueError as exc:
             raise BadInputError(f"{path}:{lineno}: bad bar row: {exc}") from None
 
 
