@@ -116,5 +116,9 @@ class SpecError(BadInputError):
         super().__init__("\n".join(str(i) for i in issues))
 
 
+class LedgerWriteError(Exception):
+    """A batch of a backtest could not be committed: the run stops, incomplete (exit 1)."""
+
+
 class RefusedError(Exception):
     """A well-formed operator action that is not allowed now (illegal transition...): exit 1."""

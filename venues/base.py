@@ -9,7 +9,6 @@ errors are translated at the adapter boundary.
 from __future__ import annotations
 
 import abc
-import functools
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,6 @@ from typing import Any
 from runner.errors import PrecisionError
 
 
-@functools.cache  # a handful of distinct steps; asked on every order
 def _power_of_ten(step: Decimal) -> bool:
     """1, 0.1, 0.01, 10...: steps a quantize can floor to exactly."""
     sign, digits, _exp = step.as_tuple()
@@ -35,7 +33,7 @@ class Side(StrEnum):
 
     @property
     def sign(self) -> int:
-        return 1 if self is Side.BUY else -1
+        return 1 if self is _BUY else -1
 
     @property
     def opposite(self) -> Side:
@@ -62,7 +60,11 @@ class OrderStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
+        return self in _OPEN_STATUSES
+
+
+_BUY = Side.BUY  # module constants: an enum class attribute lookup costs more than the test itself
+_OPEN_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +83,19 @@ class Instrument:
     maker_fee: Decimal = Decimal(0)  # fraction of notional
     taker_fee: Decimal = Decimal(0)
     price_band_pct: Decimal | None = None  # max distance of a limit price from mid, fraction
+    # whether a quantize floors to the lot / tick exactly (asked on every order: computed once)
+    _lot_quantizes: bool = field(init=False, repr=False, compare=False)
+    _tick_quantizes: bool = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_lot_quantizes", _power_of_ten(self.lot_size))
+        object.__setattr__(self, "_tick_quantizes", _power_of_ten(self.tick_size))
 
     def floor_qty(self, qty: Decimal) -> Decimal:
         """Floor to the lot: never round a quantity up."""
         if qty <= 0:
             return Decimal(0)
-        if _power_of_ten(self.lot_size):  # the common case: a quantize is exact and cheaper
+        if self._lot_quantizes:  # the common case: a quantize is exact and cheaper
             out = qty.quantize(self.lot_size, rounding=ROUND_FLOOR)
             return out.normalize() if out else Decimal(0)
         lots = (qty / self.lot_size).to_integral_value(rounding=ROUND_FLOOR)
@@ -94,8 +103,8 @@ class Instrument:
 
     def round_price(self, price: Decimal, side: Side) -> Decimal:
         """Round to the tick on the passive side (buys down, sells up)."""
-        rounding = ROUND_FLOOR if side is Side.BUY else ROUND_CEILING
-        if _power_of_ten(self.tick_size):
+        rounding = ROUND_FLOOR if side is _BUY else ROUND_CEILING
+        if self._tick_quantizes:
             return price.quantize(self.tick_size, rounding=rounding)
         ticks = (price / self.tick_size).to_integral_value(rounding=rounding)
         return ticks * self.tick_size

@@ -32,7 +32,7 @@ def _hoist_globals(argv: list[str]) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    from runner.errors import BadInputError, RefusedError
+    from runner.errors import BadInputError, LedgerWriteError, RefusedError
 
     args = _hoist_globals(list(sys.argv[1:] if argv is None else argv))
     try:
@@ -42,4 +42,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(2)
     except RefusedError as exc:
         print(f"refused: {exc}", file=sys.stderr)
+        sys.exit(1)
+    except LedgerWriteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)

@@ -12,11 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.engine import Connection
-
-from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, dec, insert_many, ts_for
+from runner.engine.batch_writer import Batch, Writer, open_writer
+from runner.ledger.fastpath import dec, ts_for
 from runner.ledger.positions import PositionState
-from runner.ledger.store import Ledger, NewFill
+from runner.ledger.store import Ledger, NewFill, fill_row
 
 
 class ImmediateSink:
@@ -66,25 +65,24 @@ class ImmediateSink:
 
 class BatchSink(ImmediateSink):
     """Rows are encoded for the driver as they arrive (tuples, not dicts), stamped with a wall
-    clock read at most once per millisecond, and written with one ``executemany`` per table."""
+    clock read at most once per millisecond, and handed to a writer in batches (see
+    ``batch_writer``: a child process commits them while the replay goes on)."""
 
-    def __init__(self, ledger: Ledger, max_fills: int = 1000, max_age_s: float = 0.05) -> None:
+    def __init__(self, ledger: Ledger, max_fills: int = 1000, max_age_s: float = 0.05,
+                 writer: Writer | None = None) -> None:
         super().__init__(ledger)
         self.max_fills = max_fills
         self.max_age_s = max_age_s
         dialect = ledger.engine.dialect.name
         self._enc_ts = ts_for(dialect)
         self._bool: Any = int if dialect == "sqlite" else bool
-        self._orders: list[tuple[Any, ...]] = []
-        self._events: list[tuple[Any, ...]] = []
+        self._writer = writer or open_writer(ledger)
+        self._batch = Batch()
         self._fills: list[NewFill] = []
-        self._equity: list[dict[str, Any]] = []
-        self._positions: dict[tuple[str, str, str], tuple[PositionState, str]] = {}
         self._folded = 0  # fills the engine reported a position for (see `position`)
         self._oldest: float | None = None
         self._stamp_at = 0.0
         self._stamp_text: Any = None
-        self._conn: Connection | None = None
         self.flushes = 0
 
     def _stamp(self) -> Any:
@@ -100,12 +98,12 @@ class BatchSink(ImmediateSink):
         if self._oldest is None:
             self._oldest = now
         elif len(self._fills) >= self.max_fills or now - self._oldest >= self.max_age_s:
-            self.flush()
+            self._hand_over()
 
     def order(self, row: dict[str, Any]) -> None:
-        # No `submitting` event: the order and its outcome land in the same flush, so the
+        # No `submitting` event: the order and its outcome land in the same batch, so the
         # marker that protects paper/live orders in flight has nothing to protect here.
-        self._orders.append((
+        self._batch.orders.append((
             row["client_order_id"], row["run_id"], row["variant"], row["seq"], row["account"], row["instrument"],
             row["side"], dec(row["qty"]), dec(row.get("price")), row["order_type"], row["tif"], row["purpose"],
             row.get("group_id"), self._bool(row.get("reduce_only", False)), self._stamp(), row.get("intent_id"),
@@ -113,15 +111,15 @@ class BatchSink(ImmediateSink):
         self._touch()
 
     def orders(self, rows: list[dict[str, Any]]) -> None:
-        for row in rows:  # buffered, then flushed in one transaction
+        for row in rows:  # buffered, then written in one transaction
             self.order(row)
 
     def order_event(self, cid: str, status: str, venue_order_id: str | None = None, detail: str = "") -> None:
-        self._events.append((cid, status, venue_order_id, detail, self._stamp()))
+        self._batch.events.append((cid, status, venue_order_id, detail, self._stamp()))
         self._touch()
 
     # A fill is buffered by `fill`/`fills`, then the engine folds it and reports its position
-    # (`position`), which is where the window is checked: a flush never falls between the two.
+    # (`position`), which is where the window is checked: a batch never ends between the two.
     def fill(self, fill: NewFill) -> None:
         self._fills.append(fill)
 
@@ -132,53 +130,36 @@ class BatchSink(ImmediateSink):
     def position(self, fill: NewFill, state: PositionState) -> None:
         """The engine folds every fill of a backtest with the ledger's own ``apply_fill`` from a
         flat start, so its latest state is written as is instead of folding each fill twice."""
-        self._positions[(fill.run_id, fill.variant, fill.instrument)] = (state, fill.account)
+        self._batch.positions[(fill.run_id, fill.variant, fill.instrument)] = (state, fill.account, fill.price)
         self._folded += 1
         self._touch()
 
     def equity(self, rows: list[dict[str, Any]]) -> None:
-        self._equity.extend(rows)
+        self._batch.equity.extend(rows)
 
-    def _write(self, conn: Connection) -> None:
-        insert_many(conn, "orders", ORDER_COLUMNS, self._orders, encoded=True)
-        insert_many(conn, "order_events", EVENT_COLUMNS, self._events, encoded=True)
-        if self._equity:
-            self.ledger.add_equity(self._equity, conn)
-        if self._fills and self._folded == len(self._fills):
-            self.ledger.record_folded_fills(conn, self._fills, self._positions)
-        elif self._fills:  # a fill the engine did not fold: the ledger folds them all
-            self.ledger.apply_fills(self._fills, conn, fresh=True)
-
-    def _connection(self) -> Connection:
-        """One connection for the whole run. SQLite: no fsync on it (a backtest can be re-run;
-        the OS still gets every row), set once rather than around every flush."""
-        if self._conn is None:
-            self._conn = self.ledger.engine.connect()
-            if self._conn.dialect.name == "sqlite":
-                self._conn.exec_driver_sql("PRAGMA synchronous=OFF")
-                self._conn.commit()
-        return self._conn
-
-    def flush(self) -> None:
-        if not (self._orders or self._events or self._fills or self._equity):
-            self._oldest = None
-            return
-        conn = self._connection()
-        with conn.begin():
-            self._write(conn)
-        self._orders, self._events, self._fills, self._equity = [], [], [], []
-        self._positions, self._folded = {}, 0
+    def _hand_over(self) -> None:
+        """Give the writer what is buffered (it commits it as one transaction)."""
+        b = self._batch
         self._oldest = None
+        if not (b.orders or b.events or self._fills or b.equity):
+            return
+        if self._folded == len(self._fills):
+            ts = self._enc_ts
+            b.fills = [fill_row(f, ts) for f in self._fills]
+        else:  # a fill the engine did not fold: the ledger folds them all
+            b.unfolded, b.positions = self._fills, {}
+        self._batch, self._fills, self._folded = Batch(), [], 0
+        self._writer.write(b)
         self.flushes += 1
 
+    def flush(self) -> None:
+        """Everything so far committed when this returns (before a lifecycle transition)."""
+        self._hand_over()
+        self._writer.sync()
+
     def close(self) -> None:
-        """Write what is left. (A writer thread was tried: the GIL made the replay slower.)"""
+        """Write what is left and wait for it."""
         try:
-            self.flush()
+            self._hand_over()
         finally:
-            if self._conn is not None:
-                if self._conn.dialect.name == "sqlite":
-                    self._conn.exec_driver_sql("PRAGMA synchronous=NORMAL")  # back to the pool as found
-                    self._conn.commit()
-                self._conn.close()
-                self._conn = None
+            self._writer.close()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -458,21 +458,20 @@ class Ledger:
         self._write_positions(conn, positions, {(f.run_id, f.variant, f.instrument): f.price for f in applied})
         return applied
 
-    def record_folded_fills(self, conn: Connection, fills: Sequence[NewFill],
-                            positions: Mapping[tuple[str, str, str], tuple[PositionState, str]]) -> None:
-        """Insert fresh fills whose positions the caller already folded with :func:`apply_fill`
-        (a backtest engine: its positions start flat and see exactly these fills). ``positions``
-        maps (run_id, variant, instrument) to (state after the last fill, account)."""
-        self._insert_fills(conn, fills)
-        states = {pkey: (st, self._position_state(conn, pkey)[1], acct) for pkey, (st, acct) in positions.items()}
-        self._write_positions(conn, states, {(f.run_id, f.variant, f.instrument): f.price for f in fills})
+    def record_folded_fills(self, conn: Connection, rows: Sequence[tuple[Any, ...]],
+                            positions: Mapping[tuple[str, str, str], tuple[PositionState, str, Decimal]]) -> None:
+        """Insert fresh fills, encoded with :func:`fill_row`, whose positions the caller folded
+        with :func:`apply_fill` itself (a backtest engine: its positions start flat and see
+        exactly these fills). ``positions`` maps (run_id, variant, instrument) to (state after
+        the last fill, account, that fill's price)."""
+        insert_many(conn, "fills", FILL_COLUMNS, list(rows), encoded=True)
+        states = {pkey: (st, self._position_state(conn, pkey)[1], acct) for pkey, (st, acct, _px) in positions.items()}
+        self._write_positions(conn, states, {pkey: px for pkey, (_st, _acct, px) in positions.items()})
 
     @staticmethod
     def _insert_fills(conn: Connection, fills: Sequence[NewFill]) -> None:
         ts = ts_for(conn.dialect.name)
-        insert_many(conn, "fills", FILL_COLUMNS, [
-            (f.fill_key, f.client_order_id, f.run_id, f.variant, f.account, f.instrument, f.side, dec(f.qty),
-             dec(f.price), dec(f.fee), f.liquidity, f.group_id, f.flag, ts(f.ts)) for f in fills], encoded=True)
+        insert_many(conn, "fills", FILL_COLUMNS, [fill_row(f, ts) for f in fills], encoded=True)
 
     @staticmethod
     def _write_positions(conn: Connection, positions: Mapping[tuple[str, str, str], tuple[PositionState, bool, str]],
@@ -601,6 +600,12 @@ class Ledger:
 
 class _StaleState(Exception):
     """The variant moved before our compare-and-set: the transaction is rolled back."""
+
+
+def fill_row(f: NewFill, ts: Callable[[datetime], Any]) -> tuple[Any, ...]:
+    """A fill as driver values, in FILL_COLUMNS order (``ts``: the dialect's encoder, see ts_for)."""
+    return (f.fill_key, f.client_order_id, f.run_id, f.variant, f.account, f.instrument, f.side, dec(f.qty),
+            dec(f.price), dec(f.fee), f.liquidity, f.group_id, f.flag, ts(f.ts))
 
 
 FILL_COLUMNS = ("fill_key", "client_order_id", "run_id", "variant", "account", "instrument", "side", "qty", "price",

@@ -1,0 +1,204 @@
+"""Where a backtest's batches are written: in a child process, or inline when there is none.
+
+The replay is CPU-bound Python; committing its rows (three inserts per order and the
+positions) costs it about a sixth of its time. A writer *thread* fights the replay for the
+GIL and was slower; a child process takes the batches over a pipe and commits each one as it
+arrives, on the other core. Backpressure is the pipe: the replay waits only when the child is
+a whole batch behind.
+
+Durability is unchanged: a batch is committed moments after it is handed over, and
+:meth:`ProcessWriter.sync` (every lifecycle transition, the end of the run) returns only once
+everything handed over is committed. A failed write is reported to the replay, which stops
+with :class:`~runner.errors.LedgerWriteError`; later batches are not written. If the replay
+dies, the child commits what it received and exits on the closed pipe.
+
+An in-memory SQLite ledger cannot be shared with a child: :class:`InlineWriter` commits in
+the replay's own process.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import sys
+import threading
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy.engine import Connection
+
+from runner.errors import LedgerWriteError
+from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, insert_many
+from runner.ledger.positions import PositionState
+from runner.ledger.store import Ledger, NewFill
+
+PositionKey = tuple[str, str, str]  # run_id, variant, instrument
+
+
+@dataclass
+class Batch:
+    """Rows already encoded for the driver (see ``sink.BatchSink``)."""
+
+    orders: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
+    fills: list[tuple[Any, ...]] = field(default_factory=list)
+    # the engine's position after the batch's last fill on each key, its account and that fill's price
+    positions: dict[PositionKey, tuple[PositionState, str, Decimal]] = field(default_factory=dict)
+    unfolded: list[NewFill] = field(default_factory=list)  # fills the ledger must fold itself
+    equity: list[dict[str, Any]] = field(default_factory=list)
+
+
+def write_batch(ledger: Ledger, conn: Connection, batch: Batch) -> None:
+    """Everything in ``batch``, inside the caller's transaction on ``conn``."""
+    insert_many(conn, "orders", ORDER_COLUMNS, batch.orders, encoded=True)
+    insert_many(conn, "order_events", EVENT_COLUMNS, batch.events, encoded=True)
+    if batch.equity:
+        ledger.add_equity(batch.equity, conn)
+    if batch.fills:
+        ledger.record_folded_fills(conn, batch.fills, batch.positions)
+    if batch.unfolded:
+        ledger.apply_fills(batch.unfolded, conn, fresh=True)
+
+
+def _connect(ledger: Ledger) -> Connection:
+    """One connection for the whole run. SQLite: no fsync on it (a backtest can be re-run; the
+    OS still gets every row)."""
+    conn = ledger.engine.connect()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA synchronous=OFF")
+        conn.commit()
+    return conn
+
+
+def _release(conn: Connection) -> None:
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA synchronous=NORMAL")  # back to the pool as found
+        conn.commit()
+    conn.close()
+
+
+class Writer(Protocol):
+    def write(self, batch: Batch) -> None: ...
+    def sync(self) -> None: ...
+    def close(self) -> None: ...
+
+
+class InlineWriter:
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._conn: Connection | None = None
+
+    def write(self, batch: Batch) -> None:
+        if self._conn is None:
+            self._conn = _connect(self.ledger)
+        with self._conn.begin():
+            write_batch(self.ledger, self._conn, batch)
+
+    def sync(self) -> None:
+        pass
+
+    def close(self) -> None:
+        if self._conn is not None:
+            _release(self._conn)
+            self._conn = None
+
+
+def _serve(url: str, pipe: Any) -> None:
+    """The child: commit each batch as it arrives; answer ``sync`` with the first failure."""
+    ledger = Ledger(url, create=False)
+    conn = _connect(ledger)
+    failed: str | None = None
+    try:
+        while True:
+            try:
+                op, batch = pipe.recv()
+            except EOFError:  # the replay is gone: what it handed over is committed
+                return
+            if op == "write" and failed is None:
+                try:
+                    with conn.begin():
+                        write_batch(ledger, conn, batch)
+                except Exception as exc:  # reported to the replay, which stops
+                    failed = f"{type(exc).__name__}: {exc}"
+                    pipe.send(("failed", failed))
+            elif op in ("sync", "stop"):
+                pipe.send(("synced", failed))
+                if op == "stop":
+                    return
+    finally:
+        _release(conn)
+        ledger.engine.dispose()
+
+
+class ProcessWriter:
+    def __init__(self, url: str, start_method: str | None = None) -> None:
+        ctx = multiprocessing.get_context(start_method or _start_method())
+        self._pipe, child = ctx.Pipe()
+        self._proc = ctx.Process(target=_serve, args=(url, child), name="runner-backtest-writer", daemon=True)
+        self._proc.start()
+        child.close()
+        self._failed: str | None = None
+
+    def write(self, batch: Batch) -> None:
+        self._take_reports()
+        try:
+            self._pipe.send(("write", batch))
+        except OSError:  # BrokenPipeError: the child died
+            self._raise(None)
+
+    def sync(self) -> None:
+        """Return once every batch handed over is committed; raise if one was not."""
+        self._request("sync")
+
+    def close(self) -> None:
+        if self._proc.is_alive():
+            try:
+                self._request("stop")
+            finally:
+                self._proc.join(timeout=30)
+        self._pipe.close()
+        if self._proc.is_alive():
+            self._proc.kill()
+            self._proc.join()
+
+    def _request(self, op: str) -> None:
+        try:
+            self._pipe.send((op, None))
+            while True:
+                kind, detail = self._pipe.recv()
+                if kind == "failed":
+                    self._failed = self._failed or detail
+                    continue
+                self._failed = self._failed or detail
+                break
+        except (OSError, EOFError):
+            self._raise(None)
+        if self._failed:
+            self._raise(self._failed)
+
+    def _take_reports(self) -> None:
+        while self._pipe.poll():
+            kind, detail = self._pipe.recv()
+            if kind == "failed":
+                self._raise(detail)
+
+    def _raise(self, detail: str | None) -> None:
+        self._failed = detail or self._failed
+        code = self._proc.exitcode
+        why = self._failed or f"the writer process exited (code {code})"
+        raise LedgerWriteError(f"backtest ledger write failed: {why}")
+
+
+def _start_method() -> str:
+    """fork when it is safe (no other thread that could hold a lock): it starts at once with
+    everything imported. The child opens its own connections and never touches the parent's."""
+    if sys.platform.startswith("linux") and threading.active_count() == 1:
+        return "fork"
+    return "spawn"
+
+
+def open_writer(ledger: Ledger, inline: bool = False) -> Writer:
+    memory = ledger.url.startswith("sqlite") and ledger.url.split("///", 1)[-1] in ("", ":memory:", "sqlite://")
+    if inline or memory:
+        return InlineWriter(ledger)
+    return ProcessWriter(ledger.url)
