@@ -103,8 +103,9 @@ class InlineWriter:
             self._conn = None
 
 
-def _serve(url: str, pipe: Any) -> None:
+def _serve(url: str, pipe: Any, parent_end: Any) -> None:
     """The child: commit each batch as it arrives; answer ``sync`` with the first failure."""
+    parent_end.close()  # our copy of the replay's end: holding it, we would never see EOF
     ledger = Ledger(url, create=False)
     conn = _connect(ledger)
     failed: str | None = None
@@ -134,7 +135,8 @@ class ProcessWriter:
     def __init__(self, url: str, start_method: str | None = None) -> None:
         ctx = multiprocessing.get_context(start_method or _start_method())
         self._pipe, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(url, child), name="runner-backtest-writer", daemon=True)
+        self._proc = ctx.Process(target=_serve, args=(url, child, self._pipe), name="runner-backtest-writer",
+                                 daemon=True)
         self._proc.start()
         child.close()
         self._failed: str | None = None

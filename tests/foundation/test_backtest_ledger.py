@@ -17,6 +17,7 @@ import pytest
 
 from bench.ou_bars import write_bars
 from runner.engine import backtest as bt
+from runner.engine.batch_writer import open_writer
 from runner.engine.sink import BatchSink
 from runner.ledger.positions import derive
 from runner.ledger.store import Ledger
@@ -59,8 +60,9 @@ def bars(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_bars(tmp_path_factory.mktemp("bars") / "ou.csv", 4000, seed=7)
 
 
+@pytest.mark.parametrize("inline", [False, True], ids=["writer-process", "inline"])
 def test_the_backtest_books_exactly_the_rules_trades_and_the_ledger_agrees(
-    bars: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bars: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, inline: bool
 ) -> None:
     rows = [line.split(",") for line in bars.read_text().splitlines()[1:]]
     closes, ts = [float(r[4]) for r in rows], [float(r[0]) for r in rows]
@@ -70,7 +72,7 @@ def test_the_backtest_books_exactly_the_rules_trades_and_the_ledger_agrees(
     sinks: list[BatchSink] = []
 
     def small_window(ledger: Ledger) -> BatchSink:
-        sinks.append(BatchSink(ledger, max_fills=7))
+        sinks.append(BatchSink(ledger, max_fills=7, writer=open_writer(ledger, inline=inline)))
         return sinks[-1]
 
     monkeypatch.setattr(bt, "BatchSink", small_window)
