@@ -113,7 +113,7 @@ AdapterFactory = Callable[[str], VenueAdapter]
 
 def adapter_factory(venues: VenuesConfig, home: Path) -> AdapterFactory:
     """Fresh, connected adapters for audits: their own connections, apart from the loop's."""
-    from runner.engine.runtime import account_config
+    from runner.engine.accounts import account_config
     from venues.registry import create_adapter
 
     def make(account: str) -> VenueAdapter:

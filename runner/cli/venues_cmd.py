@@ -15,7 +15,7 @@ app.add_typer(venues_app, name="venues")
 
 def check_account(name: str) -> dict[str, Any]:
     """Build the adapter, load its instruments (connectivity), read balances (credentials)."""
-    from runner.engine.runtime import account_config
+    from runner.engine.accounts import account_config
     from runner.errors import BadInputError, RunnerError
     from venues.registry import create_adapter
 

@@ -60,7 +60,7 @@ class BacktestResult:
 def backtest_instruments(loaded: LoadedVariant, venues: VenuesConfig | None, home: Path = Path(".")
                          ) -> dict[str, Instrument]:
     """Precision and fees the account knows offline (the sim's settings), else generic."""
-    from runner.engine.runtime import account_config
+    from runner.engine.accounts import account_config
     from venues.registry import offline_instruments
 
     known: Mapping[str, Instrument] = {}

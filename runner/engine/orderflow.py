@@ -47,8 +47,12 @@ class OrderFlow:
     # --- routing ---------------------------------------------------------------------------
     def _route(self: VariantEngine, ev: MarketEvent, intents: list[Intent]) -> list[Intent]:
         """Quotes and groups are placed here; what is left goes down the single-order path."""
-        if not self.groups.open_by_instrument and all(i.group is None and i.purpose != "quote" for i in intents):
-            return intents  # the common case: nothing to route
+        if not self.groups.open_by_instrument:
+            for i in intents:
+                if i.group is not None or i.purpose == "quote":
+                    break
+            else:
+                return intents  # the common case: nothing to route
         rest: list[Intent] = []
         groups: dict[str, list[Intent]] = {}
         for intent in intents:

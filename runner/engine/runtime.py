@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from runner.engine.accounts import account_config
 from runner.engine.deploy import scan
 from runner.engine.guards import Guards
 from runner.engine.lifecycle_driver import LifecycleDriver
@@ -34,7 +35,7 @@ from runner.ledger.types import from_epoch
 from runner.lifecycle import State, Trigger, backoff_delay
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
-from venues.base import AccountConfig, OrderStatus, VenueAdapter
+from venues.base import OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
@@ -46,12 +47,6 @@ class Backoff:
     attempts: int = 0
     until: float = 0.0
     ok_mark: int = 0  # engine.submits_ok when the last transient error came
-
-
-def account_config(name: str, venues: VenuesConfig, home: Path) -> AccountConfig:
-    spec = venues.accounts[name]
-    return AccountConfig(name=name, adapter=spec.adapter, settings=spec.settings, credentials=spec.credentials,
-                         url=spec.url, live=spec.live, home=home)
 
 
 class Runtime:
