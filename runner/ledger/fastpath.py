@@ -32,7 +32,7 @@ _DEFAULTS = {"reduce_only": False}  # the model's non-null defaults
 def _ts(dt: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text (UTC, naive, microseconds)."""
     if dt.tzinfo is UTC:  # formatted by hand: an aware isoformat costs twice as much
-        return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (
+        return "%04d-%02d-%02d %02d:%02d:%02d.%06d" % (  # noqa: UP031 - %-format is 2x faster here
             dt.year, dt.month, dt.day, dt.hour, dt.minute, dt.second, dt.microsecond)
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from runner.errors import BadInputError
 from runner.kinds.base import NO_EXTRA, MarketEvent
-from runner.marketdata.timestamps import parse_any, parser_for
+from runner.marketdata.timestamps import epoch_seconds, parse_any, parser_for
 
 TS_NAMES = ("timestamp", "ts", "time", "date", "datetime", "open_time", "time_ms", "local_ts_ns")
 ALIASES = {
@@ -107,6 +107,7 @@ def read_bars(path: Path, instrument: str) -> Iterator[MarketEvent]:
         assert its is not None and ic is not None
         need = max(its, ic, iv if iv is not None else 0) + 1
         parse_ts = None
+        epoch = False  # epoch seconds are parsed inline; ms/us/ns and ISO go through parse_ts
         lineno = 1
         try:
             for line in fh:
@@ -118,11 +119,18 @@ def read_bars(path: Path, instrument: str) -> Iterator[MarketEvent]:
                     raise ValueError(f"expected {need} columns, got {len(row)}")
                 if parse_ts is None:
                     parse_ts = parser_for(row[its])
+                    epoch = parse_ts is epoch_seconds
                 close = float(row[ic])
                 vol = float(row[iv]) if iv is not None and row[iv] else 0.0
                 if not close > 0:
                     raise ValueError(f"close must be positive, got {row[ic]!r}")
-                yield MarketEvent(parse_ts(row[its]), instrument, close, close, (), (), vol, NO_EXTRA)
+                if epoch:
+                    ts = float(row[its])
+                    if ts > 1e11:
+                        ts = epoch_seconds(row[its])
+                else:
+                    ts = parse_ts(row[its])
+                yield MarketEvent(ts, instrument, close, close, (), (), vol, NO_EXTRA)
         except ValueError as exc:
             raise BadInputError(f"{path}:{lineno}: bad bar row: {exc}") from None
 

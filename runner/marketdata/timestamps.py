@@ -6,7 +6,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 
-def _epoch(raw: str) -> float:
+def epoch_seconds(raw: str) -> float:
+    """Epoch seconds, milliseconds, microseconds or nanoseconds (told apart by size), to seconds."""
     v = float(raw)
     if v > 1e17:
         return v / 1e9
@@ -28,14 +29,14 @@ def parser_for(sample: str) -> Callable[[str], float]:
     """Pick the parser once from the first value, so the hot loop does no guessing."""
     try:
         float(sample)
-        return _epoch
+        return epoch_seconds
     except ValueError:
         return _iso
 
 
 def parse_any(raw: str | int | float) -> float:
     if isinstance(raw, int | float):
-        return _epoch(str(raw))
+        return epoch_seconds(str(raw))
     return parser_for(raw)(raw)
 
 
