@@ -39,6 +39,7 @@ r = run_backtest(lv, [(lv.spec.instruments[0], Path(sys.argv[2]))], led, load_ve
 dt = time.perf_counter() - t0
 print(json.dumps({"bars": r.bars, "seconds": dt, "fills": r.fills, "trades": r.metrics["trades"],
                   "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+                  "writer_peak_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
                   "ledger_fills": led.engine.connect().exec_driver_sql(
                       "SELECT COUNT(*) FROM fills WHERE run_id = ?", (r.run_id,)).scalar()}))
 """
@@ -85,7 +86,8 @@ def main() -> None:
         r = run_runner(csv1, work)
         rate = r["bars"] / r["seconds"]
         print(f"runner     : {r['bars']:,} bars in {r['seconds']:.2f}s = {rate:,.0f} bars/s, "
-              f"{r['fills']:,} fills ({r['ledger_fills']:,} in the ledger), peak RSS {mb(r['peak_rss'])}")
+              f"{r['fills']:,} fills ({r['ledger_fills']:,} in the ledger), peak RSS {mb(r['peak_rss'])} "
+              f"(its ledger writer process: {mb(r['writer_peak_rss'])})")
         if not a.no_backtrader:
             b = run_backtrader(csv1, work)
             if b:
@@ -97,8 +99,10 @@ def main() -> None:
             csv10 = write_bars(a.out / f"ou_{a.bars * 10}.csv", a.bars * 10)
             r10 = run_runner(csv10, work)
             growth = r10["peak_rss"] / r["peak_rss"] - 1
+            wgrowth = r10["writer_peak_rss"] / r["writer_peak_rss"] - 1
             print(f"runner x10 : {r10['bars']:,} bars in {r10['seconds']:.2f}s = {r10['bars'] / r10['seconds']:,.0f} "
-                  f"bars/s, peak RSS {mb(r10['peak_rss'])} ({growth:+.1%} vs {a.bars:,} bars)")
+                  f"bars/s, peak RSS {mb(r10['peak_rss'])} ({growth:+.1%} vs {a.bars:,} bars), writer "
+                  f"{mb(r10['writer_peak_rss'])} ({wgrowth:+.1%})")
     print(f"(bench process peak RSS {mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)})")
 
 

@@ -242,13 +242,15 @@ class OrderFlow:
     def _after_fill(self: VariantEngine, f: NewFill, old: PositionState, new: PositionState) -> None:
         cid = f.client_order_id or ""
         if cid:
-            self.groups.on_fill(cid, f.qty)
+            if self.groups.by_cid:
+                self.groups.on_fill(cid, f.qty)
             if self.maker.orders:
                 self.maker.on_fill(cid, f.qty)
         self.stats.on_fill(f, old, new)
 
     def _after_report(self: VariantEngine, rep: OrderReport) -> None:
-        self.groups.on_report(rep.client_order_id, not rep.status.is_open, rep.filled_qty)
+        if self.groups.by_cid:
+            self.groups.on_report(rep.client_order_id, not rep.status.is_open, rep.filled_qty)
         if self.maker.orders:
             self.maker.on_report(rep.client_order_id, rep.filled_qty)
 
