@@ -206,7 +206,7 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
         if venue._fills:
             for f in venue.fills().fills:
                 nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
-                             f.instrument, f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity,
+                             f.instrument, f.side._value_, f.qty, f.price, f.fee, f.ts, f.liquidity,
                              engine.groups.by_cid.get(f.client_order_id or ""))
                 sink.fill(nf)
                 engine.on_fill(nf)

@@ -136,11 +136,12 @@ class OrderFlow:
 
     def _order_row(self: VariantEngine, req: OrderRequest, seq: int, purpose: str, group: str | None,
                    intent_id: str | None) -> dict[str, Any]:
-        """The ledger row of an order; the sink stamps ``created`` when it writes it."""
+        """The ledger row of an order; the sink stamps ``created`` when it writes it. (Enum
+        ``_value_`` rather than ``.value``: the property costs more than building the row.)"""
         return dict(
             client_order_id=req.client_order_id, run_id=self.run_id, variant=self.id, seq=seq,
-            account=self.venue.account, instrument=req.instrument, side=req.side.value, qty=req.qty,
-            price=req.price, order_type=req.order_type.value, tif=req.tif.value, purpose=purpose,
+            account=self.venue.account, instrument=req.instrument, side=req.side._value_, qty=req.qty,
+            price=req.price, order_type=req.order_type._value_, tif=req.tif._value_, purpose=purpose,
             group_id=group, reduce_only=req.reduce_only, intent_id=intent_id,
         )
 

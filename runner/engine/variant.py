@@ -37,7 +37,7 @@ ZERO = Decimal(0)
 TRIPS_KEPT = 1000  # round trips kept in memory for reports; counts cover all of them
 
 
-@dataclass
+@dataclass(slots=True)
 class WorkingOrder:
     req: OrderRequest
     purpose: str
@@ -46,7 +46,7 @@ class WorkingOrder:
     done_at: Decimal | None = None  # the venue closed it at this filled size; waiting for fills
 
 
-@dataclass
+@dataclass(slots=True)
 class RoundTrip:
     side: str
     entry_ts: float
@@ -57,7 +57,7 @@ class RoundTrip:
     pnl: float = 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class PnlDay:
     day: int = -1  # UTC day number (epoch seconds // 86400)
     realized: Decimal = ZERO  # net of fees, since the start of the UTC day
@@ -261,7 +261,8 @@ class VariantEngine(OrderFlow):
         w = self.working.get(rep.client_order_id)
         if w is not None and rep.status is OrderStatus.FILLED:
             self._check_filled_qty(w.req, rep.filled_qty)
-        self.sink.order_event(rep.client_order_id, rep.status.value, rep.venue_order_id, rep.reason or "")
+        # `_value_`, not `.value`: the enum property costs more than the rest of this line
+        self.sink.order_event(rep.client_order_id, rep.status._value_, rep.venue_order_id, rep.reason or "")
         if w is not None and not rep.status.is_open:
             if w.filled >= rep.filled_qty:
                 self.working.pop(rep.client_order_id, None)

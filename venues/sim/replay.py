@@ -102,7 +102,7 @@ class ReplayVenue(VenueAdapter):
         inst = self._instruments[req.instrument]
         _ts, bid, ask, _b, _a = self._quote[req.instrument]
         limit = req.price if req.order_type is OrderType.LIMIT else None
-        crossing = limit is None or matching.crosses(req.side.value, limit, bid, ask)
+        crossing = limit is None or matching.crosses(req.side, limit, bid, ask)  # a Side is a str
         if crossing and req.tif is TimeInForce.POST_ONLY:
             rep = OrderReport(req.client_order_id, req.instrument, req.side, req.qty, OrderStatus.REJECTED,
                               reason="post-only order would cross the book")
