@@ -18,6 +18,7 @@ from runner.spec.variant import ExecutionSpec
 from venues.base import Instrument, OrderRequest, OrderType, Side, TimeInForce
 
 BAND_MARGIN = Decimal("0.9")  # stay inside the band even if the mid moves a little before the venue looks
+NEAR_BAND = 0.85  # below BAND_MARGIN with room for float rounding: closer than this, clamp exactly
 
 
 _SIDES = {s.value: s for s in Side}  # a dict lookup is ~5x cheaper than Side(value)
@@ -38,15 +39,16 @@ def is_maker_entry(intent: Intent, style: ExecutionSpec) -> bool:
     return intent.purpose != "quote" and not is_taker(intent, style)
 
 
-def price_for(intent: Intent, ev: MarketEvent, style: ExecutionSpec, side: Side) -> tuple[Decimal, TimeInForce]:
+def price_for(intent: Intent, ev: MarketEvent, style: ExecutionSpec, side: Side) -> tuple[float, TimeInForce]:
+    """The limit price as a float (exact Decimal comes after the band check) and the TIF."""
     taker = is_taker(intent, style)
     if intent.price is not None:
-        return to_decimal(intent.price), (TimeInForce.IOC if taker else TimeInForce.POST_ONLY)
+        return intent.price, (TimeInForce.IOC if taker else TimeInForce.POST_ONLY)
     if taker:
         if side is Side.BUY:
-            return to_decimal(ev.ask * (1 + style.slippage_cap_bps / 10_000.0)), TimeInForce.IOC
-        return to_decimal(ev.bid * (1 - style.slippage_cap_bps / 10_000.0)), TimeInForce.IOC
-    return to_decimal(ev.bid if side is Side.BUY else ev.ask), TimeInForce.POST_ONLY
+            return ev.ask * (1 + style.slippage_cap_bps / 10_000.0), TimeInForce.IOC
+        return ev.bid * (1 - style.slippage_cap_bps / 10_000.0), TimeInForce.IOC
+    return (ev.bid if side is Side.BUY else ev.ask), TimeInForce.POST_ONLY
 
 
 def clamp_to_band(price: Decimal, mid: float, inst: Instrument) -> Decimal:
@@ -63,6 +65,12 @@ def build_request(
     reduce_only: bool,
 ) -> OrderRequest:
     side = _SIDES.get(intent.side) or Side(intent.side)
-    price, tif = price_for(intent, ev, style, side)
-    price = clamp_to_band(price, (ev.bid + ev.ask) * 0.5, inst)
+    px, tif = price_for(intent, ev, style, side)
+    price = to_decimal(px)
+    band = inst.price_band_pct
+    if band is not None:
+        mid = (ev.bid + ev.ask) * 0.5
+        # Well inside the band (by a float check with room to spare) needs no exact clamp.
+        if mid > 0 and abs(px - mid) > mid * float(band) * NEAR_BAND:
+            price = clamp_to_band(price, mid, inst)
     return OrderRequest(cid, intent.instrument, side, qty, OrderType.LIMIT, price, tif, reduce_only)

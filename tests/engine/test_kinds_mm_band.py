@@ -83,3 +83,29 @@ def test_the_engine_clamps_any_limit_price_into_the_venue_band() -> None:
     assert clamp_to_band(Decimal("120"), 100.0, inst) == Decimal("104.500")  # 90% of the band, margin kept
     assert clamp_to_band(Decimal("80"), 100.0, inst) == Decimal("95.500")
     assert clamp_to_band(Decimal("101"), 100.0, inst) == Decimal("101")
+
+
+def test_an_order_request_carries_the_clamped_price_only_near_or_past_the_band() -> None:
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from runner.engine.execution import build_request, clamp_to_band, to_decimal
+    from runner.kinds.base import Intent, MarketEvent
+    from runner.spec.variant import ExecutionSpec
+    from venues.base import Instrument
+
+    inst = Instrument("X", Decimal("0.01"), Decimal("0.001"), price_band_pct=Decimal("0.05"))
+    ev = MarketEvent(0.0, "X", 99.99, 100.01)  # mid 100: the band is 95..105, the clamp 95.5..104.5
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.floats(min_value=50.0, max_value=150.0), st.sampled_from(["buy", "sell"]))
+    def check(price: float, side: str) -> None:
+        req = build_request("c", Intent("X", side, "entry", qty=1.0, price=price), Decimal(1), ev,
+                            ExecutionSpec(style="maker"), inst, False)
+        assert req.price == clamp_to_band(to_decimal(price), 100.0, inst)
+
+    check()
+    for edge in (104.25, 104.5, 104.50000001, 95.75, 95.5, 95.49999999):  # between the float check and the clamp
+        req = build_request("c", Intent("X", "buy", "entry", qty=1.0, price=edge), Decimal(1), ev,
+                            ExecutionSpec(style="maker"), inst, False)
+        assert req.price == clamp_to_band(to_decimal(edge), 100.0, inst)
