@@ -6,6 +6,7 @@ fees, net. Binary sums: pairs, orphans, settled PnL. Cheap to keep; nothing grow
 
 from __future__ import annotations
 
+from collections.abc import Container
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
     from runner.engine.variant import VariantEngine
 
 ZERO = Decimal(0)
+QUOTES_KEPT = 4096  # a quote's fills arrive while it rests or soon after; older ids are dropped
 
 
 @dataclass
@@ -27,12 +29,16 @@ class KindStats:
     funding: Decimal = ZERO  # received (positive) or paid (negative)
     trading_fees: Decimal = ZERO
     settled_pnl: Decimal = ZERO  # realized by settlements (gross of the legs' fees)
-    quote_cids: set[str] = field(default_factory=set)
+    quote_cids: dict[str, None] = field(default_factory=dict)  # the latest QUOTES_KEPT quotes, oldest first
     track_inventory: bool = True  # two Decimal compares per fill: only market making reports it
 
-    def on_quote(self, cid: str, qty: Decimal) -> None:
+    def on_quote(self, cid: str, qty: Decimal, working: Container[str] = ()) -> None:
         self.quoted += qty
-        self.quote_cids.add(cid)
+        self.quote_cids[cid] = None
+        if len(self.quote_cids) > QUOTES_KEPT:  # a runner quotes for weeks: forget old closed quotes
+            for old in list(self.quote_cids)[: QUOTES_KEPT // 4]:
+                if old not in working:
+                    del self.quote_cids[old]
 
     def on_fill(self, f: NewFill, old: PositionState, new: PositionState) -> None:
         if f.liquidity == "funding":

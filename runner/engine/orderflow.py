@@ -168,7 +168,7 @@ class OrderFlow:
             return
         rep = self.place(intent, ev)
         if rep is not None:
-            self.stats.on_quote(rep.client_order_id, rep.qty)
+            self.stats.on_quote(rep.client_order_id, rep.qty, self.working)
 
     def _cancel(self: VariantEngine, cid: str) -> bool:
         w = self.working.get(cid)

@@ -49,6 +49,8 @@ class Backoff:
     ok_mark: int = 0  # engine.submits_ok when the last transient error came
 
 
+OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
+
 class Runtime:
     def __init__(self, home: Path, ledger: Ledger, venues: VenuesConfig, config: RunnerConfig,
                  reporter: Reporter | None = None, clock: Callable[[], float] = time.time) -> None:
@@ -166,11 +168,11 @@ class Runtime:
         self.reporter.order(eng, req, purpose)
 
     def _own(self, cid: str, eng: VariantEngine, group: str | None) -> None:
-        """Remember who placed an order (and its group) for the fills to come; bounded, since
-        anything older is found through the ledger's order row."""
+        """Remember who placed an order (and its group) for the fills to come. A cache of the
+        latest orders only: a fill for anything older is routed through the ledger's order row."""
         self.owner[cid] = (eng, group)
-        if len(self.owner) > 50_000:
-            for old in list(self.owner)[:10_000]:
+        if len(self.owner) > OWNER_CACHE:
+            for old in list(self.owner)[: OWNER_CACHE // 4]:
                 del self.owner[old]
 
     def _reconcile_orders(self, eng: VariantEngine) -> None:
