@@ -49,6 +49,7 @@ class Backoff:
     ok_mark: int = 0  # engine.submits_ok when the last transient error came
 
 
+LATE_FILL_AFTER = ("cancelled", "rejected")  # closed unfilled: a fill after these is recorded as such
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
 
 class Runtime:
@@ -284,9 +285,24 @@ class Runtime:
             applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
             for nf, eng in batch:
                 if nf.fill_key in applied and eng is not None:
+                    closed = bool(nf.client_order_id) and nf.client_order_id not in eng.working
                     eng.on_fill(nf)
+                    if closed:
+                        self._note_late_fill(nf)
             if page.cursor != cursor:
                 self.ledger.set_cursor(account, page.cursor)
+
+    def _note_late_fill(self, nf: NewFill) -> None:
+        """A fill for an order the venue had closed unfilled (cancelled, rejected): the fill
+        stands (it happened) and the order's history says so, so its status is not "cancelled"
+        with a position behind it."""
+        cid = nf.client_order_id or ""
+        status = self.ledger.order_status(cid)
+        if status in LATE_FILL_AFTER:
+            self.sink.order_event(cid, "filled_after_" + status,
+                                  detail=f"{nf.side} {nf.qty} @ {nf.price} after the venue reported it {status}")
+            self.reporter.error(f"{nf.variant}: fill {nf.side} {nf.qty} {nf.instrument} @ {nf.price} on order "
+                                f"{cid[:12]} after it was {status}")
 
     def _housekeeping(self, now: float) -> None:
         for eng in list(self.engines.values()):

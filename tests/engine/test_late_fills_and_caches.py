@@ -1,8 +1,9 @@
-"""A runner trades for weeks: what it remembers per order is a bounded cache, never the truth.
+"""Late fills, and what a long-running runner remembers per order (a bounded cache, never the truth).
 
-An order that fell out of the runtime's owner cache still gets its late fill routed to the
-right variant (through the ledger's order row), and market-making quote ids are forgotten
-once closed but never while the quote still rests.
+A fill for an order that fell out of the runtime's owner cache still reaches the right variant
+(through the ledger's order row); a fill after the venue cancelled the order stands and the
+order's history says so; market-making quote ids are forgotten once closed, never while the
+quote still rests.
 """
 
 from __future__ import annotations
@@ -49,3 +50,24 @@ def test_quote_ids_are_bounded_but_a_resting_quote_keeps_its_id() -> None:
     assert len(stats.quote_cids) <= QUOTES_KEPT + 1
     assert "resting" in stats.quote_cids and "q0" not in stats.quote_cids
     assert stats.quoted == QUOTES_KEPT * 3 + 1
+
+
+def test_a_fill_after_the_venue_cancelled_the_order_stands_and_the_order_says_so(tmp_path: Path) -> None:
+    desk = Desk(tmp_path, {"MR_v13": variant_yaml("MR_v13", style="maker")}).start()
+    try:
+        rep = desk.place("MR_v13", "buy", 0.01, price=desk.mid() * 0.99)
+        assert rep is not None and rep.status.is_open
+        assert desk.engine("MR_v13")._cancel(rep.client_order_id)
+        assert desk.ledger.order_status(rep.client_order_id) == "cancelled"
+        desk.venue_fills(rep, "0.01")  # the venue fills it after acknowledging the cancel
+        desk.step(2)
+        assert desk.ledger.order_status(rep.client_order_id) == "filled_after_cancelled"
+        (late,) = [f for f in desk.ledger.fills(limit=None) if f.client_order_id == rep.client_order_id]
+        assert late.variant == "MR_v13" and late.qty == Decimal("0.01")
+        other = desk.place("MR_v13", "sell", 0.01, price=desk.mid() * 1.01)  # an order closed normally...
+        assert other is not None
+        desk.engine("MR_v13")._cancel(other.client_order_id)
+        desk.step(2)
+        assert desk.ledger.order_status(other.client_order_id) == "cancelled"  # ...keeps its status
+    finally:
+        desk.close()
