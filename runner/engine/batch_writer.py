@@ -153,15 +153,16 @@ class ProcessWriter:
         self._request("sync")
 
     def close(self) -> None:
-        if self._proc.is_alive():
-            try:
+        """Wait for everything handed over, then let the child go (raises if a write failed)."""
+        try:
+            if self._proc.is_alive():
                 self._request("stop")
-            finally:
-                self._proc.join(timeout=30)
-        self._pipe.close()
-        if self._proc.is_alive():
-            self._proc.kill()
-            self._proc.join()
+        finally:
+            self._proc.join(timeout=30)
+            if self._proc.is_alive():
+                self._proc.kill()
+                self._proc.join()
+            self._pipe.close()
 
     def _request(self, op: str) -> None:
         try:

@@ -134,7 +134,7 @@ class Runtime:
         eng = VariantEngine(
             loaded, kind(loaded.params, loaded.spec.instruments), venue, self.sink, MAIN_RUN, state,
             self.ledger.next_seq(MAIN_RUN, dep.variant), session_open=session_checker(loaded.spec.sessions),
-            anomaly_tolerance=self.config.anomaly_tolerance,
+            anomaly_tolerance=self.config.anomaly_tolerance, trips_kept=0,
         )
         eng.on_order = self._on_order
         if self.config.guards.exposure_groups:

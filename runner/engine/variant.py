@@ -76,6 +76,7 @@ class VariantEngine(OrderFlow):
         self, loaded: LoadedVariant, strategy: Strategy, venue: VenueAdapter, sink: ImmediateSink,
         run_id: str, state: State, next_seq: int, *, variant_key: str | None = None,
         session_open: Callable[[float], bool] | None = None, anomaly_tolerance: float = 0.01,
+        trips_kept: int = TRIPS_KEPT,
     ) -> None:
         self.loaded = loaded
         self.spec = loaded.spec
@@ -94,7 +95,8 @@ class VariantEngine(OrderFlow):
         self.working: dict[str, WorkingOrder] = {}
         self.skips: dict[str, int] = {}
         self.pnl_day = PnlDay()
-        self.trips: deque[RoundTrip] = deque(maxlen=TRIPS_KEPT)  # the latest round trips only
+        # the latest round trips, for a backtest's report (paper and live keep none: the ledger has the fills)
+        self.trips: deque[RoundTrip] = deque(maxlen=trips_kept)
         self.trip_count = 0
         self.trip_wins = 0
         self.open_trip: dict[str, RoundTrip] = {}
