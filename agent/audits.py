@@ -1,21 +1,18 @@
-"""Audit findings for the agent: the stored open ones, and checks run now on a scratch copy.
+"""Audit findings for the agent: the stored open ones, and checks evaluated now.
 
-``runner.audit.run.run_checks`` stores its findings and may act on an invariant breach
-(quarantine, alerts). The agent must compute and never act: it runs them with ``act=False``
-against a private copy of the SQLite ledger taken with SQLite's online backup, so even the
-stored findings go to the copy, which is thrown away. The venues are only read.
+``runner audit`` stores its findings and may act on an invariant breach (quarantine,
+alerts). The agent must compute and never act: it evaluates the checks
+(``runner.audit.run.evaluate_checks``) on its own ledger, which is opened read-only at the
+database level (SQLite ``query_only``, PostgreSQL read-only sessions), so nothing can be
+stored even by mistake. The venues are only read.
 """
 
 from __future__ import annotations
 
-import sqlite3
-import tempfile
-from pathlib import Path
 from typing import Any
 
-from agent.context import AgentContext, sqlite_path
+from agent.context import AgentContext
 from runner.audit.findings import Finding
-from runner.ledger.store import Ledger
 
 
 class AuditUnavailable(RuntimeError):
@@ -49,35 +46,13 @@ def open_findings(ctx: AgentContext) -> list[dict[str, Any]]:
 
 
 def run_checks_now(ctx: AgentContext, names: list[str] | None = None) -> list[dict[str, Any]]:
-    """Run audit checks on a scratch copy of the ledger; nothing is stored, nothing acts."""
+    """Evaluate audit checks now on the read-only ledger; nothing is stored, nothing acts."""
     try:
-        from runner.audit.run import run_checks
+        from runner.audit.run import evaluate_checks
     except ImportError as exc:
-        raise AuditUnavailable(f"audit checks are unavailable (runner.audit.run.run_checks): {exc}") from None
-    with tempfile.TemporaryDirectory(prefix="runner-agent-") as tmp:
-        scratch = _scratch_copy(ctx, Path(tmp) / "ledger.db")
-        try:
-            findings = run_checks(scratch, ctx.venues, ctx.home, names=names, act=False)
-        except Exception as exc:
-            raise AuditUnavailable(f"running the checks failed: {type(exc).__name__}: {exc}") from None
-        finally:
-            scratch.close()
+        raise AuditUnavailable(f"audit checks are unavailable (runner.audit.run.evaluate_checks): {exc}") from None
+    try:
+        findings, _done = evaluate_checks(ctx.ledger, ctx.venues, ctx.home, names=names)
+    except Exception as exc:
+        raise AuditUnavailable(f"running the checks failed: {type(exc).__name__}: {exc}") from None
     return [finding_dict(f) for f in findings]
-
-
-def _scratch_copy(ctx: AgentContext, target: Path) -> Ledger:
-    src_path = sqlite_path(ctx.ledger_url)
-    if not ctx.ledger_url.startswith("sqlite"):
-        raise AuditUnavailable(
-            "checks run by the agent need a SQLite ledger (they run on a private copy); "
-            "run `runner audit` yourself on PostgreSQL"
-        )
-    if src_path is not None and src_path.exists():
-        src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True)
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst)
-        finally:
-            src.close()
-            dst.close()
-    return Ledger(f"sqlite:///{target}")  # creates whatever tables the copy lacks

@@ -87,7 +87,7 @@ def run_check(ctx: AgentContext, check: str | None = None) -> dict[str, Any]:
         found = audits.run_checks_now(ctx, [check] if check else None)
     except audits.AuditUnavailable as exc:
         raise ToolError(str(exc)) from None
-    return {"findings": found, "note": "computed on a private copy of the ledger; nothing was stored or changed"}
+    return {"findings": found, "note": "computed now from the ledger, opened read-only; nothing was stored or changed"}
 
 
 def dust_report(ctx: AgentContext) -> dict[str, Any]:
@@ -127,7 +127,7 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
     Tool("positions", "Positions derived from fills, with PnL and a dust flag.", _obj({"variant": _VARIANT}),
          positions),
     Tool("open_findings", "Audit findings stored by earlier runs and still open.", _obj(), open_findings),
-    Tool("run_check", "Run one audit check (or all) now, on a private copy of the ledger: computes, never "
+    Tool("run_check", "Run one audit check (or all) now, on the read-only ledger: computes, never "
          "acts. Checks: freshness, ledger_vs_venue, fills_vs_positions, retired_flat, groups_balanced, "
          "cost_sanity, orphan_orders.", _obj({"check": {"type": "string"}}), run_check),
     Tool("dust_report", "Positions too small to close with one order (venue, instrument, variant, qty, "

@@ -99,6 +99,20 @@ def run_checks(
     """
     names = check_names(names)
     run_id = store.start_run(ledger, names, actor)
+    findings, done = evaluate_checks(ledger, venues_config, home, names, adapters=adapters, settings=settings)
+    store.record(ledger, run_id, done, findings)
+    if act:
+        act_on(ledger, findings, alerter or Alerter(ledger), actor)
+    return findings
+
+
+def evaluate_checks(
+    ledger: Ledger, venues_config: VenuesConfig, home: Path, names: Sequence[str] | None = None, *,
+    adapters: dict[str, VenueAdapter] | None = None, settings: Settings | None = None,
+) -> tuple[list[Finding], list[str]]:
+    """The findings of ``names`` (most severe first) and the checks that ran, computed from the
+    ledger and the venues without writing anything: a read-only ledger is enough."""
+    names = check_names(names)
     try:
         led = read_ledger(ledger, settings or settings_for(home))
         venues: dict[str, VenueData] = {}
@@ -108,10 +122,7 @@ def run_checks(
     except Exception as exc:  # noqa: BLE001 - reading the inputs failed: every check failed
         log.exception("audit inputs could not be read")
         findings, done = [failed(n, exc) for n in names], []
-    store.record(ledger, run_id, done, findings)
-    if act:
-        act_on(ledger, findings, alerter or Alerter(ledger), actor)
-    return sorted(findings, key=lambda f: (-f.severity.rank, f.check, f.variant or "", f.key))
+    return sorted(findings, key=lambda f: (-f.severity.rank, f.check, f.variant or "", f.key)), done
 
 
 def act_on(ledger: Ledger, findings: Sequence[Finding], alerter: Alerter, actor: str) -> list[str]:

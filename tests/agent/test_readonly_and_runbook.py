@@ -28,8 +28,9 @@ def dump(db: Path) -> dict[str, list[tuple[object, ...]]]:
         con.close()
 
 
-def busy_desk(home: Path) -> Desk:
-    desk = Desk(home, {"MR_v13": variant_yaml("MR_v13", style="maker"), "MR_v14": variant_yaml("MR_v14")}).start()
+def busy_desk(home: Path, db: str | None = None) -> Desk:
+    desk = Desk(home, {"MR_v13": variant_yaml("MR_v13", style="maker"), "MR_v14": variant_yaml("MR_v14")},
+                db=db).start()
     rep = desk.place("MR_v13", "buy", 0.01, price=desk.mid() * 0.995)
     desk.place("MR_v14", "buy", 0.0101)
     desk.step()
@@ -65,6 +66,31 @@ def test_no_tool_changes_a_single_row_of_the_ledger(tmp_path: Path) -> None:
     ctx.close()
     assert dump(db) == before
     desk.close()
+
+
+def test_checks_run_by_the_agent_on_postgres_find_and_store_nothing(tmp_path: Path, pg_url: str) -> None:
+    busy_desk(tmp_path, pg_url).close()  # MR_v13 retired, then a fill arrived after its cancel
+    from runner.ledger.store import Ledger
+
+    def pg_dump() -> dict[str, list[tuple[object, ...]]]:
+        led = Ledger(pg_url)
+        try:
+            with led.engine.connect() as conn:
+                names = conn.execute(text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"))
+                return {n: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{n}"'))), key=repr)
+                        for (n,) in sorted(names)}
+        finally:
+            led.close()
+
+    before = pg_dump()
+    assert before["fills"] and before["orders"]
+    ctx = AgentContext.open(tmp_path, pg_url)
+    out = tools.call(ctx, "run_check", {"check": "retired_flat"})
+    assert "error" not in out, out
+    assert [f["variant"] for f in out["findings"] if f["check"] == "retired_flat"] == ["MR_v13"]
+    assert "error" not in tools.call(ctx, "run_check", {})  # every check
+    ctx.close()
+    assert pg_dump() == before
 
 
 def test_the_agent_ledger_refuses_writes_at_the_database(tmp_path: Path) -> None:

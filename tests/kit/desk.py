@@ -57,7 +57,7 @@ class Desk:
     """A deployment directory with one runtime; ``step`` advances the market and the runner."""
 
     def __init__(self, home: Path, variants: dict[str, str] | None = None,
-                 config: RunnerConfig | None = None) -> None:
+                 config: RunnerConfig | None = None, db: str | None = None) -> None:
         self.home = home
         (home / "strategies.d").mkdir(parents=True, exist_ok=True)
         (home / "venues.yaml").write_text("sim:\n  adapter: sim\n  seed: 7\n  clock: manual\n")
@@ -65,7 +65,7 @@ class Desk:
         for vid, text in (variants or {"MR_v13": variant_yaml("MR_v13")}).items():
             (home / "strategies.d" / f"{vid}.yaml").write_text(text)
         self.now = 1_700_000_000.0
-        self.ledger = Ledger(default_url(home))
+        self.ledger = Ledger(db or default_url(home))
         self.rt = Runtime(home, self.ledger, load_venues(home), config or RunnerConfig(), clock=lambda: self.now)
 
     # --- driving -----------------------------------------------------------------------
