@@ -52,6 +52,7 @@ class Backoff:
 LATE_FILL_AFTER = ("cancelled", "rejected")  # closed unfilled: a fill after these is recorded as such
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
 
+
 class Runtime:
     def __init__(self, home: Path, ledger: Ledger, venues: VenuesConfig, config: RunnerConfig,
                  reporter: Reporter | None = None, clock: Callable[[], float] = time.time) -> None:
@@ -293,14 +294,14 @@ class Runtime:
                 self.ledger.set_cursor(account, page.cursor)
 
     def _note_late_fill(self, nf: NewFill) -> None:
-        """A fill for an order the venue had closed unfilled (cancelled, rejected): the fill
-        stands (it happened) and the order's history says so, so its status is not "cancelled"
-        with a position behind it."""
+        """A fill read for an order already recorded closed unfilled (cancelled, rejected): the
+        fill stands (it happened; its own time is on the fill) and the order's history says so,
+        so its status is not "cancelled" with a position behind it."""
         cid = nf.client_order_id or ""
         status = self.ledger.order_status(cid)
         if status in LATE_FILL_AFTER:
             self.sink.order_event(cid, "filled_after_" + status,
-                                  detail=f"{nf.side} {nf.qty} @ {nf.price} after the venue reported it {status}")
+                                  detail=f"{nf.side} {nf.qty} @ {nf.price} read after the order was recorded {status}")
             self.reporter.error(f"{nf.variant}: fill {nf.side} {nf.qty} {nf.instrument} @ {nf.price} on order "
                                 f"{cid[:12]} after it was {status}")
 
