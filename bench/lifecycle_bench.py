@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -60,13 +61,18 @@ def deploy_latency(drops: int) -> list[float]:
 
 
 def tick_to_order(samples: int) -> list[float]:
-    """In-process paper session on a manual-clock sim; the adapter stamps submit()."""
-    from runner.engine import variant as variant_mod
+    """In-process paper session on a manual-clock sim; the adapter stamps submit(). The runner
+    prints as `runner run` does (to /dev/null), so console output is part of the measure."""
+    from rich.console import Console
 
-    with tempfile.TemporaryDirectory() as tmp:
+    from runner.engine import variant as variant_mod
+    from runner.engine.report import Reporter
+
+    with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as devnull:
         home = make_home(Path(tmp))
         home.add_variant("MR_v13.yaml", mr_yaml(window=5, entry_z=0.5, exit_z=0.1))
         rt = home.runtime()
+        rt.reporter = Reporter(Console(file=devnull, highlight=False, soft_wrap=True))
         rt.start()
         sim = rt.adapters["sim"]
         stamps: list[float] = []

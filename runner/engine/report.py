@@ -39,6 +39,8 @@ class Reporter:
                    f"[{t.actor}: {t.reason}]{detail}")
 
     def order(self, engine: VariantEngine, req: OrderRequest, purpose: str) -> None:
+        if self.quiet:
+            return
         self._line(f"[bold]{engine.id}[/bold] order {req.side.value} {req.qty} {req.instrument} "
                    f"@ {req.price} {req.tif.value} ({purpose}) id={req.client_order_id[:12]}")
 

@@ -138,6 +138,7 @@ class Runtime:
             anomaly_tolerance=self.config.anomaly_tolerance, trips_kept=0,
         )
         eng.on_order = self._on_order
+        eng.on_sent = self.reporter.order  # printed once sent: a console line costs more than the send
         if self.config.guards.exposure_groups:
             eng.entry_gate = self._exposure_gate
         eng.on_fill_cb = self.reporter.fill
@@ -167,7 +168,6 @@ class Runtime:
     def _on_order(self, eng: VariantEngine, req, purpose: str) -> None:  # type: ignore[no-untyped-def]
         w = eng.working.get(req.client_order_id)
         self._own(req.client_order_id, eng, w.group if w else None)
-        self.reporter.order(eng, req, purpose)
 
     def _own(self, cid: str, eng: VariantEngine, group: str | None) -> None:
         """Remember who placed an order (and its group) for the fills to come. A cache of the

@@ -109,7 +109,8 @@ class VariantEngine(OrderFlow):
         self.last_error: str | None = None
         self.now = 0.0  # time of the latest market event (data time in a backtest)
         self.submits_ok = 0  # accepted submissions: a success resets the transient retry count
-        self.on_order: Callable[[VariantEngine, OrderRequest, str], None] | None = None
+        self.on_order: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # just before the send
+        self.on_sent: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # after it (e.g. printing)
         self.on_fill_cb: Callable[[VariantEngine, NewFill], None] | None = None
         self._init_orderflow()
 
@@ -217,6 +218,13 @@ class VariantEngine(OrderFlow):
         self.working[req.client_order_id] = WorkingOrder(req, purpose, group=group)
         if self.on_order:
             self.on_order(self, req, purpose)
+        try:
+            return self._submit(req)
+        finally:  # whatever the venue answered; nothing here may delay the send
+            if self.on_sent:
+                self.on_sent(self, req, purpose)
+
+    def _submit(self, req: OrderRequest) -> OrderReport | None:
         try:
             rep = self.venue.submit(req)
         except AmbiguousError as exc:

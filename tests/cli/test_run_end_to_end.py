@@ -26,6 +26,7 @@ def test_run_trades_and_the_cli_reads_back_consistent_fills_and_positions(tmp_pa
     run = runner(tmp_path, "run", "--duration", "8")
     assert run.returncode == 0, run.stderr
     assert "warming -> active" in run.stdout and "fill" in run.stdout
+    assert " order buy " in run.stdout or " order sell " in run.stdout  # printed once sent
 
     fills = json.loads(runner(tmp_path, "fills", "--json", "--limit", "0").stdout)["fills"]
     positions = json.loads(runner(tmp_path, "positions", "--json").stdout)["positions"]
