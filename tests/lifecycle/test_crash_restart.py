@@ -17,12 +17,29 @@ from venues.sim.config import SimConfig
 KILLS = 6
 
 
+def _caught_up(ledger_url: str, sim_db) -> bool:  # type: ignore[no-untyped-def]
+    """The ledger has every fill the venue has booked (read from both stores, read-only)."""
+    import sqlite3
+
+    venue = sqlite3.connect(f"file:{sim_db}?mode=ro", uri=True)
+    try:
+        booked = {f"sim:{r[0]}" for r in venue.execute("SELECT fill_id FROM fills")}
+    finally:
+        venue.close()
+    led = Ledger(ledger_url)
+    try:
+        return booked <= {f.fill_key for f in led.fills(limit=None)}
+    finally:
+        led.close()
+
+
 def test_sigkill_at_random_points_never_duplicates_loses_or_double_applies(tmp_path) -> None:
     (tmp_path / "strategies.d").mkdir()
     # a busy variant: short window, low thresholds, so orders fly several times a second
     (tmp_path / "strategies.d" / "MR_v13.yaml").write_text(mr_yaml(window=5, entry_z=0.6, exit_z=0.1))
     (tmp_path / "venues.yaml").write_text(FAST_SIM)
-    (tmp_path / "runner.yaml").write_text(FAST_RUNNER)
+    # a short lease: after a kill the next runner takes the variant over within 2 s and trades
+    (tmp_path / "runner.yaml").write_text(FAST_RUNNER + "lease_ttl_s: 2\n")
     rng = random.Random(1234)
     ledger_url = default_url(tmp_path)
     for _ in range(KILLS):
@@ -31,10 +48,15 @@ def test_sigkill_at_random_points_never_duplicates_loses_or_double_applies(tmp_p
         time.sleep(1.0 + rng.random() * 2.0)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-    # a last, clean run lets the restart reconcile everything that was in flight
+    # a last, clean run lets the restart reconcile everything that was in flight: it takes the
+    # lease over (at most lease_ttl_s after the last kill), then reads what the venue filled
+    sim_db = tmp_path / "state" / "sim" / "sim.db"
     proc = start_runner(tmp_path)
-    time.sleep(3.0)
-    stop_runner(proc)
+    try:
+        wait_for(lambda: _caught_up(ledger_url, sim_db), timeout=60, every=0.5)
+        time.sleep(1.0)
+    finally:
+        stop_runner(proc)
     log = (tmp_path / "runner.log").read_text()
 
     led = Ledger(ledger_url)
