@@ -118,19 +118,18 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
     kind = get_kind(loaded.spec.kind)
     assert kind is not None
     venue = ReplayVenue(loaded.spec.venue, backtest_instruments(loaded, venues))
-    sink = BatchSink(ledger)
-    engine = VariantEngine(loaded, kind(loaded.params, loaded.spec.instruments), venue, sink, run_id,
-                           State.PENDING, 1, variant_key=key)
-    engine.booked = []  # funding and settlement cashflows the engine books, for the equity curve
-    life = LifecycleDriver(ledger, before=sink.flush)
-    life.fire(engine, Trigger.START, "backtest_start", f"data: {', '.join(str(p) for _, p in data)}")
-    stats = EquityStats(capital)
-    cash = capital
-    qty: dict[str, float] = {}
+    sink = BatchSink(ledger)  # starts the writer process: closed below whatever happens
     try:
-        bars, fills, cash = _loop(engine, venue, sink, life, stats, merged(streams), run_id, key, cash, qty)
+        engine = VariantEngine(loaded, kind(loaded.params, loaded.spec.instruments), venue, sink, run_id,
+                               State.PENDING, 1, variant_key=key)
+        engine.booked = []  # funding and settlement cashflows the engine books, for the equity curve
+        life = LifecycleDriver(ledger, before=sink.flush)
+        life.fire(engine, Trigger.START, "backtest_start", f"data: {', '.join(str(p) for _, p in data)}")
+        stats = EquityStats(capital)
+        qty: dict[str, float] = {}
+        bars, fills, cash = _loop(engine, venue, sink, life, stats, merged(streams), run_id, key, capital, qty)
     finally:
-        sink.close()  # everything written, the writer thread gone (also when a data row was bad)
+        sink.close()  # everything written, the writer process gone (also when a data row was bad)
     skips = engine.take_skips()
     ledger.add_skips(run_id, key, skips)
     metrics = {

@@ -114,3 +114,22 @@ def test_a_backtest_on_postgres_writes_every_fill_and_the_folded_position(tmp_pa
     want = derive((1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts) for f in fills)
     assert (pos.qty, pos.realized_pnl, pos.fees) == (want.qty, want.realized_pnl, want.fees)
     assert dec(pos.fees) == dec(sum((f.fee for f in fills), Decimal(0)))
+
+
+def test_a_bad_data_row_ends_the_run_with_nothing_kept_and_no_writer_left(tmp_path: Path) -> None:
+    import multiprocessing
+
+    from runner.errors import BadInputError
+
+    bars = write_bars(tmp_path / "ou.csv", 2000, seed=5)
+    lines = bars.read_text().splitlines()
+    lines[1500] = lines[1500].replace(",1.0", ",x")  # a volume that is not a number
+    bars.write_text("\n".join(lines) + "\n")
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    try:
+        with pytest.raises(BadInputError, match=r"ou.csv:1501: bad bar row"):
+            run_backtest(load_variant(REPO / "strategies.d" / "MR_v13.yaml"), [("BTC-USD", bars)], ledger)
+        assert multiprocessing.active_children() == []
+        assert count(ledger, "orders") == count(ledger, "fills") == 0  # the run's rows are discarded
+    finally:
+        ledger.close()
