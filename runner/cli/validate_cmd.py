@@ -50,7 +50,8 @@ def backtest(
         emit_json(result.as_json())
         return
     m = result.metrics
-    typer.echo(f"{result.variant}  run {result.run_id}: {result.bars} events, {result.fills} fills")
+    typer.echo(f"{result.variant}  run {result.run_id}: {result.bars} events, {result.fills} fills "
+               f"(runner fills --run {result.run_id})")
     typer.echo(
         f"  total return {m['total_return']:.4%}  sharpe {m['sharpe']:.2f}  max drawdown {m['max_drawdown']:.4%}\n"
         f"  trades {m['trades']}  win rate {m['win_rate']:.2%}  fees {m['fees']:.2f}  exposure {m['exposure']:.2%}"
