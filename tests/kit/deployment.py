@@ -16,37 +16,23 @@ from runner.kinds.base import Intent, MarketEvent
 from runner.ledger.store import Ledger, default_url
 from runner.lifecycle import State, Trigger
 from runner.spec.deployment_config import RunnerConfig, load_runner_config, load_venues
+from tests.kit.home import make_home as kit_home
+from tests.kit.home import variant_text
 from venues.sim.adapter import SimAdapter
-
-VENUES_YAML = """\
-sim:
-  adapter: sim
-  seed: 7
-  clock: manual
-"""
 
 
 def variant_yaml(vid: str, instruments: tuple[str, ...] = ("BTC-USD",), venue: str = "sim") -> str:
-    name, _, version = vid.rpartition("_v")
-    return (
-        f"name: {name}\nversion: {version}\nkind: mean_reversion\nvenue: {venue}\nmode: paper\n"
-        f"instruments: [{', '.join(instruments)}]\n"
-        "params: {window: 2, entry_z: 1.25, exit_z: 0.5, long_only: false, order_notional: 1000}\n"
-        "risk: {max_order_notional: 100000, max_position_notional: 1000000, max_daily_loss: 100000}\n"
-    )
+    return variant_text(vid, {"window": 2, "entry_z": 1.25, "exit_z": 0.5, "long_only": False, "order_notional": 1000},
+                        {"max_order_notional": 100000, "max_position_notional": 1000000, "max_daily_loss": 100000},
+                        venue=venue, instruments=instruments)
 
 
 def make_home(root: Path, variants: dict[str, tuple[str, ...]], runner_yaml: str = "") -> Path:
     """A deployment directory with one file per variant (id -> instruments)."""
-    home = root / "desk"
-    (home / "strategies.d").mkdir(parents=True)
+    home = kit_home(root / "desk", runner_yaml=runner_yaml or None,
+                    variants={vid: variant_yaml(vid, insts) for vid, insts in variants.items()}).path
     (home / "runbook").mkdir()
     (home / "state").mkdir()
-    (home / "venues.yaml").write_text(VENUES_YAML)
-    if runner_yaml:
-        (home / "runner.yaml").write_text(runner_yaml)
-    for vid, insts in variants.items():
-        (home / "strategies.d" / f"{vid}.yaml").write_text(variant_yaml(vid, insts))
     return home
 
 

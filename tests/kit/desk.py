@@ -8,8 +8,6 @@ the ledger by hand; a misbehaving venue is simulated in the venue's own state, a
 
 from __future__ import annotations
 
-import json
-import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,38 +17,19 @@ from runner.engine.variant import VariantEngine
 from runner.kinds.base import Intent, MarketEvent
 from runner.ledger.store import Ledger, default_url
 from runner.spec.deployment_config import RunnerConfig, load_venues
+from tests.kit.home import REPO, make_home, variant_text
 from venues.base import OrderReport
 from venues.sim.adapter import SimAdapter
 
-REPO = Path(__file__).resolve().parents[2]
-
-VARIANT_YAML = """\
-name: {name}
-version: {version}
-kind: mean_reversion
-venue: sim
-mode: paper
-instruments: [BTC-USD, ETH-USD]
-params:
-  window: 2
-  entry_z: 50
-  exit_z: 0.5
-  long_only: false
-  stop_loss_pct: 0.5
-  max_hold: 10h
-  order_notional: 300
-risk:
-  max_order_notional: {max_order}
-  max_position_notional: 10000
-  max_daily_loss: 1000
-notes: {notes}
-"""
+__all__ = ["REPO", "Desk", "variant_yaml"]
 
 
 def variant_yaml(vid: str, max_order: int = 5000, notes: str = "test variant", style: str = "taker") -> str:
-    name, _, version = vid.rpartition("_v")
-    text = VARIANT_YAML.format(name=name, version=version, max_order=max_order, notes=json.dumps(notes))
-    return text + f"execution:\n  style: {style}\n"
+    """Two instruments, an entry threshold nothing reaches: the variant trades only when told to."""
+    return variant_text(vid, {"window": 2, "entry_z": 50, "exit_z": 0.5, "long_only": False, "stop_loss_pct": 0.5,
+                              "max_hold": "10h", "order_notional": 300},
+                        {"max_order_notional": max_order, "max_position_notional": 10000, "max_daily_loss": 1000},
+                        instruments=("BTC-USD", "ETH-USD"), style=style, notes=notes)
 
 
 class Desk:
@@ -59,11 +38,7 @@ class Desk:
     def __init__(self, home: Path, variants: dict[str, str] | None = None,
                  config: RunnerConfig | None = None, db: str | None = None) -> None:
         self.home = home
-        (home / "strategies.d").mkdir(parents=True, exist_ok=True)
-        (home / "venues.yaml").write_text("sim:\n  adapter: sim\n  seed: 7\n  clock: manual\n")
-        shutil.copytree(REPO / "runbook", home / "runbook", dirs_exist_ok=True)
-        for vid, text in (variants or {"MR_v13": variant_yaml("MR_v13")}).items():
-            (home / "strategies.d" / f"{vid}.yaml").write_text(text)
+        make_home(home, variants=variants or {"MR_v13": variant_yaml("MR_v13")}, runbook=True)
         self.now = 1_700_000_000.0
         self.ledger = Ledger(db or default_url(home))
         self.rt = Runtime(home, self.ledger, load_venues(home), config or RunnerConfig(), clock=lambda: self.now)

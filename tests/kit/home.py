@@ -1,8 +1,14 @@
-"""A temporary deployment (home dir, ledger, manual-clock sim) driven step by step in-process."""
+"""A temporary deployment (home dir, ledger, manual-clock sim) driven step by step in-process.
+
+Every test kit writes its deployment directories and variant files with ``make_home`` and
+``variant_text`` here (``tests/kit/deployment.py`` and ``tests/kit/desk.py`` build on them).
+"""
 
 from __future__ import annotations
 
+import json
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +52,19 @@ class Home:
         return Runtime(self.path, ledger or self.ledger(), load_venues(self.path), load_runner_config(self.path))
 
 
-def make_home(tmp: Path, venues_yaml: str = SIM_MANUAL, runner_yaml: str | None = None) -> Home:
+def make_home(tmp: Path, venues_yaml: str = SIM_MANUAL, runner_yaml: str | None = None,
+              variants: Mapping[str, str] | None = None, runbook: bool = False) -> Home:
+    """A deployment directory: venues.yaml, runner.yaml, strategies.d with ``variants`` (id ->
+    YAML text), and with ``runbook`` a copy of the shipped runbook."""
     tmp.mkdir(parents=True, exist_ok=True)
     (tmp / "venues.yaml").write_text(venues_yaml)
     if runner_yaml:
         (tmp / "runner.yaml").write_text(runner_yaml)
     (tmp / "strategies.d").mkdir(exist_ok=True)
+    for vid, text in (variants or {}).items():
+        (tmp / "strategies.d" / f"{vid}.yaml").write_text(text)
+    if runbook:
+        shutil.copytree(REPO / "runbook", tmp / "runbook", dirs_exist_ok=True)
     return Home(tmp)
 
 
@@ -73,12 +86,25 @@ def drive_until(rt: Runtime, pred, limit: int = 400) -> None:  # type: ignore[no
     raise AssertionError(f"condition not met within {limit} steps")
 
 
+def variant_text(vid: str, params: Mapping[str, object], risk: Mapping[str, object], *, venue: str = "sim",
+                 instruments: tuple[str, ...] = ("BTC-USD",), style: str | None = None, notes: str | None = None
+                 ) -> str:
+    """A mean_reversion variant file ``<name>_v<version>`` as YAML text."""
+    name, _, version = vid.rpartition("_v")
+    lines = [f"name: {name}", f"version: {version}", "kind: mean_reversion", f"venue: {venue}", "mode: paper",
+             f"instruments: [{', '.join(instruments)}]", "params:"]
+    lines += [f"  {k}: {json.dumps(v) if isinstance(v, bool) else v}" for k, v in params.items()]
+    lines += ["risk:"] + [f"  {k}: {v}" for k, v in risk.items()]
+    if notes is not None:
+        lines.append(f"notes: {json.dumps(notes)}")  # quoted: test notes carry hostile text
+    if style is not None:
+        lines += ["execution:", f"  style: {style}"]
+    return "\n".join(lines) + "\n"
+
+
 def mr_yaml(version: int = 13, **params: object) -> str:
     """The MR sample with a short window so tests trade quickly; params override."""
     base = {"window": 20, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": 1.0, "long_only": False,
             "stop_loss_pct": 0.02, "max_hold": "10m", "order_notional": 2000}
-    base.update(params)
-    lines = "\n".join(f"  {k}: {v}" for k, v in base.items())
-    return (f"name: MR\nversion: {version}\nkind: mean_reversion\nvenue: sim\nmode: paper\n"
-            f"instruments: [BTC-USD]\nparams:\n{lines}\nrisk:\n  max_order_notional: 5000\n"
-            f"  max_position_notional: 10000\n  max_daily_loss: 5000\n")
+    return variant_text(f"MR_v{version}", {**base, **params},
+                        {"max_order_notional": 5000, "max_position_notional": 10000, "max_daily_loss": 5000})
