@@ -12,13 +12,18 @@ everything handed over is committed. A failed write is reported to the replay, w
 with :class:`~runner.errors.LedgerWriteError`; later batches are not written. If the replay
 dies, the child commits what it received and exits on the closed pipe.
 
-An in-memory SQLite ledger cannot be shared with a child: :class:`InlineWriter` commits in
-the replay's own process.
+The child is forked (it starts at once, with everything imported, and opens its own
+connections). Forking is only safe with no other thread alive (one could hold a lock the child
+would wait on forever), and a spawned child would re-run a calling script that lacks a
+``__main__`` guard; so a multi-threaded host, a platform other than Linux and an in-memory
+SQLite ledger (which a child cannot share) get :class:`InlineWriter`, which commits in the
+replay's own process.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -106,6 +111,9 @@ class InlineWriter:
 def _serve(url: str, pipe: Any, parent_end: Any) -> None:
     """The child: commit each batch as it arrives; answer ``sync`` with the first failure."""
     parent_end.close()  # our copy of the replay's end: holding it, we would never see EOF
+    # Ctrl-C reaches the whole process group: the replay decides (it hands over what is left and
+    # stops us); a writer dying on its own here would lose that last batch.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     ledger = Ledger(url, create=False)
     conn = _connect(ledger)
     failed: str | None = None
@@ -132,8 +140,8 @@ def _serve(url: str, pipe: Any, parent_end: Any) -> None:
 
 
 class ProcessWriter:
-    def __init__(self, url: str, start_method: str | None = None) -> None:
-        ctx = multiprocessing.get_context(start_method or _start_method())
+    def __init__(self, url: str) -> None:
+        ctx = multiprocessing.get_context("fork")
         self._pipe, child = ctx.Pipe()
         self._proc = ctx.Process(target=_serve, args=(url, child, self._pipe), name="runner-backtest-writer",
                                  daemon=True)
@@ -192,16 +200,12 @@ class ProcessWriter:
         raise LedgerWriteError(f"backtest ledger write failed: {why}")
 
 
-def _start_method() -> str:
-    """fork when it is safe (no other thread that could hold a lock): it starts at once with
-    everything imported. The child opens its own connections and never touches the parent's."""
-    if sys.platform.startswith("linux") and threading.active_count() == 1:
-        return "fork"
-    return "spawn"
+def can_fork() -> bool:
+    return sys.platform.startswith("linux") and threading.active_count() == 1
 
 
 def open_writer(ledger: Ledger, inline: bool = False) -> Writer:
     memory = ledger.url.startswith("sqlite") and ledger.url.split("///", 1)[-1] in ("", ":memory:", "sqlite://")
-    if inline or memory:
+    if inline or memory or not can_fork():
         return InlineWriter(ledger)
     return ProcessWriter(ledger.url)

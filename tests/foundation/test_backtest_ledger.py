@@ -17,7 +17,7 @@ import pytest
 
 from bench.ou_bars import write_bars
 from runner.engine import backtest as bt
-from runner.engine.batch_writer import open_writer
+from runner.engine.batch_writer import InlineWriter, ProcessWriter
 from runner.engine.sink import BatchSink
 from runner.ledger.positions import derive
 from runner.ledger.store import Ledger
@@ -72,7 +72,8 @@ def test_the_backtest_books_exactly_the_rules_trades_and_the_ledger_agrees(
     sinks: list[BatchSink] = []
 
     def small_window(ledger: Ledger) -> BatchSink:
-        sinks.append(BatchSink(ledger, max_fills=7, writer=open_writer(ledger, inline=inline)))
+        writer = InlineWriter(ledger) if inline else ProcessWriter(ledger.url)
+        sinks.append(BatchSink(ledger, max_fills=7, writer=writer))
         return sinks[-1]
 
     monkeypatch.setattr(bt, "BatchSink", small_window)

@@ -1,7 +1,8 @@
 """The backtest's batch writer: a child process that commits what the replay hands it.
 
 A failed write stops the run with a clear error; a replay killed mid-run still leaves every
-batch it handed over committed; both start methods work; PostgreSQL goes the same way.
+batch it handed over committed; a host with other threads writes inline; PostgreSQL goes the
+same way.
 """
 
 from __future__ import annotations
@@ -37,10 +38,9 @@ def count(ledger: Ledger, table: str) -> int:
         return int(conn.exec_driver_sql(f"SELECT COUNT(*) FROM {table}").scalar() or 0)
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn"])
-def test_a_batch_is_committed_by_the_time_sync_returns(tmp_path: Path, method: str) -> None:
+def test_a_batch_is_committed_by_the_time_sync_returns(tmp_path: Path) -> None:
     ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
-    w = ProcessWriter(ledger.url, method)
+    w = ProcessWriter(ledger.url)
     try:
         w.write(Batch(orders=order_rows(["a", "b"])))
         w.sync()
@@ -133,3 +133,20 @@ def test_a_bad_data_row_ends_the_run_with_nothing_kept_and_no_writer_left(tmp_pa
         assert count(ledger, "orders") == count(ledger, "fills") == 0  # the run's rows are discarded
     finally:
         ledger.close()
+
+
+def test_a_host_with_other_threads_or_an_in_memory_ledger_writes_inline(tmp_path: Path) -> None:
+    import threading
+
+    from runner.engine.batch_writer import InlineWriter, open_writer
+
+    assert isinstance(open_writer(Ledger("sqlite://")), InlineWriter)  # a child cannot share it
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    done = threading.Event()
+    other = threading.Thread(target=done.wait)
+    other.start()
+    try:  # forking now could copy a lock that thread holds: no child process
+        assert isinstance(open_writer(ledger), InlineWriter)
+    finally:
+        done.set()
+        other.join()
