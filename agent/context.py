@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from agent.runbook import Runbook
 from runner.embedded import embedded_dir
-from runner.ledger.store import Ledger, default_url
+from runner.ledger.store import Ledger, default_url, sqlite_path
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig, load_runner_config, load_venues
 
 
@@ -30,13 +30,6 @@ def _pg_read_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
     cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
     cur.close()
     dbapi_conn.commit()
-
-
-def sqlite_path(url: str) -> Path | None:
-    if not url.startswith("sqlite"):
-        return None
-    path = url.split("///", 1)[-1]
-    return None if not path or path == ":memory:" else Path(path)
 
 
 def open_readonly(url: str) -> Ledger:

@@ -175,6 +175,11 @@ def _apply_booked(engine: VariantEngine, qty: dict[str, float]) -> float:
     return delta
 
 
+def _held(qty: dict[str, float]) -> list[tuple[str, float]]:
+    """The open quantities the equity curve marks (recomputed only when a fill moves one)."""
+    return [(s, q) for s, q in qty.items() if q]
+
+
 def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: LifecycleDriver, stats: EquityStats,
           events: Iterable[MarketEvent], run_id: str, key: str, cash: float, qty: dict[str, float]
           ) -> tuple[int, int, float]:
@@ -195,13 +200,13 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
             on_event(ev)
             if engine.booked:
                 cash += _apply_booked(engine, qty)
-                held = [(s, q) for s, q in qty.items() if q]
+                held = _held(qty)
             continue
         set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra)
         on_event(ev)
         if engine.booked:
             cash += _apply_booked(engine, qty)
-            held = [(s, q) for s, q in qty.items() if q]
+            held = _held(qty)
         if venue._fills:
             for f in venue.fills().fills:
                 nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
@@ -213,7 +218,7 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
                 qty[f.instrument] = qty.get(f.instrument, 0.0) + signed
                 cash -= signed * float(f.price) + float(f.fee)
                 fills += 1
-            held = [(s, q) for s, q in qty.items() if q]
+            held = _held(qty)
         if engine.troubles:
             _handle_troubles(engine, life)
         if engine.state is warming and strategy.warm:

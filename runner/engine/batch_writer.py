@@ -35,7 +35,7 @@ from sqlalchemy.engine import Connection
 from runner.errors import LedgerWriteError
 from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, insert_many
 from runner.ledger.positions import PositionState
-from runner.ledger.store import Ledger, NewFill
+from runner.ledger.store import Ledger, NewFill, is_in_memory
 
 PositionKey = tuple[str, str, str]  # run_id, variant, instrument
 
@@ -175,13 +175,10 @@ class ProcessWriter:
     def _request(self, op: str) -> None:
         try:
             self._pipe.send((op, None))
-            while True:
+            kind = ""
+            while kind != "synced":  # a "failed" report may come first
                 kind, detail = self._pipe.recv()
-                if kind == "failed":
-                    self._failed = self._failed or detail
-                    continue
                 self._failed = self._failed or detail
-                break
         except (OSError, EOFError):
             self._raise(None)
         if self._failed:
@@ -205,7 +202,6 @@ def can_fork() -> bool:
 
 
 def open_writer(ledger: Ledger, inline: bool = False) -> Writer:
-    memory = ledger.url.startswith("sqlite") and ledger.url.split("///", 1)[-1] in ("", ":memory:", "sqlite://")
-    if inline or memory or not can_fork():
+    if inline or is_in_memory(ledger.url) or not can_fork():
         return InlineWriter(ledger)
     return ProcessWriter(ledger.url)

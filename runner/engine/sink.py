@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from runner.engine.batch_writer import Batch, Writer, open_writer
-from runner.ledger.fastpath import dec, ts_for
+from runner.ledger.fastpath import order_values, ts_for
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill, fill_row
 
@@ -38,9 +38,6 @@ class ImmediateSink:
             for row in rows:
                 row["created"] = now
                 self.ledger.record_order(row, conn)
-
-    def fill(self, fill: NewFill) -> None:
-        self.ledger.apply_fills([fill])
 
     def position(self, fill: NewFill, state: PositionState) -> None:
         """The engine's position after ``fill``. The ledger folded it itself already."""
@@ -103,11 +100,7 @@ class BatchSink(ImmediateSink):
     def order(self, row: dict[str, Any]) -> None:
         # No `submitting` event: the order and its outcome land in the same batch, so the
         # marker that protects paper/live orders in flight has nothing to protect here.
-        self._batch.orders.append((
-            row["client_order_id"], row["run_id"], row["variant"], row["seq"], row["account"], row["instrument"],
-            row["side"], dec(row["qty"]), dec(row.get("price")), row["order_type"], row["tif"], row["purpose"],
-            row.get("group_id"), self._bool(row.get("reduce_only", False)), self._stamp(), row.get("intent_id"),
-        ))
+        self._batch.orders.append(order_values(row, self._stamp(), self._bool))
         self._touch()
 
     def orders(self, rows: list[dict[str, Any]]) -> None:

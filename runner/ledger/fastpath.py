@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -18,15 +19,13 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from runner.ledger.types import DecimalText
+from runner.ledger.types import decimal_text
 
 ORDER_COLUMNS = ("client_order_id", "run_id", "variant", "seq", "account", "instrument", "side", "qty", "price",
                  "order_type", "tif", "purpose", "group_id", "reduce_only", "created", "intent_id")
 _INSERT_ORDER = f"INSERT INTO orders ({', '.join(ORDER_COLUMNS)}) VALUES ({', '.join('?' * len(ORDER_COLUMNS))})"
 EVENT_COLUMNS = ("client_order_id", "status", "venue_order_id", "detail", "ts")
 _INSERT_EVENT = f"INSERT INTO order_events ({', '.join(EVENT_COLUMNS)}) VALUES (?, ?, ?, ?, ?)"
-_DEC = DecimalText()
-_DEFAULTS = {"reduce_only": False}  # the model's non-null defaults
 
 
 def _ts(dt: datetime) -> str:
@@ -37,16 +36,6 @@ def _ts(dt: datetime) -> str:
     if dt.tzinfo is not None:
         dt = dt.astimezone(UTC).replace(tzinfo=None)
     return dt.isoformat(" ", "microseconds")
-
-
-def _value(col: str, v: Any) -> Any:
-    if isinstance(v, Decimal):
-        return _DEC.process_bind_param(v, None)
-    if isinstance(v, datetime):
-        return _ts(v)
-    if isinstance(v, bool):
-        return int(v)
-    return v
 
 
 class SqliteOrderWriter:
@@ -65,7 +54,7 @@ class SqliteOrderWriter:
         conn = self._conn()
         cur = conn.cursor()
         try:
-            cur.execute(_INSERT_ORDER, tuple(_value(c, order.get(c, _DEFAULTS.get(c))) for c in ORDER_COLUMNS))
+            cur.execute(_INSERT_ORDER, order_values(order, _ts(order["created"])))
             cur.execute(_INSERT_EVENT, (order["client_order_id"], "submitting", None, "", _ts(order["created"])))
             conn.commit()
         except sqlite3.IntegrityError as exc:
@@ -95,11 +84,16 @@ class SqliteOrderWriter:
 
 
 def dec(v: Decimal | None) -> str | None:
-    """Decimal as exact text (plain notation, as DecimalText stores it)."""
-    if v is None:
-        return None
-    t = str(v)
-    return format(v, "f") if "E" in t else t
+    """Decimal as DecimalText stores it (every write path agrees on the text)."""
+    return None if v is None else decimal_text(v)
+
+
+def order_values(order: Mapping[str, Any], created: Any, boolean: Callable[[bool], Any] = int) -> tuple[Any, ...]:
+    """An order row as driver values in ORDER_COLUMNS order; ``created`` comes encoded."""
+    return (order["client_order_id"], order["run_id"], order["variant"], order["seq"], order["account"],
+            order["instrument"], order["side"], dec(order["qty"]), dec(order.get("price")), order["order_type"],
+            order["tif"], order["purpose"], order.get("group_id"), boolean(order.get("reduce_only", False)), created,
+            order.get("intent_id"))
 
 
 def encode(dialect: str, v: Any) -> Any:

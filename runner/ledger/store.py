@@ -59,6 +59,18 @@ class NewFill:
     flag: str | None = None
 
 
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite ledger URL; None for another database or an in-memory one."""
+    if not url.startswith("sqlite") or "///" not in url:
+        return None
+    path = url.split("///", 1)[1]
+    return None if not path or path == ":memory:" else Path(path)
+
+
+def is_in_memory(url: str) -> bool:
+    return url.startswith("sqlite") and sqlite_path(url) is None
+
+
 def default_url(home: Path) -> str:
     return f"sqlite:///{(home / 'state' / 'ledger.db').resolve()}"
 
@@ -77,9 +89,9 @@ class Ledger:
         self.url = url
         try:
             if url.startswith("sqlite"):
-                path = url.split("///", 1)[-1]
-                if path and path != ":memory:":
-                    parent = Path(path).parent
+                path = sqlite_path(url)
+                if path is not None:
+                    parent = path.parent
                     if not parent.exists():
                         if not create:
                             raise BadInputError(f"ledger database {path} does not exist")

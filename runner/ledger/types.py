@@ -9,6 +9,11 @@ from sqlalchemy import String
 from sqlalchemy.types import TypeDecorator
 
 
+def decimal_text(v: Decimal) -> str:
+    """The one text form of a Decimal in the ledger: plain notation, no trailing zeros."""
+    return format(v.normalize(), "f") if v != 0 else "0"
+
+
 class DecimalText(TypeDecorator[Decimal]):
     """Exact decimal stored as text: identical on SQLite and PostgreSQL, never a float."""
 
@@ -16,9 +21,7 @@ class DecimalText(TypeDecorator[Decimal]):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
-        if value is None:
-            return None
-        return format(Decimal(value).normalize(), "f") if value != 0 else "0"
+        return None if value is None else decimal_text(Decimal(value))
 
     def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
         return None if value is None else Decimal(value)

@@ -16,7 +16,8 @@ from agent.rules import CHECK_SECTION
 from agent.runbook import Runbook
 from runner.errors import ErrorClass
 from runner.lifecycle import ENTRIES_ALLOWED, MANAGES_POSITIONS, TABLE, State
-from tests.kit.desk import REPO, Desk, variant_yaml
+from tests.kit.desk import Desk, variant_yaml
+from tests.kit.home import REPO
 
 
 def dump(db: Path) -> dict[str, list[tuple[object, ...]]]:

@@ -55,8 +55,8 @@ def test_a_failed_write_stops_the_run_and_nothing_after_it_is_written(tmp_path: 
     w.write(Batch(orders=order_rows(["a"])))
     w.write(Batch(orders=order_rows(["b", "a"])))  # "a" again: the UNIQUE client order id refuses it
     with pytest.raises(LedgerWriteError, match="IntegrityError"):
-        for _ in range(100):  # reported on a later hand-over, at the latest on sync
-            w.write(Batch(orders=order_rows([f"c{_}"])))
+        for n in range(100):  # reported on a later hand-over, at the latest on sync
+            w.write(Batch(orders=order_rows([f"c{n}"])))
         w.sync()
     with pytest.raises(LedgerWriteError):
         w.close()

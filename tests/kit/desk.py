@@ -17,11 +17,9 @@ from runner.engine.variant import VariantEngine
 from runner.kinds.base import Intent, MarketEvent
 from runner.ledger.store import Ledger, default_url
 from runner.spec.deployment_config import RunnerConfig, load_venues
-from tests.kit.home import REPO, make_home, variant_text
+from tests.kit.home import make_home, variant_text
 from venues.base import OrderReport
 from venues.sim.adapter import SimAdapter
-
-__all__ = ["REPO", "Desk", "variant_yaml"]
 
 
 def variant_yaml(vid: str, max_order: int = 5000, notes: str = "test variant", style: str = "taker") -> str:
