@@ -1,8 +1,13 @@
 """imbalance_scalper: fade top-of-book size imbalance.
 
 imbalance = (bid_size - ask_size) / (bid_size + ask_size) at the top of the book. A heavy
-offer (imbalance < -threshold) is faded by buying at the bid; a heavy bid (> threshold) by
-selling at the ask. One position per symbol, sized to ``dollar_cap``; exit once the
+offer (imbalance < -threshold) is faded by buying; a heavy bid (> threshold) by selling.
+Entries carry no price: the variant's execution style prices them, so they fill. Under the
+default ``taker`` style an entry crosses the spread as an IOC capped at ``slippage_cap_bps``
+beyond the touch; under ``style: maker`` it joins the touch post-only and the reprice
+watchdog follows it. (An IOC at our own side of the touch, the old default, can never fill:
+52,449 orders and no fill on real Binance quotes.) One position per symbol, sized so its
+notional at the touch it trades against stays within ``dollar_cap``; exit once the
 imbalance is back inside ``exit_threshold`` or after ``max_hold``; flat by session close
 (``session_close``, UTC ``HH:MM``: no entries and forced exits in the last ``flatten_before``).
 """
@@ -80,9 +85,11 @@ class ImbalanceScalper(Strategy):
             return "no_book"
         if closing:
             return "near_session_close"
-        qty = float(p.dollar_cap) / ev.mid
+        if ev.bid <= 0 or ev.ask <= 0:
+            return "no_book"
+        cap = float(p.dollar_cap)
         if imb < -p.threshold:
-            return [Intent(ev.instrument, "buy", "entry", qty=qty, price=ev.bid)]
+            return [Intent(ev.instrument, "buy", "entry", qty=cap / ev.ask)]
         if imb > p.threshold:
-            return [Intent(ev.instrument, "sell", "entry", qty=qty, price=ev.ask)]
+            return [Intent(ev.instrument, "sell", "entry", qty=cap / ev.bid)]
         return "no_signal"

@@ -21,15 +21,18 @@ def test_imbalance_is_taken_at_the_top_level_only() -> None:
     assert top_imbalance((), (1.0,)) is None
 
 
-def test_a_heavy_offer_is_faded_by_buying_at_the_bid_for_the_dollar_cap() -> None:
+def test_a_heavy_offer_is_faded_by_a_buy_the_execution_style_prices_within_the_dollar_cap() -> None:
     out = ImbalanceScalper(P, ["ETH-USD"]).on_event(ev(1.0, 9.0), {})  # -0.8
     assert isinstance(out, list)
-    assert (out[0].side, out[0].price, out[0].qty) == ("buy", 99.0, pytest.approx(10.0))  # 1000 / mid 100
+    # no price of its own: taker style crosses to the ask (capped), maker style joins the bid
+    assert (out[0].side, out[0].price, out[0].urgent) == ("buy", None, False)
+    assert out[0].qty == pytest.approx(1000 / 101.0)  # the cap at the ask it would pay
 
 
-def test_a_heavy_bid_is_faded_by_selling_at_the_ask() -> None:
+def test_a_heavy_bid_is_faded_by_a_sell_sized_at_the_bid() -> None:
     out = ImbalanceScalper(P, ["ETH-USD"]).on_event(ev(9.0, 1.0), {})
-    assert isinstance(out, list) and (out[0].side, out[0].price) == ("sell", 101.0)
+    assert isinstance(out, list) and (out[0].side, out[0].price) == ("sell", None)
+    assert out[0].qty == pytest.approx(1000 / 99.0)
 
 
 def test_inside_the_threshold_nothing_happens() -> None:
