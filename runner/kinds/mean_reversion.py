@@ -2,8 +2,10 @@
 
 Entry when |z| > entry_z (buy below the mean, sell above unless long_only), exit when the
 z-score is back inside exit_z (or beyond, on the other side), hard stop-loss and time-stop.
-The OBI gate refuses an entry against a book leaning the other way by more than the
-threshold (no gate when the data has no book, e.g. bars).
+The OBI gate is the source engine's (OBI + OU): a long needs the book leaning long,
+rho > +obi_threshold; a short needs rho < -obi_threshold (the source: z < -1.25 and rho > 0
+for a long). A book that merely does not lean against the trade is not enough: the old gate
+took a long at rho -0.2. No gate when the data has no book (bars) or ``obi_threshold: null``.
 """
 
 from __future__ import annotations
@@ -23,7 +25,8 @@ class MeanReversionParams(KindParams):
     entry_z: float = Field(1.25, gt=0)
     exit_z: float = Field(0.5, ge=0)
     obi_levels: int = Field(5, ge=1, le=50)
-    obi_threshold: float = Field(0.3, ge=0, le=1)
+    obi_threshold: float | None = Field(
+        0.0, ge=0, lt=1, description="a long needs rho above +this, a short below -this; null: no gate")
     long_only: bool = True
     stop_loss_pct: float = Field(0.02, gt=0, lt=1)
     max_hold: Duration = Field(3600.0, gt=0, description="time-stop, seconds or 15m / 4h")
@@ -60,18 +63,24 @@ class MeanReversion(Strategy):
         if z is None:
             return "warming" if not self._z[ev.instrument].ready else "flat_volatility"
         if z < -p.entry_z:
-            rho = obi(ev.bid_sizes, ev.ask_sizes, p.obi_levels)
-            if rho is not None and rho < -p.obi_threshold:
+            if not self._book_leans(ev, 1.0):
                 return "obi_gate"
             return [Intent(ev.instrument, "buy", "entry", qty=self._notional / mid, urgent=z <= -p.urgent_z)]
         if z > p.entry_z:
             if p.long_only:
                 return "long_only"
-            rho = obi(ev.bid_sizes, ev.ask_sizes, p.obi_levels)
-            if rho is not None and rho > p.obi_threshold:
+            if not self._book_leans(ev, -1.0):
                 return "obi_gate"
             return [Intent(ev.instrument, "sell", "entry", qty=self._notional / mid, urgent=z >= p.urgent_z)]
         return "no_signal"
+
+    def _book_leans(self, ev: MarketEvent, sign: float) -> bool:
+        """True when the book leans toward the trade (sign +1 long, -1 short) beyond the threshold."""
+        threshold = self.p.obi_threshold
+        if threshold is None:
+            return True
+        rho = obi(ev.bid_sizes, ev.ask_sizes, self.p.obi_levels)
+        return rho is None or rho * sign > threshold
 
     def _manage(self, ev: MarketEvent, mid: float, z: float | None, pos: PositionView) -> Decision:
         p = self.p

@@ -59,7 +59,8 @@ def _ev(mid: float, bid_sizes=(1.0,), ask_sizes=(1.0,), ts: float = 0.0) -> Mark
 
 
 def _mr(**kw) -> MeanReversion:  # type: ignore[no-untyped-def]
-    params = MeanReversionParams(window=3, entry_z=1.0, exit_z=0.5, obi_levels=1, obi_threshold=0.3, **kw)
+    kw.setdefault("obi_threshold", None)
+    params = MeanReversionParams(window=3, entry_z=1.0, exit_z=0.5, obi_levels=1, **kw)
     return MeanReversion(params, ["X"])
 
 
@@ -82,11 +83,43 @@ def test_mean_reversion_buys_below_the_mean_and_sells_only_when_bidirectional() 
 
 
 def test_obi_gate_refuses_a_long_into_a_heavy_offer() -> None:
-    s = _mr()
+    s = _mr(obi_threshold=0.3)
     for m in (100, 100.2):
         s.on_event(_ev(m), {})
     # rho = (1 - 9) / 10 = -0.8 < -0.3: buying into a heavy offer is refused
     assert s.on_event(_ev(98, bid_sizes=(1.0,), ask_sizes=(9.0,)), {}) == "obi_gate"
+
+
+def _signal(threshold: float, long: bool, bid: float, ask: float) -> object:
+    s = _mr(obi_threshold=threshold, long_only=False)
+    for m in ((100, 100.2) if long else (100, 99.8)):
+        s.on_event(_ev(m), {})
+    return s.on_event(_ev(98 if long else 102, bid_sizes=(bid,), ask_sizes=(ask,)), {})
+
+
+def test_obi_gate_takes_a_long_only_when_the_book_leans_long_by_the_threshold() -> None:
+    # the source engine: long when z < -1.25 and rho > 0; the old gate took a long at rho -0.2
+    assert _signal(0.0, True, 4.0, 6.0) == "obi_gate"  # rho -0.2
+    assert _signal(0.0, True, 5.0, 5.0) == "obi_gate"  # rho 0: not leaning long
+    assert _signal(0.3, True, 6.0, 4.0) == "obi_gate"  # rho +0.2, inside the threshold
+    out = _signal(0.3, True, 7.0, 3.0)  # rho +0.4
+    assert isinstance(out, list) and out[0].side == "buy"
+
+
+def test_obi_gate_takes_a_short_only_when_the_book_leans_short_by_the_threshold() -> None:
+    assert _signal(0.3, False, 6.0, 4.0) == "obi_gate"  # rho +0.2: leans long
+    assert _signal(0.3, False, 4.0, 6.0) == "obi_gate"  # rho -0.2: inside the threshold
+    out = _signal(0.3, False, 3.0, 7.0)  # rho -0.4
+    assert isinstance(out, list) and out[0].side == "sell"
+
+
+def test_no_book_or_a_null_threshold_means_no_gate() -> None:
+    assert _signal(0.3, True, 0.0, 0.0) == "obi_gate"  # zero sizes lean nowhere: gated
+    s = _mr(obi_threshold=0.3)
+    for m in (100, 100.2):
+        s.on_event(MarketEvent(0.0, "X", m, m), {})  # bars: no sizes
+    out = s.on_event(MarketEvent(0.0, "X", 98.0, 98.0), {})
+    assert isinstance(out, list) and out[0].side == "buy"
 
 
 def test_exits_stop_loss_and_time_stop_manage_an_open_long() -> None:

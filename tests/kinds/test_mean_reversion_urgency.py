@@ -9,7 +9,7 @@ from runner.spec.variant import ExecutionSpec
 
 
 def entry_after_one_outlier(window: int) -> Intent:
-    s = MeanReversion(MeanReversionParams(window=window, exit_z=0.5, obi_threshold=1.0), ["X"])
+    s = MeanReversion(MeanReversionParams(window=window, exit_z=0.5, obi_threshold=None), ["X"])
     for i in range(window - 1):
         s.on_event(MarketEvent(float(i), "X", 100.0, 100.0), {})
     out = s.on_event(MarketEvent(99.0, "X", 90.0, 90.0), {})

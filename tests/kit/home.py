@@ -93,7 +93,7 @@ def variant_text(vid: str, params: Mapping[str, object], risk: Mapping[str, obje
     name, _, version = vid.rpartition("_v")
     lines = [f"name: {name}", f"version: {version}", "kind: mean_reversion", f"venue: {venue}", "mode: paper",
              f"instruments: [{', '.join(instruments)}]", "params:"]
-    lines += [f"  {k}: {json.dumps(v) if isinstance(v, bool) else v}" for k, v in params.items()]
+    lines += [f"  {k}: {json.dumps(v) if isinstance(v, bool) or v is None else v}" for k, v in params.items()]
     lines += ["risk:"] + [f"  {k}: {v}" for k, v in risk.items()]
     if notes is not None:
         lines.append(f"notes: {json.dumps(notes)}")  # quoted: test notes carry hostile text
@@ -104,7 +104,7 @@ def variant_text(vid: str, params: Mapping[str, object], risk: Mapping[str, obje
 
 def mr_yaml(version: int = 13, **params: object) -> str:
     """The MR sample with a short window so tests trade quickly; params override."""
-    base = {"window": 20, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": 1.0, "long_only": False,
+    base = {"window": 20, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": None, "long_only": False,
             "stop_loss_pct": 0.02, "max_hold": "10m", "order_notional": 2000}
     return variant_text(f"MR_v{version}", {**base, **params},
                         {"max_order_notional": 5000, "max_position_notional": 10000, "max_daily_loss": 5000})
