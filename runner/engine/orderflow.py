@@ -155,7 +155,8 @@ class OrderFlow:
             inst = self.venue.instrument(intent.instrument)
             same = intent.price is not None and w.req.price == inst.round_price(
                 execution.to_decimal(intent.price), w.req.side)
-            if intent.qty and same and w.filled == 0:
+            # kept only if it could not fill more than the new quote (the kind caps sizes to its inventory bound)
+            if intent.qty and same and w.filled == 0 and w.req.qty <= execution.to_decimal(intent.qty):
                 self._skip("quote_unchanged")
                 return
             if not self._cancel(cur):

@@ -1,7 +1,10 @@
 """market_making: two-sided post-only quotes around a reference price.
 
 Quote size scales with recent traded volume between ``min_size`` and ``max_size``; inventory
-skew widens the side that would grow the position (and drops it at ``max_inventory``).
+skew widens the side that would grow the position. ``max_inventory`` is a hard bound: the
+side that would grow the position quotes at most what is left to it (a quote replaces the
+side's resting one, so the position plus every quote that could fill stays inside it); the
+old rule quoted full size until the bound was reached and overshot it by a fill.
 Quotes are replaced only when they move more than ``reprice_bps`` or inventory changed, never
 more often than ``min_replace_s``. Every quote is clamped inside ``price_band_pct`` around the
 live mid and never crosses the touch: the Apr 24 incident was a reference price that drifted
@@ -72,6 +75,13 @@ def quote_size(avg_volume: float, p: MarketMakingParams) -> float:
     return p.min_size + (p.max_size - p.min_size) * min(1.0, avg_volume / p.volume_ref)
 
 
+def capped_sizes(size: float, inv: float, max_inventory: float) -> tuple[float, float]:
+    """(buy, sell) quote sizes: neither fill may take ``|inv|`` beyond ``max_inventory``."""
+    room_long = max(0.0, max_inventory - inv)
+    room_short = max(0.0, max_inventory + inv)
+    return min(size, room_long), min(size, room_short)
+
+
 class MarketMaking(Strategy):
     Params = MarketMakingParams
 
@@ -120,7 +130,8 @@ class MarketMaking(Strategy):
                 return "quotes_unchanged"
         size = quote_size(sum(b.volumes) / len(b.volumes), p)
         b.last_ts, b.last_bid, b.last_ask, b.last_inv = ev.ts, bid, ask, inv
+        buy, sell = capped_sizes(size, inv, p.max_inventory)
         return [
-            Intent(ev.instrument, "buy", "quote", qty=size if ratio < 1.0 else 0.0, price=bid),
-            Intent(ev.instrument, "sell", "quote", qty=size if ratio > -1.0 else 0.0, price=ask),
+            Intent(ev.instrument, "buy", "quote", qty=buy, price=bid),
+            Intent(ev.instrument, "sell", "quote", qty=sell, price=ask),
         ]

@@ -76,3 +76,17 @@ def test_a_drifted_reference_is_flagged_and_its_quotes_clamped() -> None:
     assert isinstance(out, list)
     assert all(95.0 <= i.price <= 105.0 for i in out)  # type: ignore[operator]
     assert mm.take_flags() == {"reference_drift": 1, "quote_clamped": 1}
+
+
+def test_near_the_bound_the_growing_side_quotes_only_what_is_left() -> None:
+    # the old rule quoted the full 0.1 at 0.95 long and overshot max_inventory 1.0 by a fill
+    mm = MarketMaking(P, ["ETH-USD"])
+    mm.on_event(ev(0.0), {})
+    out = mm.on_event(ev(1.0), {"ETH-USD": PositionView(0.95, 100.0, 0.0)})
+    assert isinstance(out, list)
+    assert out[0].qty == pytest.approx(0.05) and out[1].qty == pytest.approx(0.1)
+    mm2 = MarketMaking(P, ["ETH-USD"])
+    mm2.on_event(ev(0.0), {})
+    out = mm2.on_event(ev(1.0), {"ETH-USD": PositionView(-0.97, 100.0, 0.0)})
+    assert isinstance(out, list)
+    assert out[0].qty == pytest.approx(0.1) and out[1].qty == pytest.approx(0.03)
