@@ -4,8 +4,11 @@
 both asks, buy YES and NO (same count: the thinner ask, capped by ``max_contracts``) as IOC
 legs of one group. ``scope: event``: the instruments are the markets of one mutually
 exclusive event; buy YES on every market when the YES asks sum below ``100 - min_gap``.
-Exactly one leg pays 100c at settlement, so a pair earns ``100 - cost`` minus fees.
-An orphan (one leg filled, the other not) is flattened at the bid by the next sweep.
+Exactly one leg pays 100c at settlement, so a pair earns ``100 - cost`` minus fees: an
+entry needs ``count x (100 - cost) - fees >= count x min_gap``, the fees being Kalshi's taker
+fee ``ceil(taker_fee_rate x C x P x (1 - P))`` dollars on every leg (the old rule ignored
+fees and bought sums the fees ate). An orphan (one leg filled, the other not) is flattened at
+the bid by the next sweep; with ``max_hold`` set, legs held longer are sold at the bid too.
 Prices are cents; positions are per leg (``M:YES``, ``M:NO``).
 """
 
@@ -18,6 +21,8 @@ from pydantic import Field
 
 from runner.kinds.base import FLAT, Decision, Intent, KindParams, MarketEvent, PositionView, Strategy
 from runner.kinds.binary import PAYOUT, is_binary, legs
+from runner.kinds.units import Duration
+from runner.money import kalshi_fee_cents_float
 
 
 class KalshiSumParams(KindParams):
@@ -25,6 +30,14 @@ class KalshiSumParams(KindParams):
     min_gap: float = Field(2.0, ge=0, lt=100, description="cents of edge required below 100")
     min_depth: float = Field(5.0, ge=1, description="contracts required at each ask")
     max_contracts: int = Field(50, ge=1, description="contracts per leg per market")
+    taker_fee_rate: float = Field(0.07, ge=0, lt=1, description="Kalshi's taker fee coefficient (0 for a fee-free market)")
+    max_hold: Duration | None = Field(None, gt=0, description="sell legs held longer than this at the bid (none: hold to settlement)")
+
+
+def pair_edge(count: int, asks: Sequence[float], rate: float) -> float:
+    """Cents a set of legs (one of which pays 100) earns at ``count`` contracts, after taker fees."""
+    fees = sum(kalshi_fee_cents_float(count, a, rate) for a in asks)
+    return count * (PAYOUT - sum(asks)) - fees
 
 
 class KalshiSum(Strategy):
@@ -43,7 +56,7 @@ class KalshiSum(Strategy):
         if not is_binary(ev.extra):
             return "no_binary_book"
         self.books[ev.instrument] = ev.extra
-        sweep = self.sweep(positions)
+        sweep = self.sweep(positions) + self.expire(ev.ts, positions)
         if sweep:
             return sweep
         if self.p.scope == "market":
@@ -72,6 +85,20 @@ class KalshiSum(Strategy):
                 out.append(Intent(legs(m)[0], "sell", "orphan_sweep", qty=q - low, price=bid, urgent=True))
         return out
 
+    def expire(self, now: float, positions: Mapping[str, PositionView]) -> list[Intent]:
+        """Legs held longer than ``max_hold`` are sold at their bid (urgent)."""
+        limit = self.p.max_hold
+        if limit is None:
+            return []
+        out = []
+        for m, book in self.books.items():
+            for leg, bid_key in zip(legs(m), ("yes_bid", "no_bid"), strict=True):
+                pos = positions.get(leg, FLAT)
+                bid = book.get(bid_key, 0.0)
+                if pos.qty > 0 and pos.opened_ts is not None and now - pos.opened_ts >= limit and bid > 0:
+                    out.append(Intent(leg, "sell", "time_stop", close=True, price=bid, urgent=True))
+        return out
+
     def _market(self, m: str, book: Mapping[str, float], positions: Mapping[str, PositionView]) -> Decision:
         p = self.p
         cost = book["yes_ask"] + book["no_ask"]
@@ -85,6 +112,8 @@ class KalshiSum(Strategy):
         count = int(min(depth, room))
         if count < 1:
             return "max_contracts"
+        if pair_edge(count, (book["yes_ask"], book["no_ask"]), p.taker_fee_rate) < count * p.min_gap:
+            return "fees_exceed_gap"
         return [
             Intent(y, "buy", "entry", qty=float(count), price=book["yes_ask"], urgent=True, group=m),
             Intent(n, "buy", "entry", qty=float(count), price=book["no_ask"], urgent=True, group=m),
@@ -104,6 +133,9 @@ class KalshiSum(Strategy):
         count = int(min(depth, room))
         if count < 1:
             return "max_contracts"
+        asks = [self.books[m]["yes_ask"] for m in self.instruments]
+        if pair_edge(count, asks, p.taker_fee_rate) < count * p.min_gap:
+            return "fees_exceed_gap"
         return [
             Intent(legs(m)[0], "buy", "entry", qty=float(count), price=self.books[m]["yes_ask"], urgent=True,
                    group="event")

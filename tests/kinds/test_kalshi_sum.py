@@ -5,7 +5,8 @@ from __future__ import annotations
 from runner.kinds.base import MarketEvent, PositionView
 from runner.kinds.kalshi_sum import KalshiSum, KalshiSumParams
 
-P = KalshiSumParams(min_gap=2, min_depth=5, max_contracts=50)
+P = KalshiSumParams(min_gap=2, min_depth=5, max_contracts=50, taker_fee_rate=0)  # the gap rule alone
+FEES = KalshiSumParams(min_gap=2, min_depth=5, max_contracts=100)  # Kalshi's 0.07 taker fee
 
 
 def book(market: str, yes_bid: float, yes_size: float, no_bid: float, no_size: float) -> MarketEvent:
@@ -65,3 +66,51 @@ def test_event_scope_sweeps_the_excess_over_the_thinnest_leg() -> None:
     held = {"E-R:YES": PositionView(8, 40, 0), "E-B:YES": PositionView(5, 50, 0)}
     out = s.on_event(book("E-B", 45, 10, 50, 10), held)
     assert isinstance(out, list) and [(i.instrument, i.qty, i.price) for i in out] == [("E-R:YES", 3.0, 40)]
+
+
+def test_kalshi_taker_fee_is_0_07_c_p_1_minus_p_rounded_up_to_the_cent() -> None:
+    from decimal import Decimal
+
+    from runner.money import kalshi_fee_cents
+
+    assert kalshi_fee_cents(Decimal(1), Decimal(50)) == 2  # 1.75c -> 2c
+    assert kalshi_fee_cents(Decimal(10), Decimal(46)) == 18  # 17.388c
+    assert kalshi_fee_cents(Decimal(100), Decimal(10)) == 63  # exactly 63c
+    assert kalshi_fee_cents(Decimal(100), Decimal(85)) == 90  # 89.25c
+    assert kalshi_fee_cents(Decimal(5), Decimal(50), Decimal(0)) == 0
+
+
+def test_a_sum_below_the_gap_that_fees_eat_is_not_entered() -> None:
+    # yes_ask 50 + no_ask 46 = 96 < 98 (the old rule bought it): 10 pairs earn 40c, fees 18c + 18c
+    s = KalshiSum(FEES, ["KX-A"])
+    assert s.on_event(book("KX-A", 54, 10, 50, 10), {}) == "fees_exceed_gap"
+    # one contract: 5c gross, 2c + 2c of fees (rounded up per order) leaves 1c < min_gap 2c
+    one = KalshiSum(KalshiSumParams(min_gap=2, min_depth=1, max_contracts=1), ["KX-A"])
+    assert one.on_event(book("KX-A", 55, 10, 50, 10), {}) == "fees_exceed_gap"
+
+
+def test_a_sum_that_clears_fees_and_the_gap_is_entered() -> None:
+    # a real book's shape (APRPOTUS-24JUL19, Jul 2024) dislocated: YES bid 15, NO bid 90
+    # -> yes_ask 10 + no_ask 85 = 95; 100 pairs earn 500c, fees 63c + 90c, 347c >= 200c
+    s = KalshiSum(FEES, ["KX-A"])
+    out = s.on_event(book("KX-A", 15, 100, 90, 100), {})
+    assert isinstance(out, list) and [(i.side, i.qty, i.price) for i in out] == [
+        ("buy", 100.0, 10), ("buy", 100.0, 85)]
+
+
+def test_the_event_scope_prices_fees_on_every_leg() -> None:
+    s = KalshiSum(KalshiSumParams(scope="event", min_gap=2, min_depth=5, max_contracts=10), ["KX-R", "KX-B"])
+    s.on_event(book("KX-R", 30, 20, 55, 20), {})  # yes_ask 45
+    assert s.on_event(book("KX-B", 40, 20, 49, 20), {}) == "fees_exceed_gap"  # 45 + 51 = 96: 40c - 18c - 18c
+
+
+def test_legs_held_past_max_hold_are_sold_at_the_bid() -> None:
+    s = KalshiSum(KalshiSumParams(min_gap=2, min_depth=5, max_hold=3600), ["KX-A"])
+    held = {"KX-A:YES": PositionView(10, 50, 0.0), "KX-A:NO": PositionView(10, 45, 0.0)}
+    young = MarketEvent(1800.0, "KX-A", 48, 52, extra=book("KX-A", 48, 10, 47, 10).extra)
+    assert s.on_event(young, held) == "no_gap"  # half an hour: held
+    old = MarketEvent(3600.0, "KX-A", 48, 52, extra=book("KX-A", 48, 10, 47, 10).extra)
+    out = s.on_event(old, held)
+    assert isinstance(out, list)
+    assert [(i.instrument, i.side, i.purpose, i.price, i.close) for i in out] == [
+        ("KX-A:YES", "sell", "time_stop", 48, True), ("KX-A:NO", "sell", "time_stop", 47, True)]
