@@ -2,13 +2,25 @@
 
 Open when the annualized funding rate exceeds ``open_apr``; close both legs when it falls
 below ``close_apr`` or flips sign. Both legs carry one group tag, so the engine writes them
-as one ledger transaction and tracks their balance. Decisions are taken on the perp's events. With only one leg held (the other did
-not fill) the strategy opens nothing and waits for the close signal to unwind what is held.
+as one ledger transaction and tracks their balance. Decisions are taken on the perp's events.
 Funding itself is booked by the engine from the venue's settlements, not here.
+
+The funding interval annualizes the rate, and venues change it: Hyperliquid's BTC history
+went from 8-hourly to hourly settlements in June 2023, and a fixed 8 h would read an hourly
+rate as an eighth of what it pays. So the interval comes from the venue when it says
+(``extra['funding_interval_s']``), else from the data: the shortest of the last three gaps
+between settlements, so a missed settlement (a 2 h gap among hourly ones) does not halve
+the rate and a switch to a shorter interval counts from its first settlement. ``funding_interval`` fixes it only when set; until it is known nothing opens.
+
+A pair whose legs differ (one leg filled, or filled in part: 0.0566 BTC was once left naked
+for days) is flagged ``pair_unbalanced`` at once; if the legs still differ after
+``pair_timeout`` (late fills had their chance), the excess of the larger leg is unwound
+(``pair_unwound``) so the position is delta-neutral again, whatever the funding.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
@@ -18,6 +30,7 @@ from runner.kinds.base import FLAT, Decision, Intent, KindParams, MarketEvent, P
 from runner.kinds.units import Duration
 
 YEAR_S = 365.0 * 86400.0
+GAPS_KEPT = 3  # the interval is the shortest of the latest gaps between settlements
 
 
 class FundingArbParams(KindParams):
@@ -25,9 +38,12 @@ class FundingArbParams(KindParams):
     perp: str | None = Field(None, description="perp instrument (default: the second instrument)")
     open_apr: float = Field(0.15, description="open when annualized funding exceeds this (0.15 = 15%)")
     close_apr: float = Field(0.05, description="close when annualized funding falls below this")
-    funding_interval: Duration = Field(3600.0, gt=0, description="time between funding settlements")
+    funding_interval: Duration | None = Field(
+        None, gt=0, description="fixed time between settlements; default: from the venue or the data")
     order_notional: Decimal = Field(Decimal(1000), gt=0, description="quote currency per leg")
     max_basis_bps: float = Field(50.0, gt=0, description="do not open when perp and spot are further apart")
+    pair_timeout: Duration = Field(30.0, gt=0, description="unwind a pair's excess leg after this long unbalanced")
+    max_leg_mismatch: float = Field(0.01, ge=0, lt=1, description="legs within this fraction count as balanced")
 
     @model_validator(mode="after")
     def _close_below_open(self) -> FundingArbParams:
@@ -38,6 +54,34 @@ class FundingArbParams(KindParams):
 
 def annualized(rate: float, interval_s: float) -> float:
     return rate * YEAR_S / interval_s
+
+
+class FundingInterval:
+    """The interval between funding settlements, as the venue states it or the data shows it."""
+
+    def __init__(self, fixed: float | None) -> None:
+        self.fixed = fixed
+        self.venue: float | None = None
+        self.last_ts: float | None = None
+        self.gaps: deque[float] = deque(maxlen=GAPS_KEPT)
+
+    def observe(self, extra: Mapping[str, float]) -> None:
+        if "funding_interval_s" in extra:
+            self.venue = float(extra["funding_interval_s"])
+        ts = extra.get("funding_settled_ts")
+        if ts is None or ts == self.last_ts:
+            return
+        if self.last_ts is not None and ts > self.last_ts:
+            self.gaps.append(ts - self.last_ts)
+        self.last_ts = ts
+
+    @property
+    def seconds(self) -> float | None:
+        if self.fixed is not None:
+            return self.fixed
+        if self.venue is not None:
+            return self.venue
+        return min(self.gaps) if self.gaps else None
 
 
 class FundingArb(Strategy):
@@ -52,6 +96,8 @@ class FundingArb(Strategy):
         self.perp = params.perp or instruments[1]
         self.mids: dict[str, float] = {}
         self.rate: float | None = None
+        self.interval = FundingInterval(params.funding_interval)
+        self.unbalanced_since: float | None = None
 
     @property
     def warm(self) -> bool:
@@ -60,26 +106,28 @@ class FundingArb(Strategy):
     def on_event(self, ev: MarketEvent, positions: Mapping[str, PositionView]) -> Decision:
         if ev.bid > 0:
             self.mids[ev.instrument] = ev.mid
-        if ev.instrument == self.perp and "funding_rate" in ev.extra:
-            self.rate = float(ev.extra["funding_rate"])
+        if ev.instrument == self.perp and ev.extra:
+            self.interval.observe(ev.extra)
+            if "funding_rate" in ev.extra:
+                self.rate = float(ev.extra["funding_rate"])
         if not self.warm:
             return "warming"
         if ev.instrument != self.perp:
             return "waiting_for_perp"  # decide on the perp's event: the funding rate and the latest prices
         assert self.rate is not None
         p = self.p
-        apr = annualized(self.rate, p.funding_interval)
         spot_q = positions.get(self.spot, FLAT).qty
         perp_q = positions.get(self.perp, FLAT).qty
+        interval = self.interval.seconds
+        apr = annualized(self.rate, interval) if interval else None
         if spot_q or perp_q:
-            if apr < p.close_apr or self.rate < 0:
-                out = []
-                if spot_q:
-                    out.append(Intent(self.spot, "sell" if spot_q > 0 else "buy", "exit", close=True, group="pair"))
-                if perp_q:
-                    out.append(Intent(self.perp, "buy" if perp_q < 0 else "sell", "exit", close=True, group="pair"))
-                return out
-            return "holding" if spot_q and perp_q else "pair_unbalanced"
+            if self.rate < 0 or (apr is not None and apr < p.close_apr):
+                self.unbalanced_since = None
+                return self._close(spot_q, perp_q)
+            return self._balance(ev.ts, spot_q, perp_q)
+        self.unbalanced_since = None
+        if apr is None:
+            return "funding_interval_unknown"
         if apr <= p.open_apr:
             return "funding_below_open"
         spot_mid, perp_mid = self.mids[self.spot], self.mids[self.perp]
@@ -90,3 +138,33 @@ class FundingArb(Strategy):
             Intent(self.spot, "buy", "entry", qty=qty, group="pair"),
             Intent(self.perp, "sell", "entry", qty=qty, group="pair"),
         ]
+
+    def _close(self, spot_q: float, perp_q: float) -> list[Intent]:
+        out = []
+        if spot_q:
+            out.append(Intent(self.spot, "sell" if spot_q > 0 else "buy", "exit", close=True, group="pair"))
+        if perp_q:
+            out.append(Intent(self.perp, "buy" if perp_q < 0 else "sell", "exit", close=True, group="pair"))
+        return out
+
+    def _balance(self, now: float, spot_q: float, perp_q: float) -> Decision:
+        """Hold a balanced pair; flag an unbalanced one, and unwind its excess after the timeout."""
+        long, short = abs(spot_q), abs(perp_q)
+        if abs(long - short) <= self.p.max_leg_mismatch * max(long, short):
+            self.unbalanced_since = None
+            return "holding"
+        if self.unbalanced_since is None:
+            self.unbalanced_since = now
+            self.flag("pair_unbalanced")
+        if now - self.unbalanced_since < self.p.pair_timeout:
+            return "pair_unbalanced"
+        self.flag("pair_unwound")
+        if long > short:
+            side = "sell" if spot_q > 0 else "buy"
+            if short == 0:
+                return [Intent(self.spot, side, "pair_unwind", close=True, urgent=True, group="pair")]
+            return [Intent(self.spot, side, "pair_unwind", qty=long - short, urgent=True, group="pair")]
+        side = "buy" if perp_q < 0 else "sell"
+        if long == 0:
+            return [Intent(self.perp, side, "pair_unwind", close=True, urgent=True, group="pair")]
+        return [Intent(self.perp, side, "pair_unwind", qty=short - long, urgent=True, group="pair")]

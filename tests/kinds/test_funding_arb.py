@@ -71,3 +71,86 @@ def test_one_leg_held_opens_nothing_and_waits_for_the_close_signal() -> None:
     assert s.on_event(perp(3e-5), lone) == "pair_unbalanced"
     out = s.on_event(perp(0.0), lone)
     assert isinstance(out, list) and [(i.instrument, i.side) for i in out] == [("BTC-USD", "sell")]
+
+
+# Hyperliquid's recorded BTC funding history (official SDK cassette, fundingHistory): 8-hourly
+# until 2023-06-08 00:00, hourly after, the same 10.95% a year either way.
+HL_SWITCH = [
+    (1686096000.420, 0.0001), (1686124800.037, 0.0001), (1686153600.026, 0.0001), (1686182400.254, 0.0001),
+    (1686186000.054, 0.0000125), (1686189600.123, 0.0000125), (1686193200.373, 0.0000125),
+    (1686196800.022, 0.0000125), (1686200400.074, 0.0000125),
+]
+
+
+def settled(ts: float, rate: float) -> MarketEvent:
+    """A funding row as the backtest reads it: a settled interval, no prices."""
+    return MarketEvent(ts, "BTC-PERP", 0.0, 0.0, extra={"funding_rate": rate, "funding_settled_id": ts,
+                                                         "funding_settled_rate": rate, "funding_settled_ts": ts})
+
+
+def replay(params: FundingArbParams) -> list[object]:
+    s = FundingArb(params, ["BTC-USD", "BTC-PERP"])
+    held: dict[str, PositionView] = {}
+    out = []
+    for ts, rate in HL_SWITCH:
+        s.on_event(settled(ts, rate), held)
+        s.on_event(spot(ts + 1), held)
+        d = s.on_event(perp(rate, ts + 2), held)
+        out.append(d if isinstance(d, str) else [(i.instrument, i.side, i.purpose) for i in d])
+        if isinstance(d, list) and d[0].purpose == "entry":
+            held = {"BTC-USD": PositionView(0.1, 30000.0, ts), "BTC-PERP": PositionView(-0.1, 30003.0, ts)}
+    return out
+
+
+def test_the_funding_interval_follows_the_venues_switch_from_8h_to_1h() -> None:
+    learned = replay(FundingArbParams(open_apr=0.08, close_apr=0.05, order_notional=3000))
+    assert learned[0] == "funding_interval_unknown"  # one settlement: no interval yet
+    assert learned[1] == [("BTC-USD", "buy", "entry"), ("BTC-PERP", "sell", "entry")]  # 8 h: 10.95%
+    assert learned[4:] == ["holding"] * 5  # hourly 0.00125% is still 10.95% a year
+
+
+def test_a_fixed_8h_interval_reads_the_hourly_rate_as_an_eighth_and_closes() -> None:
+    fixed = replay(FundingArbParams(open_apr=0.08, close_apr=0.05, order_notional=3000, funding_interval="8h"))
+    assert fixed[4] == [("BTC-USD", "sell", "exit"), ("BTC-PERP", "buy", "exit")]  # 1.37%: the old behaviour
+
+
+def test_a_missed_settlement_does_not_halve_the_interval_rate() -> None:
+    from runner.kinds.funding_arb import FundingInterval
+
+    iv = FundingInterval(None)
+    for ts in (0, 3600, 7200, 14400):  # 05:00 then 07:00: one hourly record missing
+        iv.observe({"funding_settled_ts": float(ts)})
+    assert iv.seconds == 3600
+    iv.observe({"funding_interval_s": 28800.0})  # the venue says: the venue wins
+    assert iv.seconds == 28800
+
+
+def test_a_partly_filled_pair_is_flagged_then_its_excess_unwound_after_the_timeout() -> None:
+    s = FundingArb(P, ["BTC-USD", "BTC-PERP"])
+    half = {"BTC-USD": PositionView(0.1, 30000.0, 0.0), "BTC-PERP": PositionView(-0.0434, 30003.0, 0.0)}
+    s.on_event(spot(0.0), half)
+    assert s.on_event(perp(1e-5, 1.0), half) == "pair_unbalanced"  # late fills may still come
+    assert s.take_flags() == {"pair_unbalanced": 1}
+    assert s.on_event(perp(1e-5, 20.0), half) == "pair_unbalanced"
+    out = s.on_event(perp(1e-5, 31.0), half)  # pair_timeout 30 s
+    assert isinstance(out, list) and len(out) == 1
+    i = out[0]
+    assert (i.instrument, i.side, i.purpose, i.close, i.urgent, i.group) == ("BTC-USD", "sell", "pair_unwind", False, True, "pair")
+    assert i.qty == pytest.approx(0.0566)  # the naked part
+    assert s.take_flags() == {"pair_unwound": 1}
+
+
+def test_a_lone_perp_leg_is_closed_after_the_timeout() -> None:
+    s = FundingArb(P, ["BTC-USD", "BTC-PERP"])
+    lone = {"BTC-PERP": PositionView(-0.1, 30003.0, 0.0)}
+    s.on_event(spot(0.0), lone)
+    assert s.on_event(perp(1e-5, 1.0), lone) == "pair_unbalanced"
+    out = s.on_event(perp(1e-5, 40.0), lone)
+    assert isinstance(out, list) and [(i.instrument, i.side, i.close) for i in out] == [("BTC-PERP", "buy", True)]
+
+
+def test_legs_within_the_mismatch_tolerance_are_a_held_pair() -> None:
+    s = FundingArb(P, ["BTC-USD", "BTC-PERP"])
+    near = {"BTC-USD": PositionView(0.1, 30000.0, 0.0), "BTC-PERP": PositionView(-0.0995, 30003.0, 0.0)}
+    s.on_event(spot(0.0), near)
+    assert s.on_event(perp(1e-5, 100.0), near) == "holding"

@@ -27,6 +27,7 @@ class SimInstrument(BaseModel):
     # ``funding_every_steps`` steps (an accelerated "hour"): rate = mean + amp sin(2 pi n / period) + noise
     underlying: str | None = Field(None, description="perp only: the spot instrument it tracks")
     funding_every_steps: int = Field(50, ge=1)
+    funding_interval_s: float = Field(3600.0, gt=0, description="the interval an accelerated funding 'hour' stands for")
     funding_mean: float = 3e-5
     funding_amp: float = 4e-5
     funding_period_steps: int = Field(1500, ge=2)

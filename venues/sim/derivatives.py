@@ -78,7 +78,8 @@ class DerivativesMixin:
 
     def _perp_extra(self, sym: str, step: int) -> dict[str, float]:
         ic = self.config.instruments[sym]
-        out = {"funding_rate": funding.funding_rate(ic, self.config.seed, sym, step)}
+        out = {"funding_rate": funding.funding_rate(ic, self.config.seed, sym, step),
+               "funding_interval_s": ic.funding_interval_s}  # as a venue states it: the kind annualizes by it
         out.update(self._funded.get(sym, {}))
         return out
 
