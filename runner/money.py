@@ -17,6 +17,7 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, Decimal
 
 CENTS_SUFFIX = "_CENTS"
+CENTS_QUOTE = "USD" + CENTS_SUFFIX  # Kalshi's legs (and the sim's binary legs): cents per contract
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 KALSHI_TAKER_RATE = Decimal("0.07")
@@ -56,9 +57,10 @@ def kalshi_fee_cents_float(count: float, price_cents: float, rate: float = 0.07)
     return float(kalshi_fee_cents(Decimal(repr(count)), Decimal(repr(price_cents)), Decimal(repr(rate))))
 
 
-def fill_fee(schedule: str, rate: Decimal, qty: Decimal, price: Decimal) -> Decimal:
-    """The fee of one fill in the instrument's quote units under a venue's ``schedule``:
-    ``kalshi`` (``rate`` is the coefficient, 0.07 for takers) or ``rate`` (fraction of notional)."""
-    if schedule == "kalshi":
+def fill_fee(kind: str, quote: str, rate: Decimal, qty: Decimal, price: Decimal) -> Decimal:
+    """The fee of one fill in the instrument's quote units, by the venue's published schedule:
+    a cents-quoted binary leg (Kalshi) pays ``kalshi_fee_cents`` with ``rate`` as its coefficient
+    (0.07 for takers); anything else ``rate`` x notional."""
+    if kind == "binary" and quote.endswith(CENTS_SUFFIX):
         return kalshi_fee_cents(qty, price, rate)
     return (qty * price * rate).quantize(Decimal("0.00000001"))

@@ -19,6 +19,7 @@ from runner.engine.client_ids import BACKTEST_PREFIX
 from runner.engine.kind_stats import kind_extra
 from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.metrics import EquityStats
+from runner.engine.report_metrics import backtest_metrics
 from runner.engine.sink import BatchSink
 from runner.engine.variant import VariantEngine
 from runner.errors import BadInputError, ErrorClass
@@ -132,23 +133,9 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
         sink.close()  # everything written, the writer process gone (also when a data row was bad)
     skips = engine.take_skips()
     ledger.add_skips(run_id, key, skips)
-    metrics = {
-        "total_return": stats.total_return(),
-        "sharpe": stats.sharpe(),
-        "max_drawdown": stats.max_drawdown,
-        "trades": engine.trip_count,
-        "win_rate": engine.trip_wins / engine.trip_count if engine.trip_count else 0.0,
-        "fees": float(sum((p.fees for p in engine.positions.values()), Decimal(0))),
-        "exposure": stats.exposure(),
-        "final_equity": stats.last_equity,
-    }
-    trades = [
-        {"side": t.side, "entry_ts": to_iso(t.entry_ts), "entry_price": t.entry_price,
-         "exit_ts": to_iso(t.exit_ts) if t.exit_ts else None, "exit_price": t.exit_price, "qty": t.qty,
-         "pnl": t.pnl}
-        for t in engine.trips
-    ]
-    result = BacktestResult(run_id, loaded.id, metrics, skips, trades, bars, fills, kind_extra(engine))
+    metrics, trades, open_rows = backtest_metrics(engine, stats, capital)
+    extra = {**kind_extra(engine), "open_trades": open_rows}
+    result = BacktestResult(run_id, loaded.id, metrics, skips, trades, bars, fills, extra)
     ledger.finish_run(run_id, {"metrics": metrics, "skips": skips, "bars": bars, "fills": fills})
     return result
 
@@ -169,9 +156,10 @@ def _apply_booked(engine: VariantEngine, qty: dict[str, float]) -> float:
     """Cash change of the cashflows the engine booked (funding, settlement); moves ``qty``."""
     delta = 0.0
     for nf in engine.take_booked():
-        signed = float(nf.qty) * (1 if nf.side == "buy" else -1)
+        k = float(engine.unit_scale(nf.instrument))  # cents-quoted legs count in the account's currency
+        signed = float(nf.qty) * (1 if nf.side == "buy" else -1) * k
         qty[nf.instrument] = qty.get(nf.instrument, 0.0) + signed
-        delta -= signed * float(nf.price) + float(nf.fee)
+        delta -= signed * float(nf.price) + float(nf.fee) * k
     return delta
 
 
@@ -214,9 +202,10 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
                              engine.groups.by_cid.get(f.client_order_id or ""))
                 sink.fill(nf)
                 engine.on_fill(nf)
-                signed = float(f.qty) * f.side.sign
+                k = float(engine.unit_scale(f.instrument))  # qty in account units: marks stay in quote units
+                signed = float(f.qty) * f.side.sign * k
                 qty[f.instrument] = qty.get(f.instrument, 0.0) + signed
-                cash -= signed * float(f.price) + float(f.fee)
+                cash -= signed * float(f.price) + float(f.fee) * k
                 fills += 1
             held = _held(qty)
         if engine.troubles:

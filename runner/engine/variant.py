@@ -7,7 +7,6 @@ entries need ``active``; exits, stop-loss and time-stop run in every state but `
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -16,6 +15,7 @@ from decimal import Decimal
 from runner.engine import execution, risk
 from runner.engine.client_ids import client_order_id
 from runner.engine.orderflow import OrderFlow
+from runner.engine.roundtrips import TripBook
 from runner.engine.sink import ImmediateSink
 from runner.errors import (
     AmbiguousError,
@@ -30,6 +30,7 @@ from runner.kinds.base import Intent, MarketEvent, PositionView, Strategy
 from runner.ledger.positions import FLAT_POSITION, PositionState, apply_fill, realized_on_day
 from runner.ledger.store import NewFill
 from runner.lifecycle import ENTRIES_ALLOWED, State
+from runner.money import unit_scale
 from runner.spec.load import LoadedVariant
 from venues.base import Instrument, OrderReport, OrderRequest, OrderStatus, VenueAdapter
 
@@ -44,17 +45,6 @@ class WorkingOrder:
     filled: Decimal = ZERO
     group: str | None = None
     done_at: Decimal | None = None  # the venue closed it at this filled size; waiting for fills
-
-
-@dataclass(slots=True)
-class RoundTrip:
-    side: str
-    entry_ts: float
-    entry_price: float
-    qty: float
-    exit_ts: float | None = None
-    exit_price: float | None = None
-    pnl: float = 0.0
 
 
 @dataclass(slots=True)
@@ -95,11 +85,9 @@ class VariantEngine(OrderFlow):
         self.working: dict[str, WorkingOrder] = {}
         self.skips: dict[str, int] = {}
         self.pnl_day = PnlDay()
-        # the latest round trips, for a backtest's report (paper and live keep none: the ledger has the fills)
-        self.trips: deque[RoundTrip] = deque(maxlen=trips_kept)
-        self.trip_count = 0
-        self.trip_wins = 0
-        self.open_trip: dict[str, RoundTrip] = {}
+        # round trips, for a backtest's report (paper and live keep none: the ledger has the fills)
+        self.roundtrips = TripBook(trips_kept, self.unit_scale) if trips_kept else None
+        self._scales: dict[str, Decimal] = {}
         self.troubles: list[Trouble] = []
         self.anomalies: list[str] = []
         self.flags: dict[str, str] = {}  # client order id -> flag its fills carry (data_anomaly)
@@ -378,21 +366,16 @@ class VariantEngine(OrderFlow):
 
     def _track_trip(self, f: NewFill, old: PositionState, new: PositionState, ts: float, pnl: Decimal) -> None:
         """``ts``: the fill's time in epoch seconds; ``pnl``: what it realized, net of its fee."""
-        if old.qty == 0 and new.qty != 0:
-            self.open_trip[f.instrument] = RoundTrip(
-                "long" if new.qty > 0 else "short", ts, float(f.price), float(abs(new.qty))
-            )
-        trip = self.open_trip.get(f.instrument)
-        if trip is not None:
-            trip.pnl += float(pnl)
-            if old.qty == 0:
-                return
-            if new.qty == 0 or (new.qty > 0) != (old.qty > 0):
-                trip.exit_ts, trip.exit_price = ts, float(f.price)
-                self.trips.append(trip)
-                self.trip_count += 1
-                self.trip_wins += trip.pnl > 0
-                del self.open_trip[f.instrument]
+        if self.roundtrips is not None:
+            self.roundtrips.on_fill(f, old, new, ts)
+
+    def unit_scale(self, sym: str) -> Decimal:
+        """Account-currency value of one quote unit of ``sym`` (0.01 for a cents-quoted leg)."""
+        k = self._scales.get(sym)
+        if k is None:
+            inst = self.venue.instruments().get(sym)
+            k = self._scales[sym] = unit_scale(inst.quote) if inst is not None else Decimal(1)
+        return k
 
     # --- housekeeping ----------------------------------------------------------------------
     def take_skips(self) -> dict[str, int]:

@@ -45,8 +45,11 @@ def test_funding_arb_reports_funding_earned_fees_and_net(tmp_path: Path, data: P
         f"BTC-PERP={data / 'btc_funding.csv'}"])
     x = result.extra
     assert x["funding_earned"] > 0 and x["trading_fees"] > 0
-    assert result.metrics["trades"] >= 2  # pairs opened and closed: two legs each
-    assert set(x) == {"funding_earned", "trading_fees", "net_pnl"}
+    assert result.metrics["trades"] >= 1  # a pair opened and closed is ONE trade (was counted per leg)
+    assert all(t["side"] == "group" and set(t["legs"]) == {"BTC-USD", "BTC-PERP"} for t in result.trades)
+    assert set(x) - {"open_trades"} == {"funding_earned", "trading_fees", "net_pnl"}
+    assert result.metrics["funding"] == pytest.approx(x["funding_earned"])  # funding apart from fees
+    assert result.metrics["fees"] == pytest.approx(x["trading_fees"]) and result.metrics["fees"] > 0
 
 
 def test_kalshi_sum_reports_pairs_orphans_and_settled_pnl(tmp_path: Path, data: Path) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from runner.errors import AmbiguousError, PostOnlyRejected, RejectedError, TransientError
+from runner.money import currency_of, fill_fee, to_account
 from venues.base import (
     AccountConfig,
     BalanceReport,
@@ -261,7 +262,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     def _record_fill(self, db, cid: str, vid: str, sym: str, side: Side, qty: Decimal, price: Decimal,  # type: ignore[no-untyped-def]
                      liquidity: str, inst: Instrument) -> None:
         rate = inst.maker_fee if liquidity == "maker" else inst.taker_fee
-        fee = (qty * price * rate).quantize(Decimal("0.00000001"))
+        fee = fill_fee(inst.kind, inst.quote, rate, qty, price)  # the venue's schedule (Kalshi's on binary legs)
         fid = f"{self.account}-F{self.store.next_id('fill_seq')}"
         db.execute(
             "INSERT INTO fills(fill_id, client_order_id, venue_order_id, instrument, side, qty, price, fee,"
@@ -275,9 +276,9 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         pos, cost = self.store.position(sym)
         signed = qty * side.sign
         self.store.set_position(sym, pos + signed, cost + signed * price)
-        cash = self.store.balance(inst.quote) or ZERO
-        scale = Decimal(100) if inst.kind == "binary" else Decimal(1)  # binary prices are cents
-        self.store.set_balance(inst.quote, cash - (signed * price + fee) / scale)
+        ccy = currency_of(inst.quote)  # binary legs are quoted in cents, their cash is dollars
+        cash = self.store.balance(ccy) or ZERO
+        self.store.set_balance(ccy, cash - to_account(signed * price + fee, inst.quote))
 
     @staticmethod
     def _accumulate(db, cid: str, qty: Decimal, price: Decimal) -> tuple[str, str]:  # type: ignore[no-untyped-def]

@@ -47,8 +47,9 @@ class SimBinaryEvent(BaseModel):
     level_size: float = Field(20.0, gt=0, description="mean contracts per level")
     dislocation_prob: float = Field(0.15, ge=0, le=1, description="chance per step that one side's bid jumps")
     dislocation_max_c: int = Field(9, ge=1)
-    maker_fee: Decimal = Decimal("0")
-    taker_fee: Decimal = Decimal("0.01")
+    # Kalshi's schedule: a fill of C contracts at P pays ceil(rate x C x P x (1 - P)) dollars (to the cent)
+    maker_fee: Decimal = Field(Decimal("0"), ge=0, description="Kalshi fee coefficient for makers")
+    taker_fee: Decimal = Field(Decimal("0.07"), ge=0, description="Kalshi fee coefficient for takers")
 
 
 def _default_instruments() -> dict[str, SimInstrument]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from runner.money import CENTS_QUOTE
 from venues.base import BookSnapshot, Instrument
 from venues.sim import binary, funding
 from venues.sim.config import SimBinaryEvent, SimConfig, SimInstrument
@@ -40,7 +41,7 @@ class DerivativesMixin:
                 for outcome in (binary.YES, binary.NO):
                     sym = binary.leg(m, outcome)
                     self._instruments[sym] = Instrument(
-                        sym, Decimal(1), Decimal(1), Decimal(1), ZERO, "binary", sym, m, "USD",
+                        sym, Decimal(1), Decimal(1), Decimal(1), ZERO, "binary", sym, m, CENTS_QUOTE,
                         maker_fee=ev.maker_fee, taker_fee=ev.taker_fee, price_band_pct=None,
                     )
                 db.execute("INSERT OR IGNORE INTO market(instrument, step, mid, ts) VALUES (?, 0, ?, ?)",

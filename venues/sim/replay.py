@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from runner.errors import PostOnlyRejected, RejectedError
+from runner.money import CENTS_QUOTE, KALSHI_TAKER_RATE, fill_fee
 from venues.base import (
     BalanceReport,
     BookSnapshot,
@@ -32,7 +33,6 @@ from venues.sim import matching
 
 ZERO = Decimal(0)
 _UNLIMITED = 1e18
-FEE_QUANTUM = Decimal("0.00000001")
 
 
 def _dec_price(x: float) -> Decimal:
@@ -78,7 +78,7 @@ class ReplayVenue(VenueAdapter):
                                         (f"{market}:NO", x.get("no_bid", 0.0), x["no_ask"], ns, ys)):
             if leg not in self._instruments:
                 self._instruments[leg] = Instrument(leg, Decimal(1), Decimal(1), Decimal(1), ZERO, "binary", leg,
-                                                    market, maker_fee=ZERO, taker_fee=Decimal("0.01"))
+                                                    market, CENTS_QUOTE, maker_fee=ZERO, taker_fee=KALSHI_TAKER_RATE)
             self._quote[leg] = (ts, bid, ask, (bsz,), (asz,))
             self._used[leg] = {}
             if self._resting:
@@ -141,7 +141,7 @@ class ReplayVenue(VenueAdapter):
             self._dt_for = (t, datetime.fromtimestamp(t, UTC))
         self._fills.append(FillReport(
             f"R{self._fill_seq:012d}", req.client_order_id, req.instrument, req.side, qty, price,
-            (qty * price * rate).quantize(FEE_QUANTUM), self._dt_for[1], liquidity,
+            fill_fee(inst.kind, inst.quote, rate, qty, price), self._dt_for[1], liquidity,
         ))
         self._positions[req.instrument] = self._positions.get(req.instrument, ZERO) + qty * req.side.sign
 
