@@ -52,13 +52,22 @@ def backtest(
     m = result.metrics
     typer.echo(f"{result.variant}  run {result.run_id}: {result.bars} events, {result.fills} fills "
                f"(runner fills --run {result.run_id})")
+    ccy = m.get("currency", "")
+    sharpe = "n/a (under 30 days)" if m["sharpe"] is None else f"{m['sharpe']:.2f}"
     typer.echo(
-        f"  total return {m['total_return']:.4%}  sharpe {m['sharpe']:.2f}  max drawdown {m['max_drawdown']:.4%}\n"
-        f"  trades {m['trades']}  win rate {m['win_rate']:.2%}  fees {m['fees']:.2f}  exposure {m['exposure']:.2%}"
+        f"  total return {m['total_return']:.4%}  sharpe {sharpe}  max drawdown {m['max_drawdown']:.4%}\n"
+        f"  trades {m['trades']}  win rate {m['win_rate']:.2%}  fees {m['fees']:.2f} {ccy}"
+        f"  funding {m.get('funding', 0.0):.2f} {ccy}  exposure {m['exposure']:.2%}\n"
+        f"  open trades {m.get('open_trades', 0)} marked at the mid: pnl {m.get('open_pnl', 0.0):.2f} {ccy}"
     )
     for k, v in result.extra.items():
-        typer.echo(f"  {k}: {v}")
+        if k != "open_trades":
+            typer.echo(f"  {k}: {v}")
     typer.echo("  skips: " + ", ".join(f"{k}={v}" for k, v in sorted(result.skips.items(), key=lambda kv: -kv[1])))
     for t in result.trades[:trades]:
-        typer.echo(f"  {t['side']:5} {t['entry_ts']} {t['entry_price']:.2f} -> {t['exit_ts']} "
-                   f"{t['exit_price'] or 0:.2f} qty {t['qty']} pnl {t['pnl']:.2f}")
+        typer.echo(f"  {t['side']:5} {t['entry_ts']} {_px(t['entry_price'])} -> {t['exit_ts']} "
+                   f"{_px(t['exit_price'])} qty {t['qty']} pnl {t['pnl']:.2f} {ccy}")
+
+
+def _px(price: float | None) -> str:
+    return "-" if price is None else f"{price:.2f}"

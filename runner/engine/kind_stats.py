@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from runner.kinds.binary import legs
 from runner.ledger.positions import PositionState
 from runner.ledger.store import NewFill
 
@@ -66,8 +67,9 @@ def kind_extra(engine: VariantEngine) -> dict[str, Any]:
         realized = sum((p.realized_pnl for p in engine.positions.values()), ZERO)
         net = realized + s.funding - s.trading_fees + engine.unrealized()
         return {"funding_earned": float(s.funding), "trading_fees": float(s.trading_fees), "net_pnl": float(net)}
-    if kind == "kalshi_sum":
+    if kind == "kalshi_sum":  # the legs are quoted in cents: the lines are in the account's currency
+        k = engine.unit_scale(legs(engine.spec.instruments[0])[0])
         return {"pairs": engine.groups.pairs, "orphans": engine.groups.orphans,
-                "settled_pnl": float(s.settled_pnl), "trading_fees": float(s.trading_fees),
-                "net_pnl": float(engine.realized() + engine.unrealized())}
+                "settled_pnl": float(s.settled_pnl * k), "trading_fees": float(s.trading_fees * k),
+                "net_pnl": float((engine.realized() + engine.unrealized()) * k)}
     return {}

@@ -111,8 +111,8 @@ def test_a_kalshi_backtest_counts_its_return_in_dollars_on_a_dollar_capital(tmp_
         ledger.close()
     m = res.metrics
     assert m["currency"] == "USD" and m["trades"] > 0
-    cents = res.extra["net_pnl"]  # the kind's own line, in the legs' cents
-    assert m["final_equity"] - m["capital"] == pytest.approx(cents / 100, abs=0.01)
+    assert m["final_equity"] - m["capital"] == pytest.approx(res.extra["net_pnl"], abs=0.01)  # both dollars
+    assert m["fees"] == pytest.approx(res.extra["trading_fees"])
     assert abs(m["total_return"]) < 0.01  # dollars over $100,000, not cents over dollars
     assert m["sharpe"] is None  # hours of data
     assert all(t["side"] == "group" for t in res.trades)
