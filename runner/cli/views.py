@@ -20,19 +20,25 @@ def _f(x: Decimal | None) -> float | None:
 
 
 def positions_view(ledger: Ledger, variant: str | None = None, run_id: str = MAIN_RUN) -> list[dict[str, Any]]:
+    """Positions marked at the last mid the runner recorded (never the last fill price), with
+    PnL and fees in the account's currency (``currency``; a cents-quoted leg is converted)."""
     from runner.ledger.dust import dust_flags
+    from runner.ledger.marks import latest_marks
+    from runner.money import currency_of, to_account
 
     rows = ledger.positions(run_id, variant)
     flags = dust_flags(ledger, rows)
+    marks = latest_marks(ledger)
     out = []
     for p in rows:
-        mark = p.last_price
+        quote, mark, seen = marks.get((p.account, p.instrument), ("USD", None, None))
         unreal = (mark - p.avg_price) * p.qty if (mark is not None and p.qty) else Decimal(0)
         out.append({
             "variant": p.variant, "instrument": p.instrument, "account": p.account, "qty": float(p.qty),
-            "avg_price": float(p.avg_price), "realized_pnl": float(p.realized_pnl - p.fees),
-            "unrealized_pnl": float(unreal), "fees": float(p.fees), "mark": _f(mark),
-            "dust": flags.get((p.variant, p.instrument), False),
+            "avg_price": float(p.avg_price), "realized_pnl": float(to_account(p.realized_pnl - p.fees, quote)),
+            "unrealized_pnl": float(to_account(unreal, quote)), "fees": float(to_account(p.fees, quote)),
+            "mark": _f(mark), "mark_ts": iso(seen) if seen is not None else None,
+            "currency": currency_of(quote), "dust": flags.get((p.variant, p.instrument), False),
         })
     return out
 
@@ -68,12 +74,16 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
 def _today(ledger: Ledger, variant: str) -> float:
     from datetime import UTC, datetime
 
+    from runner.ledger.marks import latest_marks
     from runner.ledger.positions import realized_on_day
+    from runner.money import unit_scale
 
+    quotes = {sym: q for (_acct, sym), (q, _m, _t) in latest_marks(ledger).items()}
     fills = ledger.fills(MAIN_RUN, variant, limit=None)
     day = datetime.now(UTC).date().isoformat()
     return float(realized_on_day(((f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee,
-                                   f.ts if f.ts.tzinfo else f.ts.replace(tzinfo=UTC)) for f in fills), day))
+                                   f.ts if f.ts.tzinfo else f.ts.replace(tzinfo=UTC)) for f in fills), day,
+                                 lambda sym: unit_scale(quotes.get(sym, "USD"))))
 
 
 def _last_errors(ledger: Ledger) -> dict[str, str]:

@@ -71,5 +71,5 @@ def kind_extra(engine: VariantEngine) -> dict[str, Any]:
         k = engine.unit_scale(legs(engine.spec.instruments[0])[0])
         return {"pairs": engine.groups.pairs, "orphans": engine.groups.orphans,
                 "settled_pnl": float(s.settled_pnl * k), "trading_fees": float(s.trading_fees * k),
-                "net_pnl": float((engine.realized() + engine.unrealized()) * k)}
+                "net_pnl": float(engine.realized() + engine.unrealized())}
     return {}

@@ -51,6 +51,8 @@ class Reporter:
 
     def summary(self, engines: list[VariantEngine]) -> None:
         for e in engines:
-            pnl = e.realized() + e.unrealized()
+            from runner.engine.report_metrics import account_currency
+
+            pnl = e.realized() + e.unrealized()  # account currency, marked at the mid
             pos = ", ".join(f"{s} {p.qty}" for s, p in e.positions.items() if p.qty) or "flat"
-            self._line(f"[bold]{e.id}[/bold] {e.state.value}: {pos}; PnL {pnl:.2f}")
+            self._line(f"[bold]{e.id}[/bold] {e.state.value}: {pos}; PnL {pnl:.2f} {account_currency(e)}")

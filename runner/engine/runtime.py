@@ -20,6 +20,7 @@ from runner.engine.accounts import account_config
 from runner.engine.deploy import scan
 from runner.engine.guards import Guards
 from runner.engine.lifecycle_driver import LifecycleDriver
+from runner.engine.marks import engine_marks
 from runner.engine.report import Reporter
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
@@ -28,6 +29,7 @@ from runner.errors import BadInputError, ErrorClass, RunnerError, SpecError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.instruments import record_instruments
+from runner.ledger.marks import record_marks
 from runner.ledger.models import MAIN_RUN, Deployment
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
@@ -396,6 +398,7 @@ class Runtime:
                 r, u = eng.realized(), eng.unrealized()
                 rows.append(dict(run_id=MAIN_RUN, variant=eng.id, ts=from_epoch(now), equity=r + u, realized=r, unrealized=u))
             self.sink.equity(rows)
+            record_marks(self.ledger, engine_marks(self.engines.values(), from_epoch(now)))
         if now - last["summary"] >= 15.0:
             last["summary"] = now
             self.reporter.summary([e for e in self.engines.values() if e.state is not State.RETIRED])

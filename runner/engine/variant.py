@@ -186,9 +186,10 @@ class VariantEngine(OrderFlow):
 
     def _check_risk(self, req: OrderRequest, inst: Instrument, ev: MarketEvent) -> None:
         price = req.price or execution.to_decimal(ev.mid)
-        notional = req.qty * price
+        k = self.unit_scale(req.instrument)  # limits are in the account's currency; cents legs convert
+        notional = req.qty * price * k
         pos = self.positions.get(req.instrument, FLAT_POSITION)
-        after = abs(pos.qty + req.qty * req.side.sign) * price
+        after = abs(pos.qty + req.qty * req.side.sign) * price * k
         limit = risk.check_entry(self.spec.risk, notional, after, self.daily_pnl())
         if limit:
             raise RiskBlockError(f"{limit}: entry of {notional:.2f} on {req.instrument} refused", limit=limit)
@@ -305,7 +306,7 @@ class VariantEngine(OrderFlow):
         self.sink.position(f, new)
         ts = f.ts.timestamp()
         pnl = new.realized_pnl - old.realized_pnl - f.fee
-        self._book_pnl(pnl, ts)
+        self._book_pnl(pnl * self.unit_scale(f.instrument), ts)
         self._update_view(f.instrument, new, inst, f.price, ts if new.opened is f.ts else None)
         self._track_trip(f, old, new, ts, pnl)
         cid = f.client_order_id or ""
@@ -341,7 +342,7 @@ class VariantEngine(OrderFlow):
         """Rebuild today's realized PnL (net of fees) from the ledger's fills after a restart."""
         self.now = now
         today = datetime.fromtimestamp(now, UTC).date().isoformat()
-        self.pnl_day = PnlDay(int(now // 86400), realized_on_day(fills, today))
+        self.pnl_day = PnlDay(int(now // 86400), realized_on_day(fills, today, self.unit_scale))
 
     def _book_pnl(self, delta: Decimal, ts: float) -> None:
         day = int(ts // 86400)
@@ -350,19 +351,22 @@ class VariantEngine(OrderFlow):
         self.pnl_day.realized += delta
 
     def daily_pnl(self) -> Decimal:
-        """Realized (net of fees) since the start of the UTC day of the latest event, plus open PnL."""
+        """Realized (net of fees) since the start of the UTC day of the latest event, plus open PnL,
+        in the account's currency (a Kalshi leg's cents are never added to dollars)."""
         realized = self.pnl_day.realized if self.pnl_day.day == int(self.now // 86400) else ZERO
         return realized + self.unrealized()
 
     def unrealized(self) -> Decimal:
+        """Open PnL at the last mid, in the account's currency."""
         total = ZERO
         for sym, pos in self.positions.items():
             if pos.qty and sym in self.marks:
-                total += (execution.to_decimal(self.marks[sym]) - pos.avg_price) * pos.qty
+                total += (execution.to_decimal(self.marks[sym]) - pos.avg_price) * pos.qty * self.unit_scale(sym)
         return total
 
     def realized(self) -> Decimal:
-        return sum((p.realized_pnl - p.fees for p in self.positions.values()), ZERO)
+        """Realized PnL net of fees (and funding), in the account's currency."""
+        return sum(((p.realized_pnl - p.fees) * self.unit_scale(s) for s, p in self.positions.items()), ZERO)
 
     def _track_trip(self, f: NewFill, old: PositionState, new: PositionState, ts: float, pnl: Decimal) -> None:
         """``ts``: the fill's time in epoch seconds; ``pnl``: what it realized, net of its fee."""

@@ -227,6 +227,18 @@ class InstrumentRow(SQLModel, table=True):
     updated: datetime = _ts(nullable=False)
 
 
+class MarkRow(SQLModel, table=True):
+    """The last mid a runner saw per instrument (and its quote unit), so `status` and
+    `positions` mark open positions at the market, never at the last fill price."""
+
+    __tablename__ = "marks"
+    account: str = Field(primary_key=True)
+    instrument: str = Field(primary_key=True)
+    quote: str = "USD"
+    mid: Decimal = _dec(nullable=False)
+    ts: datetime = _ts(nullable=False)
+
+
 class AuditRun(SQLModel, table=True):
     """One execution of audit checks (CLI, cron or reconcile); findings point at their runs."""
 

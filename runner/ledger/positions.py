@@ -6,7 +6,7 @@ the backtest engine uses the same function in memory, so all three agree by cons
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -62,10 +62,12 @@ def derive(fills: Iterable[tuple[int, Decimal, Decimal, Decimal, datetime | None
 
 
 def realized_on_day(
-    fills: Iterable[tuple[str, int, Decimal, Decimal, Decimal, datetime]], day: str
+    fills: Iterable[tuple[str, int, Decimal, Decimal, Decimal, datetime]], day: str,
+    scale: Callable[[str], Decimal] | None = None,
 ) -> Decimal:
     """Realized PnL net of fees booked on UTC ``day`` (YYYY-MM-DD), folding (instrument, side_sign,
-    qty, price, fee, ts) tuples oldest first: today's PnL after a restart, or in `runner status`."""
+    qty, price, fee, ts) tuples oldest first: today's PnL after a restart, or in `runner status`.
+    ``scale(instrument)`` turns an instrument's quote units into the account's currency (cents legs)."""
     states: dict[str, PositionState] = {}
     total = ZERO
     for sym, sign, qty, price, fee, ts in fills:
@@ -73,5 +75,6 @@ def realized_on_day(
         new = apply_fill(old, sign, qty, price, fee, ts)
         states[sym] = new
         if ts is not None and ts.date().isoformat() == day:
-            total += new.realized_pnl - old.realized_pnl - fee
+            pnl = new.realized_pnl - old.realized_pnl - fee
+            total += pnl * scale(sym) if scale is not None else pnl
     return total
