@@ -42,9 +42,9 @@ def status(as_json: bool = JSON) -> None:
         emit_json(doc)
         return
     _table("variants", ["id", "kind", "venue", "mode", "state", "reason", "since", "position", "orders", "pnl",
-                        "today", "last error"],
+                        "today", "ccy", "last error"],
            [[v["id"], v["kind"], v["venue"], v["mode"], v["state"], f"{v['reason']}: {v['detail']}".strip(": "),
-             v["since"], _legs(v), v["open_orders"], v["pnl"], v["pnl_today"], v["last_error"]]
+             v["since"], _legs(v), v["open_orders"], v["pnl"], v["pnl_today"], v["currency"], v["last_error"]]
             for v in doc["variants"]])
     if doc["errors"]:
         _table("deploy errors", ["file", "message"], [[e["file"], e["message"]] for e in doc["errors"]])
@@ -88,13 +88,14 @@ def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Opt
 
 @app.command()
 def positions(variant: str = typer.Option(None, "--variant"), run: str = RUN, as_json: bool = JSON) -> None:
-    """Positions derived from fills, with realized (net of fees) and unrealized PnL."""
+    """Positions derived from fills, marked at the last mid the runner saw, PnL in the account currency."""
     from runner.cli.views import positions_view
 
     rows = positions_view(ctx().ledger(), variant, run)
     if as_json:
         emit_json({"positions": rows})
         return
-    _table("positions", ["variant", "instrument", "qty", "avg_price", "realized_pnl", "unrealized_pnl", "dust"],
-           [[p["variant"], p["instrument"], p["qty"], p["avg_price"], p["realized_pnl"], p["unrealized_pnl"],
-             "yes" if p["dust"] else ""] for p in rows])
+    _table("positions", ["variant", "instrument", "qty", "avg_price", "mark", "realized_pnl", "unrealized_pnl",
+                          "ccy", "dust"],
+           [[p["variant"], p["instrument"], p["qty"], p["avg_price"], "-" if p["mark"] is None else p["mark"],
+             p["realized_pnl"], p["unrealized_pnl"], p["currency"], "yes" if p["dust"] else ""] for p in rows])

@@ -32,6 +32,8 @@ def positions_view(ledger: Ledger, variant: str | None = None, run_id: str = MAI
     out = []
     for p in rows:
         quote, mark, seen = marks.get((p.account, p.instrument), ("USD", None, None))
+        if run_id != MAIN_RUN:  # a backtest's positions: the live runner's marks are not its market
+            mark = seen = None
         unreal = (mark - p.avg_price) * p.qty if (mark is not None and p.qty) else Decimal(0)
         out.append({
             "variant": p.variant, "instrument": p.instrument, "account": p.account, "qty": float(p.qty),
@@ -61,6 +63,7 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
             "position": sum(p["qty"] for p in mine),
             "positions": {p["instrument"]: p["qty"] for p in mine if p["qty"]},
             "pnl": sum(p["realized_pnl"] + p["unrealized_pnl"] for p in mine),
+            "currency": ",".join(sorted({p["currency"] for p in mine})) or "USD",
             "pnl_today": _today(ledger, dep.variant) + sum(p["unrealized_pnl"] for p in mine),
             "open_orders": sum(1 for o, _ in open_orders if o.variant == dep.variant),
             "last_error": last_errors.get(dep.variant),
