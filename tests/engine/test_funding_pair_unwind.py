@@ -1,0 +1,41 @@
+"""A legged funding pair through the real runtime, engine, sim and ledger: the perp leg of a pair
+does not fill, the variant flags the pair, then unwinds the naked spot leg after pair_timeout
+(0.0566 BTC was once left naked for days by a kind that treated a half pair as held)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from runner.kinds.base import Intent
+from tests.kit.desk import Desk
+
+VID = "funding-arb_v1"
+REPO = Path(__file__).resolve().parents[2]
+# never opens or closes by itself: only the pair the test places, and the unwind, trade
+TEXT = ((REPO / "strategies.d" / "funding-arb_v1.yaml").read_text()
+        .replace("open_apr: 0.20", "open_apr: 1000").replace("close_apr: 0.05", "close_apr: -1000")
+        .replace("pair_timeout: 30s", "pair_timeout: 10s"))
+
+
+def test_a_pair_whose_perp_leg_did_not_fill_is_flagged_then_its_spot_leg_unwound(tmp_path: Path) -> None:
+    d = Desk(tmp_path, {VID: TEXT}).start(steps=3)
+    try:
+        eng = d.engine(VID)
+        d.sim.clock = lambda: d.now  # market events carry the desk's clock: 1 s a step
+        d.sim.faults.append("nofill:BTC-PERP")  # the book emptied before the perp leg arrived
+        eng.place_group([Intent("BTC-USD", "buy", "entry", qty=0.05, group="pair"),
+                         Intent("BTC-PERP", "sell", "entry", qty=0.05, group="pair")], d.event("BTC-USD"))
+        d.step(3)
+        assert d.ledger.positions(variant=VID) and eng.positions["BTC-USD"].qty == Decimal("0.05")
+        assert eng.positions.get("BTC-PERP") is None or eng.positions["BTC-PERP"].qty == 0
+        d.step(15)  # past pair_timeout
+        unwinds = [o for o in d.ledger.orders(variant=VID) if o.purpose == "pair_unwind"]
+        assert unwinds and unwinds[0].instrument == "BTC-USD" and unwinds[0].side == "sell"
+        assert unwinds[0].reduce_only and unwinds[0].group_id is not None  # closes within its group
+        assert eng.positions["BTC-USD"].qty == 0  # no naked leg left
+        skips = d.ledger.skips(variant=VID)
+        assert skips.get("flag_pair_unbalanced", 0) >= 1 and skips.get("flag_pair_unwound", 0) >= 1
+        assert d.state(VID) == "active"
+    finally:
+        d.close()
