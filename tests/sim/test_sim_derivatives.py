@@ -96,3 +96,29 @@ def test_a_crossing_post_only_order_is_refused_as_a_post_only_rejection() -> Non
     ask = Decimal(repr(v.book("BTC-USD").asks[0][0]))
     with pytest.raises(PostOnlyRejected):
         v.submit(OrderRequest("po", "BTC-USD", Side.BUY, Decimal("0.01"), price=ask, tif=TimeInForce.POST_ONLY))
+
+
+def test_binary_legs_pay_kalshis_fee_formula_and_move_dollars() -> None:
+    # Kalshi: ceil(0.07 x C x P x (1 - P)) dollars to the cent; the sim used to charge a flat 1%
+    from runner.money import kalshi_fee_cents
+
+    v = sim()
+    v.tick(3)  # type: ignore[attr-defined]
+    inst = v.instruments()["KXSIM-A:YES"]
+    assert inst.quote == "USD_CENTS" and inst.taker_fee == Decimal("0.07")
+    before = v.store.balance("USD")
+    ask = Decimal(repr(v.book("KXSIM-A:YES").asks[0][0]))
+    v.submit(OrderRequest("fee-1", "KXSIM-A:YES", Side.BUY, Decimal(3), price=ask, tif=TimeInForce.IOC))
+    (f,) = v.fills().fills
+    assert f.fee == kalshi_fee_cents(f.qty, f.price) and f.fee == (Decimal("0.07") * 3 * f.price * (100 - f.price)
+                                                                    / 100).to_integral_value(rounding="ROUND_CEILING")
+    assert before - v.store.balance("USD") == (f.qty * f.price + f.fee) / 100  # cents paid in dollars
+
+
+def test_spot_fills_pay_the_maker_or_taker_rate_on_the_notional() -> None:
+    v = sim()
+    v.tick(2)  # type: ignore[attr-defined]
+    ask = Decimal(repr(v.book("BTC-USD").asks[0][0]))
+    v.submit(OrderRequest("fee-2", "BTC-USD", Side.BUY, Decimal("0.01"), price=ask, tif=TimeInForce.IOC))
+    (f,) = v.fills().fills
+    assert f.liquidity == "taker" and f.fee == (f.qty * f.price * Decimal("0.0005")).quantize(Decimal("0.00000001"))
