@@ -182,6 +182,7 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
     marks = engine.marks
     warming = State.WARMING
     held: list[tuple[str, float]] = []  # the nonzero entries of ``qty``: what the equity marks
+    fscale: dict[str, float] = {}  # account-currency value of a quote unit, per instrument
     for ev in events:
         bars += 1
         if ev.bid <= 0:  # a stream without prices (funding): the strategy still sees it
@@ -202,7 +203,9 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
                              engine.groups.by_cid.get(f.client_order_id or ""))
                 sink.fill(nf)
                 engine.on_fill(nf)
-                k = float(engine.unit_scale(f.instrument))  # qty in account units: marks stay in quote units
+                k = fscale.get(f.instrument)  # qty in account units: marks stay in quote units
+                if k is None:
+                    k = fscale[f.instrument] = float(engine.unit_scale(f.instrument))
                 signed = float(f.qty) * f.side.sign * k
                 qty[f.instrument] = qty.get(f.instrument, 0.0) + signed
                 cash -= signed * float(f.price) + float(f.fee) * k

@@ -21,6 +21,7 @@ from runner.ledger.positions import PositionState
 from runner.ledger.store import NewFill
 
 ZERO = Decimal(0)
+ONE = Decimal(1)
 
 
 @dataclass(slots=True)
@@ -80,11 +81,14 @@ class TripBook:
         self.owner: dict[str, str] = {}  # instrument -> key of the open trip holding it
         self.fees = ZERO  # every trading fee, account currency (funding and settlement apart)
         self.funding = ZERO  # funding received (+) or paid (-), account currency
+        self._k: dict[str, Decimal] = {}  # scale per instrument, asked once
 
     def on_fill(self, f: NewFill, old: PositionState, new: PositionState, ts: float) -> None:
         sym = f.instrument
-        k = self.scale(sym)
-        if f.liquidity == "funding" or f.qty == 0:
+        k = self._k.get(sym)
+        if k is None:
+            k = self._k[sym] = self.scale(sym)
+        if f.liquidity == "funding" or not f.qty:
             income = -f.fee * k
             self.funding += income
             trip = self.open.get(self.owner.get(sym, ""))
@@ -92,10 +96,12 @@ class TripBook:
                 trip.funding += income
                 trip.pnl += income
             return
-        fee = f.fee * k
+        if k == ONE:  # the common case: quote units are the account's currency
+            fee, realized = f.fee, new.realized_pnl - old.realized_pnl
+        else:
+            fee, realized = f.fee * k, (new.realized_pnl - old.realized_pnl) * k
         if f.liquidity != "settlement":
             self.fees += fee
-        realized = (new.realized_pnl - old.realized_pnl) * k
         flipped = old.qty != 0 and new.qty != 0 and (old.qty > 0) != (new.qty > 0)
         if flipped:
             part = abs(old.qty) / f.qty

@@ -306,7 +306,8 @@ class VariantEngine(OrderFlow):
         self.sink.position(f, new)
         ts = f.ts.timestamp()
         pnl = new.realized_pnl - old.realized_pnl - f.fee
-        self._book_pnl(pnl * self.unit_scale(f.instrument), ts)
+        k = self.unit_scale(f.instrument)
+        self._book_pnl(pnl if k == 1 else pnl * k, ts)
         self._update_view(f.instrument, new, inst, f.price, ts if new.opened is f.ts else None)
         self._track_trip(f, old, new, ts, pnl)
         cid = f.client_order_id or ""
