@@ -12,6 +12,7 @@ from decimal import Decimal
 from runner.audit.findings import Finding, Severity
 from runner.audit.inputs import LedgerData, VenueData
 from runner.ledger.positions import derive
+from runner.money import kalshi_fee_cents
 
 ZERO = Decimal(0)
 EXACT = Decimal("1e-12")
@@ -116,7 +117,13 @@ def cost_sanity(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[Findi
             continue  # transfers and venue cashflows (funding, settlement) are not trades
         inst = led.instruments.get((f.account, f.instrument))
         notional = f.qty * f.price
-        if inst is not None:
+        if inst is not None and inst.kind == "binary":  # Kalshi's schedule: a rounded-up formula, not a rate
+            high = kalshi_fee_cents(f.qty, f.price, max(inst.maker_fee, inst.taker_fee, ZERO)) * (1 + tol_fee)
+            if not ZERO <= f.fee <= high:
+                out.append(_cost(f, "fee", {"fee": f.fee, "allowed_max": high, "allowed_min": ZERO,
+                                            "maker_fee": inst.maker_fee, "taker_fee": inst.taker_fee},
+                                 f"fee {f.fee} outside the venue's schedule (0..{high:.2f} cents)"))
+        elif inst is not None:
             high = notional * max(inst.maker_fee, inst.taker_fee, ZERO) * (1 + tol_fee) + Decimal("1e-8")
             low = notional * min(inst.maker_fee, inst.taker_fee, ZERO) * (1 + tol_fee) - Decimal("1e-8")
             if not low <= f.fee <= high:

@@ -58,3 +58,19 @@ def test_funding_cashflows_are_not_mistaken_for_fees_off_the_schedule(tmp_path) 
     assert funding and all(f.qty == 0 and f.fee != 0 for f in funding)
     assert [f for f in cost_sanity(read_ledger(rt.ledger), {}) if f.evidence.get("liquidity") == "funding"] == []
     assert not [f for f in cost_sanity(read_ledger(rt.ledger), {}) if "fee" in f.evidence["subject"]]
+
+
+def test_kalshi_fees_are_judged_by_kalshis_formula_not_a_rate_on_the_notional(tmp_path) -> None:
+    # 3 contracts at a few cents pay ceil(0.07 x 3 x P x (1-P)) = 1c: above 7% of the notional,
+    # within the schedule. Ten times that is reported.
+    d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
+    sim = d.sim()
+    leg = "KXSIM-A:NO" if sim.book("KXSIM-A:NO").asks[0][0] < 20 else "KXSIM-A:YES"
+    d.trade("MR_v1", "buy", "3", instrument=leg)
+    fills = [f for f in d.ledger.fills(variant="MR_v1") if f.instrument == leg]
+    assert fills and all(f.fee >= 1 for f in fills)
+    assert [f for f in cost_sanity(read_ledger(d.ledger), {}) if f.evidence["instrument"] == leg] == []
+    d.rt.engines["MR_v1"].place(Intent(leg, "buy", "entry", qty=2.0, urgent=True), d.event(leg))
+    sim.store.db.execute("UPDATE fills SET fee = CAST(fee AS REAL) * 10")  # the ledger has the earlier ones
+    d.step()
+    assert [f for f in cost_sanity(read_ledger(d.ledger), {}) if f.evidence["instrument"] == leg]
