@@ -138,3 +138,26 @@ def test_exits_stop_loss_and_time_stop_manage_an_open_long() -> None:
         s2.on_event(_ev(m), {})
     back = s2.on_event(_ev(100.5, ts=5), {"X": long})
     assert isinstance(back, list) and back[0].purpose == "exit" and back[0].side == "sell"
+
+
+# A real 5-level Binance futures book (Tardis sample, BTCUSDT 2020-09-01 00:00:03.696Z):
+# bids 10.896, 0.2, 0.2, 0.98, 0.111 against asks 1.714, 5.4, 0.238, 0.077, 0.918: rho = +0.195
+REAL_BIDS = (10.896, 0.2, 0.2, 0.98, 0.111)
+REAL_ASKS = (1.714, 5.4, 0.238, 0.077, 0.918)
+
+
+def _on_real_book(threshold: float, long: bool) -> object:
+    s = MeanReversion(MeanReversionParams(window=3, entry_z=1.0, exit_z=0.5, obi_levels=5, obi_threshold=threshold,
+                                          long_only=False), ["BTCUSDT"])
+    for m in ((11657.0, 11657.2) if long else (11657.0, 11656.8)):
+        s.on_event(MarketEvent(0.0, "BTCUSDT", m - 0.005, m + 0.005, REAL_BIDS, REAL_ASKS), {})
+    m = 11655.0 if long else 11659.0
+    return s.on_event(MarketEvent(0.0, "BTCUSDT", m - 0.005, m + 0.005, REAL_BIDS, REAL_ASKS), {})
+
+
+def test_on_a_real_book_leaning_long_a_long_passes_the_source_gate_and_a_short_does_not() -> None:
+    assert math.isclose(obi(REAL_BIDS, REAL_ASKS, 5), 4.04 / 20.734, rel_tol=1e-6)
+    out = _on_real_book(0.0, long=True)
+    assert isinstance(out, list) and out[0].side == "buy"
+    assert _on_real_book(0.0, long=False) == "obi_gate"  # the old gate sold into this book (rho < 0.3)
+    assert _on_real_book(0.3, long=True) == "obi_gate"  # leaning long, but not by 0.3
