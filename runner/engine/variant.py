@@ -379,7 +379,9 @@ class VariantEngine(OrderFlow):
         k = self._scales.get(sym)
         if k is None:
             inst = self.venue.instruments().get(sym)
-            k = self._scales[sym] = unit_scale(inst.quote) if inst is not None else Decimal(1)
+            if inst is None:
+                return Decimal(1)  # not listed (yet): asked again once it is
+            k = self._scales[sym] = unit_scale(inst.quote)
         return k
 
     # --- housekeeping ----------------------------------------------------------------------
