@@ -66,10 +66,11 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     # --- setup -------------------------------------------------------------------------
     def connect(self) -> None:
         for sym, ic in self.config.instruments.items():
+            quoted = ic.underlying or sym  # a perp (BTC-PERP) is quoted like its underlying (BTC-USD)
             self._instruments[sym] = Instrument(
                 symbol=sym, tick_size=ic.tick_size, lot_size=ic.lot_size, min_size=ic.min_size,
                 min_notional=ic.min_notional, kind=ic.kind, venue_symbol=sym,
-                base=sym.split("-")[0], quote=sym.split("-")[-1] if "-" in sym else "USD",
+                base=sym.split("-")[0], quote=quoted.split("-")[-1] if "-" in quoted else "USD",
                 maker_fee=ic.maker_fee, taker_fee=ic.taker_fee, price_band_pct=self.config.price_band_pct,
             )
         with self.store.tx() as db:
