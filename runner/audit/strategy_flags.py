@@ -18,6 +18,7 @@ RECENT = timedelta(hours=1)
 RUNBOOK = {
     "flag_reference_drift": "quote-drift-out-of-band",
     "flag_quote_clamped": "quote-drift-out-of-band",
+    "flag_pair_unwound": "unbalanced-pair",
 }
 
 

@@ -13,9 +13,10 @@ between settlements, so a missed settlement (a 2 h gap among hourly ones) does n
 the rate and a switch to a shorter interval counts from its first settlement. ``funding_interval`` fixes it only when set; until it is known nothing opens.
 
 A pair whose legs differ (one leg filled, or filled in part: 0.0566 BTC was once left naked
-for days) is flagged ``pair_unbalanced`` at once; if the legs still differ after
-``pair_timeout`` (late fills had their chance), the excess of the larger leg is unwound
-(``pair_unwound``) so the position is delta-neutral again, whatever the funding.
+for days) waits ``pair_timeout`` for late fills (skip ``pair_unbalanced``); if the legs still
+differ then, the excess of the larger leg is unwound (``pair_unwind`` orders) so the position
+is delta-neutral again whatever the funding, and flagged ``pair_unwound`` (an audit finding
+pointing at the unbalanced-pair runbook section). Legs filling a step apart are not flagged.
 """
 
 from __future__ import annotations
@@ -155,7 +156,6 @@ class FundingArb(Strategy):
             return "holding"
         if self.unbalanced_since is None:
             self.unbalanced_since = now
-            self.flag("pair_unbalanced")
         if now - self.unbalanced_since < self.p.pair_timeout:
             return "pair_unbalanced"
         self.flag("pair_unwound")

@@ -125,12 +125,12 @@ def test_a_missed_settlement_does_not_halve_the_interval_rate() -> None:
     assert iv.seconds == 28800
 
 
-def test_a_partly_filled_pair_is_flagged_then_its_excess_unwound_after_the_timeout() -> None:
+def test_a_partly_filled_pair_waits_for_late_fills_then_its_excess_is_unwound_and_flagged() -> None:
     s = FundingArb(P, ["BTC-USD", "BTC-PERP"])
     half = {"BTC-USD": PositionView(0.1, 30000.0, 0.0), "BTC-PERP": PositionView(-0.0434, 30003.0, 0.0)}
     s.on_event(spot(0.0), half)
     assert s.on_event(perp(1e-5, 1.0), half) == "pair_unbalanced"  # late fills may still come
-    assert s.take_flags() == {"pair_unbalanced": 1}
+    assert s.take_flags() == {}  # legs a step apart are normal: no finding yet
     assert s.on_event(perp(1e-5, 20.0), half) == "pair_unbalanced"
     out = s.on_event(perp(1e-5, 31.0), half)  # pair_timeout 30 s
     assert isinstance(out, list) and len(out) == 1
