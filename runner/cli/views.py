@@ -12,6 +12,7 @@ from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger
 from runner.ledger.types import iso
 
+ZERO = Decimal(0)
 OPEN = ("submitting", "new", "partially_filled", "unknown", "resolved")
 
 
@@ -29,6 +30,7 @@ def positions_view(ledger: Ledger, variant: str | None = None, run_id: str = MAI
     rows = ledger.positions(run_id, variant)
     flags = dust_flags(ledger, rows)
     marks = latest_marks(ledger)
+    funding = _funding(ledger, run_id)
     out = []
     for p in rows:
         quote, mark, seen = marks.get((p.account, p.instrument), ("USD", None, None))
@@ -38,10 +40,28 @@ def positions_view(ledger: Ledger, variant: str | None = None, run_id: str = MAI
         out.append({
             "variant": p.variant, "instrument": p.instrument, "account": p.account, "qty": float(p.qty),
             "avg_price": float(p.avg_price), "realized_pnl": float(to_account(p.realized_pnl - p.fees, quote)),
-            "unrealized_pnl": float(to_account(unreal, quote)), "fees": float(to_account(p.fees, quote)),
+            "unrealized_pnl": float(to_account(unreal, quote)),
+            # the ledger books funding as a negative fee of a zero-size fill: shown apart, never as a fee
+            "fees": float(to_account(p.fees + funding.get((p.variant, p.instrument), ZERO), quote)),
+            "funding": float(to_account(funding.get((p.variant, p.instrument), ZERO), quote)),
             "mark": _f(mark), "mark_ts": iso(seen) if seen is not None else None,
             "currency": currency_of(quote), "dust": flags.get((p.variant, p.instrument), False),
         })
+    return out
+
+
+def _funding(ledger: Ledger, run_id: str) -> dict[tuple[str, str], Decimal]:
+    """Funding received (+) or paid (-) per (variant, instrument), from the funding fill rows."""
+    from sqlalchemy import select
+
+    from runner.ledger.store import T_FILLS
+
+    q = select(T_FILLS.c.variant, T_FILLS.c.instrument, T_FILLS.c.fee).where(
+        T_FILLS.c.run_id == run_id, T_FILLS.c.liquidity == "funding")
+    out: dict[tuple[str, str], Decimal] = {}
+    with ledger.engine.connect() as conn:
+        for v, sym, fee in conn.execute(q):
+            out[(v, sym)] = out.get((v, sym), ZERO) - Decimal(fee)
     return out
 
 

@@ -58,6 +58,14 @@ def test_funding_cashflows_are_not_mistaken_for_fees_off_the_schedule(tmp_path) 
     assert funding and all(f.qty == 0 and f.fee != 0 for f in funding)
     assert [f for f in cost_sanity(read_ledger(rt.ledger), {}) if f.evidence.get("liquidity") == "funding"] == []
     assert not [f for f in cost_sanity(read_ledger(rt.ledger), {}) if "fee" in f.evidence["subject"]]
+    # `positions` shows funding apart: fees are trading fees only (the ledger books funding as a
+    # negative fee of a zero-size fill)
+    from runner.cli.views import positions_view
+
+    (perp,) = [p for p in positions_view(rt.ledger) if p["instrument"] == "BTC-PERP"]
+    got = -sum(float(f.fee) for f in funding if f.instrument == "BTC-PERP")
+    trading = sum(float(f.fee) for f in rt.ledger.fills(limit=None) if f.instrument == "BTC-PERP" and f.qty)
+    assert abs(perp["funding"] - got) < 1e-9 and abs(perp["fees"] - trading) < 1e-9 and perp["fees"] > 0
 
 
 def test_kalshi_fees_are_judged_by_kalshis_formula_not_a_rate_on_the_notional(tmp_path) -> None:
