@@ -51,7 +51,7 @@ def backtest_metrics(engine: VariantEngine, stats: EquityStats, capital: float
         "funding": float(book.funding),
         "exposure": stats.exposure(),
         "open_trades": len(open_rows),
-        "open_pnl": sum(r["pnl"] for r in open_rows),
+        "open_pnl": sum((r["pnl"] for r in open_rows), 0.0),
         "capital": capital,
         "final_equity": stats.last_equity,
     }
