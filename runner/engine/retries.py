@@ -27,11 +27,6 @@ class Backoff:
         self.until = now + delay
         return delay
 
-    def same_cycle(self, now: float, retry_after: float | None) -> None:
-        """Another error inside the cycle: not an attempt; a retry hint may lengthen the wait."""
-        if retry_after:
-            self.until = max(self.until, now + retry_after)
-
 
 class Retries:
     """Keyed retry schedule: ``due`` says whether to try now, ``failed`` schedules the next."""

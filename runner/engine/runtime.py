@@ -271,7 +271,7 @@ class Runtime:
             try:
                 page = ad.fills(cursor)
             except RunnerError as exc:
-                self.reporter.error(f"{account}: reading fills: {exc}")
+                self._report_once(account, "fills", f"reading fills: {exc}", self.clock())
                 continue
             batch: list[tuple[NewFill, VariantEngine | None]] = []
             for f in page.fills:
@@ -347,17 +347,15 @@ class Runtime:
 
     def _back_off(self, eng: VariantEngine, t, now: float) -> None:  # type: ignore[no-untyped-def]
         """A backoff cycle is one attempt however many ticks it spans; past the limit, quarantine."""
-        hint = getattr(t.error, "retry_after", None)
         b = self.backoff.setdefault(eng.id, Backoff())
         if eng.state is State.BACKOFF:
-            b.same_cycle(now, hint)
-            return
+            return  # the same cycle (an exit or a book failing while it waits): not a new attempt
         cfg = self.config.backoff
         if b.attempts >= cfg.max_attempts:
             self.backoff.pop(eng.id, None)
             self._quarantine(eng, "transient", f"retry limit ({cfg.max_attempts}) reached: {t.detail}")
             return
-        delay = b.start_cycle(now, cfg.base_s, cfg.cap_s, hint, eng.submits_ok)
+        delay = b.start_cycle(now, cfg.base_s, cfg.cap_s, getattr(t.error, "retry_after", None), eng.submits_ok)
         self.life.fire(eng, Trigger.TRANSIENT, "transient", f"attempt {b.attempts}, retry in {delay:.1f}s: {t.detail}")
 
     def _report_once(self, vid: str, what: str, detail: str, now: float, every_s: float = 60.0) -> None:
@@ -372,7 +370,10 @@ class Runtime:
             self.life.fire(eng, Trigger.QUARANTINE, reason, detail)
 
     def _retire_failed(self, eng: VariantEngine, exc: RunnerError, now: float) -> None:
-        """Retiring keeps trying with backoff when the venue cannot be reached: one line per attempt."""
+        """Retiring keeps trying with backoff when the venue cannot be reached: one line per attempt
+        (an error met while the next attempt is not due yet belongs to the last one)."""
+        if not self.retries.due("retire:" + eng.id, now):
+            return
         n, delay = self.retries.failed("retire:" + eng.id, now, getattr(exc, "retry_after", None))
         self.reporter.error(f"{eng.id}: retiring: attempt {n} failed, next in {delay:.0f}s: {exc}")
 
