@@ -71,6 +71,7 @@ class Runtime:
         self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
         self.guards = Guards(ledger, config.guards, home)
         self.market_ts: float | None = None
+        self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -227,6 +228,8 @@ class Runtime:
             self.deploy()
         self._market()
         self._fills()
+        if self.audit_schedule is not None:
+            self.audit_schedule.tick()  # here, between fill reads: audits see no half-applied state
         self._housekeeping(now)
         self._periodic(now)
 
