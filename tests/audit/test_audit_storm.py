@@ -1,0 +1,85 @@
+"""The audit storm: `runner run` trades the samples on the sim while `runner audit` runs in a loop
+from other processes. No false critical, no quarantine; then a real drift injected in the sim
+account is still confirmed and quarantined within two of the runner's audit cycles."""
+
+from __future__ import annotations
+
+import json
+import time
+from decimal import Decimal
+from pathlib import Path
+
+from runner.audit import store
+from runner.ledger.store import Ledger, default_url
+from tests.kit.home import make_home
+from tests.kit.process import FAST_SIM, cli, cli_json, start_runner, stop_runner, wait_for
+from venues.sim.store import SimStore
+
+STORM_S = 30.0
+CYCLE_S = 5
+RUNNER_YAML = (
+    "loop_interval_s: 0.05\n"
+    "audits:\n"
+    f"  ledger_vs_venue: '*/{CYCLE_S} * * * * *'\n"
+    "  fills_vs_positions: '*/10 * * * * *'\n"
+    "  groups_balanced: '*/10 * * * * *'\n"
+    "  freshness: '*/10 * * * * *'\n"
+)
+SAMPLES = ("MR_v13.yaml", "MMTV_v3.yaml", "funding-arb_v1.yaml", "Kalshi-sum_v1.yaml")
+
+
+def _fills(home: Path) -> int:
+    return len(cli_json(home, "fills", "--limit", "0")["fills"])
+
+
+def _transitions(home: Path) -> list[dict]:  # type: ignore[type-arg]
+    out = []
+    for v in cli_json(home, "status")["variants"]:
+        out += [{**e, "variant": v["id"]} for e in cli_json(home, "events", v["id"])["events"]]
+    return out
+
+
+def test_audit_storm_no_false_criticals_and_a_real_drift_is_still_caught(tmp_path) -> None:
+    home = make_home(tmp_path / "desk", FAST_SIM, RUNNER_YAML).path
+    from tests.kit.home import Home
+
+    for name in SAMPLES:
+        Home(home).add_variant(name)
+    proc = start_runner(home, max_s=240)
+    try:
+        wait_for(lambda: _fills(home) >= 5, timeout=60, every=1.0)
+        # the storm: one `runner audit` after another, each its own process, while trading goes on
+        seen: list[str] = []
+        end = time.monotonic() + STORM_S
+        runs = 0
+        while time.monotonic() < end:
+            res = cli(home, "audit", "--json")
+            assert res.returncode in (0, 1), res.stderr
+            seen += [f["severity"] for f in json.loads(res.stdout)["findings"]]
+            runs += 1
+        assert proc.poll() is None, (home / "runner.log").read_text()[-3000:]
+        ledger = Ledger(default_url(home))
+        rows = store.all_findings(ledger)
+        assert runs >= 5 and _fills(home) > 5
+        assert "critical" not in seen, [f for f in seen if f == "critical"]
+        assert [r.summary for r in rows if r.severity == "critical"] == []
+        assert [e for e in _transitions(home) if e["to"] == "quarantined"] == []
+
+        # a real drift on the venue: the sim account holds 0.5 BTC more than the ledger knows
+        st = SimStore(home / "state" / "sim" / "sim.db")
+        with st.tx():
+            qty, cost = st.position("BTC-USD")
+            st.set_position("BTC-USD", qty + Decimal("0.5"), cost + Decimal("0.5") * Decimal(30000))
+        st.close()
+        injected = time.monotonic()
+        wait_for(lambda: any(e["to"] == "quarantined" for e in _transitions(home)), timeout=4 * CYCLE_S, every=0.5)
+        assert time.monotonic() - injected <= 2 * CYCLE_S + 5  # two cycles, plus the CLI's own latency
+        [row] = [r for r in store.open_findings(ledger, "ledger_vs_venue") if r.severity == "critical"]
+        ev = json.loads(row.evidence)
+        assert ev["instrument"] == "BTC-USD" and ev["difference"] == 0.5
+        quarantined = {e["variant"] for e in _transitions(home) if e["to"] == "quarantined"}
+        assert quarantined and quarantined <= set(ev["variants"])
+        assert all(e["reason"] == "invariant" for e in _transitions(home) if e["to"] == "quarantined")
+        ledger.close()
+    finally:
+        stop_runner(proc)
