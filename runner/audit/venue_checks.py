@@ -36,6 +36,18 @@ def _expected(led: LedgerData, vd: VenueData) -> dict[str, Decimal]:
     return out
 
 
+def venue_quantities(vd: VenueData) -> dict[str, Decimal]:
+    """The venue's positions as quantities the ledger's are comparable with, per instrument.
+
+    The one seam where a venue's own representation is mapped (e.g. Kalshi netting YES
+    against NO); every venue-side comparison goes through it.
+    """
+    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for r in vd.positions:
+        out[r.instrument] += r.qty
+    return dict(out)
+
+
 def _price(led: LedgerData, account: str, inst: str, vd: VenueData) -> Decimal:
     for p in led.positions:
         if p.account == account and p.instrument == inst and (p.last_price or p.avg_price):
@@ -58,7 +70,7 @@ def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Fi
             out.append(_unreadable("ledger_vs_venue", vd))
             continue
         expected = _expected(led, vd)
-        actual = {r.instrument: r.qty for r in vd.positions}
+        actual = venue_quantities(vd)
         for inst in sorted(set(expected) | set(actual)):
             diff = actual.get(inst, ZERO) - expected.get(inst, ZERO)
             if diff == 0:
@@ -108,22 +120,22 @@ def retired_flat(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Findi
         if vd.error:
             continue
         expected = _expected(led, vd)
-        for r in vd.positions:
-            holders = _holders(led, account, r.instrument)
+        for inst, venue_qty in venue_quantities(vd).items():
+            holders = _holders(led, account, inst)
             if not holders or any(v not in retired for v in holders):
                 continue
-            residual = r.qty - expected.get(r.instrument, ZERO)
-            spec = instrument_of(led, venues, account, r.instrument)
-            price = _price(led, account, r.instrument, vd)
+            residual = venue_qty - expected.get(inst, ZERO)
+            spec = instrument_of(led, venues, account, inst)
+            price = _price(led, account, inst, vd)
             if residual == 0 or (spec is not None and spec.is_dust(residual, price)):
                 continue
             for v in holders:
                 out.append(Finding(
                     "retired_flat", Severity.CRITICAL, v,
-                    {"subject": f"{account}:{r.instrument}:venue", "account": account, "instrument": r.instrument,
-                     "venue_qty": r.qty, "unexplained": residual, "value": abs(residual) * price, "source": "venue"},
+                    {"subject": f"{account}:{inst}:venue", "account": account, "instrument": inst,
+                     "venue_qty": venue_qty, "unexplained": residual, "value": abs(residual) * price, "source": "venue"},
                     "invisible-exposure",
-                    f"{account} holds {residual} {r.instrument} beyond the ledger on an instrument only retired "
+                    f"{account} holds {residual} {inst} beyond the ledger on an instrument only retired "
                     f"variants ({', '.join(holders)}) traded",
                 ))
     return out
