@@ -154,3 +154,40 @@ def test_retire_keeps_trying_quietly_and_abandon_ends_it_for_good(tmp_path) -> N
     rt2.step()
     assert "MR_v1" not in rt2.engines and d.ledger.state("MR_v1").state == "retired"  # type: ignore[union-attr]
     rt2.stop()
+
+
+def test_a_variant_whose_venue_cannot_be_reached_says_so_quietly_and_can_be_removed(tmp_path, monkeypatch) -> None:
+    from runner.ledger.store import Ledger, default_url
+    from tests.kit.home import SIM_MANUAL, make_home
+
+    # a Hyperliquid account pointed at a port where nothing listens (the real SDK, no network)
+    monkeypatch.setenv("HL_K", "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318")
+    monkeypatch.setenv("HL_A", "0x0000000000000000000000000000000000000001")
+    venues = SIM_MANUAL + ("hl:\n  adapter: hyperliquid\n  testnet: true\n  url: http://127.0.0.1:9\n"
+                           "  credentials: {secret_key: HL_K, account_address: HL_A}\n")
+    home = make_home(tmp_path / "desk", venues, variants={"X_v1": variant_yaml("X_v1", ("BTC",), venue="hl")}).path
+    (home / "state").mkdir(exist_ok=True)
+    now = [1000.0]
+    ledger = Ledger(default_url(home))
+    lines = Lines()
+    rt = Runtime(home, ledger, load_venues(home), load_runner_config(home), reporter=lines, clock=lambda: now[0])
+    rt.start()
+    for _ in range(16):  # 8 s
+        now[0] += 0.5
+        rt.step()
+    tries = [x for x in lines.lines if x.startswith("X_v1: cannot start")]
+    assert [t.split("(")[1].split(")")[0] for t in tries] == [
+        "attempt 1, next in 1s", "attempt 2, next in 2s", "attempt 3, next in 4s", "attempt 4, next in 8s"]
+    (home / "strategies.d" / "X_v1.yaml").unlink()  # removing its file retires it, engine or not
+    rt.rescan = True
+    rt.step()
+    assert ledger.state("X_v1").state == "retiring"  # type: ignore[union-attr]
+    control.abandon(ledger, "X_v1", "venue gone")
+    now[0] += 60
+    rt.step()
+    assert ledger.state("X_v1").state == "retired" and "X_v1" not in rt.engines  # type: ignore[union-attr]
+    n = len(lines.lines)
+    now[0] += 120
+    rt.step()
+    assert len(lines.lines) == n  # retired: nobody tries to start it again
+    rt.stop()
