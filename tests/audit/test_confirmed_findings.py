@@ -3,6 +3,7 @@ confirmed on a second reading before it is critical, and only the running runner
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
@@ -150,3 +151,25 @@ def test_run_checks_without_acting_moves_no_variant(tmp_path) -> None:
     _drift(d, "0.5")
     [f] = run_checks(d.ledger, d.venues, d.home, ["ledger_vs_venue"], act=False)
     assert f.severity is Severity.CRITICAL and d.ledger.state("MR_v1").state == "active"
+
+
+def test_a_reading_is_one_snapshot_on_postgresql_too(tmp_path, pg_url: str) -> None:
+    from runner.ledger.store import Ledger
+
+    writer, reader = Ledger(pg_url), Ledger(pg_url)
+    count = select(func.count()).select_from(T_FILLS)
+    from runner.ledger.store import NewFill
+
+    def fill(n: int) -> NewFill:
+        return NewFill(f"sim:f{n}", None, "main", "V_v1", "sim", "BTC-USD", "buy", Decimal("0.1"), Decimal("30000"),
+                       Decimal("0"), datetime(2026, 1, 1, 0, 0, n, tzinfo=UTC))
+
+    writer.apply_fills([fill(1)])
+    with snapshot(reader) as conn:
+        n = conn.execute(count).scalar()
+        writer.apply_fills([fill(2)])  # committed by another connection meanwhile
+        assert conn.execute(count).scalar() == n
+    with snapshot(reader) as conn:
+        assert conn.execute(count).scalar() == n + 1
+    writer.close()
+    reader.close()
