@@ -47,3 +47,8 @@ class Retries:
 
     def ok(self, key: str) -> None:
         self.state.pop(key, None)
+
+    def forget_blocked(self) -> None:
+        """Drop the keys set to wait for ever (``until`` infinite): they may be tried again."""
+        for key in [k for k, b in self.state.items() if b.until == float("inf")]:
+            del self.state[key]

@@ -24,7 +24,7 @@ from runner.engine.retries import Backoff, Retries
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
 from runner.engine.variant import VariantEngine
-from runner.errors import BadInputError, RefusedError, RunnerError, SpecError
+from runner.errors import BadInputError, RefusedError, RunnerError, SpecError, TransientError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.instruments import record_instruments
@@ -82,6 +82,7 @@ class Runtime:
     def deploy(self) -> None:
         """Scan strategies.d, then make sure every live deployment has an engine."""
         self.rescan = False
+        self.retries.forget_blocked()  # a changed strategies.d may have fixed what could not start
         result = scan(self.home / "strategies.d", self.ledger, self.venues)
         for file, message in result.errors.items():
             self.reporter.error(message if message.startswith(file) else f"{file}: {message}")
@@ -133,10 +134,10 @@ class Runtime:
             kind = get_kind(loaded.spec.kind)
             assert kind is not None
             venue = self.adapter(loaded.spec.venue)
+            for sym in loaded.spec.instruments:
+                venue.instrument(sym)  # unknown here: an error on the variant, not a silent warming
         except (SpecError, BadInputError, RunnerError, KeyError) as exc:
-            n, delay = self.retries.failed("start:" + dep.variant, self.clock(), getattr(exc, "retry_after", None))
-            self.ledger.set_spec_error(dep.path, f"{dep.variant}: cannot start: {exc}")
-            self.reporter.error(f"{dep.variant}: cannot start (attempt {n}, next in {delay:.0f}s): {exc}")
+            self._cannot_start(dep, exc)
             return
         self.retries.ok("start:" + dep.variant)
         eng = VariantEngine(
@@ -159,6 +160,19 @@ class Runtime:
         self._reconcile_orders(eng)
         if state is State.PENDING:
             self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")  # None if the operator was first
+
+    def _cannot_start(self, dep: Deployment, exc: Exception) -> None:
+        """Recorded on its file (``runner status`` shows it) and said once per attempt: a venue
+        that cannot be reached is retried with backoff; anything else waits for strategies.d
+        to change (a fixed file, a new version) instead of repeating itself."""
+        key = "start:" + dep.variant
+        n, delay = self.retries.failed(key, self.clock(), getattr(exc, "retry_after", None))
+        self.ledger.set_spec_error(dep.path, f"{dep.variant}: cannot start: {exc}")
+        if isinstance(exc, TransientError):
+            self.reporter.error(f"{dep.variant}: cannot start (attempt {n}, next in {delay:.0f}s): {exc}")
+            return
+        self.retries.state[key].until = float("inf")
+        self.reporter.error(f"{dep.variant}: cannot start: {exc} (retried when strategies.d changes)")
 
     def _restore_groups(self, eng: VariantEngine) -> None:
         """Opening groups whose instruments still hold a position: an unbalanced one must keep
