@@ -134,8 +134,6 @@ class Runtime:
             kind = get_kind(loaded.spec.kind)
             assert kind is not None
             venue = self.adapter(loaded.spec.venue)
-            for sym in loaded.spec.instruments:
-                venue.instrument(sym)  # unknown here: an error on the variant, not a silent warming
         except (SpecError, BadInputError, RunnerError, KeyError) as exc:
             self._cannot_start(dep, exc)
             return

@@ -192,16 +192,3 @@ def test_a_variant_whose_venue_cannot_be_reached_says_so_quietly_and_can_be_remo
     assert len(lines.lines) == n  # retired: nobody tries to start it again
     rt.stop()
 
-
-def test_a_variant_with_an_unknown_instrument_says_why_once_instead_of_warming(tmp_path) -> None:
-    d = Desk.create(tmp_path)
-    lines = Lines()
-    d.rt.reporter = lines
-    (d.home / "strategies.d" / "MR_v2.yaml").write_text(variant_yaml("MR_v2", ("NOPE-USD",)))
-    d.rt.rescan = True
-    d.step(30)
-    assert [x for x in lines.lines if x.startswith("MR_v2")] == [
-        "MR_v2: cannot start: unknown instrument 'NOPE-USD' on sim (retried when strategies.d changes)"]
-    assert d.ledger.state("MR_v2").state == "pending" and "MR_v2" not in d.rt.engines  # type: ignore[union-attr]
-    assert any("MR_v2: cannot start: unknown instrument" in e.message for e in d.ledger.spec_errors())
-    assert d.rt.engines["MR_v1"].state is State.ACTIVE  # nobody else disturbed
