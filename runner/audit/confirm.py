@@ -3,9 +3,9 @@
 Reading the venue and the ledger can never be one atomic act: a fill landing between the two
 reads looks like a breach for one reading. So a breach that compares the venue with the ledger
 is ``pending`` on its first reading; a second reading, taken after the fill feed caught up,
-confirms it (the same subject with the same difference: ``critical``) or contradicts it (gone
-or changed: it stays ``pending`` at most). Ledger-only checks read one snapshot and need no
-second reading.
+confirms it (the same subject, off in the same direction by at least as much: ``critical``;
+a drift that keeps growing is confirmed too) or contradicts it (gone, shrunk or reversed: it
+stays ``pending`` at most). Ledger-only checks read one snapshot and need no second reading.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import replace
 
 from runner.audit.findings import Finding, Severity
 
-SIGNATURE_KEYS = ("difference", "unexplained")  # what must be equal on both readings
+SIGNATURE_KEYS = ("difference", "unexplained")  # the size of the breach, signed
 
 
 def needs_second_reading(f: Finding) -> bool:
@@ -30,9 +30,15 @@ def signature(f: Finding) -> float | None:
     return None
 
 
+def _persists(before: float | None, now: float | None) -> bool:
+    if before is None or now is None:
+        return before == now
+    return (before > 0) == (now > 0) and abs(now) >= abs(before)
+
+
 def confirm(findings: Iterable[Finding], previous: Mapping[str, Finding]) -> list[Finding]:
     """``findings`` of this reading, with every breach that ``previous`` (the earlier reading,
-    by key) does not show the same way downgraded to ``pending``."""
+    by key) does not show persisting downgraded to ``pending``."""
     out = []
     for f in findings:
         if not needs_second_reading(f):
@@ -40,7 +46,7 @@ def confirm(findings: Iterable[Finding], previous: Mapping[str, Finding]) -> lis
             continue
         before = previous.get(f.key)
         if before is not None and before.severity in (Severity.PENDING, Severity.CRITICAL) \
-                and signature(before) == signature(f):
+                and _persists(signature(before), signature(f)):
             out.append(replace(f, evidence={**f.evidence, "confirmation": "confirmed on a second reading"}))
         else:
             out.append(replace(f, severity=Severity.PENDING,

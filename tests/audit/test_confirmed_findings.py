@@ -80,10 +80,13 @@ def test_a_reading_the_next_one_contradicts_never_quarantines(tmp_path) -> None:
     _drift(d, "-0.5")  # the next reading sees no difference
     _until_cycle(d, 2)
     assert _open(d) == []
-    _drift(d, "0.3")  # a different difference is a new first reading, not a confirmation
+    _drift(d, "0.3")
     _until_cycle(d, 3)
-    _drift(d, "0.2")
+    _drift(d, "-0.1")  # shrunk: not confirmed, a new first reading
     _until_cycle(d, 4)
+    assert [r.severity for r in _open(d)] == ["pending"]
+    _drift(d, "-0.4")  # reversed: not confirmed either
+    _until_cycle(d, 5)
     assert [r.severity for r in _open(d)] == ["pending"]
     assert [t.to_state for t in d.ledger.transitions("MR_v1")] == ["warming", "active"]
     stop()
@@ -125,13 +128,15 @@ def test_a_reading_is_one_snapshot_of_the_ledger(tmp_path) -> None:
         assert conn.execute(count).scalar() == n + 1
 
 
-def test_confirmation_needs_the_same_subject_and_difference() -> None:
+def test_confirmation_needs_the_same_subject_off_the_same_way_by_as_much() -> None:
     def f(diff: str, sev: Severity = Severity.CRITICAL) -> Finding:
         return Finding("ledger_vs_venue", sev, None, {"subject": "sim:BTC-USD", "difference": Decimal(diff)})
 
     assert confirm([f("0.5")], {})[0].severity is Severity.PENDING
     assert confirm([f("0.5")], {f("0.5").key: f("0.5", Severity.PENDING)})[0].severity is Severity.CRITICAL
-    assert confirm([f("0.5")], {f("0.5").key: f("0.3", Severity.PENDING)})[0].severity is Severity.PENDING
+    assert confirm([f("0.3")], {f("0.5").key: f("0.5", Severity.PENDING)})[0].severity is Severity.PENDING  # shrunk
+    assert confirm([f("-0.5")], {f("0.5").key: f("0.5", Severity.PENDING)})[0].severity is Severity.PENDING
+    assert confirm([f("0.8")], {f("0.5").key: f("0.5", Severity.PENDING)})[0].severity is Severity.CRITICAL  # grows
     ledger_only = Finding("fills_vs_positions", Severity.CRITICAL, "V", {"subject": "BTC-USD"})
     assert confirm([ledger_only], {})[0].severity is Severity.CRITICAL  # one snapshot: no second reading
 
