@@ -105,7 +105,7 @@ class Action(StrEnum):
     COUNT = "count"  # count it; quarantine when the count reaches its limit
     QUARANTINE = "quarantine"  # at once
     LOOKUP = "lookup"  # outcome unknown: resolved by client-id lookup, never counted first
-    RETRY = "retry"  # retiring: keep trying with backoff, quietly
+    RETRY = "retry"  # retiring: keep trying with backoff, one line per attempt
     REPORT = "report"  # nothing to move from this state: say so once, keep managing positions
 
 
@@ -125,13 +125,13 @@ def respond(state: State | str, error_class: ErrorClass) -> Response:
     accepted and flagged in place, so the class arriving here is one beyond tolerance.
     ``paused`` keeps a transient error where it is (its exits retry on the next tick);
     ``quarantined``, ``pending`` and ``warming`` have nothing to move to; ``retiring`` keeps
-    trying. Every trigger returned is legal from ``state`` (a test walks both together).
+    trying, with backoff. Every trigger returned is legal from ``state`` (a test walks both together).
     """
     state = State(state)
     if error_class is ErrorClass.AMBIGUOUS:
         return Response(Action.LOOKUP)
     if state is S.RETIRING:
-        return Response(Action.RETRY if error_class is ErrorClass.TRANSIENT else Action.REPORT)
+        return Response(Action.RETRY)  # an outage or a refused flatten: try again later, not every tick
     if state not in (S.ACTIVE, S.PAUSED, S.BACKOFF):
         return Response(Action.REPORT)
     if error_class is ErrorClass.TRANSIENT:

@@ -100,6 +100,7 @@ def test_error_classes_decide_the_response() -> None:
         assert respond(a, cls).action is Action.QUARANTINE and respond(a, cls).trigger is Trigger.QUARANTINE
     assert respond(a, ErrorClass.AMBIGUOUS).action is Action.LOOKUP  # never counted before the lookup
     assert respond(State.RETIRING, ErrorClass.TRANSIENT).action is Action.RETRY
+    assert respond(State.RETIRING, ErrorClass.REJECTED).action is Action.RETRY  # a refused flatten: not every tick
     assert respond(State.WARMING, ErrorClass.REJECTED).action is Action.REPORT
     assert respond(State.QUARANTINED, ErrorClass.INVARIANT).action is Action.REPORT
     assert respond(State.PAUSED, ErrorClass.TRANSIENT).action is Action.REPORT
