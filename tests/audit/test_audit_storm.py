@@ -78,11 +78,14 @@ def test_audit_storm_no_false_criticals_and_a_real_drift_is_still_caught(tmp_pat
         assert [r.summary for r in rows if r.severity == "critical"] == []
         assert _quarantines(ledger) == []
 
-        # a real drift on the venue: the sim account holds 0.5 BTC more than the ledger knows
+        # a real drift on the venue: the sim account holds 0.5 more than the ledger knows of an
+        # instrument a live variant trades
+        traded = {f.instrument for f in ledger.fills(limit=None)}
+        inst = next(i for i in ("BTC-USD", "ETH-USD", "BTC-PERP") if i in traded)
         st = SimStore(home / "state" / "sim" / "sim.db")
         with st.tx():
-            qty, cost = st.position("BTC-USD")
-            st.set_position("BTC-USD", qty + Decimal("0.5"), cost + Decimal("0.5") * Decimal(30000))
+            qty, cost = st.position(inst)
+            st.set_position(inst, qty + Decimal("0.5"), cost + Decimal("0.5") * Decimal(2000))
         st.close()
         injected = _naive(utcnow())
         wait_for(lambda: _quarantines(ledger), timeout=60, every=0.5)
@@ -91,7 +94,7 @@ def test_audit_storm_no_false_criticals_and_a_real_drift_is_still_caught(tmp_pat
         assert 1 <= len(cycles) <= 2, cycles  # confirmed and acted on within two of the runner's cycles
         [row] = [r for r in store.open_findings(ledger, "ledger_vs_venue") if r.severity == "critical"]
         ev = json.loads(row.evidence)
-        assert ev["instrument"] == "BTC-USD" and ev["difference"] == 0.5
+        assert ev["instrument"] == inst and ev["difference"] == 0.5
         quarantined = {t.variant for t in _quarantines(ledger)}
         assert quarantined and quarantined <= set(ev["variants"])
         assert all((t.reason, t.actor) == ("invariant", "schedule") for t in _quarantines(ledger))
