@@ -70,6 +70,10 @@ class LedgerData:
     def retired(self) -> set[str]:
         return {v for v, s in self.states.items() if s.state == "retired"}
 
+    def abandoned(self) -> set[str]:
+        """Retired by ``retire --abandon``: what they hold stands until the venue shows it gone."""
+        return {v for v, s in self.states.items() if s.state == "retired" and s.reason == "abandon"}
+
 
 @dataclass(frozen=True)
 class VenueData:

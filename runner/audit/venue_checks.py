@@ -58,6 +58,22 @@ def _price(led: LedgerData, account: str, inst: str, vd: VenueData) -> Decimal:
     return ZERO
 
 
+def _abandoned_qty(led: LedgerData, account: str) -> dict[str, Decimal]:
+    """Per instrument, what abandoned variants still hold in the ledger on ``account``."""
+    gone = led.abandoned()
+    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for p in led.positions:
+        if p.account == account and p.variant in gone and p.qty:
+            out[p.instrument] += p.qty
+    return out
+
+
+def _closed_on_venue(diff: Decimal, abandoned: Decimal, spec, price: Decimal) -> bool:  # type: ignore[no-untyped-def]
+    """The venue lacks exactly what abandoned variants hold: their exposure was closed there."""
+    rest = diff + abandoned
+    return bool(abandoned) and (rest == 0 or (spec is not None and spec.is_dust(rest, price)))
+
+
 def _holders(led: LedgerData, account: str, inst: str) -> list[str]:
     return sorted({f.variant for f in led.fills if f.account == account and f.instrument == inst})
 
@@ -71,6 +87,7 @@ def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Fi
             continue
         expected = _expected(led, vd)
         actual = venue_quantities(vd)
+        abandoned = _abandoned_qty(led, account)
         for inst in sorted(set(expected) | set(actual)):
             diff = actual.get(inst, ZERO) - expected.get(inst, ZERO)
             if diff == 0:
@@ -79,6 +96,8 @@ def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Fi
             price = _price(led, account, inst, vd)
             if spec is not None and spec.is_dust(diff, price):
                 continue
+            if _closed_on_venue(diff, abandoned.get(inst, ZERO), spec, price):
+                continue  # explained: reported (and closed) by retired_flat
             holders = _holders(led, account, inst)
             live = [v for v in holders if v not in led.retired()]
             out.append(Finding(
@@ -96,10 +115,12 @@ def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Fi
 def retired_flat(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Finding]:
     """Every retired variant is flat except recorded dust, in the ledger and on the venue.
 
-    Ledger side: a retired variant's own non-dust position. Venue side: exposure beyond dust
+    Ledger side: a retired variant's own non-dust position; for an abandoned one (``retire
+    --abandon``), until the venue shows that exposure gone. Venue side: exposure beyond dust
     on an instrument that only retired variants ever traded (nobody live would manage it).
     """
     retired = led.retired()
+    abandoned = led.abandoned()
     out = []
     for p in led.positions:
         if p.variant not in retired or p.qty == 0:
@@ -108,6 +129,11 @@ def retired_flat(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Findi
         price = p.last_price or p.avg_price
         if spec is not None and spec.is_dust(p.qty, price):
             continue
+        vd = venues.get(p.account)
+        if p.variant in abandoned and vd is not None and not vd.error:
+            diff = venue_quantities(vd).get(p.instrument, ZERO) - _expected(led, vd).get(p.instrument, ZERO)
+            if _closed_on_venue(diff, _abandoned_qty(led, p.account).get(p.instrument, ZERO), spec, price):
+                continue  # abandoned, and the venue confirms its exposure is gone
         out.append(Finding(
             "retired_flat", Severity.CRITICAL, p.variant,
             {"subject": f"{p.account}:{p.instrument}", "account": p.account, "instrument": p.instrument,
@@ -129,6 +155,8 @@ def retired_flat(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Findi
             price = _price(led, account, inst, vd)
             if residual == 0 or (spec is not None and spec.is_dust(residual, price)):
                 continue
+            if _closed_on_venue(residual, _abandoned_qty(led, account).get(inst, ZERO), spec, price):
+                continue  # an abandoned variant's exposure, closed on the venue
             for v in holders:
                 out.append(Finding(
                     "retired_flat", Severity.CRITICAL, v,

@@ -18,6 +18,7 @@ from tests.kit.process import FAST_SIM, cli, cli_json, start_runner, stop_runner
 from venues.sim.store import SimStore
 
 STORM_S = 30.0
+MIN_RUNS = 8
 CYCLE_S = 5
 RUNNER_YAML = (
     "loop_interval_s: 0.05\n"
@@ -65,7 +66,7 @@ def test_audit_storm_no_false_criticals_and_a_real_drift_is_still_caught(tmp_pat
         seen: list[str] = []
         end = time.monotonic() + STORM_S
         runs = 0
-        while time.monotonic() < end:
+        while time.monotonic() < end or runs < MIN_RUNS:  # a slow machine gets the same number of audits
             res = cli(home, "audit", "--json")
             assert res.returncode in (0, 1), res.stderr
             seen += [f["severity"] for f in json.loads(res.stdout)["findings"]]
@@ -73,7 +74,7 @@ def test_audit_storm_no_false_criticals_and_a_real_drift_is_still_caught(tmp_pat
         assert proc.poll() is None, (home / "runner.log").read_text()[-3000:]
         ledger = Ledger(default_url(home))
         rows = store.all_findings(ledger)
-        assert runs >= 5 and _fills(home) > 5
+        assert _fills(home) > 5
         assert "critical" not in seen, [f for f in seen if f == "critical"]
         assert [r.summary for r in rows if r.severity == "critical"] == []
         assert _quarantines(ledger) == []

@@ -7,13 +7,14 @@ from decimal import Decimal
 
 from runner import control
 from runner.audit.inputs import adapter_factory, gather_venues, read_ledger
-from runner.audit.venue_checks import retired_flat
+from runner.audit.venue_checks import ledger_vs_venue, retired_flat
 from runner.engine.report import Reporter
 from runner.engine.runtime import Runtime
 from runner.kinds.base import Intent
 from runner.lifecycle import State
 from runner.spec.deployment_config import load_runner_config, load_venues
 from tests.kit.deployment import Desk, variant_yaml
+from venues.base import OrderRequest, OrderType, Side, TimeInForce
 
 BACKOFF = "backoff:\n  base_s: 1\n  cap_s: 60\n  max_attempts: 3\n"
 
@@ -147,6 +148,16 @@ def test_retire_keeps_trying_quietly_and_abandon_ends_it_for_good(tmp_path) -> N
     led = read_ledger(d.ledger)
     found = retired_flat(led, gather_venues(led, d.venues, adapter_factory(d.venues, d.home)))
     assert [(f.variant, f.evidence["qty"]) for f in found] == [("MR_v1", Decimal("0.05"))]
+    # the operator closes it on the venue by hand: the venue confirms flat, the finding clears,
+    # and the ledger's leftover is not a ledger-vs-venue breach (nobody live is quarantined)
+    other = adapter_factory(d.venues, d.home)("sim")
+    book = other.book("BTC-USD")
+    other.submit(OrderRequest("by-hand-1", "BTC-USD", Side.SELL, Decimal("0.05"), OrderType.LIMIT,
+                              Decimal(str(round(book.bids[0][0] * 0.99, 2))), TimeInForce.IOC))
+    other.close()
+    led = read_ledger(d.ledger)
+    venues = gather_venues(led, d.venues, adapter_factory(d.venues, d.home))
+    assert retired_flat(led, venues) == [] and ledger_vs_venue(led, venues) == []
     # a restart never resurrects it
     d.rt.stop()
     rt2 = Runtime(d.home, d.ledger, load_venues(d.home), load_runner_config(d.home), clock=lambda: d.now[0])
