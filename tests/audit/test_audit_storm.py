@@ -59,7 +59,7 @@ def test_audit_storm_no_false_criticals_and_a_real_drift_is_still_caught(tmp_pat
 
     for name in SAMPLES:
         Home(home).add_variant(name)
-    proc = start_runner(home, max_s=240)
+    proc = start_runner(home, max_s=400)
     try:
         wait_for(lambda: _fills(home) >= 5, timeout=60, every=1.0)
         # the storm: one `runner audit` after another, each its own process, while trading goes on
