@@ -83,6 +83,9 @@ class Instrument:
     maker_fee: Decimal = Decimal(0)  # fraction of notional
     taker_fee: Decimal = Decimal(0)
     price_band_pct: Decimal | None = None  # max distance of a limit price from mid, fraction
+    # the venue waives min size / notional for a reduce-only order closing the whole position
+    # (Hyperliquid's $10 minimum): such a close is never refused locally, and is never dust
+    close_waives_minimum: bool = False
     # whether a quantize floors to the lot / tick exactly (asked on every order: computed once)
     _lot_quantizes: bool = field(init=False, repr=False, compare=False)
     _tick_quantizes: bool = field(init=False, repr=False, compare=False)
@@ -114,16 +117,21 @@ class Instrument:
         size = abs(qty)
         if size == 0:
             return False
+        if self.close_waives_minimum:
+            return size < self.lot_size
         return (
             size < self.min_size
             or size < self.lot_size  # floors to zero lots
             or (self.min_notional > 0 and size * price < self.min_notional)
         )
 
-    def check_order(self, qty: Decimal, price: Decimal | None) -> None:
-        """Refuse locally what the venue cannot take; a zero quantity is never sent."""
+    def check_order(self, qty: Decimal, price: Decimal | None, reduce_only: bool = False) -> None:
+        """Refuse locally what the venue cannot take; a zero quantity is never sent. A
+        reduce-only order is left to the venue where it waives its minimum for a full close."""
         if qty <= 0:
             raise PrecisionError(f"{self.symbol}: quantity floors to 0 at lot {self.lot_size}")
+        if reduce_only and self.close_waives_minimum:
+            return
         if qty < self.min_size:
             raise PrecisionError(f"{self.symbol}: quantity {qty} below min size {self.min_size}")
         if price is not None and self.min_notional > 0 and qty * price < self.min_notional:
@@ -219,6 +227,16 @@ class BookSnapshot:
     @property
     def mid(self) -> float:
         return (self.bids[0][0] + self.asks[0][0]) / 2.0
+
+    @property
+    def gap(self) -> str | None:
+        """Why this book cannot be priced (a skip reason), or None when both sides have a level.
+        A settled or halted market answers with an empty or one-sided book: not an error."""
+        if not self.bids and not self.asks:
+            return "empty_book"
+        if not self.bids or not self.asks:
+            return "one_sided_book"
+        return None
 
 
 @dataclass(slots=True)
@@ -323,7 +341,7 @@ class VenueAdapter(abc.ABC):
         inst = self.instrument(req.instrument)
         qty = inst.floor_qty(req.qty)
         price = inst.round_price(req.price, req.side) if req.price is not None else None
-        inst.check_order(qty, price)
+        inst.check_order(qty, price, req.reduce_only)
         if qty == req.qty and price == req.price:
             return req
         return OrderRequest(

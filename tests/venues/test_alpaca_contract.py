@@ -49,3 +49,18 @@ class TestAlpacaCryptoContract(VenueContract):
     def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
         for chunk in chunks:
             self.fake.fill(cid, chunk)
+
+    def scenario_accept_then_server_error(self, cid: str) -> None:
+        self.fake.fault("/v2/orders", "502_after")
+
+    def scenario_accept_then_drop(self, cid: str) -> None:
+        self.fake.fault("/v2/orders", "drop_after")
+
+    def scenario_connect_refused(self) -> None:
+        self.fake.fault("/v2/orders", "refused")
+
+    def scenario_post_only_cross(self, cid: str) -> None:
+        pass  # Alpaca has no post-only orders: the adapter refuses them before sending
+
+    def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        self.fake.set_book(self.symbol, bids, asks)

@@ -18,6 +18,7 @@ class TestCcxtOkxContract(VenueContract):
     good_qty = Decimal("0.01")
     sub_lot_qty = Decimal("0.000000004")  # below OKX's BTC-USDT lot of 1e-8
     price = Decimal("60000.1")
+    post_only_cancelled_after_placement = True
 
     @pytest.fixture(autouse=True)
     def _okx(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -49,3 +50,18 @@ class TestCcxtOkxContract(VenueContract):
     def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
         for chunk in chunks:
             self.fake.fill(cid, chunk)
+
+    def scenario_accept_then_server_error(self, cid: str) -> None:
+        self.fake.fault("batch-orders", "502_after")
+
+    def scenario_accept_then_drop(self, cid: str) -> None:
+        self.fake.fault("batch-orders", "drop_after")
+
+    def scenario_connect_refused(self) -> None:
+        self.fake.fault("batch-orders", "refused")
+
+    def scenario_post_only_cross(self, cid: str) -> None:
+        self.fake.post_only_crosses = True
+
+    def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        self.fake.set_book(bids, asks)

@@ -176,9 +176,21 @@ class TestErrors:
         assert info.value.retry_after == 1.0
 
     @pytest.mark.parametrize("reply", [(500, "oops", {}), (503, "", {}), requests.exceptions.ConnectionError("reset")])
-    def test_server_and_connection_errors_are_transient(self, hl: fake.FakeHyperliquid, reply: object) -> None:
+    def test_server_and_connection_errors_after_an_order_left_are_ambiguous(
+            self, hl: fake.FakeHyperliquid, reply: object) -> None:
+        """Issue 13: the order may stand (a 502 after the node took it), so it is looked up by
+        client id, never counted as a failed send. The same failure on a read is transient."""
         v = fake.make_adapter()
         hl.fail_next(reply)
+        with pytest.raises(AmbiguousError):
+            v.submit(buy())
+        hl.info_queue["userFillsByTime"] = [reply]
+        with pytest.raises(TransientError):
+            v.fills()
+
+    def test_connect_refused_is_transient_nothing_left(self, hl: fake.FakeHyperliquid) -> None:
+        v = fake.make_adapter()
+        hl.fail_next(fake.connect_refused("https://api.hyperliquid-testnet.xyz/exchange"))
         with pytest.raises(TransientError):
             v.submit(buy())
 

@@ -153,11 +153,17 @@ class TestErrors:
         assert info.value.retry_after == 1.0
 
     @pytest.mark.parametrize("status", [500, 502, 503, 504])
-    def test_5xx_is_transient(self, k: fake.FakeKalshi, key_file: Path, status: int) -> None:  # noqa: F811
+    def test_5xx_to_an_order_is_ambiguous_and_to_a_read_transient(
+            self, k: fake.FakeKalshi, key_file: Path, status: int) -> None:  # noqa: F811
+        """Issue 13: a 5xx after the order left may hide an order that stands: looked up by
+        client id (ambiguous), never counted as a failed send."""
         v = fake.make_adapter(key_file)
         k.create_queue.append(httpx.Response(status, text="down"))
-        with pytest.raises(TransientError):
+        with pytest.raises(AmbiguousError):
             v.submit(order())
+        k.read_faults.append(httpx.Response(status, text="down"))
+        with pytest.raises(TransientError):
+            v.balances()
 
     def test_a_read_timeout_on_a_read_is_transient(self, key_file: Path) -> None:  # noqa: F811
         with respx.mock(assert_all_called=False) as router:

@@ -60,13 +60,15 @@ class FakeKalshi:
         self.fills: list[dict[str, Any]] = []
         self.markets = {TICKER: fixture("market")["market"]}
         self.create_queue: list[Reply] = []
+        self.orderbook: dict[str, Any] = fixture("orderbook_fp")
         self.cancel_queue: list[Reply] = []
+        self.read_faults: list[httpx.Response] = []  # answers to the next GETs, whatever they ask
         self.calls: list[httpx.Request] = []
         self._ids = itertools.count(1)
         b = base.replace(".", r"\.")
         route = router.route
         route(method="GET", url__regex=rf"{b}/markets/(?P<ticker>[^/?]+)/orderbook").mock(
-            side_effect=self._log(lambda r, ticker: httpx.Response(200, json=fixture("orderbook_fp"))))
+            side_effect=self._log(lambda r, ticker: httpx.Response(200, json=self.orderbook)))
         route(method="GET", url__regex=rf"{b}/markets/(?P<ticker>[^/?]+)(\?.*)?$").mock(
             side_effect=self._log(self._market))
         route(method="GET", url__regex=rf"{b}/markets(\?.*)?$").mock(
@@ -100,6 +102,23 @@ class FakeKalshi:
         self.orders[o["order_id"]] = o
         return o
 
+    def accept_then(self, failure: Exception | httpx.Response) -> None:
+        """The next order is taken (findable by client id), then ``failure`` comes back."""
+        def reply(request: httpx.Request) -> httpx.Response:
+            self.store(json.loads(request.content))
+            if isinstance(failure, Exception):
+                raise failure
+            return failure
+
+        self.create_queue.append(reply)
+
+    def set_book(self, yes: list[tuple[Any, Any]], no: list[tuple[Any, Any]]) -> None:
+        """The documented ``orderbook_fp`` shape: bids only, per side, in dollars."""
+        def rows(levels: list[tuple[Any, Any]]) -> list[list[str]]:
+            return [[f"{Decimal(px) / 100:.4f}", f"{Decimal(n):.2f}"] for px, n in levels]
+
+        self.orderbook = {"orderbook_fp": {"yes_dollars": rows(yes), "no_dollars": rows(no)}}
+
     def by_cid(self, cid: str) -> dict[str, Any]:
         return next(o for o in self.orders.values() if o["client_order_id"] == cid)
 
@@ -126,6 +145,8 @@ class FakeKalshi:
     def _log(self, fn: Callable[..., httpx.Response]) -> Callable[..., Any]:
         def handler(request: httpx.Request, **kw: str) -> Any:
             self.calls.append(request)
+            if request.method == "GET" and self.read_faults:
+                return self.read_faults.pop(0)
             return fn(request, **kw)
         return handler
 

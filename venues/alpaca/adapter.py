@@ -233,8 +233,10 @@ class AlpacaAdapter(VenueAdapter):
 
             qreq = StockLatestQuoteRequest(symbol_or_symbols=instrument, feed=self.config.stock_feed)
             q = self._call(lambda: self.clients.stocks.get_stock_latest_quote(qreq))[instrument]
-            return BookSnapshot(instrument, q.timestamp.timestamp(), [(q.bid_price, q.bid_size)],
-                                [(q.ask_price, q.ask_size)])
+            # a side with no quote comes as price 0 (halted, pre-open): no level, not a 0 price
+            return BookSnapshot(instrument, q.timestamp.timestamp(),
+                                [(q.bid_price, q.bid_size)] if q.bid_price > 0 else [],
+                                [(q.ask_price, q.ask_size)] if q.ask_price > 0 else [])
         from alpaca.data.requests import CryptoLatestOrderbookRequest
 
         breq = CryptoLatestOrderbookRequest(symbol_or_symbols=instrument)

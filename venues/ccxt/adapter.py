@@ -45,6 +45,11 @@ ZERO = Decimal(0)
 #: Exchanges whose fetch/cancel accept ``params={"clientOrderId": ...}`` in ccxt.
 NATIVE_CLIENT_ID_LOOKUP = frozenset({"okx", "binance", "binanceusdm", "bybit", "bitget", "gate", "kucoin"})
 
+#: OKX ``cancelSource`` "31": the venue took a post-only order and cancelled it because it would
+#: have taken liquidity (OKX does not refuse it at placement): a normal maker event.
+POST_ONLY_CANCEL_SOURCES = {"okx": "31"}
+POST_ONLY_CANCELLED = "post-only order would have taken liquidity (cancelled by the venue)"
+
 _STATUS = {
     "closed": OrderStatus.FILLED, "canceled": OrderStatus.CANCELLED, "cancelled": OrderStatus.CANCELLED,
     "expired": OrderStatus.CANCELLED, "rejected": OrderStatus.REJECTED,
@@ -208,8 +213,16 @@ class CcxtAdapter(VenueAdapter):
             price=dec(raw.get("price")) or (fallback.price if fallback else None),
             avg_fill_price=dec(raw.get("average")) if filled else None,
             venue_order_id=raw.get("id") or None,
+            reason=self._cancel_reason(raw, status),
             ts=datetime.fromtimestamp(ts / 1000, UTC) if ts else None,
         )
+
+    def _cancel_reason(self, raw: Mapping[str, Any], status: OrderStatus) -> str | None:
+        source = POST_ONLY_CANCEL_SOURCES.get(self.exchange.id)
+        info = raw.get("info") or {}
+        if status is OrderStatus.CANCELLED and source and str(info.get("cancelSource")) == source:
+            return POST_ONLY_CANCELLED
+        return None
 
     # --- account -----------------------------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:

@@ -87,7 +87,7 @@ class HyperliquidAdapter(VenueAdapter):
         inst = self.instrument(req.instrument)
         qty = inst.floor_qty(req.qty)
         price = precision.round_price(req.price, req.side, inst) if req.price is not None else None
-        inst.check_order(qty, price)
+        inst.check_order(qty, price, req.reduce_only)
         if qty == req.qty and price == req.price:
             return req
         return OrderRequest(req.client_order_id, req.instrument, req.side, qty, req.order_type, price,
@@ -97,12 +97,12 @@ class HyperliquidAdapter(VenueAdapter):
         return precision.is_flat_with_dust(qty, self.instrument(instrument))
 
     # --- plumbing ----------------------------------------------------------------------
-    def _call(self, fn: Callable[[], T], *, mutating: bool, cid: str | None = None) -> T:
+    def _call(self, fn: Callable[[], T], *, mutating: bool, cid: str | None = None, placing: bool = False) -> T:
         try:
             return fn()
         except Exception as exc:
             err = translate(exc, venue=self.account, mutating=mutating, client_order_id=cid,
-                            rate_limit_retry_s=self.config.rate_limit_retry_s)
+                            rate_limit_retry_s=self.config.rate_limit_retry_s, placing=placing)
             if err is None:
                 raise
             raise err from exc
@@ -141,7 +141,7 @@ class HyperliquidAdapter(VenueAdapter):
         price = req.price if req.order_type is OrderType.LIMIT else self._market_price(inst, req.side)
         if price is None:
             raise PrecisionError(f"{inst.symbol}: limit order without a price")
-        precision.check_sendable(req.qty, price, inst)
+        precision.check_sendable(req.qty, price, inst, req.reduce_only)
         ex = self._exchange()
         self._ensure_leverage(inst, ex)
         from venues.hyperliquid.client import cloid
@@ -151,7 +151,7 @@ class HyperliquidAdapter(VenueAdapter):
         tif = "Ioc" if req.order_type is OrderType.MARKET else TIF[req.tif]
         resp = self._call(lambda: ex.order(inst.venue_symbol, req.side is Side.BUY, float(req.qty), float(price),
                                            {"limit": {"tif": tif}}, reduce_only=req.reduce_only, cloid=cl),
-                          mutating=True, cid=req.client_order_id)
+                          mutating=True, cid=req.client_order_id, placing=True)
         err = action_error(resp, venue=self.account, what=f"order {req.client_order_id}", mutating=True,
                            client_order_id=req.client_order_id)
         if err is not None:

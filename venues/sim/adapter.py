@@ -42,6 +42,10 @@ from venues.sim.store import SimStore
 
 ZERO = Decimal(0)
 POST_ONLY_CROSS = "post-only order would cross the book"
+#: faults that strike after the order was taken: the caller cannot tell, so they are ambiguous
+AFTER_ACCEPT = {"timeout_after_accept": "timed out waiting for the venue's answer",
+                "5xx_after_accept": "502 after the order was taken",
+                "drop_after_accept": "connection dropped after sending"}
 
 
 class SimAdapter(DerivativesMixin, VenueAdapter):
@@ -153,6 +157,10 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     # --- orders ------------------------------------------------------------------------
     def submit(self, req: OrderRequest) -> OrderReport:
         self._fault("submit")
+        if "5xx:submit" in self.faults:  # a gateway error: the order may or may not have arrived
+            self.faults.remove("5xx:submit")
+            raise AmbiguousError(f"{self.account}: 502 after sending", venue=self.account,
+                                 client_order_id=req.client_order_id)
         inst = self.instrument(req.instrument)
         book = self._current(req.instrument)
         existing = self.order(req.client_order_id, req.instrument)
@@ -173,10 +181,10 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                 self._execute_taker(db, req, inst, book, vid)
         report = self.order(req.client_order_id, req.instrument)
         assert report is not None
-        if "timeout_after_accept" in self.faults:
-            self.faults.remove("timeout_after_accept")
-            raise AmbiguousError("timed out waiting for the venue's answer", venue=self.account,
-                                 client_order_id=req.client_order_id)
+        for fault, why in AFTER_ACCEPT.items():
+            if fault in self.faults:
+                self.faults.remove(fault)
+                raise AmbiguousError(f"{self.account}: {why}", venue=self.account, client_order_id=req.client_order_id)
         if report.status is OrderStatus.REJECTED and reason == POST_ONLY_CROSS:
             raise PostOnlyRejected(f"{self.account} rejected {req.client_order_id}: {reason}",
                                    venue=self.account, reason=reason)
@@ -197,19 +205,18 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
             if req.price is None:
                 return "limit order without a price"
             band = inst.price_band_pct
-            mid = Decimal(repr(book.mid))
-            if band is not None and abs(req.price - mid) > mid * band:
-                return f"price {req.price} outside the allowed band ({band:%} around {mid:.2f})"
-            if req.tif is TimeInForce.POST_ONLY and matching.crosses(
-                req.side.value, req.price, book.bids[0][0], book.asks[0][0]
-            ):
+            if band is not None and book.gap is None:  # no mid, no band: a one-sided book takes a rest
+                mid = Decimal(repr(book.mid))
+                if abs(req.price - mid) > mid * band:
+                    return f"price {req.price} outside the allowed band ({band:%} around {mid:.2f})"
+            if req.tif is TimeInForce.POST_ONLY and matching.crosses(req.side.value, req.price, *_touch(book)):
                 return POST_ONLY_CROSS
         return None
 
     def _execute_taker(self, db, req: OrderRequest, inst: Instrument, book: BookSnapshot, vid: str) -> None:  # type: ignore[no-untyped-def]
         levels = book.asks if req.side is Side.BUY else book.bids
         limit = req.price if req.order_type is OrderType.LIMIT else None
-        crossing = limit is None or matching.crosses(req.side.value, limit, book.bids[0][0], book.asks[0][0])
+        crossing = limit is None or matching.crosses(req.side.value, limit, *_touch(book))
         chunks = []
         if f"nofill:{req.instrument}" in self.faults:  # test hook: the book emptied before this order
             self.faults.remove(f"nofill:{req.instrument}")
@@ -246,7 +253,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         ).fetchall()
         for cid, vid, side, qty, price, filled in rows:
             limit = Decimal(price)
-            if not matching.crosses(side, limit, book.bids[0][0], book.asks[0][0]):
+            if not matching.crosses(side, limit, *_touch(book)):
                 continue
             left = Decimal(qty) - Decimal(filled)
             levels = book.asks if side == "buy" else book.bids
@@ -342,6 +349,11 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     def _fault(self, where: str) -> None:
         if f"down:{where}" in self.faults or "down" in self.faults:
             raise TransientError(f"{self.account}: venue unavailable (503)", venue=self.account, retry_after=1.0)
+
+
+def _touch(book: BookSnapshot) -> tuple[float, float]:
+    """Best bid and ask; a missing side never crosses (a settled or thin market)."""
+    return (book.bids[0][0] if book.bids else float("-inf"), book.asks[0][0] if book.asks else float("inf"))
 
 
 def _report(row: tuple) -> OrderReport:  # type: ignore[type-arg]
