@@ -27,6 +27,7 @@ from runner.engine.variant import VariantEngine
 from runner.errors import BadInputError, ErrorClass, RunnerError, SpecError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
+from runner.ledger.identity import client_id_salt
 from runner.ledger.instruments import record_instruments
 from runner.ledger.models import MAIN_RUN, Deployment
 from runner.ledger.positions import PositionState
@@ -75,6 +76,7 @@ class Runtime:
         self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
         self.guards = Guards(ledger, config.guards, home)
         self.market_ts: float | None = None
+        self.cid_salt = client_id_salt(ledger)  # every client order id of this ledger carries it
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -137,6 +139,7 @@ class Runtime:
             self.ledger.next_seq(MAIN_RUN, dep.variant), session_open=session_checker(loaded.spec.sessions),
             anomaly_tolerance=self.config.anomaly_tolerance, trips_kept=0,
         )
+        eng.cid_salt = self.cid_salt
         eng.on_order = self._on_order
         eng.on_sent = self.reporter.order  # printed once sent: a console line costs more than the send
         if self.config.guards.exposure_groups:
@@ -252,6 +255,10 @@ class Runtime:
                     for eng in engines:
                         eng.troubles.append(_trouble(exc, f"market data {sym}: {exc}"))
                     continue
+                if book.gap is not None:  # settled or halted: nothing to price, not an error
+                    for eng in engines:
+                        eng._skip(book.gap)
+                    continue
                 ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0],
                                  tuple(s for _, s in book.bids), tuple(s for _, s in book.asks),
                                  book.volume, dict(book.extra))
@@ -360,6 +367,9 @@ class Runtime:
                 for sym, pos in eng.positions.items():
                     if pos.qty and sym in eng.marks:
                         book = eng.venue.book(sym)
+                        if book.gap is not None:
+                            eng._skip(book.gap)  # no price to flatten at: look again next step
+                            continue
                         ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0])
                         side = "sell" if pos.qty > 0 else "buy"
                         eng.place(Intent(sym, side, "flatten", close=True, urgent=True), ev)
