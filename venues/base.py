@@ -140,6 +140,22 @@ class Instrument:
             )
 
 
+def net_binary_legs(qtys: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """Positions as a venue that nets binary legs holds them (Kalshi: a NO contract cancels a
+    YES one): ``M:no`` counts negatively into ``M:yes``, so YES 10 + NO 10 is flat and NO 3
+    alone is YES -3. Other instruments pass through. Pure: the ledger-vs-venue check applies it
+    to both sides before comparing."""
+    out: dict[str, Decimal] = {}
+    for sym, q in qtys.items():
+        market, sep, side = sym.rpartition(":")
+        if sep and side == "no":
+            key = f"{market}:yes"
+            out[key] = out.get(key, Decimal(0)) - q
+        else:
+            out[sym] = out.get(sym, Decimal(0)) + q
+    return out
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
     """What an adapter supports, as data: the engine asks, it never branches on a venue name."""
@@ -152,6 +168,7 @@ class Capabilities:
     price_band: bool = False
     funding: bool = False
     binary_markets: bool = False
+    nets_binary_legs: bool = False  # YES and NO of one market net on the venue (Kalshi)
 
 
 # The per-order messages below are plain slotted dataclasses, not frozen ones: they are built

@@ -79,6 +79,7 @@ class VenueData:
     pending_fills: list[FillReport] = field(default_factory=list)  # after the ledger's cursor
     instruments: Mapping[str, Instrument] = field(default_factory=dict)
     error: str | None = None
+    nets_binary_legs: bool = False  # the venue nets YES against NO (Kalshi): compare netted
 
 
 def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
@@ -135,7 +136,8 @@ def read_venue(ad: VenueAdapter, led: LedgerData) -> VenueData:
             for o in led.open_orders() if o.account == ad.account and o.client_order_id not in venue_open
         }
         pending = list(read_fills(ad, led.cursors.get(ad.account)))
-        return VenueData(ad.account, positions, open_orders, lookups, pending, ad.instruments())
+        return VenueData(ad.account, positions, open_orders, lookups, pending, ad.instruments(),
+                         nets_binary_legs=ad.capabilities.nets_binary_legs)
     except (RunnerError, OSError) as exc:
         return VenueData(ad.account, error=f"{type(exc).__name__}: {exc}")
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from runner.audit.findings import Finding, Severity
 from runner.audit.inputs import LedgerData, VenueData, age_s, instrument_of
+from venues.base import net_binary_legs
 
 ZERO = Decimal(0)
 
@@ -59,6 +60,8 @@ def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Fi
             continue
         expected = _expected(led, vd)
         actual = {r.instrument: r.qty for r in vd.positions}
+        if vd.nets_binary_legs:  # the ledger keeps YES and NO apart; the venue nets them
+            expected, actual = net_binary_legs(expected), net_binary_legs(actual)
         for inst in sorted(set(expected) | set(actual)):
             diff = actual.get(inst, ZERO) - expected.get(inst, ZERO)
             if diff == 0:

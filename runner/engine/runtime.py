@@ -256,8 +256,11 @@ class Runtime:
                         eng.troubles.append(_trouble(exc, f"market data {sym}: {exc}"))
                     continue
                 if book.gap is not None:  # settled or halted: nothing to price, not an error
+                    facts = MarketEvent(book.ts, sym, 0.0, 0.0, extra=dict(book.extra)) if book.extra else None
                     for eng in engines:
                         eng._skip(book.gap)
+                        if facts is not None:
+                            eng._on_extra(facts)  # a settlement still books (read from the venue)
                     continue
                 ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0],
                                  tuple(s for _, s in book.bids), tuple(s for _, s in book.asks),

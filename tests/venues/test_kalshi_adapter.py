@@ -262,11 +262,17 @@ class TestReports:
         inst = v.instrument(NO)
         assert (inst.tick_size, inst.lot_size, inst.kind, inst.venue_symbol) == (
             Decimal(1), Decimal(1), "binary", fake.TICKER)
-        assert set(v.instruments()) == {YES, NO}
+        assert set(v.instruments()) == {YES, NO, fake.TICKER}  # the market itself: its book
+        assert v.instruments()[fake.TICKER].kind == "binary_market"
+        assert v.capabilities.nets_binary_legs  # Kalshi nets NO against YES
         with pytest.raises(RejectedError):
             v.instrument("NOPE-1:yes")
         with pytest.raises(RejectedError):
             v.instrument(f"{fake.TICKER}:maybe")
+        with pytest.raises(RejectedError, match=f"{fake.TICKER}:yes"):
+            v.instrument(f"{fake.TICKER}:YES")  # the old spelling is refused with the right one
+        with pytest.raises(RejectedError, match="orders trade a leg"):
+            v.submit(order(fake.TICKER))
 
 
 class TestCreate:

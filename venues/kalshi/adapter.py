@@ -37,13 +37,16 @@ from venues.kalshi.signing import KalshiAuth, load_private_key
 from venues.kalshi.transport import KalshiHttp
 from venues.retry import with_backoff
 
+SETTLEMENT_RECHECK_S = 60.0
+
 TIF = {TimeInForce.GTC: "good_till_canceled", TimeInForce.POST_ONLY: "good_till_canceled",
        TimeInForce.IOC: "immediate_or_cancel"}
 
 
 class KalshiAdapter(VenueAdapter):
     capabilities = Capabilities(post_only=True, ioc=True, market_orders=False, reduce_only=True,
-                                cancel_all=False, price_band=False, funding=False, binary_markets=True)
+                                cancel_all=False, price_band=False, funding=False, binary_markets=True,
+                                nets_binary_legs=True)
 
     def __init__(self, account: str, config: KalshiConfig, base_url: str, *, key_id: str | None = None,
                  private_key_path: str | None = None, sleep: Callable[[float], None] = time.sleep,
@@ -60,6 +63,8 @@ class KalshiAdapter(VenueAdapter):
         self._order_ids: dict[str, str] = {}  # client order id -> Kalshi order id
         self._cids: dict[str, str] = {}  # Kalshi order id -> client order id
         self._unknown_orders: set[str] = set()  # order ids the venue no longer serves (asked once)
+        self._settled: dict[str, dict[str, float]] = {}  # ticker -> settlement facts, once found
+        self._settled_asked: dict[str, float] = {}  # ticker -> when the settlements were last asked
 
     def __repr__(self) -> str:
         return f"KalshiAdapter({self.account!r}, {self.base_url!r})"
@@ -107,7 +112,7 @@ class KalshiAdapter(VenueAdapter):
     def instrument(self, symbol: str) -> Instrument:
         """Markets not configured are looked up on first use (any open ticker is tradable)."""
         if symbol not in self._instruments:
-            ticker, _ = markets.split_symbol(symbol)
+            ticker, _ = markets.parse_symbol(symbol)
             if not self._load_market(ticker):
                 raise RejectedError(f"unknown instrument {symbol!r} on {self.account}", venue=self.account,
                                     reason="unknown market")
@@ -236,9 +241,35 @@ class KalshiAdapter(VenueAdapter):
                                                               min_ts=min_ts)]
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
-        ticker, _ = markets.split_symbol(instrument)
+        """A leg's book, or the market's (a bare ticker: both sides in ``extra``). An empty
+        market book is how a settled market looks: its settlement, read from the venue's own
+        records, rides along in ``extra`` so the engine books it like the sim's."""
+        ticker, side = markets.parse_symbol(instrument)
         payload = self.http.get(f"/markets/{ticker}/orderbook", depth=min(max(depth, 1), 100))
-        return markets.book(instrument, payload, depth, self._clock())
+        snap = markets.book(instrument, payload, depth, self._clock())
+        if side is None and not snap.bids and not snap.asks:
+            facts = self._settlement_facts(ticker)
+            if facts:
+                snap = markets.book(instrument, payload, depth, self._clock(), facts)
+        return snap
+
+    def _settlement_facts(self, ticker: str) -> dict[str, float]:
+        """The settlement of ``ticker`` from ``/portfolio/settlements`` (asked at most once a
+        minute per market until found; then remembered)."""
+        known = self._settled.get(ticker)
+        if known is not None:
+            return known
+        now = self._clock()
+        if now - self._settled_asked.get(ticker, -1e18) < SETTLEMENT_RECHECK_S:
+            return {}
+        self._settled_asked[ticker] = now
+        for s in self.http.pages("/portfolio/settlements", "settlements", ticker=ticker):
+            if s.get("ticker") == ticker:
+                facts = markets.settlement_facts(markets.settlement(s))
+                if facts:
+                    self._settled[ticker] = facts
+                return facts
+        return {}
 
 
 def create(account: AccountConfig) -> KalshiAdapter:
