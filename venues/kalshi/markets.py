@@ -21,6 +21,10 @@ from venues.base import BookSnapshot, FillReport, Instrument, OrderReport, Order
 
 SIDES = ("yes", "no")
 QUOTE = "USD_CENTS"  # prices and fees of Kalshi instruments are cents per contract
+# Kalshi's published schedule: taker ceil(0.07 x C x P x (1-P)) dollars, maker 0.0175 on the
+# markets that charge makers. As a fraction of notional (C x P) that is at most the rate itself
+# (before the ceil to a cent), which is what Instrument fees are: the bound the audits check.
+TAKER_FEE, MAKER_FEE = Decimal("0.07"), Decimal("0.0175")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 
@@ -52,7 +56,8 @@ def instruments(market: Mapping[str, Any]) -> list[Instrument]:
     ticker = str(market["ticker"])
     legs = [
         Instrument(symbol=f"{ticker}:{side}", tick_size=Decimal(1), lot_size=Decimal(1), min_size=Decimal(1),
-                   kind="binary", venue_symbol=ticker, base=f"{ticker}:{side}", quote=QUOTE)
+                   kind="binary", venue_symbol=ticker, base=f"{ticker}:{side}", quote=QUOTE,
+                   maker_fee=MAKER_FEE, taker_fee=TAKER_FEE)
         for side in SIDES
     ]
     return [*legs, Instrument(symbol=ticker, tick_size=Decimal(1), lot_size=Decimal(1), min_size=Decimal(1),
