@@ -1,8 +1,10 @@
 """The ``ccxt`` adapter: one account on any ccxt exchange (default OKX demo trading).
 
 Our instrument names are ccxt unified symbols ("BTC/USDT", "BTC/USDT:USDT"). Quantities are
-in ccxt's amount unit: base currency for spot, contracts for swaps and futures. Every SDK call
-goes through :meth:`CcxtAdapter._call`, where ccxt errors become ours.
+in base units on every market: a swap's contracts (ccxt's amount) are converted with the
+contract size (OKX ``ctVal``) here, at the boundary, so notional is qty x price everywhere
+else. A fee the venue took in the base asset is converted to the quote at the fill price.
+Every SDK call goes through :meth:`CcxtAdapter._call`, where ccxt errors become ours.
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ from venues.base import (
 from venues.ccxt.config import CcxtConfig
 from venues.ccxt.errors import install_code_overrides, retry_after_header, translated
 from venues.ccxt.fills import collect_fills
-from venues.ccxt.precision import dec, instrument_from_market
+from venues.ccxt.precision import contract_size, dec, instrument_from_market
 from venues.retry import Backoff, with_backoff
 
 T = TypeVar("T")
@@ -68,6 +70,7 @@ class CcxtAdapter(VenueAdapter):
         self.clock = clock
         self.backoff = Backoff(config.cancel_attempts, config.cancel_backoff_s, config.cancel_backoff_cap_s)
         self._instruments: dict[str, Instrument] = {}
+        self._ct: dict[str, Decimal] = {}  # symbol -> base units per contract (1 for spot)
         self._cids: dict[str, str] = {}  # venue order id -> our client id, for fills without one
         native = config.lookup_by_client_id
         self._native_lookup = exchange.id in NATIVE_CLIENT_ID_LOOKUP if native is None else native
@@ -90,6 +93,7 @@ class CcxtAdapter(VenueAdapter):
             for sym, m in markets.items()
             if (wanted is None or sym in wanted) and m.get("active") is not False
         }
+        self._ct = {sym: contract_size(markets[sym]) for sym in self._instruments}
         if wanted and (missing := wanted - set(self._instruments)):
             raise RejectedError(f"{self.account}: {self.exchange.id} lists no active {sorted(missing)}",
                                 venue=self.account, reason="unknown symbols")
@@ -116,7 +120,7 @@ class CcxtAdapter(VenueAdapter):
         try:
             raw = self._call(
                 lambda: self.exchange.create_order(req.instrument, req.order_type.value, req.side.value,
-                                                   str(req.qty), price, params),
+                                                   str(self.to_venue_qty(req.instrument, req.qty)), price, params),
                 submitting=True, cid=req.client_order_id,
             )
         except RejectedError as exc:
@@ -189,6 +193,16 @@ class CcxtAdapter(VenueAdapter):
                     for r in self._call(lambda s=sym: self.exchange.fetch_open_orders(s))]
         return [self._report(r) for r in raws if r.get("symbol") in self._instruments]
 
+    def to_venue_qty(self, symbol: str, qty: Decimal) -> Decimal:
+        """Base units -> the venue's amount (contracts on a contract market)."""
+        ct = self._ct.get(symbol, Decimal(1))
+        return qty if ct == 1 else (qty / ct).normalize()
+
+    def from_venue_qty(self, symbol: str | None, amount: Decimal | None) -> Decimal | None:
+        """The venue's amount (contracts) -> base units."""
+        ct = self._ct.get(symbol or "", Decimal(1))
+        return amount if amount is None or ct == 1 else amount * ct
+
     def client_id_of(self, venue_order_id: str | None) -> str | None:
         return self._cids.get(venue_order_id) if venue_order_id else None
 
@@ -197,7 +211,8 @@ class CcxtAdapter(VenueAdapter):
         cid = raw.get("clientOrderId") or (fallback.client_order_id if fallback else "")
         if raw.get("id") and cid:
             self._cids[str(raw["id"])] = cid
-        filled = dec(raw.get("filled")) or ZERO
+        sym = raw.get("symbol") or (fallback.instrument if fallback else None)
+        filled = self.from_venue_qty(sym, dec(raw.get("filled"))) or ZERO
         status = _STATUS.get(str(raw.get("status")))
         if status is None:
             status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.NEW
@@ -207,7 +222,7 @@ class CcxtAdapter(VenueAdapter):
             client_order_id=cid,
             instrument=raw.get("symbol") or (fallback.instrument if fallback else ""),
             side=Side(side),
-            qty=dec(raw.get("amount")) or (fallback.qty if fallback else ZERO),
+            qty=self.from_venue_qty(sym, dec(raw.get("amount"))) or (fallback.qty if fallback else ZERO),
             status=status,
             filled_qty=filled,
             price=dec(raw.get("price")) or (fallback.price if fallback else None),
@@ -240,7 +255,7 @@ class CcxtAdapter(VenueAdapter):
                     out.append(PositionReport(sym, bal.total))
         if any(i.kind in ("perp", "future") for i in self._instruments.values()):
             for p in self._call(self.exchange.fetch_positions):
-                qty = dec(p.get("contracts")) or ZERO
+                qty = self.from_venue_qty(p.get("symbol"), dec(p.get("contracts"))) or ZERO
                 if p.get("symbol") in self._instruments and qty != 0:
                     signed = -qty if p.get("side") == "short" else qty
                     out.append(PositionReport(p["symbol"], signed, dec(p.get("entryPrice"))))
