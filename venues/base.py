@@ -224,6 +224,21 @@ class PositionReport:
 
 
 @dataclass(frozen=True, slots=True)
+class CashflowReport:
+    """The venue's own record of money that moved outside a trade: funding paid or received,
+    a fee taken from an asset (Alpaca's CFEE), a settlement payout. ``amount`` is in
+    ``currency`` (received > 0, paid < 0); ``qty`` is the asset quantity it moved, if any."""
+
+    record_id: str  # unique per account
+    kind: str  # funding | fee | settlement
+    instrument: str
+    amount: Decimal
+    currency: str
+    ts: datetime
+    qty: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceReport:
     currency: str
     total: Decimal
@@ -326,6 +341,11 @@ class VenueAdapter(abc.ABC):
     @abc.abstractmethod
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         """Current order book (paper-mode market data)."""
+
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """The venue's own records of funding, fees and settlements after ``since``, oldest
+        first. A venue that keeps none returns none."""
+        return []
 
     def cancel_many(self, orders: Sequence[tuple[str, str]]) -> list[OrderReport]:
         """Cancel (client_order_id, instrument) pairs; venues with a batch call override this."""

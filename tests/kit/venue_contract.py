@@ -76,6 +76,11 @@ class VenueContract(abc.ABC):
         """The next (post-only) order would cross the book: the venue refuses it its own way."""
 
     @abc.abstractmethod
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        """The venue records one cashflow outside a trade (funding, a fee taken from an asset, a
+        settlement); returns (kind, instrument, amount) as the adapter must report it."""
+
+    @abc.abstractmethod
     def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
         """The venue's book for ``symbol`` has these levels (either side may be empty)."""
 
@@ -227,3 +232,16 @@ class VenueContract(abc.ABC):
         assert isinstance(book, BookSnapshot)
         assert book.gap == ("empty_book" if sides == "empty" else "one_sided_book")
         assert len(book.bids) == len(bids) and len(book.asks) == len(asks)
+
+    def test_cashflows_are_read_from_the_venues_own_records(self) -> None:
+        """Funding, asset-taken fees and settlements come from the venue's records (Hyperliquid
+        userFunding, OKX bills, Alpaca CFEE, Kalshi settlements, the sim's funding table)."""
+        v = self.venue()
+        kind, inst, amount = self.scenario_cashflow()
+        recs = v.cashflows(None)
+        mine = [r for r in recs if r.kind == kind and r.instrument == inst]
+        assert len(mine) == 1, recs
+        assert isinstance(mine[0].amount, Decimal) and mine[0].amount == amount and mine[0].currency
+        assert len({r.record_id for r in recs}) == len(recs)
+        assert [r.ts for r in recs] == sorted(r.ts for r in recs)
+        assert not [r for r in v.cashflows(mine[0].ts) if r.record_id == mine[0].record_id]  # after it: gone

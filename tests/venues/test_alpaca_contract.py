@@ -64,3 +64,11 @@ class TestAlpacaCryptoContract(VenueContract):
 
     def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
         self.fake.set_book(self.symbol, bids, asks)
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # the documented CFEE object: the fee taken from the bought BTC, valued at its price
+        self.fake.cfees.append({"id": "20240506000000000::53be51ba-46f9-43de-b81f-576f241dc680",
+                                "activity_type": "CFEE", "date": "2024-05-06", "net_amount": "0",
+                                "description": "Coin Pair Transaction Fee (Non USD)", "symbol": "BTCUSD",
+                                "qty": "-0.0000025", "price": "63500", "status": "executed"})
+        return "fee", "BTC/USD", Decimal("-0.0000025") * 63500

@@ -65,3 +65,12 @@ class TestCcxtOkxContract(VenueContract):
 
     def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
         self.fake.set_book(bids, asks)
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # an OKX bill of type 8 (funding fee), the shape ccxt documents for fetch_funding_history
+        self.fake.bills.append({"bal": "9851.1", "balChg": "0.6125", "billId": "377970609204146187", "ccy": "USDT",
+                                "execType": "", "fee": "0", "from": "", "instId": "BTC-USDT-SWAP", "instType": "SWAP",
+                                "mgnMode": "cross", "notes": "", "ordId": "", "pnl": "0.6125", "posBal": "0",
+                                "posBalChg": "0", "subType": "174", "sz": "1", "to": "", "ts": "1700000000000",
+                                "type": "8"})
+        return "funding", "BTC/USDT:USDT", Decimal("0.6125")

@@ -62,3 +62,11 @@ class TestHyperliquidContract(VenueContract):
 
     def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
         self.hl.set_book(self.symbol, bids, asks)
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # the userFunding record shape of the SDK's recorded cassette
+        self.hl.info["userFunding"] = [{
+            "delta": {"coin": "ETH", "fundingRate": "0.0000125", "nSamples": None, "szi": "-0.04",
+                      "type": "funding", "usdc": "0.0009"},
+            "hash": "0x0000000000000000000000000000000000000000000000000000000000000000", "time": 1700000000000}]
+        return "funding", "ETH", Decimal("0.0009")

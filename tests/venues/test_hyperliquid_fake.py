@@ -43,7 +43,7 @@ class FakeHyperliquid:
             "meta": fixture("meta"), "spotMeta": fixture("spot_meta"), "perpDexs": fixture("perp_dexs"),
             "clearinghouseState": fixture("clearinghouse_state_empty"),
             "spotClearinghouseState": fixture("spot_clearinghouse_state"),
-            "frontendOpenOrders": [], "l2Book": fixture("l2_book"), "allMids": fixture("all_mids"),
+            "frontendOpenOrders": [], "l2Book": fixture("l2_book"), "allMids": fixture("all_mids"), "userFunding": [],
         }
         self.info_queue: dict[str, list[Reply]] = {}
         self.exchange_queue: list[Reply | Callable[[dict[str, Any]], Reply]] = []

@@ -72,3 +72,7 @@ class TestKalshiContract(VenueContract):
     def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
         # YES bids are ours; an ask for YES at p is a NO bid at 100 - p
         self.k.set_book(bids, [(100 - px, n) for px, n in asks])
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # fixtures/kalshi/settlements.json: NO 7 paid 700c, fee 34c
+        return "settlement", "KXFED-25OCT-T4.25", Decimal(700 - 34)

@@ -70,3 +70,11 @@ class TestSimContract(VenueContract):
         step = v.store.db.execute("SELECT step FROM market WHERE instrument = ?", (self.symbol,)).fetchone()[0]
         v._books[self.symbol] = (step, BookSnapshot(self.symbol, 0.0, bids, asks))
         v._used[self.symbol] = {}
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # a long perp position through one funding settlement, on the sim's own code path
+        v = self.venue()
+        v.store.set_position("BTC-PERP", Decimal("0.5"), Decimal("15000"))
+        with v.store.tx() as db:
+            v._settle_funding(db, "BTC-PERP", 1, 0.0001, 30000.0)
+        return "funding", "BTC-PERP", Decimal("-1.5")  # a long pays 0.0001 x 0.5 x 30000

@@ -23,12 +23,13 @@ from venues.alpaca.assets import compact, dec, instrument_from_asset
 from venues.alpaca.clients import Clients, build_clients
 from venues.alpaca.config import AlpacaConfig
 from venues.alpaca.errors import http_status, is_not_found, translated
-from venues.alpaca.reports import fill_from_activity, order_report
+from venues.alpaca.reports import cfee_record, fill_from_activity, order_report
 from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
     Capabilities,
+    CashflowReport,
     FillPage,
     Instrument,
     OrderReport,
@@ -198,6 +199,26 @@ class AlpacaAdapter(VenueAdapter):
             if len(page) < self.config.fills_page_size:
                 break
         return FillPage(out, token)
+
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Crypto fees: Alpaca takes them from the credited asset and posts them (end of day) as
+        CFEE activities, never on the FILL. Each is a fee record of ``qty`` of that asset,
+        valued at its ``price`` in the pair's quote (or ``net_amount`` when taken in cash)."""
+        out = []
+        token = None
+        for _ in range(50):
+            params: dict[str, Any] = {"direction": "asc", "page_size": self.config.fills_page_size}
+            if token:
+                params["page_token"] = token
+            page = self._call(lambda p=params: self.clients.trading.get("/account/activities/CFEE", p)) or []
+            for act in page:
+                rec = cfee_record(act, self._symbol, self.instruments())
+                if since is None or rec.ts > since:
+                    out.append(rec)
+            if len(page) < self.config.fills_page_size:
+                break
+            token = page[-1]["id"]
+        return sorted(out, key=lambda c: (c.ts, c.record_id))
 
     def _client_id(self, order_id: str) -> str | None:
         if order_id not in self._cids:

@@ -24,6 +24,7 @@ from venues.base import (
     BalanceReport,
     BookSnapshot,
     Capabilities,
+    CashflowReport,
     FillPage,
     Instrument,
     OrderReport,
@@ -242,6 +243,20 @@ class CcxtAdapter(VenueAdapter):
     # --- account -----------------------------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
         return collect_fills(self, cursor)
+
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Funding paid or received on swaps, from the exchange's own bills (OKX: account bills
+        of type 8, via ccxt's ``fetch_funding_history``; amount received > 0), oldest first."""
+        if not self.exchange.has.get("fetchFundingHistory") or not any(
+                i.kind in ("perp", "future") for i in self._instruments.values()):
+            return []
+        ms = int(since.timestamp() * 1000) + 1 if since is not None else None
+        rows = self._call(lambda: self.exchange.fetch_funding_history(None, ms))
+        out = [CashflowReport(f"funding:{r.get('id')}", "funding", str(r.get("symbol")), dec(r.get("amount")) or ZERO,
+                              str(r.get("code") or ""), datetime.fromtimestamp(r["timestamp"] / 1000, UTC))
+               for r in rows if r.get("symbol") in self._instruments and r.get("timestamp") is not None
+               and (ms is None or r["timestamp"] >= ms)]
+        return sorted(out, key=lambda c: (c.ts, c.record_id))
 
     def positions(self) -> list[PositionReport]:
         """Spot holdings come from balances; swap and future positions from fetch_positions."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -21,6 +22,7 @@ from venues.base import (
     BalanceReport,
     BookSnapshot,
     Capabilities,
+    CashflowReport,
     FillPage,
     FillReport,
     Instrument,
@@ -285,6 +287,20 @@ class HyperliquidAdapter(VenueAdapter):
                     out.append(PositionReport(self._symbol(p["coin"]), qty,
                                               Decimal(str(entry)) if entry is not None else None))
         return out
+
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Funding paid or received, from the venue's ``userFunding`` records (``delta.usdc``:
+        received > 0), oldest first."""
+        start = int(since.timestamp() * 1000) + 1 if since is not None else 0
+        rows = self._call(lambda: self._c().info.user_funding_history(self._user(), start), mutating=False)
+        out = []
+        for r in rows or []:
+            d = r.get("delta") or {}
+            if d.get("type") != "funding":
+                continue
+            out.append(CashflowReport(f"funding:{d['coin']}:{r['time']}", "funding", self._symbol(str(d["coin"])),
+                                      Decimal(str(d["usdc"])), "USDC", datetime.fromtimestamp(r["time"] / 1000, UTC)))
+        return sorted((c for c in out if since is None or c.ts > since), key=lambda c: (c.ts, c.record_id))
 
     def balances(self) -> list[BalanceReport]:
         c = self._c()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from venues.base import (
     BalanceReport,
     BookSnapshot,
     Capabilities,
+    CashflowReport,
     FillPage,
     FillReport,
     Instrument,
@@ -234,6 +236,15 @@ class KalshiAdapter(VenueAdapter):
                 else Decimal(int(b["balance"])) / 100)
         total = cash + Decimal(int(b.get("portfolio_value") or 0)) / 100
         return [BalanceReport("USD", total, cash)]
+
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Settlement payouts from ``/portfolio/settlements`` (``revenue`` in cents, fees
+        apart), oldest first."""
+        min_ts = int(since.timestamp()) + 1 if since is not None else None
+        out = [CashflowReport(f"settlement:{s.ticker}:{int(s.settled.timestamp())}", "settlement", s.ticker,
+                              s.revenue - s.fee, markets.QUOTE, s.settled, s.yes_count - s.no_count)
+               for s in self.settlements(min_ts) if s.settled is not None and (since is None or s.settled > since)]
+        return sorted(out, key=lambda c: (c.ts, c.record_id))
 
     def settlements(self, min_ts: int | None = None) -> list[markets.Settlement]:
         """Settled markets (what YES/NO we held and what they paid), newest first."""

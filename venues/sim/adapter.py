@@ -22,6 +22,7 @@ from venues.base import (
     BalanceReport,
     BookSnapshot,
     Capabilities,
+    CashflowReport,
     FillPage,
     FillReport,
     Instrument,
@@ -345,6 +346,14 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     def balances(self) -> list[BalanceReport]:
         rows = self.store.db.execute("SELECT currency, total FROM balances").fetchall()
         return [BalanceReport(c, Decimal(t), Decimal(t)) for c, t in rows]
+
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Funding the sim paid or charged on its perps, from its own funding table."""
+        rows = self.store.db.execute("SELECT instrument, interval, amount, ts FROM funding ORDER BY ts, id").fetchall()
+        out = [CashflowReport(f"funding:{sym}:{interval}", "funding", sym, Decimal(amount), "USD",
+                              datetime.fromtimestamp(ts, UTC))
+               for sym, interval, amount, ts in rows if Decimal(amount) != 0]
+        return [c for c in out if since is None or c.ts > since]  # compared as datetimes, as handed out
 
     def _fault(self, where: str) -> None:
         if f"down:{where}" in self.faults or "down" in self.faults:
