@@ -169,6 +169,7 @@ class Capabilities:
     funding: bool = False
     binary_markets: bool = False
     nets_binary_legs: bool = False  # YES and NO of one market net on the venue (Kalshi)
+    shorting: bool = True  # a position can go below zero (perps, margin); not on Kalshi legs or Alpaca crypto
 
 
 # The per-order messages below are plain slotted dataclasses, not frozen ones: they are built
@@ -364,6 +365,11 @@ class VenueAdapter(abc.ABC):
 
         Entries outside it are skipped; exits are still attempted."""
         return True
+
+    def symbol_problem(self, symbol: str) -> str | None:
+        """What is wrong with ``symbol``'s shape on this venue, if anything (no network): what
+        ``runner validate`` can say when the instrument list cannot be reached."""
+        return None
 
     def instrument(self, symbol: str) -> Instrument:
         try:

@@ -60,7 +60,8 @@ class TestAlpacaCryptoContract(VenueContract):
         self.fake.fault("/v2/orders", "refused")
 
     def scenario_post_only_cross(self, cid: str) -> None:
-        pass  # Alpaca has no post-only orders: the adapter refuses them before sending
+        # Alpaca has no post-only flag: the adapter checks the touch; the ask fell through our bid
+        self.fake.set_book(self.symbol, [(Decimal("62980"), Decimal("1"))], [(Decimal("62990"), Decimal("1"))])
 
     def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
         self.fake.set_book(self.symbol, bids, asks)

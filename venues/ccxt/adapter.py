@@ -9,6 +9,7 @@ Every SDK call goes through :meth:`CcxtAdapter._call`, where ccxt errors become 
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -58,6 +59,9 @@ _STATUS = {
     "expired": OrderStatus.CANCELLED, "rejected": OrderStatus.REJECTED,
 }
 
+#: what a name must look like when the instrument list cannot be reached (runner validate)
+SYMBOL_SHAPE = re.compile(r"^[A-Za-z0-9.]+/[A-Za-z0-9.]+(:[A-Za-z0-9.]+(-[A-Za-z0-9]+)*)?$")
+
 
 class CcxtAdapter(VenueAdapter):
     capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, reduce_only=True)
@@ -98,6 +102,11 @@ class CcxtAdapter(VenueAdapter):
         if wanted and (missing := wanted - set(self._instruments)):
             raise RejectedError(f"{self.account}: {self.exchange.id} lists no active {sorted(missing)}",
                                 venue=self.account, reason="unknown symbols")
+
+    def symbol_problem(self, symbol: str) -> str | None:
+        if not SYMBOL_SHAPE.match(symbol):
+            return "not a ccxt unified symbol (BASE/QUOTE for spot, BASE/QUOTE:SETTLE for a swap)"
+        return None
 
     def instruments(self) -> Mapping[str, Instrument]:
         return self._instruments

@@ -8,6 +8,7 @@ Orders carry our client id as cloid, so a lookup after a timeout finds them.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -46,6 +47,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 TIF = {TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.POST_ONLY: "Alo"}
 
+#: what a name must look like when the instrument list cannot be reached (runner validate)
+SYMBOL_SHAPE = re.compile(r"^([a-z0-9]+:)?[A-Za-z0-9]+(/[A-Za-z0-9]+)?$")
+
 
 class HyperliquidAdapter(VenueAdapter):
     capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, reduce_only=True,
@@ -80,6 +84,11 @@ class HyperliquidAdapter(VenueAdapter):
             secret_key=self._secret_key, account_address=self._account_address,
             vault_address=cfg.vault_address,
         ), mutating=False)
+
+    def symbol_problem(self, symbol: str) -> str | None:
+        if not SYMBOL_SHAPE.match(symbol):
+            return "not a Hyperliquid name (a perp COIN such as BTC, dex:COIN for HIP-3, BASE/QUOTE for spot)"
+        return None
 
     def instruments(self) -> Mapping[str, Instrument]:
         return self._clients.instruments if self._clients else {}

@@ -48,7 +48,7 @@ TIF = {TimeInForce.GTC: "good_till_canceled", TimeInForce.POST_ONLY: "good_till_
 class KalshiAdapter(VenueAdapter):
     capabilities = Capabilities(post_only=True, ioc=True, market_orders=False, reduce_only=True,
                                 cancel_all=False, price_band=False, funding=False, binary_markets=True,
-                                nets_binary_legs=True)
+                                nets_binary_legs=True, shorting=False)
 
     def __init__(self, account: str, config: KalshiConfig, base_url: str, *, key_id: str | None = None,
                  private_key_path: str | None = None, sleep: Callable[[float], None] = time.sleep,
@@ -110,6 +110,13 @@ class KalshiAdapter(VenueAdapter):
 
     def instruments(self) -> Mapping[str, Instrument]:
         return self._instruments
+
+    def symbol_problem(self, symbol: str) -> str | None:
+        try:
+            markets.parse_symbol(symbol)
+        except RejectedError as exc:
+            return exc.message.removeprefix("kalshi: ")
+        return None
 
     def instrument(self, symbol: str) -> Instrument:
         """Markets not configured are looked up on first use (any open ticker is tradable)."""

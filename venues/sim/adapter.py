@@ -195,6 +195,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         return report
 
     def _refusal(self, req: OrderRequest, inst: Instrument, book: BookSnapshot) -> str | None:
+        if inst.kind == "binary_market":
+            return f"{req.instrument} is a market; orders trade a leg: {req.instrument}:yes or {req.instrument}:no"
         if req.qty <= 0 or inst.floor_qty(req.qty) != req.qty:
             return f"quantity {req.qty} is not a positive multiple of the lot {inst.lot_size}"
         if req.qty < inst.min_size:
@@ -391,10 +393,16 @@ def create(account: AccountConfig) -> SimAdapter:
     return SimAdapter(account.name, config, path)
 
 
-def offline_instruments(account: AccountConfig) -> Mapping[str, Instrument]:
-    """The instruments of a sim account, from its settings alone (its store is not opened)."""
+def in_memory(account: AccountConfig) -> SimAdapter:
+    """A connected sim of ``account`` whose store lives in memory: nothing is written."""
     sim = SimAdapter(account.name, _config(account), ":memory:")
     sim.connect()
+    return sim
+
+
+def offline_instruments(account: AccountConfig) -> Mapping[str, Instrument]:
+    """The instruments of a sim account, from its settings alone (its store is not opened)."""
+    sim = in_memory(account)
     instruments = sim.instruments()
     sim.close()
     return instruments
