@@ -16,12 +16,12 @@ from pathlib import Path
 from runner.errors import RunnerError
 from runner.ledger import models as m
 from runner.ledger.instruments import recorded_instruments
+from runner.ledger.order_states import OPEN as OPEN_STATUSES
 from runner.ledger.store import Ledger
 from runner.ledger.types import utcnow
 from runner.spec.deployment_config import VenuesConfig
 from venues.base import FillReport, Instrument, OrderReport, PositionReport, VenueAdapter
 
-OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
 ZERO = Decimal(0)
 
 

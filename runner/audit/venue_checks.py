@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from runner.audit.findings import Finding, Severity
 from runner.audit.inputs import LedgerData, VenueData, age_s, instrument_of
+from runner.ledger.order_states import is_open
 from venues.base import net_binary_legs
 
 ZERO = Decimal(0)
@@ -143,7 +144,7 @@ def orphan_orders(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Find
         for rep in vd.open_orders:
             order = led.orders.get(rep.client_order_id)
             status = led.status.get(rep.client_order_id)
-            if order is not None and status in ("submitting", "new", "partially_filled", "unknown", "resolved"):
+            if order is not None and is_open(status):
                 continue
             why = "unknown to the ledger" if order is None else f"closed in the ledger ({status})"
             out.append(Finding(

@@ -30,6 +30,8 @@ from runner.kinds.registry import get_kind
 from runner.ledger.identity import client_id_salt
 from runner.ledger.instruments import record_instruments
 from runner.ledger.models import MAIN_RUN, Deployment
+from runner.ledger.order_states import OPEN as OPEN_STATUSES
+from runner.ledger.order_states import fill_from_report, filled_after
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
@@ -40,7 +42,6 @@ from venues.base import OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
-OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
 
 
 @dataclass
@@ -50,7 +51,6 @@ class Backoff:
     ok_mark: int = 0  # engine.submits_ok when the last transient error came
 
 
-LATE_FILL_AFTER = ("cancelled", "rejected")  # closed unfilled: a fill after these is recorded as such
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
 
 
@@ -289,9 +289,8 @@ class Runtime:
                         continue  # not ours: reported by reconcile / the orphan audit
                     variant, group = order.variant, order.group_id
                     eng = self.engines.get(variant)  # type: ignore[assignment]
-                nf = NewFill(f"{account}:{f.fill_id}", f.client_order_id, MAIN_RUN, variant, account, f.instrument,
-                             f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity, group,
-                             eng.flags.get(f.client_order_id or "") if eng is not None else None)
+                nf = fill_from_report(f, account=account, run_id=MAIN_RUN, variant=variant, group=group,
+                                      flag=eng.flags.get(f.client_order_id or "") if eng is not None else None)
                 batch.append((nf, eng))
             applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
             for nf, eng in batch:
@@ -309,8 +308,8 @@ class Runtime:
         so its status is not "cancelled" with a position behind it."""
         cid = nf.client_order_id or ""
         status = self.ledger.order_status(cid)
-        if status in LATE_FILL_AFTER:
-            self.sink.order_event(cid, "filled_after_" + status,
+        if (event := filled_after(status)) is not None:
+            self.sink.order_event(cid, event,
                                   detail=f"{nf.side} {nf.qty} @ {nf.price} read after the order was recorded {status}")
             self.reporter.error(f"{nf.variant}: fill {nf.side} {nf.qty} {nf.instrument} @ {nf.price} on order "
                                 f"{cid[:12]} after it was {status}")
