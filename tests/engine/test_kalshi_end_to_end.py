@@ -106,3 +106,29 @@ def test_event_scope_buys_yes_on_every_market_of_the_event(tmp_path: Path, k: fa
     finally:
         rt.stop()
         ledger.close()
+
+
+def test_a_pair_netted_to_nothing_settles_from_the_markets_own_result(tmp_path: Path, k: fake.FakeKalshi) -> None:
+    """Kalshi may keep no settlement record for a YES+NO pair it netted to zero: the settled
+    market's own ``result`` closes the ledger's legs instead."""
+    k.set_book(yes=[(52, 20)], no=[(54, 20)])
+    home = make_home(tmp_path / "desk", venues_yaml([fake.TICKER]),
+                     variants={"Kalshi-sum_v9": sum_yaml("market", [fake.TICKER])})
+    ledger = home.ledger()
+    rt = home.runtime(ledger)
+    try:
+        rt.start()
+        for _ in range(4):
+            rt.step()
+        assert len(legs(ledger, "Kalshi-sum_v9")) == 2
+        k.orderbook = {"orderbook_fp": {"yes_dollars": [], "no_dollars": []}}  # settled: no book, no record
+        k.markets[fake.TICKER] = {**k.markets[fake.TICKER], "status": "finalized", "result": "yes",
+                                  "settlement_ts": "2025-12-17T15:00:05Z"}
+        for _ in range(2):
+            rt.step()
+        assert legs(ledger, "Kalshi-sum_v9") == {}
+        paid = [f for f in ledger.fills(variant="Kalshi-sum_v9") if f.liquidity == "settlement" and f.price == 100]
+        assert [f.instrument for f in paid] == [f"{fake.TICKER}:yes"]
+    finally:
+        rt.stop()
+        ledger.close()

@@ -272,8 +272,8 @@ class KalshiAdapter(VenueAdapter):
         return snap
 
     def _settlement_facts(self, ticker: str) -> dict[str, float]:
-        """The settlement of ``ticker`` from ``/portfolio/settlements`` (asked at most once a
-        minute per market until found; then remembered)."""
+        """The settlement of ``ticker`` from ``/portfolio/settlements``, else from the settled
+        market's ``result`` (asked at most once a minute per market until found; then kept)."""
         known = self._settled.get(ticker)
         if known is not None:
             return known
@@ -281,13 +281,18 @@ class KalshiAdapter(VenueAdapter):
         if now - self._settled_asked.get(ticker, -1e18) < SETTLEMENT_RECHECK_S:
             return {}
         self._settled_asked[ticker] = now
+        facts: dict[str, float] = {}
         for s in self.http.pages("/portfolio/settlements", "settlements", ticker=ticker):
             if s.get("ticker") == ticker:
                 facts = markets.settlement_facts(markets.settlement(s))
-                if facts:
-                    self._settled[ticker] = facts
-                return facts
-        return {}
+                break
+        else:  # no record of ours (a YES+NO pair nets to nothing): the market's own result
+            resp = self.http.request("GET", f"/markets/{ticker}", allow=(404,))
+            if resp.status_code != 404:
+                facts = markets.market_result_facts(resp.json()["market"])
+        if facts:
+            self._settled[ticker] = facts
+        return facts
 
 
 def create(account: AccountConfig) -> KalshiAdapter:

@@ -200,6 +200,20 @@ def settlement_facts(s: Settlement) -> dict[str, float]:
     return {"settled_id": ts, "settled_ts": ts, "settled_yes": 100.0 if s.result == "yes" else 0.0}
 
 
+SETTLED = ("settled", "finalized")  # paid out ("determined" is decided, not yet paid)
+
+
+def market_result_facts(market: Mapping[str, Any]) -> dict[str, float]:
+    """A settled market's own ``result``, as settlement facts, for positions no settlement
+    record covers (Kalshi nets a YES+NO pair to nothing, so it may record none)."""
+    result = str(market.get("result") or "")
+    when = timestamp(market.get("settlement_ts") or market.get("close_time"))
+    if str(market.get("status")) not in SETTLED or result not in SIDES or when is None:
+        return {}
+    ts = when.timestamp()
+    return {"settled_id": ts, "settled_ts": ts, "settled_yes": 100.0 if result == "yes" else 0.0}
+
+
 def settlement(s: Mapping[str, Any]) -> Settlement:
     return Settlement(
         ticker=str(s["ticker"]), result=str(s.get("market_result")),
