@@ -24,6 +24,7 @@ from runner.engine.report import Reporter
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
 from runner.engine.variant import VariantEngine
+from runner.engine.venue_records import VenueRecords, keeps_records
 from runner.errors import BadInputError, ErrorClass, RunnerError, SpecError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
@@ -77,6 +78,7 @@ class Runtime:
         self.guards = Guards(ledger, config.guards, home)
         self.market_ts: float | None = None
         self.cid_salt = client_id_salt(ledger)  # every client order id of this ledger carries it
+        self.records = VenueRecords()  # funding and asset-taken fees from the venues' own records
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -140,6 +142,7 @@ class Runtime:
             anomaly_tolerance=self.config.anomaly_tolerance, trips_kept=0,
         )
         eng.cid_salt = self.cid_salt
+        eng.cashflows.funding_from_events = not keeps_records(venue)  # booked from the venue's records
         eng.on_order = self._on_order
         eng.on_sent = self.reporter.order  # printed once sent: a console line costs more than the send
         if self.config.guards.exposure_groups:
@@ -224,6 +227,7 @@ class Runtime:
             self.deploy()
         self._market()
         self._fills()
+        self._book_records(now)
         self._housekeeping(now)
         self._periodic(now)
 
@@ -266,6 +270,8 @@ class Runtime:
                                  tuple(s for _, s in book.bids), tuple(s for _, s in book.asks),
                                  book.volume, dict(book.extra))
                 self.market_ts = book.ts
+                if "funding_settled_id" in book.extra:
+                    self.records.due.add(account)  # a funding interval settled: read its record now
                 for eng in engines:
                     eng.on_event(ev)
 
@@ -301,6 +307,16 @@ class Runtime:
                         self._note_late_fill(nf)
             if page.cursor != cursor:
                 self.ledger.set_cursor(account, page.cursor)
+
+    def _book_records(self, now: float) -> None:
+        for account, ad in self.adapters.items():
+            if not keeps_records(ad):
+                continue
+            engines = [e for e in self.engines.values() if e.venue.account == account]
+            try:
+                self.records.book(self.ledger, account, ad, engines, now)
+            except RunnerError as exc:
+                self.reporter.error(f"{account}: reading the venue's cashflow records: {exc}")
 
     def _note_late_fill(self, nf: NewFill) -> None:
         """A fill read for an order already recorded closed unfilled (cancelled, rejected): the
