@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from runner.errors import PrecisionError, RejectedError
+from runner.errors import PrecisionError, RejectedError, TransientError
 from venues.base import (
     AccountConfig,
     BalanceReport,
@@ -47,6 +47,9 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 TIF = {TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.POST_ONLY: "Alo"}
 
+FUNDING_CTX_S = 10.0  # asset contexts (funding rates) are read at most this often
+FUNDING_INTERVAL_S = 3600.0  # Hyperliquid settles funding every hour
+
 #: what a name must look like when the instrument list cannot be reached (runner validate)
 SYMBOL_SHAPE = re.compile(r"^([a-z0-9]+:)?[A-Za-z0-9]+(/[A-Za-z0-9]+)?$")
 
@@ -69,6 +72,8 @@ class HyperliquidAdapter(VenueAdapter):
         self._cid_by_oid: dict[int, str] = {}
         self._fills = reports.FillBook()
         self._leverage_set: set[str] = set()
+        self._funding: dict[str, float] = {}  # coin -> current funding rate per interval
+        self._ctx_at = -1e18
         self._no_cloid: set[int] = set()  # orders placed without a cloid (asked once)
 
     def __repr__(self) -> str:  # never show the key
@@ -332,7 +337,23 @@ class HyperliquidAdapter(VenueAdapter):
             instrument, float(snap.get("time", time.time() * 1000)) / 1000.0,
             [(float(lv["px"]), float(lv["sz"])) for lv in bids[:depth]],
             [(float(lv["px"]), float(lv["sz"])) for lv in asks[:depth]],
+            extra=self._funding_extra(inst) if inst.kind == "perp" else {},
         )
+
+    def _funding_extra(self, inst: Instrument) -> dict[str, float]:
+        """The perp's current funding rate (per hour on Hyperliquid) from ``metaAndAssetCtxs``,
+        read at most every ``FUNDING_CTX_S``; none when the venue does not say (never an error)."""
+        now = time.time()
+        if now - self._ctx_at >= FUNDING_CTX_S:
+            try:
+                meta, ctxs = self._call(lambda: self._c().info.meta_and_asset_ctxs(), mutating=False)
+                self._funding = {str(a["name"]): float(c["funding"])
+                                 for a, c in zip(meta["universe"], ctxs, strict=False) if c.get("funding") is not None}
+            except (RejectedError, TransientError, KeyError, TypeError, ValueError):
+                self._funding = {}
+            self._ctx_at = now
+        rate = self._funding.get(inst.venue_symbol)
+        return {} if rate is None else {"funding_rate": rate, "funding_interval_s": FUNDING_INTERVAL_S}
 
 
 def create(account: AccountConfig) -> HyperliquidAdapter:
