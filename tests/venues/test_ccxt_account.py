@@ -149,3 +149,9 @@ class TestConfiguration:
     def test_importing_the_registry_does_not_import_the_sdks(self) -> None:
         code = "import sys, venues.registry; assert not {'ccxt', 'alpaca'} & set(sys.modules)"
         subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_swap_book_carries_the_funding_rate_and_the_interval_the_venue_states(okx: CcxtAdapter) -> None:
+    """Issue 13 (funding_arb on OKX; the interval is the venue's, here 1 h, not a fixed 8 h)."""
+    assert okx.book("BTC/USDT:USDT").extra == {"funding_rate": 0.00027815, "funding_interval_s": 3600.0}
+    assert okx.book("BTC/USDT").extra == {}

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import ccxt
 from pydantic import ValidationError
 
-from runner.errors import BadInputError, RejectedError
+from runner.errors import BadInputError, RejectedError, RunnerError
 from venues.base import (
     AccountConfig,
     BalanceReport,
@@ -59,6 +59,25 @@ _STATUS = {
     "expired": OrderStatus.CANCELLED, "rejected": OrderStatus.REJECTED,
 }
 
+FUNDING_RATE_S = 30.0  # a swap's funding rate is read at most this often
+
+
+def funding_extra(fr: Mapping[str, Any]) -> dict[str, float]:
+    """``funding_rate`` (per interval) and ``funding_interval_s`` from a ccxt funding-rate structure."""
+    rate = dec(fr.get("fundingRate"))
+    if rate is None:
+        return {}
+    info = fr.get("info") or {}
+    try:
+        interval = (int(info["nextFundingTime"]) - int(info["fundingTime"])) / 1000.0
+    except (KeyError, TypeError, ValueError):
+        interval = 0.0
+    out = {"funding_rate": float(rate)}
+    if interval > 0:
+        out["funding_interval_s"] = interval
+    return out
+
+
 #: what a name must look like when the instrument list cannot be reached (runner validate)
 SYMBOL_SHAPE = re.compile(r"^[A-Za-z0-9.]+/[A-Za-z0-9.]+(:[A-Za-z0-9.]+(-[A-Za-z0-9]+)*)?$")
 
@@ -76,6 +95,7 @@ class CcxtAdapter(VenueAdapter):
         self.backoff = Backoff(config.cancel_attempts, config.cancel_backoff_s, config.cancel_backoff_cap_s)
         self._instruments: dict[str, Instrument] = {}
         self._ct: dict[str, Decimal] = {}  # symbol -> base units per contract (1 for spot)
+        self._funding: dict[str, tuple[float, dict[str, float]]] = {}  # symbol -> (read at, extra)
         self._cids: dict[str, str] = {}  # venue order id -> our client id, for fills without one
         native = config.lookup_by_client_id
         self._native_lookup = exchange.id in NATIVE_CLIENT_ID_LOOKUP if native is None else native
@@ -304,7 +324,25 @@ class CcxtAdapter(VenueAdapter):
             ts / 1000.0 if ts else self.clock(),
             [(float(p), float(s)) for p, s, *_ in raw.get("bids", [])[:depth]],
             [(float(p), float(s)) for p, s, *_ in raw.get("asks", [])[:depth]],
+            extra=self._funding_extra(instrument),
         )
+
+    def _funding_extra(self, symbol: str) -> dict[str, float]:
+        """A swap's current funding rate and interval (OKX: fundingTime to nextFundingTime),
+        read at most every ``FUNDING_RATE_S`` per symbol; none when the venue does not say."""
+        if self._instruments[symbol].kind != "perp" or not self.exchange.has.get("fetchFundingRate"):
+            return {}
+        at, extra = self._funding.get(symbol, (-1e18, {}))
+        if self.clock() - at >= FUNDING_RATE_S:
+            try:
+                fr = self._call(lambda: self.exchange.fetch_funding_rate(symbol))
+                extra = funding_extra(fr)
+            except RejectedError:
+                extra = {}
+            except RunnerError:
+                pass  # keep the last known rate through a transient failure
+            self._funding[symbol] = (self.clock(), extra)
+        return extra
 
 
 def build_exchange(config: CcxtConfig, account: AccountConfig) -> Any:
