@@ -271,7 +271,7 @@ class Runtime:
                                  book.volume, dict(book.extra))
                 self.market_ts = book.ts
                 if "funding_settled_id" in book.extra:
-                    self.records.due.add(account)  # a funding interval settled: read its record now
+                    self.records.settled(account, sym, book.extra["funding_settled_id"])
                 for eng in engines:
                     eng.on_event(ev)
 

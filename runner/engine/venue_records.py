@@ -85,6 +85,13 @@ class VenueRecords:
     def __init__(self) -> None:
         self.last: dict[str, float] = {}
         self.due: set[str] = set()
+        self.seen: dict[tuple[str, str], float] = {}  # (account, instrument) -> last settlement id
+
+    def settled(self, account: str, instrument: str, settlement_id: float) -> None:
+        """A market event names a funding settlement: read the records now if it is a new one."""
+        if self.seen.get((account, instrument)) != settlement_id:
+            self.seen[(account, instrument)] = settlement_id
+            self.due.add(account)
 
     def book(self, rt_ledger, account: str, ad: VenueAdapter, engines: list[VariantEngine],  # type: ignore[no-untyped-def]
              now: float) -> int:
