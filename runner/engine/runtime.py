@@ -499,7 +499,23 @@ class Runtime:
                         continue  # wait for the fills to arrive before closing the order
                     eng.on_report(rep)
 
-    def stop(self) -> None:
+    def _cancel_on_stop(self) -> None:
+        """Resting orders must not fill while nobody manages them; a venue that does not answer
+        is reported and the stop goes on (the next start reconciles the orders by client id)."""
+        for eng in self.engines.values():
+            spec = self.venues.accounts.get(eng.venue.account)
+            if not eng.working or (spec is not None and spec.on_stop == "leave"):
+                continue
+            try:
+                eng.cancel_all()
+            except RunnerError as exc:
+                self.reporter.error(f"{eng.id}: cancelling resting orders on stop: {exc}")
+
+    def stop(self, clean: bool = False) -> None:
+        """Release everything; a ``clean`` stop (Ctrl-C, SIGTERM, ``--duration``) first cancels
+        the variants' resting orders unless their account says ``on_stop: leave``."""
+        if clean:
+            self._cancel_on_stop()
         for eng in self.engines.values():
             self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
         self.ledger.release_leases(self.runner_id)
