@@ -25,6 +25,7 @@ def validate(paths: list[Path]) -> None:
             typer.echo(str(exc), err=True)
             continue
         typer.echo(f"{p}: ok ({v.id}, kind {v.spec.kind}, venue {v.spec.venue}, hash {v.content_hash[:12]})")
+        typer.echo(f"  data: {v.stream.describe()}")
     if bad:
         raise BadInputError(f"{bad} of {len(paths)} file(s) invalid")
 

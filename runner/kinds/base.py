@@ -77,6 +77,15 @@ class Strategy(abc.ABC):
     """Subclass, set ``Params``, and register the class under a kind name."""
 
     Params: ClassVar[type[KindParams]]
+    # The market-data streams the kind can use (one event = one closed bar, one quote change or
+    # one book change), its default when the variant has no ``data:``, the book depth sampled by
+    # default, and the side streams it also consumes (``funding``; ``binary_books`` for binary
+    # markets). Windows and "per bar" quantities count events of the chosen stream.
+    streams: ClassVar[tuple[str, ...]] = ("bars", "quotes", "books")
+    default_stream: ClassVar[str] = "bars:1m"
+    default_book_depth: ClassVar[int] = 5
+    side_streams: ClassVar[tuple[str, ...]] = ()
+    binary: ClassVar[bool] = False  # its books are binary-market books (YES/NO bids, in cents)
 
     def __init__(self, params: KindParams, instruments: Sequence[str]) -> None:
         self.params = params

@@ -39,6 +39,8 @@ class MeanReversionParams(KindParams):
 
 class MeanReversion(Strategy):
     Params = MeanReversionParams
+    streams = ("bars", "quotes", "books")  # `window` counts events of the declared stream
+    default_stream = "bars:1m"
 
     def __init__(self, params: MeanReversionParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)
