@@ -27,7 +27,7 @@ from runner.kinds.registry import get_kind
 from runner.ledger.models import Deployment
 from runner.ledger.store import Ledger, NewFill
 from runner.lifecycle import State, Trigger, trigger_for
-from runner.marketdata.readers import read_events
+from runner.marketdata.binding import open_streams
 from runner.marketdata.timestamps import to_iso
 from runner.spec.deployment_config import VenuesConfig
 from runner.spec.load import LoadedVariant
@@ -98,7 +98,7 @@ def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Le
     assert kind is not None
     run_id = f"{BACKTEST_PREFIX}{uuid.uuid4().hex[:12]}"
     key = f"{loaded.id}@{run_id}"
-    streams = [read_events(path, inst) for inst, path in data]  # sniffs headers: bad files fail here
+    streams = open_streams(loaded, kind, data)  # sniffs headers: a file the variant cannot use fails here
     ledger.ensure_run(run_id, "backtest", loaded.id)
     ledger.record_deployment(
         Deployment(variant=key, name=loaded.spec.name, version=loaded.spec.version, kind=loaded.spec.kind,
@@ -202,11 +202,13 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
                 cash += _apply_booked(engine, qty)
                 held = _held(qty)
             continue
-        set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra)
-        on_event(ev)
-        if engine.booked:
-            cash += _apply_booked(engine, qty)
-            held = _held(qty)
+        # orders decided on earlier events reach the venue now: they fill on this event (a bar's
+        # open, a book level by level), and the strategy sees the outcome before it decides again
+        set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra, ev.open,
+                   ev.bid_prices, ev.ask_prices)
+        if venue._reports:
+            for rep in venue.take_reports():
+                engine.on_report(rep)
         if venue._fills:
             for f in venue.fills().fills:
                 nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
@@ -218,6 +220,10 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
                 qty[f.instrument] = qty.get(f.instrument, 0.0) + signed
                 cash -= signed * float(f.price) + float(f.fee)
                 fills += 1
+            held = _held(qty)
+        on_event(ev)
+        if engine.booked:
+            cash += _apply_booked(engine, qty)
             held = _held(qty)
         if engine.troubles:
             _handle_troubles(engine, life)

@@ -36,6 +36,9 @@ class MarketEvent:
     ask_sizes: Sequence[float] = ()
     volume: float = 0.0
     extra: Mapping[str, float] = field(default_factory=dict)
+    open: float = 0.0  # a bar's open (0: not a bar); a backtest fills the orders of the bar before at it
+    bid_prices: Sequence[float] = ()  # the price of each level of ``bid_sizes`` (books)
+    ask_prices: Sequence[float] = ()
 
     @property
     def mid(self) -> float:
