@@ -221,6 +221,18 @@ class BookSnapshot:
         return (self.bids[0][0] + self.asks[0][0]) / 2.0
 
 
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One closed bar of the venue's history. ``ts`` is the bar's open, epoch seconds."""
+
+    ts: float
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float = 0.0
+
+
 @dataclass(slots=True)
 class FillPage:
     fills: list[FillReport]
@@ -291,6 +303,12 @@ class VenueAdapter(abc.ABC):
     @abc.abstractmethod
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         """Current order book (paper-mode market data)."""
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """The latest ``limit`` CLOSED bars of ``timeframe_s``, oldest first, for warm-up at start.
+
+        A venue without candle history returns none: its variants warm on live bars."""
+        return []
 
     def cancel_many(self, orders: Sequence[tuple[str, str]]) -> list[OrderReport]:
         """Cancel (client_order_id, instrument) pairs; venues with a batch call override this."""

@@ -23,6 +23,7 @@ from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.report import Reporter
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
+from runner.engine.streams import EngineStreams
 from runner.engine.variant import VariantEngine
 from runner.errors import BadInputError, ErrorClass, RunnerError, SpecError
 from runner.kinds.base import Intent, MarketEvent
@@ -75,6 +76,7 @@ class Runtime:
         self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
         self.guards = Guards(ledger, config.guards, home)
         self.market_ts: float | None = None
+        self.streams = EngineStreams()  # what each variant is handed: its declared stream, warmed up
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -149,6 +151,9 @@ class Runtime:
                          for f in history], self.clock())
         self._restore_groups(eng)
         self.engines[dep.variant] = eng
+        note = self.streams.attach(eng)
+        if note:
+            self.reporter.info(f"{dep.variant}: {note}")
         self._reconcile_orders(eng)
         if state is State.PENDING:
             self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")
@@ -252,12 +257,8 @@ class Runtime:
                     for eng in engines:
                         eng.troubles.append(_trouble(exc, f"market data {sym}: {exc}"))
                     continue
-                ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0],
-                                 tuple(s for _, s in book.bids), tuple(s for _, s in book.asks),
-                                 book.volume, dict(book.extra))
                 self.market_ts = book.ts
-                for eng in engines:
-                    eng.on_event(ev)
+                self.streams.dispatch(account, book, engines)  # each engine its stream: bars, quotes, books
 
     def _fills(self) -> None:
         for account, ad in self.adapters.items():

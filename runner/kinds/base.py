@@ -104,6 +104,11 @@ class Strategy(abc.ABC):
         return out
 
     @property
+    def history_needed(self) -> int:
+        """Events of its stream it needs before it can decide (pre-seeded from venue history)."""
+        return 0
+
+    @property
     @abc.abstractmethod
     def warm(self) -> bool:
         """True once the strategy has the history it needs to decide."""

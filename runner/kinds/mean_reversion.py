@@ -49,6 +49,10 @@ class MeanReversion(Strategy):
         self._notional = float(params.order_notional)
 
     @property
+    def history_needed(self) -> int:
+        return self.p.window
+
+    @property
     def warm(self) -> bool:
         return all(z.ready for z in self._z.values())
 
