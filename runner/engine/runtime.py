@@ -80,6 +80,11 @@ class Runtime:
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
+        from runner.marketdata.recorder import Recorder, prune
+
+        root = self.home / "state" / "recordings"
+        prune(root, self.config.recordings_keep_days)
+        self.streams.recorder = Recorder(root)  # this session's events and decisions, as backtest files
         self.ledger.ensure_run(MAIN_RUN, "main")
         self.deploy()
         self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {self.ledger.url}")
@@ -386,6 +391,8 @@ class Runtime:
         if now - last["heartbeat"] >= 1.0:
             last["heartbeat"] = now
             self._renew_leases()
+            if self.streams.recorder is not None:
+                self.streams.recorder.flush()  # a recording is readable (and survives a kill) within a second
             self._adopt_unowned()
             self._sync_positions()
             self.ledger.heartbeat(self.runner_id, socket.gethostname(), os.getpid(),
@@ -473,6 +480,9 @@ class Runtime:
                     eng.on_report(rep)
 
     def stop(self) -> None:
+        if self.streams.recorder is not None:
+            self.streams.recorder.close()
+            self.streams.recorder = None
         for eng in self.engines.values():
             self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
         self.ledger.release_leases(self.runner_id)

@@ -10,6 +10,7 @@ row raises :class:`BadInputError` naming the file and line.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +32,13 @@ ALIASES = {
 }
 
 
+def _open(path: Path, newline: str | None = None):  # type: ignore[no-untyped-def]
+    """A data file as text; ``.gz`` (a closed recording) is read as is."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline=newline)
+    return path.open(encoding="utf-8", newline=newline)
+
+
 def _out_of_order(ts: float, prev: float) -> ValueError:
     if ts == prev:
         return ValueError(f"duplicated timestamp {to_iso(ts)} (the row before has it too)")
@@ -48,11 +56,11 @@ def _col(header: list[str], names: tuple[str, ...]) -> int | None:
 def sniff(path: Path) -> str:
     """bars | quotes | funding | books | binary_books"""
     try:
-        with path.open(encoding="utf-8") as fh:
+        with _open(path) as fh:
             first = fh.readline().strip()
     except FileNotFoundError:
         raise BadInputError(f"{path}: data file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise BadInputError(f"{path}: cannot read: {exc}") from None
     if not first:
         raise BadInputError(f"{path}:1: empty data file")
@@ -92,7 +100,7 @@ def read_events(path: Path, instrument: str, timeframe_s: float | None = None) -
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
-    with path.open(encoding="utf-8", newline="") as fh:
+    with _open(path, "") as fh:
         reader = csv.reader(fh)
         header = next(reader)
         for lineno, row in enumerate(reader, start=2):
@@ -110,7 +118,7 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
     Lines are split on commas directly (twice as fast as the csv module); a line with a quote
     character goes through the csv module.
     """
-    with path.open(encoding="utf-8", newline="") as fh:
+    with _open(path, "") as fh:
         header = next(csv.reader([fh.readline()]), [])
         its = _col(header, TS_NAMES)
         ic = _col(header, ALIASES["close"])
@@ -199,7 +207,7 @@ def read_quotes(path: Path, instrument: str) -> Iterator[MarketEvent]:
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:  # type: ignore[type-arg]
-    with path.open(encoding="utf-8") as fh:
+    with _open(path) as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue

@@ -1,0 +1,35 @@
+"""`runner parity`: a recorded session backtested and compared decision by decision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from runner.cli.app import app, ctx, emit_json
+
+
+@app.command()
+def parity(
+    session: str = typer.Argument(..., help="a session under state/recordings/, or its directory"),
+    variant: str | None = typer.Option(None, "--variant", help="only this variant"),
+    file: Path | None = typer.Option(None, "--file", help="backtest this variant file instead of the recorded one"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Exit 0 when every decision is identical, 1 on any divergence, 2 on bad input."""
+    from runner.engine.parity import find_session, load_replacement
+    from runner.engine.parity import parity as run_parity
+
+    c = ctx()
+    venues = c.venues()
+    doc = run_parity(find_session(c.home, session), venues, variant, load_replacement(file, venues))
+    if as_json:
+        emit_json(doc)
+    else:
+        typer.echo(f"session {doc['session']}")
+        for v in doc["variants"]:
+            typer.echo(f"  {v['id']}: {v['identical']} of {v['events']} decisions identical ({v['share']:.1%})")
+            for d in v["divergences"][:20]:
+                typer.echo(f"    {d['ts']}  live {d['live']}  backtest {d['backtest']}")
+    if any(v["divergences"] for v in doc["variants"]):
+        raise typer.Exit(1)
