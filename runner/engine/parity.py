@@ -76,7 +76,7 @@ def parity(session_dir: Path, venues: VenuesConfig | None, variant: str | None =
                 ledger = Ledger(f"sqlite:///{tmp}/parity.db")
                 try:
                     run_backtest(loaded, data, ledger, venues, seed_until=v.get("warm_until"),
-                                 on_decision=lambda ev, d: got.append((ev.ts, decision_json(d))))  # type: ignore[arg-type]
+                                 on_decision=lambda ev, d, got=got: got.append((ev.ts, decision_json(d))))  # type: ignore[misc]
                 finally:
                     ledger.close()
         same, diverged = compare(live, got)
