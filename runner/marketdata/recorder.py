@@ -139,6 +139,14 @@ def prune(root: Path, keep_days: float, now: float | None = None) -> list[str]:
     return gone
 
 
+def latest(root: Path) -> str | None:
+    """The newest recorded session's name (the current one while a runner runs)."""
+    if not root.is_dir():
+        return None
+    names = sorted(d.name for d in root.iterdir() if (d / "session.json").exists())
+    return names[-1] if names else None
+
+
 def resolve(path: Path, name: str) -> Path:
     """A recorded file by its name, compressed or not."""
     plain = path / name

@@ -40,6 +40,8 @@ def test_the_session_records_its_bars_compressed_and_a_decision_per_bar(session:
     assert names == ["MR_v5.jsonl.gz", "session.json", "sim__BTC-USD__bars-60s.csv.gz"]
     meta = json.loads((sess / "session.json").read_text())
     assert meta["variants"]["MR_v5"]["warm_until"] is not None
+    status = runner(_home, "status", "--json")
+    assert json.loads(status.stdout)["session"] == sess.name
 
 
 def test_a_recorded_session_backtests_as_is(session: tuple[Path, Path]) -> None:
