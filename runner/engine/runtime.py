@@ -84,7 +84,8 @@ class Runtime:
 
         root = self.home / "state" / "recordings"
         prune(root, self.config.recordings_keep_days)
-        self.streams.recorder = Recorder(root)  # this session's events and decisions, as backtest files
+        if self.config.record:
+            self.streams.recorder = Recorder(root)  # this session's events and decisions, as backtest files
         self.ledger.ensure_run(MAIN_RUN, "main")
         self.deploy()
         self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {self.ledger.url}")

@@ -124,6 +124,7 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
         ic = _col(header, ALIASES["close"])
         iv = _col(header, ALIASES["volume"])
         io = _col(header, ALIASES["open"])
+        ifr = _col(header, ("funding_rate",))  # optional: the perp's current funding rate (recordings)
         assert its is not None and ic is not None
         need = max(its, ic, iv if iv is not None else 0, io if io is not None else 0) + 1
         parse_ts = None
@@ -171,7 +172,8 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
                     yield MarketEvent(pending[0] + tf, instrument, pending[2], pending[2], (), (), pending[3],
                                       NO_EXTRA, pending[1])
                 prev = ts
-                yield MarketEvent(ts + tf, instrument, close, close, (), (), vol, NO_EXTRA, opn)
+                extra = NO_EXTRA if ifr is None or len(row) <= ifr or not row[ifr] else {"funding_rate": float(row[ifr])}
+                yield MarketEvent(ts + tf, instrument, close, close, (), (), vol, extra, opn)
         except ValueError as exc:
             raise BadInputError(f"{path}:{lineno}: bad bar row: {exc}") from None
         if pending is not None and tf is None:  # a single bar: its timeframe cannot be told

@@ -83,9 +83,11 @@ class Recorder:
             return
         self._last[name] = ev.ts
         kind, n = key
-        if kind == "bars":
-            fh = self._open(name, "timestamp,open,high,low,close,volume\n")
-            fh.write(f"{ev.ts - n!r},{ev.open!r},{ev.bid!r},{ev.bid!r},{ev.bid!r},{ev.volume!r}\n")
+        if kind == "bars":  # high/low are not tracked by the bar event: written as its close
+            fh = self._open(name, "timestamp,open,high,low,close,volume,funding_rate\n")
+            rate = ev.extra.get("funding_rate") if ev.extra else None
+            fh.write(f"{ev.ts - n!r},{ev.open!r},{ev.bid!r},{ev.bid!r},{ev.bid!r},{ev.volume!r},"
+                     f"{'' if rate is None else repr(float(rate))}\n")
         elif kind == "quotes":
             fh = self._open(name, "timestamp,bid,bid_size,ask,ask_size\n")
             b = ev.bid_sizes[0] if ev.bid_sizes else 0.0
