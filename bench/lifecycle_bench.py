@@ -100,7 +100,7 @@ def tick_to_order(samples: int, record: bool = True) -> list[float]:
 
 def memory(hours: float, variants: int = 20) -> list[tuple[float, float]]:
     with tempfile.TemporaryDirectory() as tmp:
-        home = make_home(Path(tmp), runner_yaml=None if record else "record: false\n")
+        home = make_home(Path(tmp))
         for i in range(variants):
             home.add_variant(f"M{i}_v1.yaml", mr_yaml(version=1).replace("name: MR", f"name: M{i}"))
         rt = home.runtime()
