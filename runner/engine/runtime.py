@@ -161,8 +161,8 @@ class Runtime:
         if note:
             self.reporter.info(f"{dep.variant}: {note}")
         self._reconcile_orders(eng)
-        if state is State.PENDING:
-            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")
+        if state is State.PENDING:  # the detail says how warm it starts (`runner status` shows it)
+            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}" + (f"; {note}" if note else ""))
 
     def _restore_groups(self, eng: VariantEngine) -> None:
         """Opening groups whose instruments still hold a position: an unbalanced one must keep
