@@ -33,3 +33,25 @@ def parity(
                 typer.echo(f"    {d['ts']}  live {d['live']}  backtest {d['backtest']}")
     if any(v["divergences"] for v in doc["variants"]):
         raise typer.Exit(1)
+
+
+@app.command()
+def replay(
+    session: str = typer.Argument(..., help="a session under state/recordings/, or its directory"),
+    speed: float | None = typer.Option(None, "--speed", help="recorded seconds per wall second (default: as fast as possible)"),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Run a recorded session through the paper path (the runtime) into a fresh deployment under state/replays/."""
+    from runner.engine.parity import find_session
+    from runner.engine.replay import replay as run_replay
+
+    c = ctx()
+    doc = run_replay(find_session(c.home, session), c.home, c.venues(), speed)
+    if as_json:
+        emit_json(doc)
+        return
+    typer.echo(f"replayed session {doc['session']}: {doc['steps']} steps in {doc['seconds']:.1f} s -> {doc['replay']}")
+    for v in doc["variants"]:
+        typer.echo(f"  {v['id']}: {v['state']}, {v['fills']} fills")
+    typer.echo(f"  read it with: runner --home {doc['replay']} fills; runner --home {doc['replay']} parity "
+               "$(ls " + doc["replay"] + "/state/recordings)")

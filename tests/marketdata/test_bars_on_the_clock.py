@@ -26,9 +26,9 @@ def test_a_variant_on_1m_bars_decides_once_per_closed_bar_and_is_active_on_its_f
     home = make_home(tmp_path, variants={"MR_v5": text}).path
     t = [time.time()]
     rt = _runtime(home, t)
-    _run(rt, t, 1)
+    minutes = _run(rt, t, 1)
     assert rt.engines["MR_v5"].state.value == "active"  # pre-seeded from the sim's candles: no live bar yet
-    minutes = _run(rt, t, 119)
+    minutes |= _run(rt, t, 119)
     skips_live = dict(rt.engines["MR_v5"].skips)
     assert "warming" not in skips_live and "state_warming" not in skips_live
     first = _decisions(rt, "MR_v5")
@@ -36,10 +36,10 @@ def test_a_variant_on_1m_bars_decides_once_per_closed_bar_and_is_active_on_its_f
     assert 0 < len(rt.ledger.orders(variant="MR_v5", limit=10_000)) < first  # it traded, not on every bar
 
     again = _runtime(home, t)  # a restart re-seeds from history: active before its first live bar
-    _run(again, t, 1)
+    seen = _run(again, t, 1)
     assert again.engines["MR_v5"].state.value == "active"
-    steps = _run(again, t, 30)
-    assert _decisions(again, "MR_v5") - first == len(steps) - 1
+    seen |= _run(again, t, 30)
+    assert _decisions(again, "MR_v5") - first == len(seen) - 1
     again.ledger.close()
 
 

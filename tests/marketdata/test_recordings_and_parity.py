@@ -75,3 +75,24 @@ def test_a_changed_parameter_is_reported_as_divergence_and_exits_1(session: tupl
     assert v["identical"] < v["events"]
     first = v["divergences"][0]
     assert set(first) == {"ts", "live", "backtest"} and first["live"] != first["backtest"]
+
+
+def test_replay_runs_the_recording_through_the_runtime_and_decides_as_the_session_did(
+        session: tuple[Path, Path]) -> None:
+    import gzip
+
+    home, sess = session
+    res = runner(home, "replay", sess.name, "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    (v,) = doc["variants"]
+    assert v["id"] == "MR_v5" and v["fills"] > 0
+    (replayed,) = (Path(doc["replay"]) / "state" / "recordings").iterdir()
+
+    def decisions(d: Path) -> dict[float, object]:
+        with gzip.open(d / "decisions" / "MR_v5.jsonl.gz", "rt") as fh:
+            return {row["ts"]: row["decision"] for row in map(json.loads, fh)}
+
+    live, again = decisions(sess), decisions(replayed)
+    same = sum(1 for ts, d in live.items() if again.get(ts) == d)
+    assert same >= len(live) - 5  # the session's books matched again: the same decisions, bar by bar

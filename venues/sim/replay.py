@@ -47,8 +47,9 @@ def _dec_price(x: float) -> Decimal:
 class ReplayVenue(VenueAdapter):
     capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, cancel_all=True)
 
-    def __init__(self, account: str, instruments: Mapping[str, Instrument]) -> None:
+    def __init__(self, account: str, instruments: Mapping[str, Instrument], defer: bool = True) -> None:
         super().__init__(account)
+        self.defer = defer  # False: taking orders match the current book at once (a replay of a session)
         self._instruments = dict(instruments)
         self._quote: dict[str, tuple[float, float, float, Sequence[float], Sequence[float]]] = {}
         self._depth: dict[str, tuple[Sequence[float], Sequence[float]]] = {}  # level prices (books)
@@ -149,7 +150,7 @@ class ReplayVenue(VenueAdapter):
                               reason="post-only order would cross the book")
             self._orders[req.client_order_id] = rep
             raise PostOnlyRejected("post-only order would cross the book", reason=rep.reason)
-        if crossing or req.tif is TimeInForce.IOC:  # it takes: on the next event's book, not this one's
+        if self.defer and (crossing or req.tif is TimeInForce.IOC):  # it takes: on the next event's book
             self._next.append(req)
             rep = OrderReport(req.client_order_id, req.instrument, req.side, req.qty, OrderStatus.NEW, ZERO, req.price)
             self._keep(rep)
