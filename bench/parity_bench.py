@@ -47,9 +47,9 @@ def main() -> None:
         took = time.perf_counter() - t1
     print(f"session {doc['session']}: {a.steps} steps ({a.steps * 12 / 3600:g} h venue time) in {session_s:.1f} s")
     for v in doc["variants"]:
-        print(f"  {v['id']:16} {v['identical']:5} of {v['events']:5} decisions identical ({v['share']:.1%})")
-        for d in v["divergences"][:3]:
-            print(f"      {d['ts']}  live {d['live']}  backtest {d['backtest']}")
+        causes = ", ".join(f"{k} {n}" for k, n in sorted(v["causes"].items())) or "-"
+        print(f"  {v['id']:16} {v['identical']:5} of {v['events']:5} decisions identical ({v['share']:.1%}); "
+              f"divergences by cause: {causes}")
     print(f"parity computed in {took:.2f} s")
 
 

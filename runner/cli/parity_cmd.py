@@ -28,9 +28,11 @@ def parity(
     else:
         typer.echo(f"session {doc['session']}")
         for v in doc["variants"]:
-            typer.echo(f"  {v['id']}: {v['identical']} of {v['events']} decisions identical ({v['share']:.1%})")
+            causes = ", ".join(f"{k} {n}" for k, n in sorted(v["causes"].items()))
+            typer.echo(f"  {v['id']}: {v['identical']} of {v['events']} decisions identical ({v['share']:.1%})"
+                       + (f"; diverged on: {causes}" if causes else ""))
             for d in v["divergences"][:20]:
-                typer.echo(f"    {d['ts']}  live {d['live']}  backtest {d['backtest']}")
+                typer.echo(f"    {d['ts']} [{d['cause']}]  live {d['live']}  backtest {d['backtest']}")
     if any(v["divergences"] for v in doc["variants"]):
         raise typer.Exit(1)
 

@@ -95,7 +95,7 @@ def merged(streams: list[Iterator[MarketEvent]]) -> Iterable[MarketEvent]:
 
 def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
                  venues: VenuesConfig | None = None, capital: float = 100_000.0, *,
-                 on_decision: Callable[[MarketEvent, object], None] | None = None,
+                 on_decision: Callable[[MarketEvent, object, Any], None] | None = None,
                  seed_until: float | None = None) -> BacktestResult:
     """``seed_until``: events up to this time only fill the strategy's windows (a recorded
     session's warm-up history); ``on_decision`` sees every decision (parity)."""
@@ -120,7 +120,7 @@ def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Le
 
 def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger, venues: VenuesConfig | None,
             capital: float, run_id: str, key: str, streams: list[Iterator[MarketEvent]],
-            on_decision: Callable[[MarketEvent, object], None] | None = None, seed_until: float | None = None
+            on_decision: Callable[[MarketEvent, object, Any], None] | None = None, seed_until: float | None = None
             ) -> BacktestResult:
     kind = get_kind(loaded.spec.kind)
     assert kind is not None

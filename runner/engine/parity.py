@@ -18,7 +18,7 @@ from typing import Any
 from runner.engine.backtest import run_backtest
 from runner.errors import BadInputError
 from runner.ledger.store import Ledger
-from runner.marketdata.recorder import decision_json, resolve
+from runner.marketdata.recorder import decision_json, position_json, resolve
 from runner.marketdata.timestamps import to_iso
 from runner.spec.deployment_config import VenuesConfig
 from runner.spec.load import LoadedVariant, load_variant, parse_variant
@@ -39,19 +39,27 @@ def _lines(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in fh if line.strip()]
 
 
-def compare(live: list[dict[str, Any]], backtest: list[tuple[float, Any]]) -> tuple[int, list[dict[str, Any]]]:
-    """(identical, divergences) over the live decisions, matched to the backtest's by event time."""
-    by_ts: dict[float, deque[Any]] = defaultdict(deque)
-    for ts, d in backtest:
-        by_ts[ts].append(d)
+def compare(live: list[dict[str, Any]], backtest: list[tuple[float, Any, Any]]) -> tuple[int, list[dict[str, Any]]]:
+    """(identical, divergences) over the live decisions, matched to the backtest's by event time.
+
+    A divergence taken on different positions is ``cause: fills`` (the venue filled what the
+    recording could not reproduce, or the other way round: by nature, not a logic difference);
+    on the same positions it is ``cause: decision`` (the variant itself decided otherwise);
+    an event the backtest never saw is ``cause: missing``."""
+    by_ts: dict[float, deque[tuple[Any, Any]]] = defaultdict(deque)
+    for ts, d, pos in backtest:
+        by_ts[ts].append((d, pos))
     same, diverged = 0, []
     for row in live:
         queue = by_ts.get(row["ts"])
-        got = queue.popleft() if queue else None
+        got, pos = queue.popleft() if queue else (None, None)
         if got == row["decision"]:
             same += 1
-        else:
-            diverged.append({"ts": to_iso(row["ts"]), "live": row["decision"], "backtest": got})
+            continue
+        live_pos = row.get("position", {})
+        cause = "missing" if queue is None else ("fills" if pos != live_pos else "decision")
+        diverged.append({"ts": to_iso(row["ts"]), "live": row["decision"], "backtest": got, "cause": cause,
+                         "live_position": live_pos, "backtest_position": pos})
     return same, diverged
 
 
@@ -70,18 +78,22 @@ def parity(session_dir: Path, venues: VenuesConfig | None, variant: str | None =
         data = [(sym, resolve(session_dir, name)) for sym, name in v["files"].items()]
         data = [(sym, p) for sym, p in data if p.exists()]
         live = _lines(resolve(session_dir, f"decisions/{vid}.jsonl"))
-        got: list[tuple[float, Any]] = []
+        got: list[tuple[float, Any, Any]] = []
         if data and live:
             with tempfile.TemporaryDirectory() as tmp:
                 ledger = Ledger(f"sqlite:///{tmp}/parity.db")
                 try:
                     run_backtest(loaded, data, ledger, venues, seed_until=v.get("warm_until"),
-                                 on_decision=lambda ev, d, got=got: got.append((ev.ts, decision_json(d))))  # type: ignore[misc]
+                                 on_decision=lambda ev, d, views, got=got: got.append(
+                                     (ev.ts, decision_json(d), position_json(views))))  # type: ignore[misc]
                 finally:
                     ledger.close()
         same, diverged = compare(live, got)
+        causes: dict[str, int] = {}
+        for d in diverged:
+            causes[d["cause"]] = causes.get(d["cause"], 0) + 1
         out.append({"id": vid, "events": len(live), "identical": same,
-                    "share": same / len(live) if live else 1.0, "divergences": diverged})
+                    "share": same / len(live) if live else 1.0, "causes": causes, "divergences": diverged})
     return {"session": meta["session"], "variants": out}
 
 

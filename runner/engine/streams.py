@@ -42,7 +42,7 @@ class EngineStreams:
                     rec.event(files[sym], key, ev, binary)
                     warm_until = ev.ts if warm_until is None else max(warm_until, ev.ts)
             rec.variant(eng.id, eng.loaded.yaml_text, account, files, warm_until)
-            eng.on_decision = lambda ev, d, vid=eng.id: rec.decision(vid, ev, d)  # type: ignore[misc]
+            eng.on_decision = lambda ev, d, views, vid=eng.id: rec.decision(vid, ev, d, views)  # type: ignore[misc]
         return note
 
     def _warm_up(self, eng: VariantEngine, key: StreamKey) -> str | None:

@@ -112,7 +112,8 @@ class VariantEngine(OrderFlow):
         self.on_order: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # just before the send
         self.on_sent: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # after it (e.g. printing)
         self.on_fill_cb: Callable[[VariantEngine, NewFill], None] | None = None
-        self.on_decision: Callable[[MarketEvent, object], None] | None = None  # recordings and parity
+        # recordings and parity: each decision, with the positions the strategy saw
+        self.on_decision: Callable[[MarketEvent, object, dict[str, PositionView]], None] | None = None
         self._init_orderflow()
 
     # --- market events ---------------------------------------------------------------------
@@ -127,7 +128,7 @@ class VariantEngine(OrderFlow):
             self._maker_step(ev)
         decision = self.strategy.on_event(ev, self.views)
         if self.on_decision is not None:
-            self.on_decision(ev, decision)
+            self.on_decision(ev, decision, self.views)
         if decision.__class__ is str:
             self.skips[decision] = self.skips.get(decision, 0) + 1  # type: ignore[index]
             return

@@ -16,11 +16,12 @@ import json
 import re
 import shutil
 import time
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from runner.kinds.base import Decision, MarketEvent
+from runner.kinds.base import Decision, MarketEvent, PositionView
 
 StreamKey = tuple[str, int]
 
@@ -38,6 +39,11 @@ def stream_file(account: str, sym: str, key: StreamKey, binary: bool) -> str:
     if kind == "quotes":
         return f"{account}__{safe}__quotes.csv"
     return f"{account}__{safe}__{'binary-books' if binary else 'books'}-{n}.jsonl"
+
+
+def position_json(views: Mapping[str, PositionView]) -> dict[str, float]:
+    """The positions a decision was taken on (what the strategy saw: dust hidden)."""
+    return {sym: float(f"{v.qty:.10g}") for sym, v in sorted(views.items()) if v.qty}
 
 
 def decision_json(decision: Decision) -> Any:
@@ -105,9 +111,10 @@ class Recorder:
                    "asks": [list(p) for p in zip(ev.ask_prices or (ev.ask,), ev.ask_sizes, strict=False)]}
             self._open(name, None).write(json.dumps(row) + "\n")
 
-    def decision(self, vid: str, ev: MarketEvent, decision: Decision) -> None:
+    def decision(self, vid: str, ev: MarketEvent, decision: Decision, views: Mapping[str, PositionView]) -> None:
         fh = self._open(f"decisions/{vid}.jsonl", None)
-        fh.write(json.dumps({"ts": ev.ts, "decision": decision_json(decision)}) + "\n")
+        fh.write(json.dumps({"ts": ev.ts, "decision": decision_json(decision), "position": position_json(views)})
+                 + "\n")
 
     def flush(self) -> None:
         for fh in self._files.values():

@@ -60,6 +60,7 @@ def test_parity_of_the_session_is_complete(session: tuple[Path, Path]) -> None:
     # and the touch fills at the next bar's open in the backtest while the venue refused it.
     assert v["events"] >= 55 and v["identical"] >= v["events"] - 3
     assert len(v["divergences"]) == v["events"] - v["identical"]
+    assert all(d["cause"] == "fills" for d in v["divergences"])  # never the variant's own logic
     res = runner(home, "parity", sess.name, "--json")
     assert res.returncode == (1 if v["divergences"] else 0), res.stderr
     assert json.loads(res.stdout)["session"] == sess.name
@@ -74,7 +75,8 @@ def test_a_changed_parameter_is_reported_as_divergence_and_exits_1(session: tupl
     (v,) = json.loads(res.stdout)["variants"]
     assert v["identical"] < v["events"]
     first = v["divergences"][0]
-    assert set(first) == {"ts", "live", "backtest"} and first["live"] != first["backtest"]
+    assert {"ts", "live", "backtest"} <= set(first) and first["live"] != first["backtest"]
+    assert first["cause"] == "decision" and first["live_position"] == first["backtest_position"]
 
 
 def test_replay_runs_the_recording_through_the_runtime_and_decides_as_the_session_did(
