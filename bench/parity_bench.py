@@ -1,4 +1,4 @@
-"""Parity over a one-hour accelerated sim session of the four shipped samples.
+"""Parity over a one-hour accelerated sim session of the four shipped samples and an imbalance scalper.
 
 A paper session of the samples (venue time under the bench's control, 12 s a market step,
 300 steps) is recorded; then `runner parity` backtests the recording and compares every
@@ -24,6 +24,16 @@ from tests.kit.home import make_home  # noqa: E402
 from tests.kit.venue_time import run, runtime  # noqa: E402
 
 SAMPLES = ("MR_v13.yaml", "MMTV_v3.yaml", "funding-arb_v1.yaml", "Kalshi-sum_v1.yaml")
+IMBALANCE = """\
+name: IS
+version: 1
+kind: imbalance_scalper
+venue: sim
+mode: paper
+instruments: [ETH-USD]
+params: {threshold: 0.5, exit_threshold: 0.1, dollar_cap: 1000, max_hold: 5m}
+risk: {max_order_notional: 5000, max_position_notional: 10000, max_daily_loss: 1000}
+"""
 
 
 def main() -> None:
@@ -34,6 +44,7 @@ def main() -> None:
         home = make_home(Path(tmp))
         for name in SAMPLES:
             home.add_variant(name)
+        home.add_variant("IS_v1.yaml", IMBALANCE)
         t = [time.time()]
         t0 = time.perf_counter()
         rt = runtime(home.path, t)

@@ -138,6 +138,9 @@ class VariantEngine(OrderFlow):
         self.skips[reason] = self.skips.get(reason, 0) + 1
 
     def _act(self, ev: MarketEvent, intents: list[Intent]) -> None:
+        if not intents:  # a decision to do nothing still has a reason
+            self._skip("no_action")
+            return
         if self.state is State.RETIRED or self.state is State.BACKOFF:
             self._skip(f"state_{self.state.value}")
             return
