@@ -9,12 +9,11 @@ from decimal import Decimal
 from typing import Any
 
 from runner.ledger.models import MAIN_RUN
+from runner.ledger.order_states import OPEN
 from runner.ledger.store import Ledger
 from runner.ledger.types import iso
 
 ZERO = Decimal(0)
-OPEN = ("submitting", "new", "partially_filled", "unknown", "resolved")
-
 
 def _f(x: Decimal | None) -> float | None:
     return None if x is None else float(x)

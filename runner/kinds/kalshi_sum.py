@@ -9,7 +9,7 @@ entry needs ``count x (100 - cost) - fees >= count x min_gap``, the fees being K
 fee ``ceil(taker_fee_rate x C x P x (1 - P))`` dollars on every leg (the old rule ignored
 fees and bought sums the fees ate). An orphan (one leg filled, the other not) is flattened at
 the bid by the next sweep; with ``max_hold`` set, legs held longer are sold at the bid too.
-Prices are cents; positions are per leg (``M:YES``, ``M:NO``).
+Prices are cents; positions are per leg (``M:yes``, ``M:no``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,9 @@ def pair_edge(count: int, asks: Sequence[float], rate: float) -> float:
 
 class KalshiSum(Strategy):
     Params = KalshiSumParams
+    streams = ("books",)  # every change of a binary market's book
+    default_stream = "books"
+    binary = True
 
     def __init__(self, params: KalshiSumParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

@@ -84,6 +84,8 @@ def capped_sizes(size: float, inv: float, max_inventory: float) -> tuple[float, 
 
 class MarketMaking(Strategy):
     Params = MarketMakingParams
+    streams = ("quotes", "books")  # quotes follow every change of the touch
+    default_stream = "books"
 
     def __init__(self, params: MarketMakingParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

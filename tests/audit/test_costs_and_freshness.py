@@ -47,7 +47,10 @@ def test_funding_cashflows_are_not_mistaken_for_fees_off_the_schedule(tmp_path) 
     from tests.kit.home import make_home as make_sim_home
 
     home = make_sim_home(tmp_path / "home")
-    home.add_variant("funding-arb_v1.yaml")
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "strategies.d" / "funding-arb_v1.yaml").read_text()
+    home.add_variant("funding-arb_v1.yaml", text + "data: {quotes: true}\n")  # an event per market step
     rt = home.runtime()
     rt.start()
     for _ in range(400):
@@ -73,7 +76,7 @@ def test_kalshi_fees_are_judged_by_kalshis_formula_not_a_rate_on_the_notional(tm
     # within the schedule. Ten times that is reported.
     d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
     sim = d.sim()
-    leg = "KXSIM-A:NO" if sim.book("KXSIM-A:NO").asks[0][0] < 20 else "KXSIM-A:YES"
+    leg = "KXSIM-A:no" if sim.book("KXSIM-A:no").asks[0][0] < 20 else "KXSIM-A:yes"
     d.trade("MR_v1", "buy", "3", instrument=leg)
     fills = [f for f in d.ledger.fills(variant="MR_v1") if f.instrument == leg]
     assert fills and all(f.fee >= 1 for f in fills)

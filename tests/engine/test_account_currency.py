@@ -22,7 +22,7 @@ def test_daily_pnl_and_risk_count_a_kalshi_leg_in_dollars(tmp_path: Path) -> Non
     d = desk(tmp_path)
     try:
         eng = d.engine("Kalshi-sum_v1")
-        leg = "KXSIM-A:YES"
+        leg = "KXSIM-A:yes"
         d.step()
         rep = d.place("Kalshi-sum_v1", "buy", 10, sym=leg)
         assert rep is not None and rep.filled_qty > 0
@@ -46,7 +46,7 @@ def test_status_and_positions_mark_at_the_recorded_mid_in_the_account_currency(t
         d.step()
         rep = d.place("MR_v13", "buy", 0.01)
         assert rep is not None and rep.filled_qty
-        kal = d.place("Kalshi-sum_v1", "buy", 10, sym="KXSIM-A:NO")
+        kal = d.place("Kalshi-sum_v1", "buy", 10, sym="KXSIM-A:no")
         assert kal is not None and kal.filled_qty > 0
         d.step(6)  # past the equity interval: the runner records its marks
         eng, keng = d.engine("MR_v13"), d.engine("Kalshi-sum_v1")
@@ -58,8 +58,8 @@ def test_status_and_positions_mark_at_the_recorded_mid_in_the_account_currency(t
         assert btc["currency"] == "USD" and btc["mark_ts"] is not None
         p = eng.positions["BTC-USD"]
         assert btc["unrealized_pnl"] == float((to_decimal(btc["mark"]) - p.avg_price) * p.qty)
-        no = rows[("Kalshi-sum_v1", "KXSIM-A:NO")]
-        kp = keng.positions["KXSIM-A:NO"]
+        no = rows[("Kalshi-sum_v1", "KXSIM-A:no")]
+        kp = keng.positions["KXSIM-A:no"]
         assert no["currency"] == "USD" and no["mark"] is not None
         assert no["unrealized_pnl"] == float((to_decimal(no["mark"]) - kp.avg_price) * kp.qty / 100)
         assert no["fees"] == float(kp.fees / 100)

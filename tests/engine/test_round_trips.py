@@ -59,13 +59,13 @@ def test_a_trip_keeps_its_full_quantity_and_average_prices_when_scaled_in_and_ou
 
 
 def test_a_yes_no_pair_is_one_trade_closed_by_settlement_in_dollars() -> None:
-    b = Book(cents=("M:YES", "M:NO"))
-    b.fill("M:YES", "buy", "10", "50", fee="18", group="g1")
-    b.fill("M:NO", "buy", "10", "45", fee="18", group="g1")
+    b = Book(cents=("M:yes", "M:no"))
+    b.fill("M:yes", "buy", "10", "50", fee="18", group="g1")
+    b.fill("M:no", "buy", "10", "45", fee="18", group="g1")
     assert b.trips.count == 0  # both legs open: one open trip
-    b.fill("M:YES", "sell", "10", "100", liquidity="settlement")  # YES pays
+    b.fill("M:yes", "sell", "10", "100", liquidity="settlement")  # YES pays
     assert b.trips.count == 0  # NO still held
-    b.fill("M:NO", "sell", "10", "0", liquidity="settlement")
+    b.fill("M:no", "sell", "10", "0", liquidity="settlement")
     (row,) = [t.row() for t in b.trips.closed]
     assert row["side"] == "group" and row["qty"] == 10.0
     assert (row["entry_price"], row["exit_price"]) == (95.0, 100.0)  # cents per pair
