@@ -15,7 +15,7 @@ REPO = Path(__file__).resolve().parents[2]
 # never opens or closes by itself: only the pair the test places, and the unwind, trade
 TEXT = ((REPO / "strategies.d" / "funding-arb_v1.yaml").read_text()
         .replace("open_apr: 0.20", "open_apr: 1000").replace("close_apr: 0.05", "close_apr: -1000")
-        .replace("pair_timeout: 30s", "pair_timeout: 10s"))
+        .replace("pair_timeout: 30s", "pair_timeout: 10s") + "data: {quotes: true}\n")  # an event a step
 
 
 def test_a_pair_whose_perp_leg_did_not_fill_is_flagged_then_its_spot_leg_unwound(tmp_path: Path) -> None:
