@@ -19,7 +19,7 @@ def _decisions(rt: Runtime, vid: str) -> int:
 
 
 def test_a_variant_on_1m_bars_decides_once_per_closed_bar_and_is_active_on_its_first_bar(tmp_path: Path) -> None:
-    text = variant_text("MR_v5", {"window": 5, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": 1.0,
+    text = variant_text("MR_v5", {"window": 5, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": None,
                                   "long_only": False, "order_notional": 2000},
                         {"max_order_notional": 5000, "max_position_notional": 10000, "max_daily_loss": 5000},
                         data=None)  # the kind's default: 1-minute bars, warm-up from the venue

@@ -15,7 +15,7 @@ from tests.kit.home import make_home, variant_text
 from tests.kit.process import cli as runner
 from tests.kit.venue_time import run, runtime
 
-PARAMS = {"window": 5, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": 1.0, "long_only": False,
+PARAMS = {"window": 5, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": None, "long_only": False,
           "order_notional": 2000}
 RISK = {"max_order_notional": 5000, "max_position_notional": 10000, "max_daily_loss": 5000}
 
