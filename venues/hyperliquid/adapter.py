@@ -36,10 +36,13 @@ from venues.base import (
 from venues.hyperliquid import precision, reports
 from venues.hyperliquid.config import HyperliquidConfig
 from venues.hyperliquid.errors import action_error, statuses, translate
+from venues.ratelimit import RequestBudget
 from venues.retry import with_backoff
+from venues.streams.feed import AccountFeed, feed_for
 
 if TYPE_CHECKING:
     from venues.hyperliquid.client import Clients
+    from venues.streams.protocol import StreamProtocol
 
 T = TypeVar("T")
 TIF = {TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.POST_ONLY: "Alo"}
@@ -64,6 +67,7 @@ class HyperliquidAdapter(VenueAdapter):
         self._fills = reports.FillBook()
         self._leverage_set: set[str] = set()
         self._no_cloid: set[int] = set()  # orders placed without a cloid (asked once)
+        self.feed = AccountFeed(account, RequestBudget(account, {}))  # create() sets the real one
 
     def __repr__(self) -> str:  # never show the key
         return f"HyperliquidAdapter({self.account!r}, {self.base_url!r})"
@@ -76,7 +80,8 @@ class HyperliquidAdapter(VenueAdapter):
         self._clients = self._call(lambda: client.connect(
             self.base_url, timeout=cfg.timeout_s, dexes=cfg.dexes, spot=cfg.spot,
             secret_key=self._secret_key, account_address=self._account_address,
-            vault_address=cfg.vault_address,
+            vault_address=cfg.vault_address, budget=self.feed.budget if self.feed else None,
+            rate_limit_retry_s=cfg.rate_limit_retry_s,
         ), mutating=False)
 
     def instruments(self) -> Mapping[str, Instrument]:
@@ -240,6 +245,8 @@ class HyperliquidAdapter(VenueAdapter):
     # --- fills, positions, balances ----------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
         """Fills after ``cursor`` from ``userFillsByTime`` (at most 2000 a call), oldest first."""
+        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+            return FillPage([], cursor)  # the stream saw no fill: no request
         c = self._c()
         start, seen = reports.decode_cursor(cursor)
         rows = self._call(lambda: c.info.user_fills_by_time(self._user(), start), mutating=False)
@@ -300,6 +307,23 @@ class HyperliquidAdapter(VenueAdapter):
         return out
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        """The streamed ``l2Book`` while the stream is live, else ``l2Book`` by REST (weight 2)."""
+        if self.feed is None:
+            return self._rest_book(instrument, depth)
+        return self.feed.book(instrument, depth, lambda: self._rest_book(instrument, depth))
+
+    def stream_protocol(self) -> StreamProtocol:
+        from venues.hyperliquid.stream import HyperliquidStream, ws_url
+
+        c = self._c()
+        return HyperliquidStream(ws_url(self.base_url), coin=lambda s: self.instrument(s).venue_symbol,
+                                 symbol=self._symbol, user=c.address)
+
+    def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+
+    def _rest_book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         inst = self.instrument(instrument)
         snap = self._call(lambda: self._c().info.l2_snapshot(inst.venue_symbol), mutating=False)
         bids, asks = snap["levels"]
@@ -319,6 +343,9 @@ def create(account: AccountConfig) -> HyperliquidAdapter:
         from runner.errors import BadInputError
 
         raise BadInputError(f"venues.yaml: {account.name}: {exc}") from None
-    return HyperliquidAdapter(account.name, config, config.base_url(account.url),
-                              secret_key=account.secret("secret_key"),
-                              account_address=account.secret("account_address"))
+    adapter = HyperliquidAdapter(account.name, config, config.base_url(account.url),
+                                 secret_key=account.secret("secret_key"),
+                                 account_address=account.secret("account_address"))
+    adapter.feed = feed_for(account.name, "hyperliquid", config, protocol=adapter.stream_protocol,
+                            resync=adapter._rest_book)
+    return adapter

@@ -35,7 +35,10 @@ from venues.kalshi.config import KalshiConfig
 from venues.kalshi.errors import reason
 from venues.kalshi.signing import KalshiAuth, load_private_key
 from venues.kalshi.transport import KalshiHttp
+from venues.ratelimit import KALSHI_TIERS, RequestBudget
 from venues.retry import with_backoff
+from venues.streams.feed import AccountFeed, feed_for
+from venues.streams.protocol import StreamProtocol
 
 TIF = {TimeInForce.GTC: "good_till_canceled", TimeInForce.POST_ONLY: "good_till_canceled",
        TimeInForce.IOC: "immediate_or_cancel"}
@@ -60,6 +63,8 @@ class KalshiAdapter(VenueAdapter):
         self._order_ids: dict[str, str] = {}  # client order id -> Kalshi order id
         self._cids: dict[str, str] = {}  # Kalshi order id -> client order id
         self._unknown_orders: set[str] = set()  # order ids the venue no longer serves (asked once)
+        self._auth: KalshiAuth | None = None
+        self.feed = AccountFeed(account, RequestBudget(account, {}))  # create() sets the real one
 
     def __repr__(self) -> str:
         return f"KalshiAdapter({self.account!r}, {self.base_url!r})"
@@ -71,9 +76,10 @@ class KalshiAdapter(VenueAdapter):
         if self._key_id and self._key_path:
             auth = KalshiAuth(self._key_id, load_private_key(self._key_path), self._clock)
         cfg = self.config
+        self._auth = auth
         self._http = KalshiHttp(self.base_url, venue=self.account, timeout=cfg.timeout_s, auth=auth,
                                 rate_limit_retry_s=cfg.rate_limit_retry_s, page_limit=cfg.page_limit,
-                                max_pages=cfg.max_pages)
+                                max_pages=cfg.max_pages, budget=self.feed.budget if self.feed else None)
         for ticker in cfg.tickers:
             self._load_market(ticker)
         for series in cfg.series:
@@ -81,8 +87,15 @@ class KalshiAdapter(VenueAdapter):
                 self._add(market)
 
     def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
         if self._http is not None:
             self._http.close()
+
+    def stream_protocol(self) -> StreamProtocol:
+        from venues.kalshi.stream import KalshiStream, ws_url
+
+        return KalshiStream(self.config.ws_url or ws_url(self.base_url), auth=self._auth)
 
     @property
     def http(self) -> KalshiHttp:
@@ -190,6 +203,8 @@ class KalshiAdapter(VenueAdapter):
     def fills(self, cursor: str | None = None) -> FillPage:
         """Fills after ``cursor``, oldest first. The cursor is ours (last second seen and the
         fill ids already returned in it): Kalshi pages newest first and filters by second."""
+        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+            return FillPage([], cursor)  # the stream saw no fill: no request
         since, _, seen_ids = (cursor or "0:").partition(":")
         since_s, seen = int(since), {s for s in seen_ids.split(",") if s}
         rows = list(self.http.pages("/portfolio/fills", "fills", min_ts=since_s or None))
@@ -236,6 +251,12 @@ class KalshiAdapter(VenueAdapter):
                                                               min_ts=min_ts)]
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        """The streamed book while the stream is live, else the REST order book (one read)."""
+        if self.feed is None:
+            return self._rest_book(instrument, depth)
+        return self.feed.book(instrument, depth, lambda: self._rest_book(instrument, depth))
+
+    def _rest_book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         ticker, _ = markets.split_symbol(instrument)
         payload = self.http.get(f"/markets/{ticker}/orderbook", depth=min(max(depth, 1), 100))
         return markets.book(instrument, payload, depth, self._clock())
@@ -250,5 +271,8 @@ def create(account: AccountConfig) -> KalshiAdapter:
         from runner.errors import BadInputError
 
         raise BadInputError(f"venues.yaml: {account.name}: {exc}") from None
-    return KalshiAdapter(account.name, config, config.base_url(account.url), key_id=account.secret("key_id"),
-                         private_key_path=account.secret("private_key_path"))
+    adapter = KalshiAdapter(account.name, config, config.base_url(account.url), key_id=account.secret("key_id"),
+                            private_key_path=account.secret("private_key_path"))
+    adapter.feed = feed_for(account.name, "kalshi", config, protocol=adapter.stream_protocol,
+                            resync=adapter._rest_book, limits=KALSHI_TIERS[config.tier])
+    return adapter

@@ -11,13 +11,17 @@ from typing import Any
 
 import httpx
 
+from runner.errors import TransientError
 from venues.kalshi.errors import from_status, from_transport
+from venues.ratelimit import Priority, RequestBudget
 
 
 class KalshiHttp:
     def __init__(self, base_url: str, *, venue: str, timeout: float, auth: httpx.Auth | None,
-                 rate_limit_retry_s: float, page_limit: int, max_pages: int) -> None:
+                 rate_limit_retry_s: float, page_limit: int, max_pages: int,
+                 budget: RequestBudget | None = None) -> None:
         self.venue = venue
+        self.budget = budget  # reads spend "read", orders and cancels "write" (Kalshi's two limits)
         self.client = httpx.Client(base_url=base_url, timeout=timeout, auth=auth,
                                    headers={"Accept": "application/json"})
         self._retry_s = rate_limit_retry_s
@@ -31,13 +35,19 @@ class KalshiHttp:
                 json: Any = None, client_order_id: str | None = None,
                 allow: tuple[int, ...] = ()) -> httpx.Response:
         mutating = method != "GET"
+        if self.budget is not None:
+            self.budget.spend(bucket="write" if mutating else "read",
+                              priority=Priority.ORDER if mutating else Priority.READ)
         try:
             resp = self.client.request(method, path, params=params, json=json)
         except httpx.HTTPError as exc:
             raise from_transport(exc, venue=self.venue, mutating=mutating,
                                  client_order_id=client_order_id) from exc
         if resp.status_code >= 400 and resp.status_code not in allow:
-            raise from_status(resp, venue=self.venue, rate_limit_retry_s=self._retry_s)
+            err = from_status(resp, venue=self.venue, rate_limit_retry_s=self._retry_s)
+            if resp.status_code == 429 and self.budget is not None:
+                self.budget.penalize(err.retry_after if isinstance(err, TransientError) else None)
+            raise err
         return resp
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:

@@ -1,0 +1,130 @@
+"""What an adapter holds per account: its request budget and, when enabled, its stream.
+
+``book()`` serves the latest streamed book without a request while the connection is live
+and fresh; otherwise it asks REST (the adapter's own call, which spends the budget); when
+neither can answer it raises :class:`StaleDataError` so a variant skips instead of trading
+on an old book. Own fills: the stream only says *when* to read; the REST fill cursor stays
+the source of truth, read on every stream signal, after every (re)connect, and at least
+every ``fill_poll_s`` as a safety net.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from runner.errors import StaleDataError, TransientError
+from venues.base import BookSnapshot
+from venues.ratelimit import Limit, RequestBudget, published
+from venues.streams.book import BookCache
+from venues.streams.connection import ReconnectBackoff, StreamConnection
+from venues.streams.events import EventLog, StreamEvent, StreamState
+from venues.streams.protocol import StreamProtocol
+
+
+class AccountFeed:
+    def __init__(self, account: str, budget: RequestBudget, *,
+                 protocol: Callable[[], StreamProtocol] | None = None,
+                 resync: Callable[[str], BookSnapshot] | None = None,
+                 stale_after_s: float | None = None, fill_poll_s: float = 5.0,
+                 backoff: ReconnectBackoff = ReconnectBackoff()) -> None:
+        self.account = account
+        self.budget = budget
+        self.cache = BookCache()
+        self.log = EventLog()
+        self._protocol = protocol
+        self._resync = resync
+        self._stale_after_s = stale_after_s
+        self._backoff = backoff
+        self._fill_poll_s = fill_poll_s
+        self._conn: StreamConnection | None = None
+        self._woken = threading.Event()
+        self._last_fill_read = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._protocol is not None
+
+    @property
+    def connection(self) -> StreamConnection | None:
+        return self._conn
+
+    def start(self) -> StreamConnection:
+        with self._lock:
+            if self._conn is None:
+                assert self._protocol is not None
+                self._conn = StreamConnection(self.account, self._protocol(), self.cache, self.log,
+                                              resync=self._resync, on_fill=self._woken.set,
+                                              backoff=self._backoff, stale_after_s=self._stale_after_s)
+                self._conn.start()
+            return self._conn
+
+    # --- books -----------------------------------------------------------------------------
+    def book(self, instrument: str, depth: int, rest: Callable[[], BookSnapshot]) -> BookSnapshot:
+        if self.enabled:
+            conn = self.start()
+            conn.want(instrument)
+            if conn.is_live():
+                hit = self.cache.get(instrument)
+                if hit is not None:
+                    book = hit[0]
+                    if len(book.bids) > depth or len(book.asks) > depth:
+                        book = replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
+                    return book
+        try:
+            return rest()
+        except TransientError as exc:
+            if not self.enabled:
+                raise
+            state = self._conn.state.value if self._conn else "off"
+            raise StaleDataError(f"{self.account}: stale market data for {instrument}: stream {state}, "
+                                 f"REST fallback refused ({exc})", venue=self.account,
+                                 retry_after=exc.retry_after) from exc
+
+    # --- fills -----------------------------------------------------------------------------
+    def fills_due(self) -> bool:
+        """Whether to read the REST fill cursor now (always, without a live stream)."""
+        conn = self._conn
+        if conn is None or not conn.is_live():
+            return True
+        now = time.monotonic()
+        if self._woken.is_set() or now - self._last_fill_read >= self._fill_poll_s:
+            self._woken.clear()  # before the read: a fill signalled during it wakes the next one
+            self._last_fill_read = now
+            return True
+        return False
+
+    # --- state -----------------------------------------------------------------------------
+    def drain_events(self) -> list[StreamEvent]:
+        return self.log.drain()
+
+    def status(self) -> dict[str, Any]:
+        conn = self._conn
+        state = StreamState.OFF if not self.enabled else (conn.state if conn else StreamState.CONNECTING)
+        out: dict[str, Any] = {"stream": state.value, "budget": self.budget.status(), "events": self.log.counts()}
+        if conn is not None:
+            out["connects"] = conn.connects
+            out["silent_s"] = round(time.monotonic() - conn.last_heard, 3) if conn.last_heard else None
+            out["stale_after_s"] = conn.stale_after_s
+        return out
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+
+
+def feed_for(account: str, adapter: str, settings: Any, *,
+             protocol: Callable[[], StreamProtocol] | None,
+             resync: Callable[[str], BookSnapshot] | None = None,
+             limits: Mapping[str, Limit] | None = None) -> AccountFeed:
+    """The feed of an account from its validated settings (``HttpSettings`` keys): the
+    venue's published limits (or ``limits``, e.g. a Kalshi tier) scaled by ``budget_scale``;
+    the stream only if ``stream``."""
+    base = published(adapter) if limits is None else dict(limits)
+    budget = RequestBudget(account, {k: v.scaled(settings.budget_scale) for k, v in base.items()})
+    return AccountFeed(account, budget, protocol=protocol if settings.stream else None, resync=resync,
+                       stale_after_s=settings.stream_stale_s, fill_poll_s=settings.fill_poll_s)
