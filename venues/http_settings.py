@@ -19,6 +19,7 @@ class HttpSettings(BaseModel):
     backoff_max_s: float = Field(8.0, ge=0)
     rate_limit_retry_s: float = Field(1.0, ge=0, description="retry hint of a 429 without Retry-After")
     stream: bool = Field(True, description="market data and fill signals by WebSocket; REST is the fallback")
+    ws_url: str | None = Field(None, description="WebSocket endpoint; default derived from the REST URL")
     stream_stale_s: float | None = Field(None, gt=0, description="silence that makes the stream stale (venue default)")
     fill_poll_s: float = Field(5.0, gt=0, description="with a live stream, read REST fills at least this often")
     budget_scale: float = Field(1.0, gt=0, le=1, description="share of the venue's published rate limits to use")

@@ -5,8 +5,10 @@ an ``l2Book`` weighing 2; Kalshi's tiers as reads and writes per second; Alpaca 
 minute; OKX 20 book requests per 2 s). A token bucket per limit refills continuously. Reads
 (books, fills, reconciliation, audits) may not spend the last ``reserve`` of a bucket: that
 share is kept for order entry and cancels, which therefore always go first. A 429 closes the
-whole account for the venue's retry hint, whatever the priority: sending into a ban only
-lengthens it.
+account to reads for the venue's retry hint (sending into a ban only lengthens it); orders and
+cancels are not held back here, because their own retry (the cancel backoff, the engine's
+transient backoff) already waits out the same hint and a cancel must not queue behind reads.
+Any answered request reopens the gate early: the ban is evidently over.
 
 Nothing here sleeps: a refused call raises :class:`TransientError` carrying ``retry_after``,
 so the caller (the engine's backoff, or the cancel retry) decides when to come back and no
@@ -109,7 +111,7 @@ class RequestBudget:
         An unknown bucket (a venue with no published limit for it) is free."""
         with self._lock:
             now = self._clock()
-            if now < self._blocked_until:
+            if now < self._blocked_until and priority is Priority.READ:
                 wait = self._blocked_until - now
                 b = self._buckets.get(bucket)
                 if b is not None:
@@ -132,22 +134,30 @@ class RequestBudget:
             b.spent.append((now, weight))
 
     def penalize(self, retry_after: float | None) -> None:
-        """The venue answered 429: no call on this account before its retry hint has passed."""
+        """The venue answered 429: no read on this account before its retry hint has passed."""
         with self._lock:
             self._rate_limited += 1
             until = self._clock() + max(retry_after or 0.0, 0.0)
             self._blocked_until = max(self._blocked_until, until)
+
+    def answered(self) -> None:
+        """A request just went through: the venue takes calls again, whatever the hint said."""
+        if self._blocked_until:
+            with self._lock:
+                self._blocked_until = 0.0
 
     def call(self, fn: Callable[[], T], weight: float = 1.0, *, bucket: str = "rest",
              priority: Priority = Priority.READ) -> T:
         """Spend, then call; a rate-limit answer (TransientError with a retry hint) closes the gate."""
         self.spend(weight, bucket=bucket, priority=priority)
         try:
-            return fn()
+            out = fn()
         except TransientError as exc:
             if exc.retry_after is not None:
                 self.penalize(exc.retry_after)
             raise
+        self.answered()
+        return out
 
     def status(self) -> dict[str, Any]:
         """Plain data: what each bucket holds and spent over its last window, refusals, 429s."""

@@ -316,7 +316,7 @@ class HyperliquidAdapter(VenueAdapter):
         from venues.hyperliquid.stream import HyperliquidStream, ws_url
 
         c = self._c()
-        return HyperliquidStream(ws_url(self.base_url), coin=lambda s: self.instrument(s).venue_symbol,
+        return HyperliquidStream(self.config.ws_url or ws_url(self.base_url), coin=lambda s: self.instrument(s).venue_symbol,
                                  symbol=self._symbol, user=c.address)
 
     def close(self) -> None:

@@ -47,12 +47,14 @@ def _budgeted_post(post: Any, budget: RequestBudget | None, url_path: str, paylo
     weight, priority = request_weight(url_path, payload)
     budget.spend(weight, priority=priority)
     try:
-        return post(url_path, payload)
+        out = post(url_path, payload)
     except Exception as exc:
         hint = retry_after_of(exc, rate_limit_retry_s)
         if hint is not None:
             budget.penalize(hint)
         raise
+    budget.answered()
+    return out
 
 
 class _API(API):

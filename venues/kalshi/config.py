@@ -22,7 +22,6 @@ class KalshiConfig(HttpSettings):
     max_pages: int = Field(50, ge=1, description="stop paging a list after this many pages")
     tier: Literal["basic", "advanced", "premier", "prime"] = Field(
         "basic", description="the account's API access tier: its read/write limits per second")
-    ws_url: str | None = Field(None, description="WebSocket endpoint; default derived from the REST URL")
 
     def base_url(self, override: str | None) -> str:
         """``url:`` of the account wins (plain http://127.0.0.1:PORT works); else demo or prod."""

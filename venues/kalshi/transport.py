@@ -48,6 +48,8 @@ class KalshiHttp:
             if resp.status_code == 429 and self.budget is not None:
                 self.budget.penalize(err.retry_after if isinstance(err, TransientError) else None)
             raise err
+        if self.budget is not None:
+            self.budget.answered()
         return resp
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:

@@ -1,0 +1,123 @@
+"""A local WebSocket server on 127.0.0.1 that a test scripts: the venue end of a stream.
+
+It runs the real ``websockets`` server on its own asyncio loop in a thread. ``reply`` maps
+each message a client sends to the messages the server answers (acks, snapshots, pongs);
+the test pushes more with :meth:`WsServer.send`, drops every connection with :meth:`drop`,
+and goes silent (no replies, no pongs to ping frames) with :meth:`hang`. Waits are bounded
+polls (:func:`eventually`), never sleeps that a result depends on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection, serve
+
+Script = Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.01)
+
+
+class WsServer:
+    def __init__(self, reply: Script, path: str = "/ws") -> None:
+        self.reply = reply
+        self.path = path
+        self.received: list[dict[str, Any]] = []
+        self.handshakes: list[dict[str, str]] = []  # request headers, one per connection
+        self.paths: list[str] = []
+        self._conns: list[ServerConnection] = []
+        self._muted = False
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self.port = 0
+        self._thread = threading.Thread(target=self._main, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}{self.path}"
+
+    def __enter__(self) -> WsServer:
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("websocket server did not start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._loop.call_soon_threadsafe(self._stop.set)  # type: ignore[union-attr]
+        self._thread.join(10)
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self._loop)
+        self._loop.run_until_complete(self._serve())
+
+    async def _serve(self) -> None:
+        self._stop = asyncio.Event()
+        async with serve(self._handler, "127.0.0.1", 0) as server:
+            self.port = next(iter(server.sockets)).getsockname()[1]
+            self._ready.set()
+            await self._stop.wait()
+
+    async def _handler(self, ws: ServerConnection) -> None:
+        self.handshakes.append(dict(ws.request.headers))
+        self.paths.append(ws.request.path)
+        self._conns.append(ws)
+        try:
+            async for raw in ws:
+                msg = json.loads(raw)
+                self.received.append(msg)
+                if self._muted:
+                    continue
+                for out in self.reply(msg):
+                    await ws.send(json.dumps(out))
+        except Exception:
+            pass
+        finally:
+            if ws in self._conns:
+                self._conns.remove(ws)
+
+    # --- scripting from the test thread ------------------------------------------------
+    @property
+    def connections(self) -> int:
+        return len(self.handshakes)
+
+    def send(self, msg: dict[str, Any]) -> None:
+        """Send ``msg`` to every open connection (returns once sent)."""
+        async def go() -> None:
+            for ws in list(self._conns):
+                await ws.send(json.dumps(msg))
+        asyncio.run_coroutine_threadsafe(go(), self._loop).result(10)
+
+    def drop(self) -> None:
+        """Cut every open connection without a close handshake (a network drop)."""
+        def go() -> None:
+            for ws in list(self._conns):
+                ws.transport.abort()
+        self._loop.call_soon_threadsafe(go)
+
+    def hang(self, muted: bool = True) -> None:
+        """Stop answering anything, ping frames included (a venue that hangs); False resumes."""
+        def go() -> None:
+            self._muted = muted
+            for ws in list(self._conns):
+                (ws.transport.pause_reading if muted else ws.transport.resume_reading)()
+        self._loop.call_soon_threadsafe(go)
+
+    def sent(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
+        """Messages the clients sent that match ``predicate``."""
+        return [m for m in list(self.received) if predicate(m)]
