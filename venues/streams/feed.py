@@ -13,8 +13,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import replace
-from typing import Any
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from runner.errors import StaleDataError, TransientError
 from venues.base import BookSnapshot
@@ -25,41 +25,75 @@ from venues.streams.events import EventLog, StreamEvent, StreamState
 from venues.streams.protocol import StreamProtocol
 
 
+class Stream(Protocol):
+    """What the feed needs of a stream: ours (:class:`StreamConnection`) or an SDK's wrapped."""
+
+    state: StreamState
+    connects: int
+    last_heard: float
+    stale_after_s: float
+
+    def start(self) -> None: ...
+    def want(self, instrument: str) -> None: ...
+    def is_live(self) -> bool: ...
+    def close(self, timeout: float = 5.0) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamParts:
+    """What an SDK-driven stream is built from: the feed's cache, log and fill wake-up."""
+
+    account: str
+    cache: BookCache
+    log: EventLog
+    wake_fills: Callable[[], None]
+    resync: Callable[[str], BookSnapshot] | None
+    stale_after_s: float | None
+    backoff: ReconnectBackoff
+
+
 class AccountFeed:
     def __init__(self, account: str, budget: RequestBudget, *,
                  protocol: Callable[[], StreamProtocol] | None = None,
+                 stream: Callable[[StreamParts], Stream] | None = None,
                  resync: Callable[[str], BookSnapshot] | None = None,
                  stale_after_s: float | None = None, fill_poll_s: float = 5.0,
                  backoff: ReconnectBackoff = ReconnectBackoff()) -> None:
+        """``protocol`` (a wire protocol we run) or ``stream`` (an SDK's, wrapped); neither: REST only."""
         self.account = account
         self.budget = budget
         self.cache = BookCache()
         self.log = EventLog()
         self._protocol = protocol
+        self._stream = stream
         self._resync = resync
         self._stale_after_s = stale_after_s
         self._backoff = backoff
         self._fill_poll_s = fill_poll_s
-        self._conn: StreamConnection | None = None
+        self._conn: Stream | None = None
         self._woken = threading.Event()
         self._last_fill_read = 0.0
         self._lock = threading.Lock()
 
     @property
     def enabled(self) -> bool:
-        return self._protocol is not None
+        return self._protocol is not None or self._stream is not None
 
     @property
-    def connection(self) -> StreamConnection | None:
+    def connection(self) -> Stream | None:
         return self._conn
 
-    def start(self) -> StreamConnection:
+    def start(self) -> Stream:
         with self._lock:
             if self._conn is None:
-                assert self._protocol is not None
-                self._conn = StreamConnection(self.account, self._protocol(), self.cache, self.log,
-                                              resync=self._resync, on_fill=self._woken.set,
-                                              backoff=self._backoff, stale_after_s=self._stale_after_s)
+                if self._stream is not None:
+                    self._conn = self._stream(StreamParts(self.account, self.cache, self.log, self._woken.set,
+                                                          self._resync, self._stale_after_s, self._backoff))
+                else:
+                    assert self._protocol is not None
+                    self._conn = StreamConnection(self.account, self._protocol(), self.cache, self.log,
+                                                  resync=self._resync, on_fill=self._woken.set,
+                                                  backoff=self._backoff, stale_after_s=self._stale_after_s)
                 self._conn.start()
             return self._conn
 
@@ -118,7 +152,8 @@ class AccountFeed:
 
 
 def feed_for(account: str, adapter: str, settings: Any, *,
-             protocol: Callable[[], StreamProtocol] | None,
+             protocol: Callable[[], StreamProtocol] | None = None,
+             stream: Callable[[StreamParts], Stream] | None = None,
              resync: Callable[[str], BookSnapshot] | None = None,
              limits: Mapping[str, Limit] | None = None) -> AccountFeed:
     """The feed of an account from its validated settings (``HttpSettings`` keys): the
@@ -126,5 +161,6 @@ def feed_for(account: str, adapter: str, settings: Any, *,
     the stream only if ``stream``."""
     base = published(adapter) if limits is None else dict(limits)
     budget = RequestBudget(account, {k: v.scaled(settings.budget_scale) for k, v in base.items()})
-    return AccountFeed(account, budget, protocol=protocol if settings.stream else None, resync=resync,
+    return AccountFeed(account, budget, protocol=protocol if settings.stream else None,
+                       stream=stream if settings.stream else None, resync=resync,
                        stale_after_s=settings.stream_stale_s, fill_poll_s=settings.fill_poll_s)
