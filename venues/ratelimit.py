@@ -57,7 +57,7 @@ class Limit:
 PUBLISHED: dict[str, dict[str, Limit]] = {
     "hyperliquid": {"rest": Limit(1200, 60)},  # weight per minute per address; l2Book 2, info 20, action 1
     "alpaca": {"rest": Limit(200, 60)},  # calls per minute per account
-    "ccxt": {"rest": Limit(20, 2), "books": Limit(20, 2)},  # OKX: 20 requests per 2 s (books, orders...)
+    "ccxt": {"rest": Limit(20, 2)},  # OKX: 20 requests per 2 s; create() uses the exchange's rateLimit
     "kalshi": {"read": Limit(20, 1), "write": Limit(10, 1)},  # basic tier
     "sim": {},  # in process: no limit
 }

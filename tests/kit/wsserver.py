@@ -59,7 +59,11 @@ class WsServer:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._loop.call_soon_threadsafe(self._stop.set)  # type: ignore[union-attr]
+        def stop() -> None:
+            for ws in list(self._conns):
+                ws.transport.abort()  # a hung connection would hold the server's close
+            self._stop.set()  # type: ignore[union-attr]
+        self._loop.call_soon_threadsafe(stop)
         self._thread.join(10)
 
     def _main(self) -> None:
@@ -79,6 +83,10 @@ class WsServer:
         self._conns.append(ws)
         try:
             async for raw in ws:
+                if raw == "ping":  # OKX's text keepalive
+                    if not self._muted:
+                        await ws.send("pong")
+                    continue
                 msg = json.loads(raw)
                 self.received.append(msg)
                 if self._muted:
@@ -96,11 +104,13 @@ class WsServer:
     def connections(self) -> int:
         return len(self.handshakes)
 
-    def send(self, msg: dict[str, Any]) -> None:
-        """Send ``msg`` to every open connection (returns once sent)."""
+    def send(self, msg: dict[str, Any], where: str = "") -> None:
+        """Send ``msg`` to every open connection whose request path holds ``where`` (returns
+        once sent): OKX has public and private sockets, a book goes to the public one only."""
         async def go() -> None:
             for ws in list(self._conns):
-                await ws.send(json.dumps(msg))
+                if where in ws.request.path:
+                    await ws.send(json.dumps(msg))
         asyncio.run_coroutine_threadsafe(go(), self._loop).result(10)
 
     def drop(self) -> None:
@@ -121,3 +131,13 @@ class WsServer:
     def sent(self, predicate: Callable[[dict[str, Any]], bool]) -> list[dict[str, Any]]:
         """Messages the clients sent that match ``predicate``."""
         return [m for m in list(self.received) if predicate(m)]
+
+
+def streamed(adapter: Any, instrument: str, predicate: Callable[[Any], bool], timeout: float = 10.0) -> Any:
+    """Wait until the adapter's stream holds a book of ``instrument`` that satisfies
+    ``predicate`` (reading the cache, not ``book()``, so the wait spends no REST budget)."""
+    def ready() -> bool:
+        hit = adapter.feed.cache.get(instrument)
+        return hit is not None and predicate(hit[0])
+
+    return eventually(ready, timeout, what=f"a streamed book of {instrument}")

@@ -15,7 +15,7 @@ import pytest
 import responses
 
 from runner.errors import StaleDataError, TransientError
-from tests.kit.wsserver import WsServer, eventually
+from tests.kit.wsserver import WsServer, eventually, streamed
 from tests.venues import test_hyperliquid_fake as fake
 from venues.hyperliquid.adapter import HyperliquidAdapter
 from venues.hyperliquid.config import HyperliquidConfig
@@ -80,7 +80,7 @@ class TestBooksFromTheStream:
                        what="l2Book subscription")
             assert venue.sent(lambda m: m.get("subscription", {}).get("type") == "userFills")
             venue.send(l2("ETH", 1700000010000, "1900.5", "1900.6"))
-            eventually(lambda: v.book("ETH").bids[0][0] == 1900.5, what="streamed book")
+            streamed(v, "ETH", lambda b: b.bids[0][0] == 1900.5)
             book = v.book("ETH", depth=1)
             assert book.bids == [(1900.5, 2.0)] and book.asks == [(1900.6, 1.5)] and book.ts == 1700000010.0
             assert book_requests(hl) == 1  # no request while the stream is live
@@ -97,7 +97,7 @@ class TestBooksFromTheStream:
             venue.send(l2("ETH", 1700000020000, "1901.0", "1901.1"))
             venue.send(l2("ETH", 1700000010000, "1800.0", "1800.1"))  # out of order
             venue.send(l2("ETH", 1700000030000, "1902.0", "1902.1"))
-            eventually(lambda: v.book("ETH").bids[0][0] == 1902.0)
+            streamed(v, "ETH", lambda b: b.bids[0][0] == 1902.0)
             assert v.book("ETH").ts == 1700000030.0
         finally:
             v.close()
@@ -111,7 +111,7 @@ class TestAStreamThatFails:
             v.book("ETH")
             eventually(lambda: venue.sent(lambda m: m.get("subscription", {}).get("type") == "l2Book"))
             venue.send(l2("ETH", 1700000010000, "1900.5", "1900.6"))
-            eventually(lambda: v.book("ETH").bids[0][0] == 1900.5)
+            streamed(v, "ETH", lambda b: b.bids[0][0] == 1900.5)
             venue.drop()
             eventually(lambda: K.DISCONNECTED in kinds(v), what="the drop to be seen")
             eventually(lambda: venue.connections == 2, what="a reconnect")
@@ -122,7 +122,7 @@ class TestAStreamThatFails:
             assert v.book("ETH").bids[0] == (1890.1, 1.25)
             assert book_requests(hl) == before + 1
             venue.send(l2("ETH", 1700000040000, "1910.0", "1910.1"))
-            eventually(lambda: v.book("ETH").bids[0][0] == 1910.0)
+            streamed(v, "ETH", lambda b: b.bids[0][0] == 1910.0)
             assert K.RECONNECT in kinds(v)
         finally:
             v.close()
@@ -134,7 +134,7 @@ class TestAStreamThatFails:
             v.book("ETH")
             eventually(lambda: venue.sent(lambda m: m.get("subscription", {}).get("type") == "l2Book"))
             venue.send(l2("ETH", 1700000010000, "1900.5", "1900.6"))
-            eventually(lambda: v.book("ETH").bids[0][0] == 1900.5)
+            streamed(v, "ETH", lambda b: b.bids[0][0] == 1900.5)
             venue.hang()
             eventually(lambda: K.STALE in kinds(v), what="the stale verdict")
             stale = next(e for e in v.feed.log.peek() if e.kind is K.STALE)  # type: ignore[union-attr]

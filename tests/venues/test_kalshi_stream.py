@@ -19,7 +19,7 @@ import respx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from tests.kit.wsserver import WsServer, eventually
+from tests.kit.wsserver import WsServer, eventually, streamed
 from tests.venues import test_kalshi_fake as fake
 from tests.venues.test_kalshi_fake import TICKER, key_file, rsa_key  # noqa: F401 - fixtures
 from venues.kalshi.adapter import KalshiAdapter
@@ -116,13 +116,14 @@ def test_deltas_in_sequence_keep_the_book_and_both_sides_are_served_without_requ
     try:
         v.book(f"{TICKER}:yes")
         assert book_reads(k) == 1
-        eventually(lambda: v.book(f"{TICKER}:yes").bids[0] == (40.0, 12.0), what="the snapshot")
+        streamed(v, f"{TICKER}:yes", lambda b: b.bids[0] == (40.0, 12.0))
         reads = book_reads(k)
         venue.send(script.delta(TICKER, 2, "0.4300", "7.00"))
         venue.send(script.delta(TICKER, 3, "0.4000", "-12.00"))
-        eventually(lambda: v.book(f"{TICKER}:yes").bids[0] == (43.0, 7.0), what="the deltas")
+        streamed(v, f"{TICKER}:yes", lambda b: b.bids == [(43.0, 7.0), (39.0, 10.0)])
         yes = v.book(f"{TICKER}:yes")
         assert yes.bids == [(43.0, 7.0), (39.0, 10.0)] and yes.asks[0] == (42.0, 17.0)  # 100 - best NO bid
+        streamed(v, f"{TICKER}:no", lambda b: b.asks[0] == (57.0, 7.0))  # both sides are put in turn
         no = v.book(f"{TICKER}:no")
         assert no.bids[0] == (58.0, 17.0) and no.asks[0] == (57.0, 7.0)
         assert book_reads(k) == reads
@@ -136,7 +137,7 @@ def test_a_sequence_gap_resyncs_from_rest_and_resubscribes_the_market(
     v = streaming(key_file, venue)
     try:
         v.book(f"{TICKER}:yes")
-        eventually(lambda: v.book(f"{TICKER}:yes").bids[0] == (40.0, 12.0))
+        streamed(v, f"{TICKER}:yes", lambda b: b.bids[0] == (40.0, 12.0))
         reads = book_reads(k)
         venue.send(script.delta(TICKER, 2, "0.4300", "7.00"))
         venue.send(script.delta(TICKER, 5, "0.4400", "1.00"))  # 3 and 4 lost
@@ -151,7 +152,7 @@ def test_a_sequence_gap_resyncs_from_rest_and_resubscribes_the_market(
                    what="the resubscription")
         # the fresh snapshot (a new sid, seq 1) replaces the REST one; its deltas apply again
         venue.send(script.delta(TICKER, 2, "0.4400", "3.00"))
-        eventually(lambda: v.book(f"{TICKER}:yes").bids[0] == (44.0, 3.0), what="deltas after the resync")
+        streamed(v, f"{TICKER}:yes", lambda b: b.bids[0] == (44.0, 3.0))
         assert v.stream_status()["events"]["gap"] == 2
     finally:
         v.close()
