@@ -91,6 +91,11 @@ class CcxtStream:
         try:
             loop.run_until_complete(self._run(ready))
         finally:
+            pending = asyncio.all_tasks(loop)
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()
 
     async def _run(self, ready: threading.Event) -> None:
@@ -105,8 +110,9 @@ class CcxtStream:
         await self._stop.wait()
         for task in [*self._tasks.values(), *extra]:
             task.cancel()
+        self._abort_sockets()  # a hung venue must not hold the stop in a close handshake
         with contextlib.suppress(Exception):
-            await asyncio.wait_for(self._ex.close(), 2.0)  # a hung venue must not hold the stop
+            await asyncio.wait_for(self._ex.close(), 2.0)
         self.state = StreamState.CLOSED
         self._event(K.CLOSED)
 
@@ -197,6 +203,16 @@ class CcxtStream:
                 self.state = StreamState.DOWN
                 self.parts.cache.invalidate()
                 self._event(K.STALE, detail=f"nothing heard for {silent:.1f}s (limit {self.stale_after_s:g}s)")
+                self._abort_sockets()
                 for client in list(self._ex.clients.values()):
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(client.close(), 2.0)
+
+    def _abort_sockets(self) -> None:
+        """Drop every socket of the pro client without a close handshake (the venue may be hung):
+        aiohttp's WebSocket response has no public abort, so close its HTTP response."""
+        for client in list(self._ex.clients.values()):
+            response = getattr(getattr(client, "connection", None), "_response", None)
+            if response is not None:
+                with contextlib.suppress(Exception):
+                    response.close()
