@@ -34,9 +34,13 @@ def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
 
 
 class WsServer:
-    def __init__(self, reply: Script, path: str = "/ws") -> None:
+    def __init__(self, reply: Script, path: str = "/ws", *, codec: str = "json", greet: list[Any] = ()) -> None:
+        """``codec``: "json" (text frames) or "msgpack" (binary, Alpaca); ``greet``: frames sent
+        as soon as a client connects (Alpaca's ``[{"T": "success", "msg": "connected"}]``)."""
         self.reply = reply
         self.path = path
+        self.codec = codec
+        self.greet = list(greet)
         self.received: list[dict[str, Any]] = []
         self.handshakes: list[dict[str, str]] = []  # request headers, one per connection
         self.paths: list[str] = []
@@ -82,35 +86,51 @@ class WsServer:
         self.paths.append(ws.request.path)
         self._conns.append(ws)
         try:
+            for out in self.greet:
+                await ws.send(self.encode(out))
             async for raw in ws:
                 if raw == "ping":  # OKX's text keepalive
                     if not self._muted:
                         await ws.send("pong")
                     continue
-                msg = json.loads(raw)
+                msg = self.decode(raw)
                 self.received.append(msg)
                 if self._muted:
                     continue
                 for out in self.reply(msg):
-                    await ws.send(json.dumps(out))
+                    await ws.send(self.encode(out))
         except Exception:
             pass
         finally:
             if ws in self._conns:
                 self._conns.remove(ws)
 
+    def encode(self, msg: Any) -> str | bytes:
+        if self.codec == "msgpack":
+            import msgpack
+
+            return msgpack.packb(msg, datetime=False)
+        return json.dumps(msg)
+
+    def decode(self, raw: str | bytes) -> Any:
+        if self.codec == "msgpack":
+            import msgpack
+
+            return msgpack.unpackb(raw)
+        return json.loads(raw)
+
     # --- scripting from the test thread ------------------------------------------------
     @property
     def connections(self) -> int:
         return len(self.handshakes)
 
-    def send(self, msg: dict[str, Any], where: str = "") -> None:
+    def send(self, msg: Any, where: str = "") -> None:
         """Send ``msg`` to every open connection whose request path holds ``where`` (returns
         once sent): OKX has public and private sockets, a book goes to the public one only."""
         async def go() -> None:
             for ws in list(self._conns):
                 if where in ws.request.path:
-                    await ws.send(json.dumps(msg))
+                    await ws.send(self.encode(msg))
         asyncio.run_coroutine_threadsafe(go(), self._loop).result(10)
 
     def drop(self) -> None:

@@ -343,6 +343,8 @@ def create(account: AccountConfig) -> CcxtAdapter:
     adapter._account_config = account
     # the exchange's own throttle figure (ms between calls; OKX 100: 20 per 2 s) is its published limit
     per_2s = max(1.0, 2000.0 / float(getattr(adapter.exchange, "rateLimit", 100) or 100))
-    adapter.feed = feed_for(account.name, "ccxt", config, stream=adapter.stream, resync=adapter._rest_book,
-                            limits={"rest": Limit(per_2s, 2.0)})
+    # a url: override (a local stand-in) without ws_url would stream from the real venue: no stream
+    streams = config.ws_url is not None or not (account.url or config.url)
+    adapter.feed = feed_for(account.name, "ccxt", config, stream=adapter.stream if streams else None,
+                            resync=adapter._rest_book, limits={"rest": Limit(per_2s, 2.0)})
     return adapter

@@ -15,7 +15,8 @@ from venues.base import BookSnapshot
 
 
 class LevelBook:
-    """price -> size of one side; a delta adds to a level, a level at or below zero goes."""
+    """price -> size of one side: a delta adds to a level (Kalshi) or an update sets it (Alpaca);
+    a level at or below zero goes."""
 
     __slots__ = ("levels",)
 
@@ -28,6 +29,13 @@ class LevelBook:
     def apply(self, price: float, delta: float) -> None:
         size = self.levels.get(price, 0.0) + delta
         if size > 1e-12:
+            self.levels[price] = size
+        else:
+            self.levels.pop(price, None)
+
+    def set(self, price: float, size: float) -> None:
+        """A level as the venue states it now (Alpaca's updates); size 0 removes it."""
+        if size > 0:
             self.levels[price] = size
         else:
             self.levels.pop(price, None)
