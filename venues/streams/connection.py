@@ -62,6 +62,7 @@ class StreamConnection:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._stop: asyncio.Event | None = None
+        self._task: asyncio.Task[None] | None = None
         self._ws: Any = None
         self.state = StreamState.CONNECTING
         self.last_heard = 0.0  # monotonic
@@ -93,10 +94,18 @@ class StreamConnection:
                 and time.monotonic() - self.last_heard <= self.stale_after_s)
 
     def close(self, timeout: float = 5.0) -> None:
+        """Stop now: a connect or handshake in progress is cancelled, not waited out."""
         loop, stop = self._loop, self._stop
+
+        def shutdown() -> None:
+            assert stop is not None
+            stop.set()
+            if self._task is not None:
+                self._task.cancel()
+
         if loop is not None and stop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
+                loop.call_soon_threadsafe(shutdown)
         if self._thread is not None:
             self._thread.join(timeout)
         self.state = StreamState.CLOSED
@@ -106,10 +115,14 @@ class StreamConnection:
         loop = asyncio.new_event_loop()
         self._loop = loop
         self._stop = asyncio.Event()
+        self._task = loop.create_task(self._run())
         started.set()
         try:
-            loop.run_until_complete(self._run())
+            with contextlib.suppress(asyncio.CancelledError):
+                loop.run_until_complete(self._task)
         finally:
+            self.state = StreamState.CLOSED
+            self._event(K.CLOSED)
             loop.close()
 
     def _event(self, kind: StreamEventKind, channel: str = "", instrument: str = "", detail: str = "") -> None:
@@ -167,8 +180,6 @@ class StreamConnection:
             self._event(K.RECONNECT, detail=f"in {delay:.3f}s (attempt {attempt + 1})")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
-        self.state = StreamState.CLOSED
-        self._event(K.CLOSED)
 
     async def _read(self, ws: Any) -> tuple[bool, str]:
         """Read until the socket ends; returns (whether anything was heard, why it ended)."""

@@ -1,0 +1,79 @@
+"""The stream machinery every venue shares: reconnect delays, the event log, level books, and a
+stop that never waits out a venue that hangs mid-handshake."""
+
+from __future__ import annotations
+
+import random
+import socket
+from typing import Any
+
+from venues.base import BookSnapshot
+from venues.ratelimit import RequestBudget
+from venues.streams.book import BookCache, LevelBook
+from venues.streams.connection import ReconnectBackoff, StreamConnection
+from venues.streams.events import EventLog, StreamEvent, StreamEventKind, StreamState
+from venues.streams.feed import AccountFeed
+from venues.streams.protocol import StreamProtocol, Update
+
+
+class Silent(StreamProtocol):
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+    def subscribe(self, instrument: str) -> list[dict[str, Any]]:
+        return []
+
+    def handle(self, msg: Any) -> list[Update]:
+        return []
+
+
+def test_reconnect_delays_grow_exponentially_with_full_jitter_and_a_cap() -> None:
+    b, rng = ReconnectBackoff(base_s=0.5, cap_s=30.0), random.Random(7)
+    for attempt in range(12):
+        ceiling = min(30.0, 0.5 * 2**attempt)
+        delays = [b.delay(attempt, rng) for _ in range(200)]
+        assert all(0.05 <= d <= ceiling for d in delays)
+        assert len({round(d, 6) for d in delays}) > 150  # jittered, not one fixed step
+    assert max(b.delay(40, rng) for _ in range(200)) <= 30.0
+
+
+def test_the_event_log_is_bounded_and_keeps_counts_across_drains() -> None:
+    log = EventLog(maxlen=3)
+    for i in range(5):
+        log.add(StreamEvent(float(i), "a", StreamEventKind.GAP, instrument=str(i)))
+    assert [e.instrument for e in log.drain()] == ["2", "3", "4"]
+    assert log.drain() == [] and log.counts() == {"gap": 5}
+
+
+def test_level_books_take_deltas_and_absolute_levels() -> None:
+    book = LevelBook([(42.0, 13.0), (41.0, 10.0), (40.0, 0.0)])
+    book.apply(42.0, -13.0)
+    book.apply(43.0, 7.0)
+    book.set(41.0, 0.0)
+    book.set(39.0, 2.0)
+    assert book.best_first() == [(43.0, 7.0), (39.0, 2.0)]
+    assert book.best_first(descending=False) == [(39.0, 2.0), (43.0, 7.0)]
+
+
+def test_without_a_live_stream_the_feed_reads_rest_and_reads_fills_every_time() -> None:
+    feed = AccountFeed("a", RequestBudget("a", {}))
+    rest = BookSnapshot("X", 1.0, [(1.0, 1.0)], [(2.0, 1.0)])
+    assert feed.book("X", 5, lambda: rest) is rest
+    assert feed.fills_due() and feed.fills_due()
+    assert feed.status() == {"stream": "off", "budget": feed.budget.status(), "events": {}}
+
+
+def test_closing_does_not_wait_out_a_venue_that_hangs_in_the_handshake() -> None:
+    with socket.socket() as listener:  # accepts TCP, never answers the WebSocket upgrade
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(4)
+        url = f"ws://127.0.0.1:{listener.getsockname()[1]}/ws"
+        conn = StreamConnection("a", Silent(url), BookCache(), EventLog(), stale_after_s=60.0)
+        conn.start()
+        conn.want("X")
+        accepted, _ = listener.accept()  # the client is now inside its 60 s handshake
+        with accepted:
+            conn.close(timeout=10.0)
+            assert conn._thread is not None and not conn._thread.is_alive()
+            assert conn.state is StreamState.CLOSED
+            assert [e.kind for e in conn.log.peek()][-1] is StreamEventKind.CLOSED
