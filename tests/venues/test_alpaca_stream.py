@@ -36,6 +36,14 @@ def alpaca_reply(msg: dict[str, Any]) -> list[Any]:
     return out
 
 
+def trading_reply(msg: dict[str, Any]) -> list[Any]:
+    if msg.get("action") == "authenticate":
+        return [{"stream": "authorization", "data": {"status": "authorized", "action": "authenticate"}}]
+    if msg.get("action") == "listen":
+        return [{"stream": "listening", "data": {"streams": ["trade_updates"]}}]
+    return []
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeAlpaca]:
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
@@ -50,8 +58,16 @@ def venue() -> Iterator[WsServer]:
 
 
 @pytest.fixture
-def alpaca(fake: FakeAlpaca, venue: WsServer, monkeypatch: pytest.MonkeyPatch) -> Iterator[AlpacaAdapter]:
-    adapter = create(alpaca_account(monkeypatch, ws_url=f"ws://127.0.0.1:{venue.port}", stream_stale_s=1.0))
+def trading() -> Iterator[WsServer]:
+    with WsServer(trading_reply, path="/stream") as server:
+        yield server
+
+
+@pytest.fixture
+def alpaca(fake: FakeAlpaca, venue: WsServer, trading: WsServer,
+           monkeypatch: pytest.MonkeyPatch) -> Iterator[AlpacaAdapter]:
+    adapter = create(alpaca_account(monkeypatch, ws_url=f"ws://127.0.0.1:{venue.port}", stream_stale_s=1.0,
+                                    trading_ws_url=trading.url))
     adapter.connect()
     try:
         yield adapter
@@ -107,3 +123,26 @@ def test_a_silent_stream_is_stale(alpaca: AlpacaAdapter, fake: FakeAlpaca, venue
     venue.hang()
     eventually(lambda: K.STALE in kinds(alpaca), what="the stale verdict")
     assert alpaca.book("BTC/USD").bids[0] == (63495.1, 0.5412)  # REST, not the old streamed book
+
+
+def test_trade_updates_wake_the_rest_fill_read(fake: FakeAlpaca, venue: WsServer, trading: WsServer,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    a = create(alpaca_account(monkeypatch, ws_url=f"ws://127.0.0.1:{venue.port}", trading_ws_url=trading.url,
+                              fill_poll_s=3600))
+    a.connect()
+    try:
+        a.book("BTC/USD")
+        streamed(a, "BTC/USD", lambda b: b.bids[0] == (63500.0, 0.5))
+        eventually(lambda: trading.sent(lambda m: m.get("action") == "listen"), what="trade_updates")
+        a.fills("0")  # woken by the connect
+        reads = fake.count("/account/activities/FILL")
+        a.fills("0")
+        assert fake.count("/account/activities/FILL") == reads  # nothing signalled: no request
+        trading.send({"stream": "trade_updates", "data": {"event": "new", "order": {"id": "x"}}})
+        trading.send({"stream": "trade_updates", "data": {"event": "fill", "price": "63500", "qty": "0.01",
+                                                         "order": {"id": "904837e3", "client_order_id": "c1"}}})
+        eventually(lambda: a.feed._woken.is_set(), what="the fill signal")  # type: ignore[union-attr]
+        a.fills("0")
+        assert fake.count("/account/activities/FILL") == reads + 1
+    finally:
+        a.close()

@@ -202,6 +202,8 @@ class AlpacaAdapter(VenueAdapter):
     # --- account -----------------------------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
         """FILL activities after ``cursor`` (an activity id), oldest first, page by page."""
+        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+            return FillPage([], cursor)  # trade_updates signalled no fill: no request
         out = []
         token = cursor
         for _ in range(50):
@@ -292,9 +294,10 @@ def create(account: AccountConfig) -> AlpacaAdapter:
 
         return AlpacaStream(parts, api_key=account.secret("api_key") or "", secret_key=account.secret("secret_key") or "",
                             is_equity=lambda s: adapter.instrument(s).kind == "equity", ws_url=config.ws_url,
-                            stock_feed=config.stock_feed)
+                            stock_feed=config.stock_feed, paper=config.paper,
+                            trading=config.trading_ws_url is not None or not (account.url or config.url),
+                            trading_ws_url=config.trading_ws_url)
 
-    # alpaca fills have no stream here yet: fills() reads REST on every call (no fills_due gate).
     # A url: override (a local stand-in) without ws_url would stream from the real venue: no stream.
     streams = config.ws_url is not None or not (account.url or config.url)
     adapter.feed = feed_for(account.name, "alpaca", config, stream=stream if streams else None,

@@ -30,6 +30,7 @@ class AlpacaConfig(BaseModel):
     fills_page_size: int = Field(100, ge=1, le=100)
     stream: bool = Field(True, description="books (crypto) and quotes (equities) by alpaca-py's data streams")
     ws_url: str | None = Field(None, description="data stream base override (.../v1beta3/crypto/us, .../v2/FEED)")
+    trading_ws_url: str | None = Field(None, description="trading stream (trade_updates) URL override")
     stream_stale_s: float | None = Field(None, gt=0, description="silence that makes the stream stale (30 s)")
-    fill_poll_s: float = Field(5.0, gt=0, description="unused: alpaca fills are read on every call")
+    fill_poll_s: float = Field(5.0, gt=0, description="with a live stream, read REST fills at least this often")
     budget_scale: float = Field(1.0, gt=0, le=1, description="share of Alpaca's 200 calls a minute to use")

@@ -1,6 +1,8 @@
 """alpaca-py's market data streams: ``CryptoDataStream`` order books (``T: "o"``; ``r: true``
 is a full snapshot, later messages set levels, size 0 removes one) and ``StockDataStream``
-quotes (``T: "q"``, the NBBO as a one-level book), msgpack over WebSocket.
+quotes (``T: "q"``, the NBBO as a one-level book), msgpack over WebSocket; and the
+``TradingStream``'s ``trade_updates`` (JSON), whose ``fill``/``partial_fill`` wake the REST
+fill read (the account activities stay the truth).
 
 alpaca-py keeps the socket, authenticates and reconnects itself (1 s doubling to 30 s); we
 observe it by subclassing its two connection hooks (a connect is recorded and wakes the REST
@@ -21,6 +23,7 @@ from typing import Any
 
 from alpaca.data.live.crypto import CryptoDataStream
 from alpaca.data.live.stock import StockDataStream
+from alpaca.trading.stream import TradingStream
 
 from venues.base import BookSnapshot
 from venues.streams.book import LevelBook
@@ -51,6 +54,7 @@ def _observed(base: type) -> type:
 
 ObservedCrypto = _observed(CryptoDataStream)
 ObservedStocks = _observed(StockDataStream)
+FILL_EVENTS = frozenset({"fill", "partial_fill"})
 
 
 class AlpacaStream:
@@ -58,12 +62,14 @@ class AlpacaStream:
 
     def __init__(self, parts: StreamParts, *, api_key: str, secret_key: str, is_equity: Callable[[str], bool],
                  ws_url: str | None = None, stock_feed: str = "iex", depth: int = 20,
+                 trading: bool = True, paper: bool = True, trading_ws_url: str | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.parts = parts
         self._keys = (api_key, secret_key)
         self._is_equity = is_equity
         self._ws_url = ws_url.rstrip("/") if ws_url else None
         self._stock_feed = stock_feed
+        self._trading = (paper, trading_ws_url) if trading else None
         self.depth = depth
         self._clock = clock
         self.stale_after_s = parts.stale_after_s or self.stale_default_s
@@ -130,6 +136,12 @@ class AlpacaStream:
         ready.set()
         for inst in sorted(self._wanted):
             self._subscribe(inst)
+        if self._trading is not None:
+            paper, url = self._trading
+            trades = TradingStream(*self._keys, paper=paper, raw_data=True, url_override=url)
+            trades._trade_updates_handler = self._on_trade_update  # subscribe_* would wait on this loop
+            self._streams["trading"] = trades
+            self._tasks.append(asyncio.ensure_future(trades._run_forever()))
         watchdog = asyncio.ensure_future(self._watchdog())
         await self._stop.wait()
         watchdog.cancel()
@@ -207,6 +219,10 @@ class AlpacaStream:
                                           [(float(msg["bp"]), float(msg["bs"]))],
                                           [(float(msg["ap"]), float(msg["as"]))]))
 
+    async def _on_trade_update(self, msg: dict[str, Any]) -> None:
+        if (msg.get("data") or {}).get("event") in FILL_EVENTS:
+            self.parts.wake_fills()
+
     async def _watchdog(self) -> None:
         while True:
             await asyncio.sleep(self.stale_after_s / 4)
@@ -216,7 +232,9 @@ class AlpacaStream:
                 self._books.clear()
                 self.parts.cache.invalidate()
                 self._event(K.STALE, detail=f"nothing heard for {silent:.1f}s (limit {self.stale_after_s:g}s)")
-                for stream in self._streams.values():
+                for name, stream in self._streams.items():
+                    if name == "trading":
+                        continue  # quiet when nothing trades; its own pings keep it honest
                     ws = stream._ws
                     if ws is not None:
                         with contextlib.suppress(Exception):
