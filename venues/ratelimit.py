@@ -133,6 +133,18 @@ class RequestBudget:
             b.requests += 1
             b.spent.append((now, weight))
 
+    def charge(self, weight: float, *, bucket: str = "rest") -> None:
+        """Weight the venue counts only after answering (Hyperliquid: 1 per 20 fills returned):
+        taken without refusal, so the bucket may go below zero and later calls wait longer."""
+        with self._lock:
+            b = self._buckets.get(bucket)
+            if b is None or weight <= 0:
+                return
+            now = self._clock()
+            b.refill(now)
+            b.tokens -= weight
+            b.spent.append((now, weight))
+
     def penalize(self, retry_after: float | None) -> None:
         """The venue answered 429: no read on this account before its retry hint has passed."""
         with self._lock:

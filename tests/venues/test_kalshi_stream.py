@@ -14,11 +14,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import respx
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from runner.errors import StaleDataError
 from tests.kit.wsserver import WsServer, eventually, streamed
 from tests.venues import test_kalshi_fake as fake
 from tests.venues.test_kalshi_fake import TICKER, key_file, rsa_key  # noqa: F401 - fixtures
@@ -178,3 +180,43 @@ def test_a_fill_message_wakes_the_rest_fill_read(k: fake.FakeKalshi, key_file: P
         assert reads() == n + 1
     finally:
         v.close()
+
+
+def test_a_reconnect_signs_a_new_handshake_and_resubscribes(
+        k: fake.FakeKalshi, key_file: Path, venue: WsServer, script: KalshiVenue) -> None:  # noqa: F811
+    v = streaming(key_file, venue)
+    try:
+        v.book(f"{TICKER}:yes")
+        streamed(v, f"{TICKER}:yes", lambda b: b.bids[0] == (40.0, 12.0))
+        venue.drop()
+        eventually(lambda: venue.connections == 2, what="the reconnect")
+        eventually(lambda: len(venue.sent(lambda m: m.get("params", {}).get("market_ticker") == TICKER)) == 2,
+                   what="the resubscription")
+        streamed(v, f"{TICKER}:yes", lambda b: b.bids[0] == (40.0, 12.0))
+        assert all("KALSHI-ACCESS-SIGNATURE".lower() in {h.lower() for h in hs} for hs in venue.handshakes)
+        kinds = [e.kind for e in v.stream_events()]
+        assert kinds.count(K.CONNECTED) == 2 and K.DISCONNECTED in kinds and K.RECONNECT in kinds
+    finally:
+        v.close()
+
+
+def test_a_429_storm_on_the_rest_fallback_is_stale_data_and_waits_out_the_hint(
+        key_file: Path, venue: WsServer) -> None:  # noqa: F811
+    with respx.mock(assert_all_called=False) as router:
+        storm = router.get(url__regex=r".*/markets/[^/?]+/orderbook").mock(
+            return_value=httpx.Response(429, headers={"Retry-After": "4"}, json={"code": "too_many_requests"}))
+        fake.FakeKalshi(router)
+        v = streaming(key_file, venue)
+        try:
+            venue.hang()  # connected but silent: no snapshot ever comes
+            with pytest.raises(StaleDataError) as info:
+                v.book(f"{TICKER}:yes")
+            assert info.value.retry_after == 4.0
+            for _ in range(3):
+                with pytest.raises(StaleDataError):
+                    v.book(f"{TICKER}:yes")
+            assert storm.call_count == 1
+            assert v.stream_status()["budget"]["rate_limited"] == 1
+        finally:
+            venue.hang(False)
+            v.close()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from runner.errors import TransientError
-from venues.hyperliquid.client import request_weight
+from venues.hyperliquid.client import item_weight, request_weight
 from venues.ratelimit import KALSHI_TIERS, Limit, Priority, RequestBudget, published
 
 
@@ -125,3 +125,14 @@ def test_scaling_leaves_headroom_for_other_clients() -> None:
 ])
 def test_hyperliquid_weights_are_the_published_ones(path: str, payload: dict, weight: int, priority: Priority) -> None:
     assert request_weight(path, payload) == (weight, priority)
+
+
+def test_a_hyperliquid_read_also_weighs_what_it_returned() -> None:
+    clock = Clock()
+    budget = hyperliquid(clock)
+    assert item_weight({"type": "userFillsByTime"}, [{}] * 2000) == 100
+    assert item_weight({"type": "candleSnapshot"}, [{}] * 120) == 2
+    assert item_weight({"type": "l2Book"}, {"levels": []}) == 0
+    budget.spend(20)
+    budget.charge(item_weight({"type": "userFillsByTime"}, [{}] * 2000))
+    assert budget.status()["buckets"]["rest"]["spent_in_window"] == 120

@@ -28,6 +28,10 @@ HIP3_ASSET_STRIDE = 10_000
 # orders or cancels batched. Reads that also charge per item returned are counted at base.
 INFO_WEIGHT = {"l2Book": 2, "allMids": 2, "clearinghouseState": 2, "orderStatus": 2,
                "spotClearinghouseState": 2, "exchangeStatus": 2, "userRole": 60}
+# reads that also weigh 1 per this many items returned
+PER_ITEMS = {**dict.fromkeys(("recentTrades", "historicalOrders", "userFills", "userFillsByTime", "fundingHistory",
+                              "userFunding", "nonUserFundingUpdates", "twapHistory", "userTwapSliceFills",
+                              "userTwapSliceFillsByTime"), 20), "candleSnapshot": 60}
 
 
 def request_weight(url_path: str, payload: Any) -> tuple[float, Priority]:
@@ -39,9 +43,17 @@ def request_weight(url_path: str, payload: Any) -> tuple[float, Priority]:
     return INFO_WEIGHT.get(kind, 20), Priority.READ
 
 
+def item_weight(payload: Any, answer: Any) -> int:
+    """The weight a read adds for what it returned (userFillsByTime: 1 per 20 fills)."""
+    kind = payload.get("type", "") if isinstance(payload, dict) else ""
+    per = PER_ITEMS.get(kind)
+    return len(answer) // per if per and isinstance(answer, list) else 0
+
+
 def _budgeted_post(post: Any, budget: RequestBudget | None, url_path: str, payload: Any,
                    rate_limit_retry_s: float) -> Any:
-    """Every HTTP call of the account spends its budget first; a 429 closes the budget's gate."""
+    """Every HTTP call of the account spends its budget first (and what it returned, after);
+    a 429 closes the budget's gate."""
     if budget is None:
         return post(url_path, payload)
     weight, priority = request_weight(url_path, payload)
@@ -54,6 +66,7 @@ def _budgeted_post(post: Any, budget: RequestBudget | None, url_path: str, paylo
             budget.penalize(hint)
         raise
     budget.answered()
+    budget.charge(item_weight(payload, out))
     return out
 
 
