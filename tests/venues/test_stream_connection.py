@@ -7,6 +7,7 @@ import random
 import socket
 from typing import Any
 
+from tests.kit.wsserver import eventually
 from venues.base import BookSnapshot
 from venues.ratelimit import RequestBudget
 from venues.streams.book import BookCache, LevelBook
@@ -77,3 +78,20 @@ def test_closing_does_not_wait_out_a_venue_that_hangs_in_the_handshake() -> None
             assert conn._thread is not None and not conn._thread.is_alive()
             assert conn.state is StreamState.CLOSED
             assert [e.kind for e in conn.log.peek()][-1] is StreamEventKind.CLOSED
+
+
+def test_a_venue_that_refuses_connections_is_retried_ever_later_and_each_try_is_recorded() -> None:
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        url = f"ws://127.0.0.1:{s.getsockname()[1]}/ws"
+    log = EventLog()
+    conn = StreamConnection("a", Silent(url), BookCache(), log, backoff=ReconnectBackoff(base_s=0.01, cap_s=0.05))
+    conn.start()
+    try:
+        eventually(lambda: sum(e.kind is StreamEventKind.RECONNECT for e in log.peek()) >= 4, what="retries")
+        retries = [e.detail for e in log.peek() if e.kind is StreamEventKind.RECONNECT][:4]
+        assert [d.rsplit("retry ", 1)[1] for d in retries] == ["1)", "2)", "3)", "4)"]
+        assert all(e.kind in (StreamEventKind.DISCONNECTED, StreamEventKind.RECONNECT) for e in log.peek())
+        assert conn.state is not StreamState.LIVE and not conn.is_live()
+    finally:
+        conn.close()

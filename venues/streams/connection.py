@@ -132,7 +132,7 @@ class StreamConnection:
         from websockets.asyncio.client import connect
 
         assert self._stop is not None
-        attempt = 0
+        attempt = -1  # consecutive failures - 1: the first reconnect waits about base_s
         while not self._stop.is_set():
             self.state = StreamState.CONNECTING
             heard = False
@@ -177,7 +177,7 @@ class StreamConnection:
             self._event(K.DISCONNECTED, detail=detail)
             attempt = 0 if heard else attempt + 1
             delay = self.backoff.delay(attempt, self._rng)
-            self._event(K.RECONNECT, detail=f"in {delay:.3f}s (attempt {attempt + 1})")
+            self._event(K.RECONNECT, detail=f"in {delay:.3f}s (retry {attempt + 1})")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stop.wait(), delay)
 

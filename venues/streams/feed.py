@@ -84,6 +84,8 @@ class AccountFeed:
         return self._conn
 
     def start(self) -> Stream:
+        if self._conn is not None:  # the hot path: no lock once started
+            return self._conn
         with self._lock:
             if self._conn is None:
                 if self._stream is not None:
