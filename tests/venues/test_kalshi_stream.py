@@ -220,3 +220,20 @@ def test_a_429_storm_on_the_rest_fallback_is_stale_data_and_waits_out_the_hint(
         finally:
             venue.hang(False)
             v.close()
+
+
+def test_an_emptied_market_is_asked_of_rest_not_served_empty(
+        k: fake.FakeKalshi, key_file: Path, venue: WsServer, script: KalshiVenue) -> None:  # noqa: F811
+    v = streaming(key_file, venue)
+    try:
+        v.book(f"{TICKER}:yes")
+        streamed(v, f"{TICKER}:yes", lambda b: b.bids[0] == (40.0, 12.0))
+        for seq, (price, delta, side) in enumerate([("0.3900", "-10.00", "yes"), ("0.4000", "-12.00", "yes"),
+                                                    ("0.5500", "-20.00", "no"), ("0.5800", "-17.00", "no")], 2):
+            venue.send(script.delta(TICKER, seq, price, delta, side))
+        streamed(v, f"{TICKER}:yes", lambda b: not b.bids and not b.asks)
+        reads = book_reads(k)
+        assert v.book(f"{TICKER}:yes").bids[0] == (42.0, 13.0)  # the REST book (orderbook_fp fixture)
+        assert book_reads(k) == reads + 1
+    finally:
+        v.close()

@@ -33,6 +33,12 @@ def ws_url(base_url: str) -> str:
     return f"{scheme}://{parts.netloc}{path}"
 
 
+def _ticker(instrument: str) -> str:
+    """The market of a leg (``TICKER:yes`` / ``TICKER:no``) or of a bare ``TICKER``."""
+    ticker, sep, side = instrument.rpartition(":")
+    return ticker if sep and side in ("yes", "no") else instrument
+
+
 def _levels(m: Mapping[str, Any], side: str) -> list[tuple[float, float]]:
     """Snapshot levels of one side in cents: the fixed-point dollars form first, cents last."""
     for key in (f"{side}_dollars_fp", f"{side}_dollars"):
@@ -57,10 +63,12 @@ class KalshiStream(StreamProtocol):
         self.on_connect()
 
     def on_connect(self) -> None:
+        """Every wanted instrument is subscribed again on a new connection: forget it all."""
         self._seq: dict[int, int] = {}  # sid -> last seq applied
         self._sid_of: dict[str, int] = {}  # ticker -> sid
         self._books: dict[str, tuple[LevelBook, LevelBook]] = {}  # ticker -> (yes bids, no bids)
         self._subscribed: set[str] = set()
+        self._bare: set[str] = set()  # tickers also wanted as a market book (where kinds watch one)
         self._awaiting: set[str] = set()  # tickers after a gap, until their fresh snapshot
 
     def headers(self) -> Mapping[str, str]:
@@ -72,7 +80,9 @@ class KalshiStream(StreamProtocol):
         return [{"id": next(self._ids), "cmd": "subscribe", "params": {"channels": ["fill"]}}]
 
     def subscribe(self, instrument: str) -> list[dict[str, Any]]:
-        ticker, _ = markets.split_symbol(instrument)
+        ticker = _ticker(instrument)
+        if ticker == instrument:
+            self._bare.add(ticker)
         if ticker in self._subscribed:
             return []  # the other side of a market already subscribed
         self._subscribed.add(ticker)
@@ -80,7 +90,7 @@ class KalshiStream(StreamProtocol):
                  "params": {"channels": ["orderbook_delta"], "market_ticker": ticker}}]
 
     def resubscribe(self, instrument: str) -> list[dict[str, Any]]:
-        ticker, _ = markets.split_symbol(instrument)
+        ticker = _ticker(instrument)
         out: list[dict[str, Any]] = []
         sid = self._sid_of.pop(ticker, None)
         if sid is not None:
@@ -121,7 +131,7 @@ class KalshiStream(StreamProtocol):
         if last is None or seq != last + 1:
             self._awaiting.add(ticker)
             del self._books[ticker]
-            return [Gap((f"{ticker}:yes", f"{ticker}:no"), f"seq {seq} after {last} on sid {sid}")]
+            return [Gap(self._symbols(ticker), f"seq {seq} after {last} on sid {sid}")]
         self._seq[sid] = seq
         price = (float(Decimal(str(m["price_dollars"])) * HUNDRED) if m.get("price_dollars") is not None
                  else float(m["price"]))
@@ -130,8 +140,13 @@ class KalshiStream(StreamProtocol):
         (yes if m.get("side") == "yes" else no).apply(price, delta)
         return self._updates(ticker)
 
+    def _symbols(self, ticker: str) -> tuple[str, ...]:
+        """Both legs, and the market itself when it was asked for by its bare ticker."""
+        legs = (f"{ticker}:yes", f"{ticker}:no")
+        return (*legs, ticker) if ticker in self._bare else legs
+
     def _updates(self, ticker: str) -> list[Update]:
         yes, no = self._books[ticker]
         payload = {"orderbook": {"yes": yes.best_first(), "no": no.best_first()}}
         now = self._clock()
-        return [BookUpdate(markets.book(f"{ticker}:{side}", payload, self._depth, now)) for side in ("yes", "no")]
+        return [BookUpdate(markets.book(sym, payload, self._depth, now)) for sym in self._symbols(ticker)]

@@ -106,7 +106,8 @@ class AccountFeed:
             conn.want(instrument)
             if conn.is_live():
                 hit = self.cache.get(instrument)
-                if hit is not None:
+                # an empty streamed book is no answer (a settled market says why only by REST)
+                if hit is not None and (hit[0].bids or hit[0].asks):
                     book = hit[0]
                     if len(book.bids) > depth or len(book.asks) > depth:
                         book = replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
