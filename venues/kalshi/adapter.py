@@ -58,13 +58,13 @@ class KalshiAdapter(VenueAdapter):
         self._key_path = private_key_path
         self._sleep = sleep
         self._clock = clock
+        self._auth: KalshiAuth | None = None
+        self.feed = AccountFeed(account, RequestBudget(account, {}))  # create() sets the real one
         self._http: KalshiHttp | None = None
         self._instruments: dict[str, Instrument] = {}
         self._order_ids: dict[str, str] = {}  # client order id -> Kalshi order id
         self._cids: dict[str, str] = {}  # Kalshi order id -> client order id
         self._unknown_orders: set[str] = set()  # order ids the venue no longer serves (asked once)
-        self._auth: KalshiAuth | None = None
-        self.feed = AccountFeed(account, RequestBudget(account, {}))  # create() sets the real one
 
     def __repr__(self) -> str:
         return f"KalshiAdapter({self.account!r}, {self.base_url!r})"

@@ -11,7 +11,6 @@ from typing import Any
 
 import httpx
 
-from runner.errors import TransientError
 from venues.kalshi.errors import from_status, from_transport
 from venues.ratelimit import Priority, RequestBudget
 
@@ -34,22 +33,27 @@ class KalshiHttp:
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, client_order_id: str | None = None,
                 allow: tuple[int, ...] = ()) -> httpx.Response:
+        """One call, spending the account's budget first; a 429 closes the budget to reads."""
+        def send() -> httpx.Response:
+            return self._send(method, path, params=params, json=json, client_order_id=client_order_id, allow=allow)
+
+        if self.budget is None:
+            return send()
+        writing = method != "GET"
+        return self.budget.call(send, bucket="write" if writing else "read",
+                                priority=Priority.ORDER if writing else Priority.READ)
+
+    def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+              json: Any = None, client_order_id: str | None = None,
+              allow: tuple[int, ...] = ()) -> httpx.Response:
         mutating = method != "GET"
-        if self.budget is not None:
-            self.budget.spend(bucket="write" if mutating else "read",
-                              priority=Priority.ORDER if mutating else Priority.READ)
         try:
             resp = self.client.request(method, path, params=params, json=json)
         except httpx.HTTPError as exc:
             raise from_transport(exc, venue=self.venue, mutating=mutating,
                                  client_order_id=client_order_id) from exc
         if resp.status_code >= 400 and resp.status_code not in allow:
-            err = from_status(resp, venue=self.venue, rate_limit_retry_s=self._retry_s)
-            if resp.status_code == 429 and self.budget is not None:
-                self.budget.penalize(err.retry_after if isinstance(err, TransientError) else None)
-            raise err
-        if self.budget is not None:
-            self.budget.answered()
+            raise from_status(resp, venue=self.venue, rate_limit_retry_s=self._retry_s)
         return resp
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:
