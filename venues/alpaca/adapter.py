@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from runner.errors import BadInputError, RejectedError, TransientError
+from runner.errors import BadInputError, RejectedError
 from venues.alpaca.assets import compact, dec, instrument_from_asset
 from venues.alpaca.clients import Clients, build_clients
 from venues.alpaca.config import AlpacaConfig
@@ -80,9 +80,10 @@ class AlpacaAdapter(VenueAdapter):
             with translated(self.account, submitting=submitting, client_order_id=cid,
                             rate_limit_retry_s=self.config.rate_limit_retry_s):
                 out = fn()
-        except TransientError as exc:
-            if budget is not None and exc.retry_after is not None:  # a 429: Alpaca's or our default hint
-                budget.penalize(exc.retry_after)
+        except Exception as exc:  # a 429 is a TransientError with Alpaca's (or our default) hint
+            hint = getattr(exc, "retry_after", None)
+            if budget is not None and hint is not None:
+                budget.penalize(hint)
             raise
         if budget is not None:
             budget.answered()
