@@ -13,6 +13,7 @@ import msgpack
 import pytest
 import responses
 
+from runner.errors import StaleDataError
 from tests.kit.wsserver import WsServer, eventually, streamed
 from tests.venues.fixtures.alpaca.fake import FakeAlpaca, alpaca_account
 from venues.alpaca.adapter import AlpacaAdapter, create
@@ -123,6 +124,21 @@ def test_a_silent_stream_is_stale(alpaca: AlpacaAdapter, fake: FakeAlpaca, venue
     venue.hang()
     eventually(lambda: K.STALE in kinds(alpaca), what="the stale verdict")
     assert alpaca.book("BTC/USD").bids[0] == (63495.1, 0.5412)  # REST, not the old streamed book
+
+
+def test_a_429_storm_on_the_rest_fallback_is_stale_data_and_not_hammered(
+        alpaca: AlpacaAdapter, fake: FakeAlpaca, venue: WsServer) -> None:
+    venue.hang()  # connected but silent: no book ever streams
+    for _ in range(5):
+        fake.fault("/latest/orderbooks", "429")
+    with pytest.raises(StaleDataError) as info:
+        alpaca.book("BTC/USD")
+    assert info.value.retry_after == 3.0
+    for _ in range(3):
+        with pytest.raises(StaleDataError):
+            alpaca.book("BTC/USD")
+    assert fake.count("/latest/orderbooks") == 1
+    venue.hang(False)
 
 
 def test_trade_updates_wake_the_rest_fill_read(fake: FakeAlpaca, venue: WsServer, trading: WsServer,
