@@ -77,18 +77,18 @@ class CcxtAdapter(VenueAdapter):
         def hint() -> float:
             return retry_after_header(self.exchange, self.config.rate_limit_retry_s)
 
-        priority = Priority.ORDER if submitting or cancelling else Priority.READ
-        if self.feed is None:
-            with translated(self.account, submitting=submitting, client_order_id=cid, retry_after=hint):
-                return fn()
-        self.feed.budget.spend(priority=priority)
+        budget = self.feed.budget if self.feed is not None else None
+        if budget is not None:  # the account's budget first: orders and cancels may spend its reserve
+            budget.spend(priority=Priority.ORDER if submitting or cancelling else Priority.READ)
         with translated(self.account, submitting=submitting, client_order_id=cid, retry_after=hint):
             try:
                 out = fn()
             except ccxt.RateLimitExceeded:
-                self.feed.budget.penalize(hint())
+                if budget is not None:
+                    budget.penalize(hint())
                 raise
-        self.feed.budget.answered()
+        if budget is not None:
+            budget.answered()
         return out
 
     # --- setup -------------------------------------------------------------------------
