@@ -34,13 +34,16 @@ def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
 
 
 class WsServer:
-    def __init__(self, reply: Script, path: str = "/ws", *, codec: str = "json", greet: list[Any] = ()) -> None:
+    def __init__(self, reply: Script, path: str = "/ws", *, codec: str = "json", greet: list[Any] = (),
+                 hang_up: bool = False) -> None:
         """``codec``: "json" (text frames) or "msgpack" (binary, Alpaca); ``greet``: frames sent
-        as soon as a client connects (Alpaca's ``[{"T": "success", "msg": "connected"}]``)."""
+        as soon as a client connects (Alpaca's ``[{"T": "success", "msg": "connected"}]``);
+        ``hang_up``: close every connection right after the greeting (a venue refusing service)."""
         self.reply = reply
         self.path = path
         self.codec = codec
         self.greet = list(greet)
+        self.hang_up = hang_up
         self.received: list[dict[str, Any]] = []
         self.handshakes: list[dict[str, str]] = []  # request headers, one per connection
         self.paths: list[str] = []
@@ -88,6 +91,8 @@ class WsServer:
         try:
             for out in self.greet:
                 await ws.send(self.encode(out))
+            if self.hang_up:
+                return
             async for raw in ws:
                 if raw == "ping":  # OKX's text keepalive
                     if not self._muted:

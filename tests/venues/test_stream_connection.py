@@ -7,7 +7,7 @@ import random
 import socket
 from typing import Any
 
-from tests.kit.wsserver import eventually
+from tests.kit.wsserver import WsServer, eventually
 from venues.base import BookSnapshot
 from venues.ratelimit import RequestBudget
 from venues.streams.book import BookCache, LevelBook
@@ -95,3 +95,17 @@ def test_a_venue_that_refuses_connections_is_retried_ever_later_and_each_try_is_
         assert conn.state is not StreamState.LIVE and not conn.is_live()
     finally:
         conn.close()
+
+
+def test_a_venue_that_answers_then_hangs_up_is_not_redialled_in_a_tight_loop() -> None:
+    log = EventLog()
+    with WsServer(lambda m: [], greet=[{"channel": "error", "data": "Too many connections"}], hang_up=True) as venue:
+        conn = StreamConnection("a", Silent(venue.url), BookCache(), log,
+                                backoff=ReconnectBackoff(base_s=0.01, cap_s=0.05))
+        conn.start()
+        try:
+            eventually(lambda: sum(e.kind is StreamEventKind.RECONNECT for e in log.peek()) >= 3, what="retries")
+        finally:
+            conn.close()
+    retries = [e.detail.rsplit("retry ", 1)[1] for e in log.peek() if e.kind is StreamEventKind.RECONNECT][:3]
+    assert retries == ["1)", "2)", "3)"]  # heard, but no data: the backoff keeps growing

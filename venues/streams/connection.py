@@ -25,6 +25,7 @@ from venues.streams.events import EventLog, StreamEvent, StreamEventKind, Stream
 from venues.streams.protocol import Ack, BookUpdate, FillSignal, Gap, StreamProtocol, VenueError
 
 K = StreamEventKind
+LASTED_S = 60.0  # a connection this old had worked: its loss is not a reason to wait longer
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +67,7 @@ class StreamConnection:
         self._ws: Any = None
         self.state = StreamState.CONNECTING
         self.last_heard = 0.0  # monotonic
+        self._data = False  # a book arrived on the current connection
         self.connects = 0
 
     # --- called from the trading thread ---------------------------------------------------
@@ -135,7 +137,7 @@ class StreamConnection:
         attempt = -1  # consecutive failures - 1: the first reconnect waits about base_s
         while not self._stop.is_set():
             self.state = StreamState.CONNECTING
-            heard = False
+            heard, self._data, opened = False, False, time.monotonic()
             try:
                 async with connect(self.protocol.url, additional_headers=dict(self.protocol.headers()),
                                    open_timeout=self.stale_after_s, ping_interval=None, close_timeout=1.0,
@@ -175,7 +177,10 @@ class StreamConnection:
                 break
             self.state = StreamState.DOWN
             self._event(K.DISCONNECTED, detail=detail)
-            attempt = 0 if heard else attempt + 1
+            # a connection that carried data, or lasted, starts the backoff over; one the venue
+            # closes right after an ack or an error message must not reconnect in a tight loop
+            lasted = heard and time.monotonic() - opened >= LASTED_S
+            attempt = 0 if (self._data or lasted) else attempt + 1
             delay = self.backoff.delay(attempt, self._rng)
             self._event(K.RECONNECT, detail=f"in {delay:.3f}s (retry {attempt + 1})")
             with contextlib.suppress(TimeoutError):
@@ -201,6 +206,7 @@ class StreamConnection:
     async def _dispatch(self, ws: Any, msg: Any) -> None:
         for up in self.protocol.handle(msg):
             if isinstance(up, BookUpdate):
+                self._data = True
                 self.cache.put(up.book)
             elif isinstance(up, Gap):
                 await self._gap(ws, up)
