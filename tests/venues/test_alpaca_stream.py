@@ -145,6 +145,7 @@ def test_trade_updates_wake_the_rest_fill_read(fake: FakeAlpaca, venue: WsServer
                                                monkeypatch: pytest.MonkeyPatch) -> None:
     a = create(alpaca_account(monkeypatch, ws_url=f"ws://127.0.0.1:{venue.port}", trading_ws_url=trading.url,
                               fill_poll_s=3600))
+    a.feed.fill_follow_s = 0.0  # type: ignore[union-attr]  # follow-up reads: test_stream_connection
     a.connect()
     try:
         a.book("BTC/USD")

@@ -173,6 +173,7 @@ class TestOwnFills:
     def test_fills_are_read_by_rest_only_when_the_stream_signals_one(
             self, hl: fake.FakeHyperliquid, venue: WsServer) -> None:
         v = streaming(venue, fill_poll_s=3600)
+        v.feed.fill_follow_s = 0.0  # type: ignore[union-attr]  # follow-up reads: test_stream_connection
         try:
             v.book("ETH")  # starts the stream
             assert v.feed is not None

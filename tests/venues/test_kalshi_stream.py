@@ -80,8 +80,8 @@ def venue(script: KalshiVenue) -> Iterator[WsServer]:
         yield server
 
 
-def streaming(key: Path, server: WsServer) -> KalshiAdapter:
-    cfg = KalshiConfig(tickers=(TICKER,), page_limit=2, ws_url=server.url, backoff_s=0.01)
+def streaming(key: Path, server: WsServer, **settings: Any) -> KalshiAdapter:
+    cfg = KalshiConfig(tickers=(TICKER,), page_limit=2, ws_url=server.url, backoff_s=0.01, **settings)
     v = fake.make_adapter(key, cfg)
     v.feed = feed_for("kalshi-test", "kalshi", cfg, protocol=v.stream_protocol, resync=v._rest_book)
     v._http.budget = v.feed.budget  # type: ignore[union-attr]  # create() wires this before connect()
@@ -161,8 +161,9 @@ def test_a_sequence_gap_resyncs_from_rest_and_resubscribes_the_market(
 
 
 def test_a_fill_message_wakes_the_rest_fill_read(k: fake.FakeKalshi, key_file: Path, venue: WsServer) -> None:  # noqa: F811
-    v = streaming(key_file, venue)
+    v = streaming(key_file, venue, fill_poll_s=3600)
     assert v.feed is not None
+    v.feed.fill_follow_s = 0.0  # follow-up reads: test_stream_connection
     try:
         v.book(f"{TICKER}:yes")
         eventually(lambda: v.feed.connection is not None and v.feed.connection.is_live())  # type: ignore[union-attr]

@@ -109,3 +109,41 @@ def test_a_venue_that_answers_then_hangs_up_is_not_redialled_in_a_tight_loop() -
             conn.close()
     retries = [e.detail.rsplit("retry ", 1)[1] for e in log.peek() if e.kind is StreamEventKind.RECONNECT][:3]
     assert retries == ["1)", "2)", "3)"]  # heard, but no data: the backoff keeps growing
+
+
+class LiveStub:
+    """A stream that is live: what the feed asks of one (no socket needed for the fill rule)."""
+
+    state = StreamState.LIVE
+    connects = 1
+    last_heard = 0.0
+    stale_after_s = 30.0
+
+    def start(self) -> None: ...
+    def want(self, instrument: str) -> None: ...
+    def is_live(self) -> bool:
+        return True
+    def close(self, timeout: float = 5.0) -> None: ...
+
+
+def test_with_a_live_stream_fills_are_read_on_a_signal_a_few_times_after_and_on_the_safety_poll() -> None:
+    t = [100.0]
+    feed = AccountFeed("a", RequestBudget("a", {}), stream=lambda parts: LiveStub(), fill_poll_s=5.0,
+                       clock=lambda: t[0])
+    feed.start()
+    woken = feed._woken
+    reads = []
+
+    def tick(dt: float) -> None:
+        t[0] += dt
+        reads.append(feed.fills_due())
+
+    tick(0.0)  # nothing read yet: the safety poll is due
+    tick(0.2)
+    woken.set()  # the stream saw a fill
+    for _ in range(12):  # 2.4 s at 5 Hz
+        tick(0.2)
+    tick(3.0)  # past the follow-up window, before the safety poll
+    tick(2.0)  # the safety poll
+    assert reads == [True, False, True, False, False, True, False, False, True, False, False, True, False, False,
+                     False, True]

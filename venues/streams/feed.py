@@ -24,6 +24,9 @@ from venues.streams.connection import ReconnectBackoff, StreamConnection
 from venues.streams.events import EventLog, StreamEvent, StreamState
 from venues.streams.protocol import StreamProtocol
 
+FILL_FOLLOW_S = 2.0  # after a fill signal, keep reading REST fills this long...
+FILL_FOLLOW_EVERY_S = 0.5  # ...at most this often
+
 
 class Stream(Protocol):
     """What the feed needs of a stream: ours (:class:`StreamConnection`) or an SDK's wrapped."""
@@ -58,7 +61,8 @@ class AccountFeed:
                  stream: Callable[[StreamParts], Stream] | None = None,
                  resync: Callable[[str], BookSnapshot] | None = None,
                  stale_after_s: float | None = None, fill_poll_s: float = 5.0,
-                 backoff: ReconnectBackoff = ReconnectBackoff()) -> None:
+                 fill_follow_s: float = FILL_FOLLOW_S, backoff: ReconnectBackoff = ReconnectBackoff(),
+                 clock: Callable[[], float] = time.monotonic) -> None:
         """``protocol`` (a wire protocol we run) or ``stream`` (an SDK's, wrapped); neither: REST only."""
         self.account = account
         self.budget = budget
@@ -70,9 +74,12 @@ class AccountFeed:
         self._stale_after_s = stale_after_s
         self._backoff = backoff
         self._fill_poll_s = fill_poll_s
+        self.fill_follow_s = fill_follow_s
+        self._clock = clock
         self._conn: Stream | None = None
         self._woken = threading.Event()
         self._last_fill_read = 0.0
+        self._follow_until = 0.0
         self._lock = threading.Lock()
 
     @property
@@ -124,16 +131,22 @@ class AccountFeed:
 
     # --- fills -----------------------------------------------------------------------------
     def fills_due(self) -> bool:
-        """Whether to read the REST fill cursor now (always, without a live stream)."""
+        """Whether to read the REST fill cursor now (always, without a live stream).
+
+        A signal is followed by a few more reads (every ``FILL_FOLLOW_EVERY_S`` for
+        ``fill_follow_s``): a venue's REST view can lag its stream by a moment."""
         conn = self._conn
         if conn is None or not conn.is_live():
             return True
-        now = time.monotonic()
-        if self._woken.is_set() or now - self._last_fill_read >= self._fill_poll_s:
+        now = self._clock()
+        if self._woken.is_set():
             self._woken.clear()  # before the read: a fill signalled during it wakes the next one
-            self._last_fill_read = now
-            return True
-        return False
+            self._follow_until = now + self.fill_follow_s
+        elif now - self._last_fill_read < self._fill_poll_s and (
+                now >= self._follow_until or now - self._last_fill_read < FILL_FOLLOW_EVERY_S):
+            return False
+        self._last_fill_read = now
+        return True
 
     # --- state -----------------------------------------------------------------------------
     def drain_events(self) -> list[StreamEvent]:
