@@ -84,6 +84,7 @@ def streaming(key: Path, server: WsServer, **settings: Any) -> KalshiAdapter:
     cfg = KalshiConfig(tickers=(TICKER,), page_limit=2, ws_url=server.url, backoff_s=0.01, **settings)
     v = fake.make_adapter(key, cfg)
     v.feed = feed_for("kalshi-test", "kalshi", cfg, protocol=v.stream_protocol, resync=v._rest_book)
+    v.feed.stamp_as_of = True  # as create() does
     v._http.budget = v.feed.budget  # type: ignore[union-attr]  # create() wires this before connect()
     return v
 
@@ -236,5 +237,19 @@ def test_an_emptied_market_is_asked_of_rest_not_served_empty(
         reads = book_reads(k)
         assert v.book(f"{TICKER}:yes").bids[0] == (42.0, 13.0)  # the REST book (orderbook_fp fixture)
         assert book_reads(k) == reads + 1
+    finally:
+        v.close()
+
+
+def test_a_quiet_market_is_current_as_of_the_last_word_from_the_venue(
+        k: fake.FakeKalshi, key_file: Path, venue: WsServer) -> None:  # noqa: F811
+    v = streaming(key_file, venue)
+    try:
+        v.book(f"{TICKER}:yes")
+        streamed(v, f"{TICKER}:yes", lambda b: b.bids[0] == (40.0, 12.0))
+        stamped = v.feed.cache.get(f"{TICKER}:yes")[0].ts  # type: ignore[union-attr, index]
+        venue.send({"id": 99, "type": "ok", "msg": {}})  # no book change, but the venue is there
+        eventually(lambda: v.book(f"{TICKER}:yes").ts > stamped, what="a later as-of time")
+        assert v.book(f"{TICKER}:yes").bids[0] == (40.0, 12.0)
     finally:
         v.close()

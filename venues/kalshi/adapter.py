@@ -275,4 +275,5 @@ def create(account: AccountConfig) -> KalshiAdapter:
                             private_key_path=account.secret("private_key_path"))
     adapter.feed = feed_for(account.name, "kalshi", config, protocol=adapter.stream_protocol,
                             resync=adapter._rest_book, limits=KALSHI_TIERS[config.tier])
+    adapter.feed.stamp_as_of = True  # Kalshi's books carry no time: a REST read is stamped "now"
     return adapter

@@ -62,8 +62,11 @@ class AccountFeed:
                  resync: Callable[[str], BookSnapshot] | None = None,
                  stale_after_s: float | None = None, fill_poll_s: float = 5.0,
                  fill_follow_s: float = FILL_FOLLOW_S, backoff: ReconnectBackoff = ReconnectBackoff(),
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        """``protocol`` (a wire protocol we run) or ``stream`` (an SDK's, wrapped); neither: REST only."""
+                 stamp_as_of: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+        """``protocol`` (a wire protocol we run) or ``stream`` (an SDK's, wrapped); neither: REST only.
+        ``stamp_as_of``: the venue's books carry no time of their own (Kalshi), so a streamed book
+        is stamped with when the stream was last heard from, as a REST read is with its own time,
+        and a quiet market does not look stale."""
         self.account = account
         self.budget = budget
         self.cache = BookCache()
@@ -75,6 +78,7 @@ class AccountFeed:
         self._backoff = backoff
         self._fill_poll_s = fill_poll_s
         self.fill_follow_s = fill_follow_s
+        self.stamp_as_of = stamp_as_of
         self._clock = clock
         self._conn: Stream | None = None
         self._woken = threading.Event()
@@ -118,6 +122,10 @@ class AccountFeed:
                     book = hit[0]
                     if len(book.bids) > depth or len(book.asks) > depth:
                         book = replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
+                    if self.stamp_as_of:  # no venue time: the book is current as of the last word heard
+                        as_of = time.time() - (time.monotonic() - conn.last_heard)
+                        if as_of > book.ts:
+                            book = replace(book, ts=as_of)
                     return book
         try:
             return rest()
