@@ -169,9 +169,27 @@ class WsServerStub:
         self.url = url
 
 
+def hl_reply_without_fill_snapshot(msg: dict[str, Any]) -> list[dict[str, Any]]:
+    return [m for m in hl_reply(msg) if m.get("channel") != "userFills"]
+
+
 class TestOwnFills:
-    def test_fills_are_read_by_rest_only_when_the_stream_signals_one(
-            self, hl: fake.FakeHyperliquid, venue: WsServer) -> None:
+    def test_the_fill_snapshot_after_subscribing_and_each_fill_are_signals(self) -> None:
+        from venues.hyperliquid.stream import HyperliquidStream
+        from venues.streams.protocol import FillSignal
+
+        p = HyperliquidStream("ws://x/ws", coin=lambda s: s, symbol=lambda c: c, user=fake.ADDRESS)
+        snap = {"channel": "userFills", "data": {"isSnapshot": True, "user": fake.ADDRESS, "fills": []}}
+        assert p.handle(snap) == [FillSignal("snapshot")]
+        assert p.handle({"channel": "orderUpdates", "data": [{"status": "open", "order": {}}]}) == []
+        assert p.handle({"channel": "orderUpdates", "data": [{"status": "filled", "order": {}}]}) == [
+            FillSignal("order filled")]
+
+    def test_fills_are_read_by_rest_only_when_the_stream_signals_one(self, hl: fake.FakeHyperliquid) -> None:
+        with WsServer(hl_reply_without_fill_snapshot) as venue:
+            self._fills_follow_signals(hl, venue)
+
+    def _fills_follow_signals(self, hl: fake.FakeHyperliquid, venue: WsServer) -> None:
         v = streaming(venue, fill_poll_s=3600)
         v.feed.fill_follow_s = 0.0  # type: ignore[union-attr]  # follow-up reads: test_stream_connection
         try:

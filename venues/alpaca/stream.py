@@ -185,10 +185,10 @@ class AlpacaStream:
     # --- SDK callbacks (on this loop) ---------------------------------------------------------
     def _connected(self, name: str) -> None:
         self.last_heard = time.monotonic()
+        self.parts.wake_fills()  # before LIVE: whoever sees the stream live finds the read due
         self.state = StreamState.LIVE
         self.connects += 1
         self._event(K.CONNECTED, detail=f"{name} connection {self.connects}")
-        self.parts.wake_fills()
 
     def _closed(self, name: str) -> None:
         if self._stopping:

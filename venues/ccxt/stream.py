@@ -126,10 +126,10 @@ class CcxtStream:
     def _heard(self) -> None:
         self.last_heard = time.monotonic()
         if self.state is not StreamState.LIVE:
+            self.parts.wake_fills()  # the REST fill cursor is the truth after every (re)connect
             self.state = StreamState.LIVE
             self.connects += 1
             self._event(K.CONNECTED, detail=f"connection {self.connects}")
-            self.parts.wake_fills()  # the REST fill cursor is the truth after every (re)connect
 
     async def _watch_book(self, instrument: str) -> None:
         attempt = 0

@@ -55,11 +55,11 @@ class SimStream:
             self.parts.cache.put(book)
 
     def up(self) -> None:
+        self.parts.wake_fills()
         self.state = StreamState.LIVE
         self.connects += 1
         self.last_heard = time.monotonic()
         self._event(K.CONNECTED, detail=f"connection {self.connects}")
-        self.parts.wake_fills()
 
     def down(self, detail: str) -> None:
         self.state = StreamState.DOWN

@@ -147,9 +147,9 @@ class StreamConnection:
                     self.last_heard = time.monotonic()
                     self.protocol.on_connect()
                     self._subscribed.clear()
+                    self._on_fill()  # the REST fill cursor is the truth after every (re)connect
                     self.state = StreamState.LIVE
                     self._event(K.CONNECTED, detail=f"connection {self.connects}")
-                    self._on_fill()  # the REST fill cursor is the truth after every (re)connect
                     for msg in self.protocol.account_subscriptions():
                         await ws.send(json.dumps(msg))
                     with self._lock:
