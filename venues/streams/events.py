@@ -26,6 +26,7 @@ class StreamEventKind(StrEnum):
 
 class StreamState(StrEnum):
     OFF = "off"  # streaming not enabled for the account
+    IDLE = "idle"  # enabled; starts with the first book asked for
     CONNECTING = "connecting"
     LIVE = "live"
     DOWN = "down"  # between a failure and the next connection: REST serves

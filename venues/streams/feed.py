@@ -162,7 +162,7 @@ class AccountFeed:
 
     def status(self) -> dict[str, Any]:
         conn = self._conn
-        state = StreamState.OFF if not self.enabled else (conn.state if conn else StreamState.CONNECTING)
+        state = StreamState.OFF if not self.enabled else (conn.state if conn else StreamState.IDLE)
         out: dict[str, Any] = {"stream": state.value, "budget": self.budget.status(), "events": self.log.counts()}
         if conn is not None:
             out["connects"] = conn.connects
