@@ -77,6 +77,7 @@ class AlpacaStream:
         self.connects = 0
         self.last_heard = 0.0
         self._wanted: set[str] = set()
+        self._lock = threading.Lock()  # want() runs on the trading thread, the start on this one
         self._books: dict[str, tuple[LevelBook, LevelBook]] = {}
         self._streams: dict[str, Any] = {}  # "crypto" | "stocks" -> observed SDK stream
         self._tasks: list[asyncio.Task[None]] = []
@@ -96,9 +97,10 @@ class AlpacaStream:
         ready.wait(5.0)
 
     def want(self, instrument: str) -> None:
-        if instrument in self._wanted:
-            return
-        self._wanted.add(instrument)
+        with self._lock:
+            if instrument in self._wanted:
+                return
+            self._wanted.add(instrument)
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
@@ -134,7 +136,9 @@ class AlpacaStream:
     async def _run(self, ready: threading.Event) -> None:
         self._stop = asyncio.Event()
         ready.set()
-        for inst in sorted(self._wanted):
+        with self._lock:
+            wanted = sorted(self._wanted)
+        for inst in wanted:
             self._subscribe(inst)
         if self._trading is not None:
             paper, url = self._trading

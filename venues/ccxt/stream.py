@@ -46,6 +46,7 @@ class CcxtStream:
         self.connects = 0
         self.last_heard = 0.0
         self._wanted: set[str] = set()
+        self._lock = threading.Lock()  # want() runs on the trading thread, the start on this one
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
@@ -63,9 +64,10 @@ class CcxtStream:
         ready.wait(5.0)
 
     def want(self, instrument: str) -> None:
-        if instrument in self._wanted:
-            return
-        self._wanted.add(instrument)
+        with self._lock:
+            if instrument in self._wanted:
+                return
+            self._wanted.add(instrument)
         loop = self._loop
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):
@@ -102,7 +104,9 @@ class CcxtStream:
         self._stop = asyncio.Event()
         self._ex = self._make_exchange()
         ready.set()
-        for inst in sorted(self._wanted):
+        with self._lock:
+            wanted = sorted(self._wanted)
+        for inst in wanted:
             self._watch(inst)
         extra = [asyncio.ensure_future(self._watchdog())]
         if self._my_trades:
