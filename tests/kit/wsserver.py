@@ -129,6 +129,16 @@ class WsServer:
     def connections(self) -> int:
         return len(self.handshakes)
 
+    async def broadcast(self, msg: Any, where: str = "") -> None:
+        """``send`` from the server's own loop (a script that changes state and tells at once)."""
+        for ws in list(self._conns):
+            if where in ws.request.path:
+                await ws.send(self.encode(msg))
+
+    def run(self, coro: Any) -> Any:
+        """Run ``coro`` on the server's loop and wait for it (state and sends in one order)."""
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
+
     def send(self, msg: Any, where: str = "") -> None:
         """Send ``msg`` to every open connection whose request path holds ``where`` (returns
         once sent): OKX has public and private sockets, a book goes to the public one only."""

@@ -253,3 +253,73 @@ def test_a_quiet_market_is_current_as_of_the_last_word_from_the_venue(
         assert v.book(f"{TICKER}:yes").bids[0] == (40.0, 12.0)
     finally:
         v.close()
+
+
+class TruthVenue:
+    """A Kalshi market whose true book changes by random deltas; some delta messages are lost
+    on the way. Every state change and its message happen on the server's loop, in order."""
+
+    def __init__(self, seed: int) -> None:
+        import random
+
+        self.rng = random.Random(seed)
+        self.truth: dict[str, dict[int, int]] = {"yes": {40: 12, 39: 10}, "no": {58: 17, 55: 20}}
+        self.sids = itertools.count(1)
+        self.sid = 0
+        self.seq = 0
+        self.lost = 0
+        self.server: WsServer | None = None
+
+    def snapshot(self) -> dict[str, Any]:
+        self.seq = 1
+        return {"type": "orderbook_snapshot", "sid": self.sid, "seq": 1, "msg": {
+            "market_ticker": TICKER, **{side: sorted([p, n] for p, n in lv.items()) for side, lv in self.truth.items()}}}
+
+    def __call__(self, msg: dict[str, Any]) -> list[dict[str, Any]]:
+        params = msg.get("params") or {}
+        if msg.get("cmd") == "subscribe" and params.get("channels") == ["orderbook_delta"]:
+            self.sid = next(self.sids)
+            return [{"id": msg["id"], "type": "subscribed", "msg": {"channel": "orderbook_delta", "sid": self.sid}},
+                    self.snapshot()]
+        return []
+
+    async def step(self, lose: bool) -> None:
+        side = self.rng.choice(["yes", "no"])
+        price = self.rng.randint(35, 60) if side == "yes" else self.rng.randint(50, 65)
+        held = self.truth[side].get(price, 0)
+        delta = self.rng.choice([-held, self.rng.randint(1, 9)]) if held else self.rng.randint(1, 9)
+        if held + delta:
+            self.truth[side][price] = held + delta
+        else:
+            del self.truth[side][price]
+        self.seq += 1
+        self.lost += lose
+        if not lose and self.sid and self.server is not None:
+            await self.server.broadcast({"type": "orderbook_delta", "sid": self.sid, "seq": self.seq,
+                                         "msg": {"market_ticker": TICKER, "price": price, "delta": delta,
+                                                 "side": side}})
+
+    def yes_bids(self) -> list[tuple[float, float]]:
+        return sorted(((float(p), float(n)) for p, n in self.truth["yes"].items()), reverse=True)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_with_lost_deltas_the_streamed_book_always_comes_back_to_the_venues_book(
+        k: fake.FakeKalshi, key_file: Path, seed: int) -> None:  # noqa: F811
+    truth = TruthVenue(seed)
+    with WsServer(truth, path="/trade-api/ws/v2") as server:
+        truth.server = server
+        v = streaming(key_file, server)
+        try:
+            v.book(f"{TICKER}:yes")
+            streamed(v, f"{TICKER}:yes", lambda b: b.bids[0] == (40.0, 12.0))
+            for _ in range(150):
+                server.run(truth.step(lose=truth.rng.random() < 0.05))
+            server.run(truth.step(lose=False))  # the last loss, if any, shows as a gap now
+            expected = truth.yes_bids()[:20]
+            streamed(v, f"{TICKER}:yes", lambda b: list(b.bids) == expected, timeout=20)
+            gaps = sum(e.kind is K.GAP and e.instrument.endswith(":yes")
+                       for e in v.feed.log.peek())  # type: ignore[union-attr]
+            assert truth.lost > 0 and 0 < gaps <= truth.lost  # losses were seen as gaps, and the book converged
+        finally:
+            v.close()
