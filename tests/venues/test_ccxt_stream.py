@@ -139,3 +139,26 @@ def test_a_silent_venue_is_stale_and_a_429_storm_on_the_rest_fallback_is_a_stale
             okx.book("BTC/USDT")
     assert book_reads(fake) == reads + 1  # the venue's Retry-After is waited out here
     assert okx.stream_status()["budget"]["rate_limited"] == 1
+
+
+def test_an_exchange_without_a_stream_is_said_once_and_rest_serves(fake: FakeOkx, monkeypatch: pytest.MonkeyPatch) -> None:
+    adapter = create(okx_account(monkeypatch))
+    adapter.connect()
+
+    def no_twin(parts: Any) -> Any:
+        from venues.ccxt.stream import CcxtStream
+
+        def fail() -> Any:
+            raise RuntimeError("ccxt.pro has no such exchange")
+
+        return CcxtStream(parts, fail)
+
+    adapter.feed._stream = no_twin  # type: ignore[union-attr]
+    try:
+        assert adapter.book("BTC/USDT").bids and adapter.book("BTC/USDT").bids
+        assert book_reads(fake) == 2
+        events = adapter.stream_events()
+        assert [e.kind for e in events] == [K.ERROR] and "no such exchange" in events[0].detail
+        assert adapter.stream_status()["stream"] == "closed"
+    finally:
+        adapter.close()

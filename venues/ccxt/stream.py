@@ -102,7 +102,13 @@ class CcxtStream:
 
     async def _run(self, ready: threading.Event) -> None:
         self._stop = asyncio.Event()
-        self._ex = self._make_exchange()
+        try:
+            self._ex = self._make_exchange()
+        except Exception as exc:  # no ccxt.pro twin of this exchange, say: REST serves, said once
+            self.state = StreamState.CLOSED
+            self._event(K.ERROR, detail=f"no stream: {type(exc).__name__}: {exc}")
+            ready.set()
+            return
         ready.set()
         with self._lock:
             wanted = sorted(self._wanted)
