@@ -102,14 +102,13 @@ class CcxtStream:
 
     async def _run(self, ready: threading.Event) -> None:
         self._stop = asyncio.Event()
+        ready.set()  # the trading thread goes on; building ccxt.pro (a slow import) happens here
         try:
             self._ex = self._make_exchange()
         except Exception as exc:  # no ccxt.pro twin of this exchange, say: REST serves, said once
             self.state = StreamState.CLOSED
             self._event(K.ERROR, detail=f"no stream: {type(exc).__name__}: {exc}")
-            ready.set()
             return
-        ready.set()
         with self._lock:
             wanted = sorted(self._wanted)
         for inst in wanted:
@@ -130,7 +129,7 @@ class CcxtStream:
         self.parts.log.add(StreamEvent(self._clock(), self.parts.account, kind, "", instrument, detail))
 
     def _watch(self, instrument: str) -> None:
-        if instrument not in self._tasks:
+        if self._ex is not None and instrument not in self._tasks:
             self._tasks[instrument] = asyncio.ensure_future(self._watch_book(instrument))
 
     def _heard(self) -> None:
