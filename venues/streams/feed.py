@@ -10,8 +10,10 @@ every ``fill_poll_s`` as a safety net.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -23,6 +25,20 @@ from venues.streams.book import BookCache
 from venues.streams.connection import ReconnectBackoff, StreamConnection
 from venues.streams.events import EventLog, StreamEvent, StreamState
 from venues.streams.protocol import StreamProtocol
+
+_STARTED: weakref.WeakSet[AccountFeed] = weakref.WeakSet()  # feeds whose stream thread runs
+
+
+def close_started() -> int:
+    """Close every stream still running (at exit, so no stream thread outlives the program;
+    and after each test). Returns how many were open."""
+    feeds = list(_STARTED)
+    for feed in feeds:
+        feed.close()
+    return len(feeds)
+
+
+atexit.register(close_started)
 
 FILL_FOLLOW_S = 2.0  # after a fill signal, keep reading REST fills this long...
 FILL_FOLLOW_EVERY_S = 0.5  # ...at most this often
@@ -108,6 +124,7 @@ class AccountFeed:
                                                   resync=self._resync, on_fill=self._woken.set,
                                                   backoff=self._backoff, stale_after_s=self._stale_after_s)
                 self._conn.start()
+                _STARTED.add(self)
             return self._conn
 
     # --- books -----------------------------------------------------------------------------
@@ -171,6 +188,7 @@ class AccountFeed:
         return out
 
     def close(self) -> None:
+        _STARTED.discard(self)
         if self._conn is not None:
             self._conn.close()
 
