@@ -59,3 +59,31 @@ def test_a_dropped_stream_falls_back_then_is_stale_when_rest_is_refused_too(tmp_
     assert kinds(v) == [K.RECONNECT, K.CONNECTED]
     assert v.feed.fills_due()  # type: ignore[union-attr]  # a reconnect wakes the REST fill read
     v.close()
+
+
+
+def test_a_variant_on_a_stale_stream_skips_and_stays_active(tmp_path: Path) -> None:
+    """Through the real runtime: a stream down with REST refused too is a `stale_data` skip for
+    every variant on it, never an old book and never a lifecycle trouble (no backoff, no
+    quarantine however long it lasts); the variant goes on as soon as the stream is back."""
+    from runner.lifecycle import State
+    from tests.kit.desk import variant_yaml
+    from tests.kit.home import SIM_MANUAL, drive, make_home
+
+    home = make_home(tmp_path, SIM_MANUAL + "  stream: true\n", variants={"MR_v13": variant_yaml("MR_v13")})
+    ledger = home.ledger()
+    rt = home.runtime(ledger)
+    try:
+        rt.start()
+        drive(rt, 6)
+        eng = rt.engines["MR_v13"]
+        assert eng.state is State.ACTIVE
+        v = rt.adapters["sim"]
+        v.faults.extend(["stream:down", "down:book"])  # type: ignore[attr-defined]
+        drive(rt, 40)
+        assert eng.state is State.ACTIVE and not eng.troubles
+        rt.stop()
+        assert ledger.skips(variant="MR_v13").get("stale_data", 0) >= 40
+        assert [t.to_state for t in ledger.transitions("MR_v13") if t.from_state == "active"] == []
+    finally:
+        ledger.close()
