@@ -16,6 +16,7 @@ def run(
 ) -> None:
     """Run every deployed variant: watch strategies.d, trade, schedule audits."""
     from runner.embedded import init_deployment
+    from runner.engine.deploy import read_variants
     from runner.engine.report import Reporter
     from runner.engine.runtime import Runtime
     from runner.engine.watch import StrategiesWatcher
@@ -35,7 +36,9 @@ def run(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    watcher = StrategiesWatcher(c.home / "strategies.d", lambda: setattr(rt, "rescan", True))
+    strategies = c.home / "strategies.d"
+    watcher = StrategiesWatcher(strategies, lambda: setattr(rt, "rescan", True),
+                                read=lambda: read_variants(strategies, rt.venues), deliver=rt.offer_files)
     watcher.start()  # before the first scan: a file landing in between is not missed
     rt.start()
     extras = _start_extras(rt)

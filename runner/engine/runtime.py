@@ -17,7 +17,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from runner.engine.accounts import account_config
-from runner.engine.deploy import scan
+from runner.engine.deploy import FileRead, scan
 from runner.engine.guards import Guards
 from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.report import Reporter
@@ -72,6 +72,7 @@ class Runtime:
         self.rejections: dict[str, int] = {}
         self.unseen: dict[str, int] = {}  # client id -> lookups that did not find it
         self.rescan = True
+        self.pending_files: dict[Path, FileRead] | None = None
         self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
         self.guards = Guards(ledger, config.guards, home)
         self.market_ts: float | None = None
@@ -82,10 +83,14 @@ class Runtime:
         self.deploy()
         self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {self.ledger.url}")
 
-    def deploy(self) -> None:
+    def offer_files(self, files: dict[Path, FileRead]) -> None:
+        """Variant files read and validated off the loop (the watcher's thread): applied next step."""
+        self.pending_files = files
+
+    def deploy(self, files: dict[Path, FileRead] | None = None) -> None:
         """Scan strategies.d, then make sure every live deployment has an engine."""
         self.rescan = False
-        result = scan(self.home / "strategies.d", self.ledger, self.venues)
+        result = scan(self.home / "strategies.d", self.ledger, self.venues, files)
         for file, message in result.errors.items():
             self.reporter.error(message if message.startswith(file) else f"{file}: {message}")
         self._adopt_unowned()
@@ -217,7 +222,10 @@ class Runtime:
     def step(self) -> None:
         now = self.clock()
         self._adopt_recorded_states()
-        if self.rescan:
+        if self.pending_files is not None:
+            files, self.pending_files = self.pending_files, None
+            self.deploy(files)
+        elif self.rescan:
             self.deploy()
         self._market()
         self._fills()
