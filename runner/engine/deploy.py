@@ -5,12 +5,12 @@ Pure decisions over (files on disk, ledger deployments); the runtime acts on the
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
+from runner.engine.live_gates import refusal
 from runner.errors import SpecError
 from runner.ledger.models import Deployment
 from runner.ledger.store import Ledger
@@ -36,17 +36,7 @@ def variant_files(directory: Path) -> list[Path]:
 
 def live_gate(loaded: LoadedVariant, venues: VenuesConfig) -> str | None:
     """The three gates of live trading; None when the variant may start."""
-    if loaded.spec.mode != "live":
-        return None
-    missing = []
-    acct = venues.accounts.get(loaded.spec.venue)
-    if acct is None or not acct.live:
-        missing.append(f"`live: true` for account {loaded.spec.venue} in venues.yaml")
-    if os.environ.get("RUNNER_LIVE") != "1":
-        missing.append("RUNNER_LIVE=1 in the environment")
-    if missing:
-        return "live trading refused: needs " + " and ".join(missing)
-    return None
+    return refusal(loaded.spec, venues)
 
 
 FileRead = LoadedVariant | SpecError  # one file's outcome: loaded, or why not

@@ -20,6 +20,8 @@ from runner.engine.accounts import account_config
 from runner.engine.deploy import FileRead, scan
 from runner.engine.guards import Guards
 from runner.engine.lifecycle_driver import LifecycleDriver
+from runner.engine.live_gates import REASON as LIVE_GATE
+from runner.engine.live_gates import VenuesFile, missing_gates, refusal
 from runner.engine.report import Reporter
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
@@ -35,7 +37,7 @@ from runner.ledger.types import from_epoch
 from runner.lifecycle import State, Trigger, backoff_delay
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
-from venues.base import OrderStatus, VenueAdapter
+from venues.base import OrderRequest, OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
@@ -75,6 +77,7 @@ class Runtime:
         self.pending_files: dict[Path, FileRead] | None = None
         self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
         self.guards = Guards(ledger, config.guards, home)
+        self.venues_file = VenuesFile(home)
         self.market_ts: float | None = None
 
     # --- start ---------------------------------------------------------------------------
@@ -144,8 +147,9 @@ class Runtime:
         )
         eng.on_order = self._on_order
         eng.on_sent = self.reporter.order  # printed once sent: a console line costs more than the send
-        if self.config.guards.exposure_groups:
-            eng.entry_gate = self._exposure_gate
+        eng.entry_gate = self._entry_gate
+        if loaded.spec.mode == "live":
+            eng.send_gate = self._live_send_gate
         eng.on_fill_cb = self.reporter.fill
         for p in self.ledger.positions(MAIN_RUN, dep.variant):
             eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
@@ -314,6 +318,7 @@ class Runtime:
                                 f"{cid[:12]} after it was {status}")
 
     def _housekeeping(self, now: float) -> None:
+        self._enforce_live_gates()
         for eng in list(self.engines.values()):
             self._handle_troubles(eng, now)
             if eng.state is State.WARMING and eng.strategy.warm:
@@ -392,6 +397,7 @@ class Runtime:
             self._apply_guards(now)
         if now - last["heartbeat"] >= 1.0:
             last["heartbeat"] = now
+            self._reload_venues()
             self._renew_leases()
             self._adopt_unowned()
             self._sync_positions()
@@ -407,6 +413,39 @@ class Runtime:
         if now - last["summary"] >= 15.0:
             last["summary"] = now
             self.reporter.summary([e for e in self.engines.values() if e.state is not State.RETIRED])
+
+    def _entry_gate(self, eng: VariantEngine, sym: str) -> str | None:
+        """Checked at every entry: the live gates, then the exposure caps."""
+        if eng.spec.mode == "live" and missing_gates(eng.spec, self.venues):
+            return LIVE_GATE
+        return self._exposure_gate(eng, sym) if self.config.guards.exposure_groups else None
+
+    def _live_send_gate(self, eng: VariantEngine, req: OrderRequest) -> str | None:
+        """Every order of a live variant: an entry needs all three gates (exits always pass)."""
+        if not req.reduce_only and missing_gates(eng.spec, self.venues):
+            return LIVE_GATE
+        return None
+
+    def _reload_venues(self) -> None:
+        """venues.yaml changed: adopt it (live gates are re-checked on the next step); an invalid
+        one is reported and the last good one stays."""
+        try:
+            new = self.venues_file.changed()
+        except SpecError as exc:
+            self.reporter.error(f"venues.yaml changed but is invalid, keeping the previous one: {exc}")
+            return
+        if new is not None:
+            self.venues = new
+            self.reporter.info("venues.yaml changed: live gates re-checked")
+
+    def _enforce_live_gates(self) -> None:
+        """A live variant whose gates no longer hold is paused, the missing gate named; it keeps
+        managing its position (entries are refused at order time meanwhile)."""
+        for eng in self.engines.values():
+            if eng.state is State.ACTIVE and eng.spec.mode == "live":
+                why = refusal(eng.spec, self.venues)
+                if why:
+                    self.life.fire(eng, Trigger.PAUSE, LIVE_GATE, why)
 
     def _exposure_gate(self, eng: VariantEngine, sym: str) -> str | None:
         """Exposure caps, checked at order time: positions and working entries of other variants."""
