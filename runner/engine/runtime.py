@@ -246,7 +246,7 @@ class Runtime:
                 if rec.state == State.ACTIVE and old is State.QUARANTINED:
                     self.rejections[vid] = 0
                     self.backoff.pop(vid, None)
-                self.reporter.info(f"[bold]{vid}[/bold] now {rec.state} ({rec.reason}: {rec.detail})")
+                self.reporter.info(f"{vid} now {rec.state} ({rec.reason}: {rec.detail})")
 
     def _market(self) -> None:
         by_account: dict[str, dict[str, list[VariantEngine]]] = {}
@@ -483,7 +483,7 @@ class Runtime:
             eng.blocked = {sym: d.name for d in decisions if d.active and d.instruments is not None
                            and eng.id not in d.exempt for sym in d.instruments}
         for d in started:
-            self.reporter.info(f"[yellow]guard {d.name} active[/yellow]: {d.reason}")
+            self.reporter.info(f"guard {d.name} active: {d.reason}")
             if d.name == "blackout":
                 for eng in live:  # resting entry orders come off the book
                     for cid, w in list(eng.working.items()):
