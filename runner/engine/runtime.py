@@ -22,7 +22,7 @@ from runner.engine.guards import Guards
 from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.live_gates import REASON as LIVE_GATE
 from runner.engine.live_gates import VenuesFile, missing_gates, refusal
-from runner.engine.report import Reporter
+from runner.engine.report import Reporter, configured_secrets
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
 from runner.engine.variant import VariantEngine
@@ -35,6 +35,7 @@ from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
 from runner.lifecycle import State, Trigger, backoff_delay
+from runner.privacy import mask_url
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
 from venues.base import OrderRequest, OrderStatus, VenueAdapter
@@ -63,6 +64,7 @@ class Runtime:
         self.venues = venues
         self.config = config
         self.reporter = reporter or Reporter(quiet=True)
+        self.reporter.secrets = configured_secrets(venues, ledger.url)  # never printed, whatever the message
         self.clock = clock
         self.runner_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.sink = ImmediateSink(ledger)
@@ -84,7 +86,7 @@ class Runtime:
     def start(self) -> None:
         self.ledger.ensure_run(MAIN_RUN, "main")
         self.deploy()
-        self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {self.ledger.url}")
+        self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {mask_url(self.ledger.url)}")
 
     def offer_files(self, files: dict[Path, FileRead]) -> None:
         """Variant files read and validated off the loop (the watcher's thread): applied next step."""

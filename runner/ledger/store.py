@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError
 from sqlmodel import SQLModel, create_engine
 
 from runner.errors import BadInputError
@@ -25,6 +25,7 @@ from runner.ledger import models as m
 from runner.ledger.fastpath import dec, insert_many, ts_for
 from runner.ledger.positions import PositionState, apply_fill
 from runner.ledger.types import utcnow
+from runner.privacy import mask_text, private_file
 
 T_ORDERS = m.Order.__table__
 T_EVENTS = m.OrderEvent.__table__
@@ -95,7 +96,9 @@ class Ledger:
                     if not parent.exists():
                         if not create:
                             raise BadInputError(f"ledger database {path} does not exist")
-                        parent.mkdir(parents=True, exist_ok=True)
+                        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    if create or path.exists():
+                        private_file(path)  # 0600; SQLite gives its -wal and -shm files the same mode
                 self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
@@ -112,8 +115,9 @@ class Ledger:
             else:
                 with self.engine.connect() as conn:
                     conn.execute(select(1))
-        except (ArgumentError, OperationalError, ModuleNotFoundError, ValueError) as exc:
-            raise BadInputError(f"cannot open ledger database {url!r}: {exc}") from None
+        except (ArgumentError, DatabaseError, ModuleNotFoundError, ValueError, OSError) as exc:
+            # DatabaseError: also "file is not a database" (a corrupt or foreign file) -> exit 2
+            raise BadInputError(mask_text(f"cannot open ledger database {url!r}: {exc}")) from None
 
     # --- schema --------------------------------------------------------------------------
     def _create_schema(self) -> None:
