@@ -18,6 +18,7 @@ from pathlib import Path
 
 from runner.engine.accounts import account_config
 from runner.engine.deploy import FileRead, scan
+from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
 from runner.engine.guards import Guards
 from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.live_gates import REASON as LIVE_GATE
@@ -35,7 +36,7 @@ from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
 from runner.lifecycle import State, Trigger, backoff_delay
-from runner.privacy import mask_url
+from runner.privacy import mask_text, mask_url
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
 from venues.base import OrderRequest, OrderStatus, VenueAdapter
@@ -220,9 +221,22 @@ class Runtime:
     # --- the loop ------------------------------------------------------------------------
     def run(self, duration: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
         end = None if duration is None else time.monotonic() + duration
+        outage = LedgerOutage()
         while not should_stop() and (end is None or time.monotonic() < end):
             t0 = time.monotonic()
-            self.step()
+            try:
+                self.step()
+            except LEDGER_ERRORS as exc:
+                # Database restart, lost connection, full disk: no order goes out without its row,
+                # so trading waits; the loop retries with backoff and never dies of it.
+                delay = outage.failed()
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                self.reporter.error(f"ledger unavailable (attempt {outage.attempts}): {mask_text(first)}; "
+                                    f"no orders until it answers; retrying in {delay:.1f}s")
+                _sleep_until(time.monotonic() + delay, should_stop)
+                continue
+            if outage.recovered():
+                self.reporter.info("ledger reachable again: trading resumes")
             time.sleep(max(0.0, self.config.loop_interval_s - (time.monotonic() - t0)))
 
     def step(self) -> None:
@@ -271,7 +285,7 @@ class Runtime:
                                  book.volume, dict(book.extra))
                 self.market_ts = book.ts
                 for eng in engines:
-                    eng.on_event(ev)
+                    contained(eng, f"market event {sym}", eng.on_event, ev)
 
     def _fills(self) -> None:
         for account, ad in self.adapters.items():
@@ -301,7 +315,7 @@ class Runtime:
             for nf, eng in batch:
                 if nf.fill_key in applied and eng is not None:
                     closed = bool(nf.client_order_id) and nf.client_order_id not in eng.working
-                    eng.on_fill(nf)
+                    contained(eng, f"fill {nf.fill_key}", eng.on_fill, nf)
                     if closed:
                         self._note_late_fill(nf)
             if page.cursor != cursor:
@@ -526,6 +540,11 @@ class Runtime:
         self.ledger.release_leases(self.runner_id)
         for ad in self.adapters.values():
             ad.close()
+
+
+def _sleep_until(deadline: float, should_stop: Callable[[], bool]) -> None:
+    while not should_stop() and time.monotonic() < deadline:
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
 
 def _trouble(exc: RunnerError, detail: str):  # type: ignore[no-untyped-def]

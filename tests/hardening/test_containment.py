@@ -1,0 +1,85 @@
+"""Each variant's failure stays in that variant; a ledger outage is waited out, not fatal."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import psycopg
+from rich.console import Console
+
+from runner.engine.report import Reporter
+from runner.engine.runtime import Runtime
+from runner.ledger.store import Ledger
+from runner.lifecycle import State
+from runner.spec.deployment_config import load_runner_config, load_venues
+from tests.kit.deployment import Desk, variant_yaml
+from tests.kit.home import make_home
+from tests.kit.process import FAST_SIM
+
+
+class _Broken:
+    """A strategy with a bug (a third-party kind can have one): it raises on every event."""
+
+    def __init__(self, inner) -> None:  # type: ignore[no-untyped-def]
+        self.inner = inner
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.inner, name)
+
+    def on_event(self, ev, views):  # type: ignore[no-untyped-def]
+        raise ZeroDivisionError("division by zero in a buggy strategy")
+
+
+def test_a_strategy_that_raises_is_quarantined_and_the_others_keep_trading(tmp_path: Path) -> None:
+    desk = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",), "MR_v2": ("BTC-USD",)})
+    bad = desk.rt.engines["MR_v2"]
+    bad.strategy = _Broken(bad.strategy)  # type: ignore[assignment]
+    desk.step(3)
+    st = desk.ledger.state("MR_v2")
+    assert st is not None and st.state == State.QUARANTINED and "ZeroDivisionError" in st.detail
+    assert desk.ledger.state("MR_v1").state == State.ACTIVE  # type: ignore[union-attr]
+    before = desk.position("MR_v1")
+    desk.trade("MR_v1", "buy", "0.01")
+    assert desk.position("MR_v1") > before
+    desk.stop()
+
+
+def test_a_database_outage_is_waited_out_and_trading_resumes(tmp_path: Path, pg_url: str) -> None:
+    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml="loop_interval_s: 0.05\n",
+                     variants={"MR_v1": variant_yaml("MR_v1")}).path
+    name = pg_url.rsplit("/", 1)[1]
+    admin = pg_url.rsplit("/", 1)[0] + "/postgres"
+    out = io.StringIO()
+    ledger = Ledger(pg_url)
+    rt = Runtime(home, ledger, load_venues(home), load_runner_config(home), Reporter(Console(file=out, width=300)))
+    rt.start()
+    t0 = time.monotonic()
+    phase = {"cut": False, "back": False}
+
+    def script() -> bool:  # cut the database off at 1 s, let it back at 4 s, stop at 8 s
+        t = time.monotonic() - t0
+        if t > 1 and not phase["cut"]:
+            phase["cut"] = True
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+                conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        if t > 4 and not phase["back"]:
+            phase["back"] = True
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        return t > 8
+
+    try:
+        rt.run(should_stop=script)  # must not raise
+        assert "ledger unavailable" in out.getvalue()
+        assert "ledger reachable again" in out.getvalue()
+        hb_before = ledger.state("MR_v1")
+        assert hb_before is not None and hb_before.state in (State.WARMING, State.ACTIVE)
+        rt.step()
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+        rt.stop()
+        ledger.close()
