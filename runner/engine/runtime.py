@@ -17,8 +17,8 @@ from decimal import Decimal
 from pathlib import Path
 
 from runner.engine.accounts import account_config
-from runner.engine.deploy import FileRead, scan
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
+from runner.engine.deploy import FileRead, scan
 from runner.engine.guards import Guards
 from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.live_gates import REASON as LIVE_GATE
