@@ -44,8 +44,8 @@ DAY_S = 86_400.0
 
 class BackoffSpec(BaseModel):
     model_config = STRICT
-    base_s: float = Field(1.0, gt=0, le=3600)
-    cap_s: float = Field(60.0, gt=0, le=DAY_S)
+    base_s: float = Field(1.0, ge=0, le=3600)
+    cap_s: float = Field(60.0, ge=0, le=DAY_S)
     max_attempts: int = Field(5, ge=1, le=1000)
 
 
