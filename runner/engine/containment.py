@@ -4,6 +4,8 @@ trading for everyone until the ledger answers again, and nothing else stops the 
 - A variant whose strategy or order path raises something unexpected gets an ``invariant``
   trouble (the lifecycle quarantines it, positions still managed); the other variants trade on.
 - A classified venue error that escaped the engine becomes a trouble of its own class.
+- A fenced order (this runner's lease token is stale) marks the engine ``fenced``: the runtime
+  stops trading that variant, as when a lease renewal finds it lost.
 - A ledger error (connection lost, database restarted, disk full) is not the variant's fault:
   it propagates to the loop, which backs off. No order is sent meanwhile, because every order's
   row is written before its send.
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from runner.errors import InvariantError, RunnerError
+from runner.errors import FencedError, InvariantError, RunnerError
 from runner.lifecycle import backoff_delay
 
 if TYPE_CHECKING:
@@ -34,6 +36,8 @@ def contained(eng: VariantEngine, what: str, fn: Callable[..., Any], *args: Any)
         return True
     except LEDGER_ERRORS:
         raise
+    except FencedError as exc:  # another runner owns it now: the runtime lets go of it
+        eng.fenced = str(exc)
     except RunnerError as exc:
         eng.troubles.append(Trouble(exc, f"{what}: {exc}"))
     except Exception as exc:  # noqa: BLE001 - a bug or bad data in one variant must not stop the others

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from runner.engine.accounts import account_config
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
 from runner.engine.deploy import FileRead, scan
 from runner.engine.guards import Guards
+from runner.engine.leases import dead_holder
 from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.live_gates import REASON as LIVE_GATE
 from runner.engine.live_gates import VenuesFile, missing_gates, refusal
@@ -113,17 +116,21 @@ class Runtime:
             st = self.ledger.state(dep.variant)
             if st is None or st.state == State.RETIRED:
                 continue
-            if not self.ledger.acquire_lease(dep.variant, self.runner_id, self.config.lease_ttl_s):
+            if not self.ledger.acquire_lease(dep.variant, self.runner_id, self.config.lease_ttl_s,
+                                             dead_owner=dead_holder(st.owner)):
                 continue  # another live runner trades it
             self._spawn(dep, State(st.state))
 
     def _renew_leases(self) -> None:
         held = self.ledger.renew_leases(self.runner_id, list(self.engines), self.config.lease_ttl_s)
         for vid in [v for v in self.engines if v not in held]:
-            eng = self.engines.pop(vid)
-            self.reporter.error(f"{vid}: lease lost to another runner; this runner stops trading it")
-            for cid in [c for c, (e, _g) in self.owner.items() if e is eng]:
-                del self.owner[cid]
+            self._let_go(vid, "lease lost to another runner")
+
+    def _let_go(self, vid: str, why: str) -> None:
+        eng = self.engines.pop(vid)
+        self.reporter.error(f"{vid}: {why}; this runner stops trading it")
+        for cid in [c for c, (e, _g) in self.owner.items() if e is eng]:
+            del self.owner[cid]
 
     def adapter(self, account: str) -> VenueAdapter:
         if account not in self.adapters:
@@ -248,6 +255,8 @@ class Runtime:
         elif self.rescan:
             self.deploy()
         self._market()
+        for vid in [v for v, e in self.engines.items() if e.fenced]:
+            self._let_go(vid, f"order refused by the lease fence ({self.engines[vid].fenced})")
         self._fills()
         self._housekeeping(now)
         self._periodic(now)
@@ -311,7 +320,10 @@ class Runtime:
                              f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity, group,
                              eng.flags.get(f.client_order_id or "") if eng is not None else None)
                 batch.append((nf, eng))
-            applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
+            try:
+                applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
+            except IntegrityError:  # another runner on this ledger applied some at the same moment:
+                applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}  # now seen
             for nf, eng in batch:
                 if nf.fill_key in applied and eng is not None:
                     closed = bool(nf.client_order_id) and nf.client_order_id not in eng.working

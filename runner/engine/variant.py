@@ -108,6 +108,7 @@ class VariantEngine(OrderFlow):
         self.entry_gate: Callable[[VariantEngine, str], str | None] | None = None  # checked at order time
         # Checked on every order just before its row is written (live gates): a reason refuses it.
         self.send_gate: Callable[[VariantEngine, OrderRequest], str | None] | None = None
+        self.fenced: str | None = None  # set when the ledger's lease fence refused an order
         self.last_error: str | None = None
         self.now = 0.0  # time of the latest market event (data time in a backtest)
         self.submits_ok = 0  # accepted submissions: a success resets the transient retry count
