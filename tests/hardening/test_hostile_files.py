@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from runner.engine.deploy import read_variants
+from runner.engine.runtime import Runtime
 from runner.lifecycle import State
 from runner.spec.safe_read import MAX_CONFIG_BYTES
 from tests.kit.deployment import Desk, variant_yaml
@@ -129,3 +130,23 @@ def test_removing_the_file_retires(desk: Desk) -> None:
     (desk.home / "strategies.d" / "MR_v1.yaml").unlink()
     _rescan(desk, 1)
     assert desk.ledger.state("MR_v1").state in (State.RETIRING, State.RETIRED)  # type: ignore[union-attr]
+
+
+def test_two_runners_sharing_strategies_d_both_survive_a_dropped_file(tmp_path: Path) -> None:
+    from runner.ledger.store import Ledger, default_url
+    from runner.spec.deployment_config import load_runner_config, load_venues
+    from tests.kit.home import drive
+
+    desk = Desk.create(tmp_path)
+    other = Runtime(desk.home, Ledger(default_url(desk.home)), load_venues(desk.home), load_runner_config(desk.home))
+    other.start()
+    (desk.home / "strategies.d" / "MR_v2.yaml").write_text(variant_yaml("MR_v2"))
+    files = read_variants(desk.home / "strategies.d", desk.venues)
+    desk.rt.offer_files(files)  # both read the drop at the same moment, then apply it
+    other.offer_files(files)
+    desk.step(1)
+    drive(other, 1)
+    assert desk.ledger.state("MR_v2") is not None
+    assert ("MR_v2" in desk.rt.engines) != ("MR_v2" in other.engines)  # exactly one trades it
+    other.stop()
+    desk.stop()
