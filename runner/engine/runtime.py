@@ -543,7 +543,13 @@ class Runtime:
                 self.unseen.pop(cid, None)
                 if not rep.status.is_open or rep.status is OrderStatus.PARTIALLY_FILLED:
                     if rep.filled_qty > w.filled:
-                        continue  # wait for the fills to arrive before closing the order
+                        # Wait for the fills before closing the order, unless another runner on
+                        # this ledger (same account, shared fill cursor) booked them already:
+                        # the position comes from the ledger (_sync_positions), the order closes.
+                        booked = self.ledger.filled_qty(cid)
+                        if booked < rep.filled_qty:
+                            continue
+                        w.filled = booked
                     eng.on_report(rep)
 
     def stop(self) -> None:

@@ -138,3 +138,38 @@ def test_an_order_written_with_a_stale_token_is_refused(tmp_path: Path, db: str,
     assert list(a.engines) == []
     b.stop()
     a.stop()
+
+
+@pytest.fixture
+def own_pg():  # type: ignore[no-untyped-def]
+    from tests.kit.pgserver import private_pg
+
+    yield from private_pg()
+
+
+def test_a_postgresql_restart_under_two_runners_is_survived(tmp_path: Path, own_pg) -> None:  # type: ignore[no-untyped-def]
+    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml="loop_interval_s: 0.05\nlease_ttl_s: 5\n").path
+    (home / "strategies.d" / "MR_v13.yaml").write_text(BUSY)
+    a = start_runner(home, "--db", own_pg.url, max_s=120)
+    b = start_runner(home, "--db", own_pg.url, max_s=120)
+    try:
+        led = Ledger(own_pg.url)
+        wait_for(lambda: _orders(led) >= 2, timeout=60)
+        led.close()
+        own_pg.stop()
+        time.sleep(8)  # the 8 s restart
+        assert a.poll() is None and b.poll() is None, "both runners outlive the database"
+        own_pg.start()
+        led = Ledger(own_pg.url)
+        n = _orders(led)
+        wait_for(lambda: _orders(led) > n + 2, timeout=60)  # trading resumed
+        assert a.poll() is None and b.poll() is None
+    finally:
+        stop_runner(a)
+        stop_runner(b)
+    log = (home / "runner.log").read_text()
+    assert "Traceback" not in log
+    assert "ledger unavailable" in log and "ledger reachable again" in log
+    st = led.state("MR_v13")
+    assert st is not None and st.state in (State.ACTIVE, State.WARMING)
+    led.close()
