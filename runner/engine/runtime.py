@@ -146,9 +146,12 @@ class Runtime:
             kind = get_kind(loaded.spec.kind)
             assert kind is not None
             venue = self.adapter(loaded.spec.venue)
-        except (SpecError, BadInputError, RunnerError, KeyError) as exc:
-            self.ledger.set_spec_error(dep.path, f"{dep.variant}: cannot start: {exc}")
-            self.reporter.error(f"{dep.variant}: cannot start: {exc}")
+        except LEDGER_ERRORS:
+            raise
+        except Exception as exc:  # noqa: BLE001 - bad config, a venue down, an SDK's own error: this variant only
+            why = str(exc) if isinstance(exc, SpecError | BadInputError | RunnerError) else f"{type(exc).__name__}: {exc}"
+            self.ledger.set_spec_error(dep.path, f"{dep.variant}: cannot start: {why}")
+            self.reporter.error(f"{dep.variant}: cannot start: {why}")
             return
         eng = VariantEngine(
             loaded, kind(loaded.params, loaded.spec.instruments), venue, self.sink, MAIN_RUN, state,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import io
+import os
 import time
 from pathlib import Path
 
 import psycopg
+import pytest
 from rich.console import Console
 
 from runner.engine.report import Reporter
@@ -83,3 +85,49 @@ def test_a_database_outage_is_waited_out_and_trading_resumes(tmp_path: Path, pg_
             conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
         rt.stop()
         ledger.close()
+
+
+def test_a_full_disk_under_the_ledger_is_waited_out_and_trading_resumes(tmp_path: Path) -> None:
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here (needs root)")
+    try:
+        home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml="loop_interval_s: 0.05\n",
+                         variants={"MR_v1": variant_yaml("MR_v1")}).path
+        out = io.StringIO()
+        ledger = Ledger(f"sqlite:///{disk / 'ledger.db'}")
+        rt = Runtime(home, ledger, load_venues(home), load_runner_config(home), Reporter(Console(file=out, width=300)))
+        rt.start()
+        filler = disk / "filler"
+        t0 = time.monotonic()
+        phase = {"full": False, "freed": False}
+
+        def script() -> bool:  # fill the disk at 1 s, free it at 4 s, stop at 8 s
+            t = time.monotonic() - t0
+            if t > 1 and not phase["full"]:
+                phase["full"] = True
+                with open(filler, "wb") as fh:
+                    try:
+                        while True:
+                            fh.write(b"\0" * 65536)
+                            fh.flush()
+                    except OSError:
+                        pass
+            if t > 4 and not phase["freed"]:
+                phase["freed"] = True
+                filler.unlink()
+            return t > 8
+
+        rt.run(should_stop=script)  # must not raise
+        text = out.getvalue()
+        assert "ledger unavailable" in text and "full" in text
+        assert "ledger reachable again" in text
+        assert ledger.state("MR_v1").state in (State.WARMING, State.ACTIVE)  # type: ignore[union-attr]
+        rt.stop()
+        ledger.close()
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
