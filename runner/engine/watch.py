@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-DEBOUNCE_MS = 300  # a burst of writes (truncate, write, chmod) is one change
+DEBOUNCE_MS = 150  # a burst of writes (truncate, write, chmod) is one change
 SETTLE_TRIES = 5
 
 
@@ -67,7 +67,7 @@ class StrategiesWatcher:
     def _loop(self) -> None:
         from watchfiles import watch
 
-        for _changes in watch(self.directory, stop_event=self._stop, debounce=DEBOUNCE_MS, step=50,
+        for _changes in watch(self.directory, stop_event=self._stop, debounce=DEBOUNCE_MS, step=20,
                               raise_interrupt=False, yield_on_timeout=False):
             self._changed()
 

@@ -18,7 +18,7 @@ from runner.lifecycle import State
 from runner.spec.deployment_config import load_runner_config, load_venues
 from tests.kit.deployment import Desk, variant_yaml
 from tests.kit.home import make_home
-from tests.kit.process import FAST_SIM
+from tests.kit.process import FAST_SIM, QUIET_AUDITS
 
 
 class _Broken:
@@ -49,7 +49,7 @@ def test_a_strategy_that_raises_is_quarantined_and_the_others_keep_trading(tmp_p
 
 
 def test_a_database_outage_is_waited_out_and_trading_resumes(tmp_path: Path, pg_url: str) -> None:
-    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml="loop_interval_s: 0.05\n",
+    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml=QUIET_AUDITS + "loop_interval_s: 0.05\n",
                      variants={"MR_v1": variant_yaml("MR_v1")}).path
     name = pg_url.rsplit("/", 1)[1]
     admin = pg_url.rsplit("/", 1)[0] + "/postgres"
@@ -96,7 +96,7 @@ def test_a_full_disk_under_the_ledger_is_waited_out_and_trading_resumes(tmp_path
                                            capture_output=True).returncode != 0:
         pytest.skip("cannot mount a small tmpfs here (needs root)")
     try:
-        home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml="loop_interval_s: 0.05\n",
+        home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml=QUIET_AUDITS + "loop_interval_s: 0.05\n",
                          variants={"MR_v1": variant_yaml("MR_v1")}).path
         out = io.StringIO()
         ledger = Ledger(f"sqlite:///{disk / 'ledger.db'}")

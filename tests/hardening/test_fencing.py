@@ -18,7 +18,7 @@ import pytest
 from runner.ledger.store import Ledger
 from runner.lifecycle import State
 from tests.kit.home import make_home, mr_yaml
-from tests.kit.process import FAST_SIM, start_runner, stop_runner, wait_for
+from tests.kit.process import FAST_SIM, QUIET_AUDITS, start_runner, stop_runner, wait_for
 
 BUSY = mr_yaml(window=3, entry_z=0.2, exit_z=0.1, max_hold="5s", order_notional=500)  # trades all the time
 
@@ -40,7 +40,7 @@ def _log(home: Path, name: str) -> str:
 
 
 def test_split_brain_a_thawed_owner_places_nothing_and_the_new_owner_does_not_crash(tmp_path: Path, pg_url: str) -> None:
-    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml="loop_interval_s: 0.05\nlease_ttl_s: 2\n").path
+    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml=QUIET_AUDITS + "loop_interval_s: 0.05\nlease_ttl_s: 2\n").path
     (home / "strategies.d" / "MR_v13.yaml").write_text(BUSY)
     led = Ledger(pg_url)
     a = start_runner(home, "--db", pg_url, max_s=120)
@@ -84,7 +84,7 @@ def test_split_brain_a_thawed_owner_places_nothing_and_the_new_owner_does_not_cr
 
 
 def test_a_restart_on_the_same_host_takes_over_from_a_dead_holder_at_once(tmp_path: Path) -> None:
-    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml="loop_interval_s: 0.05\nlease_ttl_s: 300\n").path
+    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml=QUIET_AUDITS + "loop_interval_s: 0.05\nlease_ttl_s: 300\n").path
     (home / "strategies.d" / "MR_v13.yaml").write_text(BUSY)
     led = Ledger(f"sqlite:///{home / 'state' / 'ledger.db'}")
     a = start_runner(home)
@@ -148,7 +148,7 @@ def own_pg():  # type: ignore[no-untyped-def]
 
 
 def test_a_postgresql_restart_under_two_runners_is_survived(tmp_path: Path, own_pg) -> None:  # type: ignore[no-untyped-def]
-    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml="loop_interval_s: 0.05\nlease_ttl_s: 5\n").path
+    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml=QUIET_AUDITS + "loop_interval_s: 0.05\nlease_ttl_s: 5\n").path
     (home / "strategies.d" / "MR_v13.yaml").write_text(BUSY)
     a = start_runner(home, "--db", own_pg.url, max_s=120)
     b = start_runner(home, "--db", own_pg.url, max_s=120)

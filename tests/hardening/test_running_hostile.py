@@ -12,7 +12,7 @@ from pathlib import Path
 from runner.ledger.store import Ledger
 from tests.hardening.test_hostile_files import ALIAS_BOMB
 from tests.kit.home import make_home, mr_yaml
-from tests.kit.process import FAST_SIM, cli, start_runner, stop_runner, wait_for
+from tests.kit.process import FAST_SIM, QUIET_AUDITS, cli, start_runner, stop_runner, wait_for
 
 BUSY = mr_yaml(window=3, entry_z=0.2, exit_z=0.1, max_hold="5s", order_notional=500)
 
@@ -25,7 +25,7 @@ def _orders(led: Ledger) -> int:
 
 
 def test_hostile_files_dropped_into_a_running_runner_leave_it_trading(tmp_path: Path) -> None:
-    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml="loop_interval_s: 0.05\n").path
+    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml=QUIET_AUDITS + "loop_interval_s: 0.05\n").path
     deployed = home / "strategies.d" / "MR_v13.yaml"
     deployed.write_text(BUSY)
     led = Ledger(f"sqlite:///{home / 'state' / 'ledger.db'}")
