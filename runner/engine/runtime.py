@@ -251,6 +251,8 @@ class Runtime:
 
     def step(self) -> None:
         now = self.clock()
+        if self.ledger.fences and min(f.valid_until for f in self.ledger.fences.values()) <= time.monotonic():
+            self._renew_leases()  # stalled past a lease (SIGSTOP, GC, partition): find out before acting
         self._adopt_recorded_states()
         if self.pending_files is not None:
             files, self.pending_files = self.pending_files, None

@@ -88,15 +88,12 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
 @dataclass
 class Fence:
     """The lease this ledger handle holds on a variant: owner, token, and until when (monotonic
-    clock, which keeps counting while the process is stopped) it may be trusted unrenewed."""
+    clock, which keeps counting while the process is stopped) it is surely still ours: past it,
+    the runtime renews before acting."""
 
     owner: str
     epoch: int
     valid_until: float
-
-    def check_time(self, variant: str) -> None:
-        if time.monotonic() >= self.valid_until:
-            raise FencedError(f"{variant}: lease of {self.owner} lapsed before renewal; order not recorded")
 
     def lost(self, variant: str) -> FencedError:
         return FencedError(f"{variant}: lease token {self.epoch} of {self.owner} is no longer current "
@@ -385,12 +382,11 @@ class Ledger:
     def record_order(self, order: dict[str, Any], conn: Connection | None = None) -> None:
         """Write the order and its ``submitting`` event; raises IntegrityError on a duplicate id.
 
-        A variant this ledger handle holds a lease for is fenced: its lease must not have lapsed
-        and its token must still be the recorded one, checked in the order's own transaction
-        (raises FencedError: nothing written)."""
+        A variant this ledger handle holds a lease for is fenced: this runner must still be the
+        lease's owner with the same token, checked in the order's own transaction (the row lock
+        orders it against a takeover; raises FencedError: nothing written). A lapsed lease that
+        nobody took over still fences correctly: nobody else trades the variant."""
         fence = self.fences.get(order["variant"]) if self.fences else None
-        if fence is not None:
-            fence.check_time(order["variant"])
         if conn is None and self._fast is not None:
             self._fast.record_order(order, fence)
             return
