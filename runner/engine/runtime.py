@@ -136,7 +136,10 @@ class Runtime:
         if account not in self.adapters:
             ad = create_adapter(account_config(account, self.venues, self.home))
             ad.connect()
-            record_instruments(self.ledger, account, ad.instruments())
+            try:
+                record_instruments(self.ledger, account, ad.instruments())
+            except IntegrityError:  # another runner on this ledger recorded them at the same moment
+                record_instruments(self.ledger, account, ad.instruments())
             self.adapters[account] = ad
         return self.adapters[account]
 

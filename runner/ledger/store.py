@@ -350,9 +350,12 @@ class Ledger:
 
     # --- runs ----------------------------------------------------------------------------
     def ensure_run(self, run_id: str, kind: str, variant: str | None = None) -> None:
-        with self.engine.begin() as conn:
-            if conn.execute(select(T_RUNS.c.run_id).where(T_RUNS.c.run_id == run_id)).first() is None:
-                conn.execute(insert(T_RUNS).values(run_id=run_id, kind=kind, variant=variant, started=utcnow()))
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(T_RUNS.c.run_id).where(T_RUNS.c.run_id == run_id)).first() is None:
+                    conn.execute(insert(T_RUNS).values(run_id=run_id, kind=kind, variant=variant, started=utcnow()))
+        except IntegrityError:
+            pass  # two runners starting on a fresh shared ledger: the other one created it
 
     def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
