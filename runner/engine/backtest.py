@@ -21,12 +21,12 @@ from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.metrics import EquityStats
 from runner.engine.sink import BatchSink
 from runner.engine.variant import VariantEngine
-from runner.errors import BadInputError, ErrorClass
+from runner.errors import BadInputError
 from runner.kinds.base import MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.models import Deployment
 from runner.ledger.store import Ledger, NewFill
-from runner.lifecycle import State, Trigger, trigger_for
+from runner.lifecycle import Action, State, Trigger, respond
 from runner.marketdata.readers import read_events
 from runner.marketdata.timestamps import to_iso
 from runner.spec.deployment_config import VenuesConfig
@@ -156,13 +156,10 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
 def _handle_troubles(engine: VariantEngine, life: LifecycleDriver) -> None:
     troubles, engine.troubles = engine.troubles, []
     for t in troubles:
-        trig = trigger_for(t.error.error_class)
-        if trig is Trigger.TRANSIENT:
-            trig = Trigger.QUARANTINE  # no wall clock to back off against in a replay
-        if trig is None and t.error.error_class is ErrorClass.DATA_ANOMALY:
-            trig = Trigger.QUARANTINE
-        if trig is not None and engine.state in (State.ACTIVE, State.PAUSED, State.BACKOFF):
-            life.fire(engine, trig, t.error.error_class.value, t.detail)
+        resp = respond(engine.state, t.error.error_class)  # the runtime's policy, replayed
+        if resp.action in (Action.BACKOFF, Action.COUNT, Action.QUARANTINE):
+            # no wall clock to back off against and no counter across a replay: quarantine
+            life.fire(engine, Trigger.QUARANTINE, t.error.error_class.value, t.detail)
 
 
 def _apply_booked(engine: VariantEngine, qty: dict[str, float]) -> float:

@@ -12,7 +12,6 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
@@ -23,14 +22,15 @@ from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
 from runner.engine.deploy import FileRead, scan
 from runner.engine.guards import Guards
 from runner.engine.leases import dead_holder
-from runner.engine.lifecycle_driver import LifecycleDriver
+from runner.engine.lifecycle_driver import LifecycleDriver, transition
 from runner.engine.live_gates import REASON as LIVE_GATE
 from runner.engine.live_gates import VenuesFile, missing_gates, refusal
 from runner.engine.report import Reporter, configured_secrets
+from runner.engine.retries import Backoff, Retries
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
 from runner.engine.variant import VariantEngine
-from runner.errors import BadInputError, ErrorClass, RunnerError, SpecError
+from runner.errors import BadInputError, RefusedError, RunnerError, SpecError, TransientError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.instruments import record_instruments
@@ -38,7 +38,7 @@ from runner.ledger.models import MAIN_RUN, Deployment
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
-from runner.lifecycle import State, Trigger, backoff_delay
+from runner.lifecycle import Action, State, Trigger, allowed, respond
 from runner.privacy import mask_text, mask_url
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
@@ -47,13 +47,6 @@ from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
 OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
-
-
-@dataclass
-class Backoff:
-    attempts: int = 0
-    until: float = 0.0
-    ok_mark: int = 0  # engine.submits_ok when the last transient error came
 
 
 LATE_FILL_AFTER = ("cancelled", "rejected")  # closed unfilled: a fill after these is recorded as such
@@ -78,6 +71,9 @@ class Runtime:
         self.owner: dict[str, tuple[VariantEngine, str | None]] = {}  # client order id -> (engine, group)
         self.backoff: dict[str, Backoff] = {}
         self.rejections: dict[str, int] = {}
+        # retiring and starting keep trying when the venue cannot be reached, one line per attempt
+        self.retries = Retries(config.backoff.base_s, config.backoff.cap_s)
+        self.reported: dict[tuple[str, str], float] = {}  # (variant, error class) -> last console line
         self.unseen: dict[str, int] = {}  # client id -> lookups that did not find it
         self.rescan = True
         self.pending_files: dict[Path, FileRead] | None = None
@@ -85,6 +81,7 @@ class Runtime:
         self.guards = Guards(ledger, config.guards, home)
         self.venues_file = VenuesFile(home)
         self.market_ts: float | None = None
+        self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -99,6 +96,7 @@ class Runtime:
     def deploy(self, files: dict[Path, FileRead] | None = None) -> None:
         """Scan strategies.d, then make sure every live deployment has an engine."""
         self.rescan = False
+        self.retries.forget_blocked()  # a changed strategies.d may have fixed what could not start
         result = scan(self.home / "strategies.d", self.ledger, self.venues, files)
         for file, message in result.errors.items():
             self.reporter.error(message if message.startswith(file) else f"{file}: {message}")
@@ -107,6 +105,12 @@ class Runtime:
             eng = self.engines.get(vid)
             if eng is not None and eng.state not in (State.RETIRING, State.RETIRED):
                 self.life.fire(eng, Trigger.RETIRE, "retire", why)
+            elif eng is None and (st := self.ledger.state(vid)) is not None and allowed(st.state, Trigger.RETIRE):
+                # not started (its venue cannot be reached): retire it in the ledger all the same
+                try:
+                    transition(self.ledger, vid, st.state, Trigger.RETIRE, "retire", why, "system")
+                except RefusedError as exc:
+                    self.reporter.error(f"{vid}: cannot retire: {exc}")
 
     def _adopt_unowned(self) -> None:
         """Spawn an engine for every live deployment whose lease we can take (failover included)."""
@@ -116,6 +120,8 @@ class Runtime:
             st = self.ledger.state(dep.variant)
             if st is None or st.state == State.RETIRED:
                 continue
+            if not self.retries.due("start:" + dep.variant, self.clock()):
+                continue  # its venue could not be reached: the next attempt is scheduled
             if not self.ledger.acquire_lease(dep.variant, self.runner_id, self.config.lease_ttl_s,
                                              dead_owner=dead_holder(st.owner)):
                 continue  # another live runner trades it
@@ -151,11 +157,13 @@ class Runtime:
             venue = self.adapter(loaded.spec.venue)
         except LEDGER_ERRORS:
             raise
-        except Exception as exc:  # noqa: BLE001 - bad config, a venue down, an SDK's own error: this variant only
-            why = str(exc) if isinstance(exc, SpecError | BadInputError | RunnerError) else f"{type(exc).__name__}: {exc}"
-            self.ledger.set_spec_error(dep.path, f"{dep.variant}: cannot start: {why}")
-            self.reporter.error(f"{dep.variant}: cannot start: {why}")
+        except (SpecError, BadInputError, RunnerError, KeyError) as exc:
+            self._cannot_start(dep, exc)
             return
+        except Exception as exc:  # noqa: BLE001 - an SDK's own error, a bug: this variant only
+            self._cannot_start(dep, RuntimeError(f"{type(exc).__name__}: {exc}"))
+            return
+        self.retries.ok("start:" + dep.variant)
         eng = VariantEngine(
             loaded, kind(loaded.params, loaded.spec.instruments), venue, self.sink, MAIN_RUN, state,
             self.ledger.next_seq(MAIN_RUN, dep.variant), session_open=session_checker(loaded.spec.sessions),
@@ -176,7 +184,20 @@ class Runtime:
         self.engines[dep.variant] = eng
         self._reconcile_orders(eng)
         if state is State.PENDING:
-            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")
+            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")  # None if the operator was first
+
+    def _cannot_start(self, dep: Deployment, exc: Exception) -> None:
+        """Recorded on its file (``runner status`` shows it) and said once per attempt: a venue
+        that cannot be reached is retried with backoff; anything else waits for strategies.d
+        to change (a fixed file, a new version) instead of repeating itself."""
+        key = "start:" + dep.variant
+        n, delay = self.retries.failed(key, self.clock(), getattr(exc, "retry_after", None))
+        self.ledger.set_spec_error(dep.path, f"{dep.variant}: cannot start: {exc}")
+        if isinstance(exc, TransientError):
+            self.reporter.error(f"{dep.variant}: cannot start (attempt {n}, next in {delay:.0f}s): {exc}")
+            return
+        self.retries.state[key].until = float("inf")
+        self.reporter.error(f"{dep.variant}: cannot start: {exc} (retried when strategies.d changes)")
 
     def _restore_groups(self, eng: VariantEngine) -> None:
         """Opening groups whose instruments still hold a position: an unbalanced one must keep
@@ -266,6 +287,8 @@ class Runtime:
         for vid in [v for v, e in self.engines.items() if e.fenced]:
             self._let_go(vid, f"order refused by the lease fence ({self.engines[vid].fenced})")
         self._fills()
+        if self.audit_schedule is not None:
+            self.audit_schedule.tick()  # here, between fill reads: audits see no half-applied state
         self._housekeeping(now)
         self._periodic(now)
 
@@ -310,7 +333,7 @@ class Runtime:
             try:
                 page = ad.fills(cursor)
             except RunnerError as exc:
-                self.reporter.error(f"{account}: reading fills: {exc}")
+                self._report_once(account, "fills", f"reading fills: {exc}", self.clock())
                 continue
             batch: list[tuple[NewFill, VariantEngine | None]] = []
             for f in page.fills:
@@ -361,45 +384,66 @@ class Runtime:
                 self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history")
             elif eng.state is State.BACKOFF and now >= self.backoff.get(eng.id, Backoff()).until:
                 self.life.fire(eng, Trigger.BACKOFF_ELAPSED, "transient", "auto-resume after backoff")
-            elif eng.state is State.RETIRING:
-                self._retire_step(eng)
+            elif eng.state is State.RETIRING and self.retries.due("retire:" + eng.id, now):
+                self._retire_step(eng, now)
 
     def _handle_troubles(self, eng: VariantEngine, now: float) -> None:
+        """Each trouble goes through the one lifecycle policy (``runner.lifecycle.respond``)."""
         troubles, eng.troubles = eng.troubles, []
         b = self.backoff.get(eng.id)
         if b is not None and not troubles and eng.state is State.ACTIVE and eng.submits_ok > b.ok_mark:
             del self.backoff[eng.id]  # the venue took an order again: the retry count starts over
         for t in troubles:
             cls = t.error.error_class
-            if eng.state in (State.RETIRED, State.RETIRING, State.PENDING, State.WARMING):
-                self.reporter.error(f"{eng.id}: {t.detail}")
-                continue
-            if cls is ErrorClass.TRANSIENT:
-                b = self.backoff.setdefault(eng.id, Backoff())
-                b.attempts += 1
-                b.ok_mark = eng.submits_ok
-                if b.attempts > self.config.backoff.max_attempts:
-                    self.backoff.pop(eng.id, None)
-                    self._quarantine(eng, "transient", f"retry limit ({self.config.backoff.max_attempts}) reached: {t.detail}")
-                    continue
-                delay = backoff_delay(b.attempts, self.config.backoff.base_s, self.config.backoff.cap_s)
-                b.until = now + (getattr(t.error, "retry_after", None) or delay)
-                if eng.state in (State.ACTIVE, State.BACKOFF):
-                    self.life.fire(eng, Trigger.TRANSIENT, "transient", f"attempt {b.attempts}, retry in {delay:.1f}s: {t.detail}")
-            elif cls is ErrorClass.REJECTED:
+            resp = respond(eng.state, cls)
+            if resp.action is Action.BACKOFF:
+                self._back_off(eng, t, now)
+            elif resp.action is Action.COUNT:
                 n = self.rejections.get(eng.id, 0) + 1
                 self.rejections[eng.id] = n
                 if n >= self.config.rejection_limit:
                     self.rejections[eng.id] = 0  # the counter resets on the transition it caused
-                    self._quarantine(eng, "rejected", t.detail)
-            elif cls in (ErrorClass.RISK_BLOCK, ErrorClass.INVARIANT, ErrorClass.DATA_ANOMALY):
+                    self._quarantine(eng, cls.value, t.detail)
+            elif resp.action is Action.QUARANTINE:
                 self._quarantine(eng, cls.value, t.detail)
+            elif resp.action is Action.RETRY:
+                self._retire_failed(eng, t.error, now)
+            elif resp.action is Action.REPORT:
+                self._report_once(eng.id, cls.value, t.detail, now)
+
+    def _back_off(self, eng: VariantEngine, t, now: float) -> None:  # type: ignore[no-untyped-def]
+        """A backoff cycle is one attempt however many ticks it spans; past the limit, quarantine."""
+        b = self.backoff.setdefault(eng.id, Backoff())
+        if eng.state is State.BACKOFF:
+            return  # the same cycle (an exit or a book failing while it waits): not a new attempt
+        cfg = self.config.backoff
+        if b.attempts >= cfg.max_attempts:
+            self.backoff.pop(eng.id, None)
+            self._quarantine(eng, "transient", f"retry limit ({cfg.max_attempts}) reached: {t.detail}")
+            return
+        delay = b.start_cycle(now, cfg.base_s, cfg.cap_s, getattr(t.error, "retry_after", None), eng.submits_ok)
+        self.life.fire(eng, Trigger.TRANSIENT, "transient", f"attempt {b.attempts}, retry in {delay:.1f}s: {t.detail}")
+
+    def _report_once(self, vid: str, what: str, detail: str, now: float, every_s: float = 60.0) -> None:
+        """An error that moves nothing: on the console once a minute per variant and class."""
+        key = (vid, what)
+        if now - self.reported.get(key, -every_s) >= every_s:
+            self.reported[key] = now
+            self.reporter.error(f"{vid}: {detail}")
 
     def _quarantine(self, eng: VariantEngine, reason: str, detail: str) -> None:
         if eng.state in (State.ACTIVE, State.PAUSED, State.BACKOFF):
             self.life.fire(eng, Trigger.QUARANTINE, reason, detail)
 
-    def _retire_step(self, eng: VariantEngine) -> None:
+    def _retire_failed(self, eng: VariantEngine, exc: RunnerError, now: float) -> None:
+        """Retiring keeps trying with backoff when the venue cannot be reached: one line per attempt
+        (an error met while the next attempt is not due yet belongs to the last one)."""
+        if not self.retries.due("retire:" + eng.id, now):
+            return
+        n, delay = self.retries.failed("retire:" + eng.id, now, getattr(exc, "retry_after", None))
+        self.reporter.error(f"{eng.id}: retiring: attempt {n} failed, next in {delay:.0f}s: {exc}")
+
+    def _retire_step(self, eng: VariantEngine, now: float) -> None:
         """Cancel working orders, flatten what is not dust, then declare retired."""
         try:
             if eng.working:
@@ -414,8 +458,9 @@ class Runtime:
                         eng.place(Intent(sym, side, "flatten", close=True, urgent=True), ev)
                 return
         except RunnerError as exc:
-            self.reporter.error(f"{eng.id}: retiring: {exc}")
+            self._retire_failed(eng, exc, now)
             return
+        self.retries.ok("retire:" + eng.id)
         dust = {s: str(p.qty) for s, p in eng.positions.items() if p.qty}
         self.life.fire(eng, Trigger.FLAT, "retire", f"flat; dust left: {dust}" if dust else "flat")
 

@@ -29,7 +29,7 @@ from runner.errors import (
 from runner.kinds.base import Intent, MarketEvent, PositionView, Strategy
 from runner.ledger.positions import FLAT_POSITION, PositionState, apply_fill, realized_on_day
 from runner.ledger.store import NewFill
-from runner.lifecycle import ENTRIES_ALLOWED, State
+from runner.lifecycle import ENTRIES_ALLOWED, MANAGES_POSITIONS, State
 from runner.spec.load import LoadedVariant
 from venues.base import Instrument, OrderReport, OrderRequest, OrderStatus, VenueAdapter
 
@@ -137,7 +137,7 @@ class VariantEngine(OrderFlow):
         self.skips[reason] = self.skips.get(reason, 0) + 1
 
     def _act(self, ev: MarketEvent, intents: list[Intent]) -> None:
-        if self.state is State.RETIRED or self.state is State.BACKOFF:
+        if self.state not in MANAGES_POSITIONS:  # backoff manages positions like paused
             self._skip(f"state_{self.state.value}")
             return
         for intent in self._route(ev, intents):
