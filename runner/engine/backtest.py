@@ -25,7 +25,8 @@ from runner.errors import BadInputError
 from runner.kinds.base import MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.models import Deployment
-from runner.ledger.store import Ledger, NewFill
+from runner.ledger.order_states import fill_from_report
+from runner.ledger.store import Ledger
 from runner.lifecycle import Action, State, Trigger, respond
 from runner.marketdata.readers import read_events
 from runner.marketdata.timestamps import to_iso
@@ -206,9 +207,8 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
             held = _held(qty)
         if venue._fills:
             for f in venue.fills().fills:
-                nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
-                             f.instrument, f.side._value_, f.qty, f.price, f.fee, f.ts, f.liquidity,
-                             engine.groups.by_cid.get(f.client_order_id or ""))
+                nf = fill_from_report(f, account=venue.account, run_id=run_id, variant=key,
+                                      group=engine.groups.by_cid.get(f.client_order_id or ""), backtest=True)
                 sink.fill(nf)
                 engine.on_fill(nf)
                 signed = float(f.qty) * f.side.sign

@@ -30,11 +30,15 @@ from runner.engine.retries import Backoff, Retries
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
 from runner.engine.variant import VariantEngine
+from runner.engine.venue_records import VenueRecords, keeps_records
 from runner.errors import BadInputError, RefusedError, RunnerError, SpecError, TransientError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
+from runner.ledger.identity import client_id_salt
 from runner.ledger.instruments import record_instruments
 from runner.ledger.models import MAIN_RUN, Deployment
+from runner.ledger.order_states import OPEN as OPEN_STATUSES
+from runner.ledger.order_states import fill_from_report, filled_after
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
@@ -46,10 +50,8 @@ from venues.base import OrderRequest, OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
-OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
 
 
-LATE_FILL_AFTER = ("cancelled", "rejected")  # closed unfilled: a fill after these is recorded as such
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
 
 
@@ -81,6 +83,8 @@ class Runtime:
         self.guards = Guards(ledger, config.guards, home)
         self.venues_file = VenuesFile(home)
         self.market_ts: float | None = None
+        self.cid_salt = client_id_salt(ledger)  # every client order id of this ledger carries it
+        self.records = VenueRecords()  # funding and asset-taken fees from the venues' own records
         self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
 
     # --- start ---------------------------------------------------------------------------
@@ -169,6 +173,8 @@ class Runtime:
             self.ledger.next_seq(MAIN_RUN, dep.variant), session_open=session_checker(loaded.spec.sessions),
             anomaly_tolerance=self.config.anomaly_tolerance, trips_kept=0,
         )
+        eng.cid_salt = self.cid_salt
+        eng.cashflows.funding_from_events = not keeps_records(venue)  # booked from the venue's records
         eng.on_order = self._on_order
         eng.on_sent = self.reporter.order  # printed once sent: a console line costs more than the send
         eng.entry_gate = self._entry_gate
@@ -287,6 +293,7 @@ class Runtime:
         for vid in [v for v, e in self.engines.items() if e.fenced]:
             self._let_go(vid, f"order refused by the lease fence ({self.engines[vid].fenced})")
         self._fills()
+        self._book_records(now)
         if self.audit_schedule is not None:
             self.audit_schedule.tick()  # here, between fill reads: audits see no half-applied state
         self._housekeeping(now)
@@ -320,10 +327,19 @@ class Runtime:
                     for eng in engines:
                         eng.troubles.append(_trouble(exc, f"market data {sym}: {exc}"))
                     continue
+                if book.gap is not None:  # settled or halted: nothing to price, not an error
+                    facts = MarketEvent(book.ts, sym, 0.0, 0.0, extra=dict(book.extra)) if book.extra else None
+                    for eng in engines:
+                        eng._skip(book.gap)
+                        if facts is not None:
+                            eng._on_extra(facts)  # a settlement still books (read from the venue)
+                    continue
                 ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0],
                                  tuple(s for _, s in book.bids), tuple(s for _, s in book.asks),
                                  book.volume, dict(book.extra))
                 self.market_ts = book.ts
+                if "funding_settled_id" in book.extra:
+                    self.records.settled(account, sym, book.extra["funding_settled_id"])
                 for eng in engines:
                     contained(eng, f"market event {sym}", eng.on_event, ev)
 
@@ -347,9 +363,8 @@ class Runtime:
                         continue  # not ours: reported by reconcile / the orphan audit
                     variant, group = order.variant, order.group_id
                     eng = self.engines.get(variant)  # type: ignore[assignment]
-                nf = NewFill(f"{account}:{f.fill_id}", f.client_order_id, MAIN_RUN, variant, account, f.instrument,
-                             f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity, group,
-                             eng.flags.get(f.client_order_id or "") if eng is not None else None)
+                nf = fill_from_report(f, account=account, run_id=MAIN_RUN, variant=variant, group=group,
+                                      flag=eng.flags.get(f.client_order_id or "") if eng is not None else None)
                 batch.append((nf, eng))
             try:
                 applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
@@ -364,14 +379,24 @@ class Runtime:
             if page.cursor != cursor:
                 self.ledger.set_cursor(account, page.cursor)
 
+    def _book_records(self, now: float) -> None:
+        for account, ad in self.adapters.items():
+            if not keeps_records(ad):
+                continue
+            engines = [e for e in self.engines.values() if e.venue.account == account]
+            try:
+                self.records.book(self.ledger, account, ad, engines, now)
+            except RunnerError as exc:
+                self.reporter.error(f"{account}: reading the venue's cashflow records: {exc}")
+
     def _note_late_fill(self, nf: NewFill) -> None:
         """A fill read for an order already recorded closed unfilled (cancelled, rejected): the
         fill stands (it happened; its own time is on the fill) and the order's history says so,
         so its status is not "cancelled" with a position behind it."""
         cid = nf.client_order_id or ""
         status = self.ledger.order_status(cid)
-        if status in LATE_FILL_AFTER:
-            self.sink.order_event(cid, "filled_after_" + status,
+        if (event := filled_after(status)) is not None:
+            self.sink.order_event(cid, event,
                                   detail=f"{nf.side} {nf.qty} @ {nf.price} read after the order was recorded {status}")
             self.reporter.error(f"{nf.variant}: fill {nf.side} {nf.qty} {nf.instrument} @ {nf.price} on order "
                                 f"{cid[:12]} after it was {status}")
@@ -453,6 +478,9 @@ class Runtime:
                 for sym, pos in eng.positions.items():
                     if pos.qty and sym in eng.marks:
                         book = eng.venue.book(sym)
+                        if book.gap is not None:
+                            eng._skip(book.gap)  # no price to flatten at: look again next step
+                            continue
                         ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0])
                         side = "sell" if pos.qty > 0 else "buy"
                         eng.place(Intent(sym, side, "flatten", close=True, urgent=True), ev)
@@ -605,7 +633,23 @@ class Runtime:
                         w.filled = booked
                     eng.on_report(rep)
 
-    def stop(self) -> None:
+    def _cancel_on_stop(self) -> None:
+        """Resting orders must not fill while nobody manages them; a venue that does not answer
+        is reported and the stop goes on (the next start reconciles the orders by client id)."""
+        for eng in self.engines.values():
+            spec = self.venues.accounts.get(eng.venue.account)
+            if not eng.working or (spec is not None and spec.on_stop == "leave"):
+                continue
+            try:
+                eng.cancel_all()
+            except RunnerError as exc:
+                self.reporter.error(f"{eng.id}: cancelling resting orders on stop: {exc}")
+
+    def stop(self, clean: bool = False) -> None:
+        """Release everything; a ``clean`` stop (Ctrl-C, SIGTERM, ``--duration``) first cancels
+        the variants' resting orders unless their account says ``on_stop: leave``."""
+        if clean:
+            self._cancel_on_stop()
         for eng in self.engines.values():
             self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
         self.ledger.release_leases(self.runner_id)

@@ -85,6 +85,7 @@ class VariantEngine(OrderFlow):
         self.venue = venue
         self.sink = sink
         self.run_id = run_id
+        self.cid_salt = ""  # the ledger's client-id salt (paper/live: set by the runtime)
         self.state = state
         self._seq = next_seq
         self.session_open = session_open
@@ -182,7 +183,7 @@ class VariantEngine(OrderFlow):
         else:
             qty = execution.to_decimal(intent.qty or 0.0)
         reduce_only = intent.close or not intent.is_entry
-        cid = client_order_id(self.run_id, self.id, self._seq)
+        cid = client_order_id(self.run_id, self.id, self._seq, self.cid_salt)
         try:
             req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, self.spec.execution, inst, reduce_only))
             if intent.is_entry:
