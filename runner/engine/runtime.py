@@ -414,6 +414,7 @@ class Runtime:
             self._handle_troubles(eng, now)
             if eng.state is State.WARMING and eng.strategy.warm:
                 self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history")
+                self.streams.fresh.add(eng.id)
             elif eng.state is State.BACKOFF and now >= self.backoff.get(eng.id, Backoff()).until:
                 self.life.fire(eng, Trigger.BACKOFF_ELAPSED, "transient", "auto-resume after backoff")
             elif eng.state is State.RETIRING and self.retries.due("retire:" + eng.id, now):

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from runner.engine.containment import contained
 from runner.engine.variant import VariantEngine
 from runner.errors import RunnerError
-from runner.marketdata.feed import Feed, StreamKey, snapshot_event, stream_key
+from runner.marketdata.feed import Feed, StreamKey, depth_cut, snapshot_event, stream_key
 from runner.marketdata.recorder import Recorder, stream_file
 from venues.base import BookSnapshot
 
@@ -26,6 +26,7 @@ class EngineStreams:
         self.recorder = recorder
         self._binary: dict[str, bool] = {}
         self._history: dict[str, dict[str, list]] = {}  # type: ignore[type-arg]  # warm-up bars, until recorded
+        self.fresh: set[str] = set()  # variants that just became active: they see the current book once
 
     def attach(self, eng: VariantEngine) -> str | None:
         """Register ``eng``'s stream and warm it from the venue's history; a note on what happened."""
@@ -77,6 +78,11 @@ class EngineStreams:
         for eng in engines:
             key = self.keys.get(eng.id)
             out = self.feed.event(account, ev.instrument, key) if key is not None else ev
+            if eng.id in self.fresh and key is not None and key[0] != "bars":
+                # The book that warmed it was skipped as `warming`; an unchanged book makes no
+                # event, so without this a quiet market would never be looked at once active.
+                self.fresh.discard(eng.id)
+                out = out or depth_cut(ev, key[1])
             if out is not None:
                 if rec is not None and key is not None:
                     rec.event(stream_file(account, ev.instrument, key, self._binary[eng.id]), key, out,

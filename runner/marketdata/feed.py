@@ -34,7 +34,8 @@ def snapshot_event(book: BookSnapshot) -> MarketEvent:
                        dict(book.extra), 0.0, tuple(p for p, _ in book.bids), tuple(p for p, _ in book.asks))
 
 
-def _cut(ev: MarketEvent, depth: int) -> MarketEvent:
+def depth_cut(ev: MarketEvent, depth: int) -> MarketEvent:
+    """``ev`` with at most ``depth`` levels a side (the levels a ``books`` stream samples)."""
     if len(ev.bid_sizes) <= depth and len(ev.ask_sizes) <= depth:
         return ev
     return MarketEvent(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes[:depth], ev.ask_sizes[:depth], ev.volume,
@@ -64,7 +65,7 @@ class Feed:
                     b = self._bars[(account, sym, n)] = BarBuilder(sym, n)
                 self._out[slot] = b.push(ev)
                 continue
-            depth_ev = _cut(ev, n)
+            depth_ev = depth_cut(ev, n)
             sig = (depth_ev.bid, depth_ev.ask, depth_ev.bid_sizes, depth_ev.ask_sizes, depth_ev.bid_prices,
                    depth_ev.ask_prices, tuple(sorted(ev.extra.items())) if ev.extra else ())
             if self._seen.get(slot) == sig:
