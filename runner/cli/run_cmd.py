@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import typer
@@ -21,6 +22,7 @@ def run(
     from runner.engine.runtime import Runtime
     from runner.engine.watch import StrategiesWatcher
 
+    os.umask(os.umask(0o077) | 0o077)  # what the runner writes (ledger, sim, recordings) is private
     c = ctx()
     created = init_deployment(c.home)
     venues, config = c.venues(), c.config()

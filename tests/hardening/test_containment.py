@@ -17,7 +17,7 @@ from runner.ledger.store import Ledger
 from runner.lifecycle import State
 from runner.spec.deployment_config import load_runner_config, load_venues
 from tests.kit.deployment import Desk, variant_yaml
-from tests.kit.home import make_home
+from tests.kit.home import drive, make_home, variant_text
 from tests.kit.process import FAST_SIM, QUIET_AUDITS
 
 
@@ -35,10 +35,21 @@ class _Broken:
 
 
 def test_a_strategy_that_raises_is_quarantined_and_the_others_keep_trading(tmp_path: Path) -> None:
-    desk = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",), "MR_v2": ("BTC-USD",)})
+    desk = Desk.create(tmp_path)
+    text = variant_text("MR_v2", {"window": 2, "entry_z": 1.25, "exit_z": 0.5, "order_notional": 1000},
+                        {"max_order_notional": 100000, "max_position_notional": 1000000, "max_daily_loss": 100000},
+                        data="{quotes: true}")  # an event on every quote change
+    (desk.home / "strategies.d" / "MR_v2.yaml").write_text(text)
+    desk.rt.rescan = True
+    drive(desk.rt, 3)
     bad = desk.rt.engines["MR_v2"]
     bad.strategy = _Broken(bad.strategy)  # type: ignore[assignment]
-    desk.step(3)
+    for _ in range(50):  # the sim market moves: quotes reach both strategies
+        desk.now[0] += 1.0
+        drive(desk.rt, 1)
+        st = desk.ledger.state("MR_v2")
+        if st is not None and st.state == State.QUARANTINED:
+            break
     st = desk.ledger.state("MR_v2")
     assert st is not None and st.state == State.QUARANTINED and "ZeroDivisionError" in st.detail
     assert desk.ledger.state("MR_v1").state == State.ACTIVE  # type: ignore[union-attr]
