@@ -8,6 +8,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from runner.privacy import private_dir
+
 _PKG = Path(__file__).resolve().parent
 
 
@@ -28,5 +30,5 @@ def init_deployment(home: Path) -> list[str]:
             continue
         shutil.copytree(src, target)
         created.append(name)
-    (home / "state").mkdir(parents=True, exist_ok=True)
+    private_dir(home / "state")  # 0700: the ledger and the sim account live here
     return created

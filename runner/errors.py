@@ -92,6 +92,13 @@ class InvariantError(RunnerError):
     error_class = ErrorClass.INVARIANT
 
 
+class FencedError(RunnerError):
+    """This runner no longer holds the variant's lease (its fencing token is stale or its lease
+    lapsed): the order was neither recorded nor sent, and the runner must stop trading it."""
+
+    error_class = ErrorClass.INVARIANT
+
+
 class PrecisionError(RejectedError):
     """Refused locally: the order cannot be expressed in the venue's precision (e.g. floors to 0)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Mapping
 
+from runner.errors import BadInputError
 from venues.base import AccountConfig, Instrument, VenueAdapter
 
 ADAPTERS: dict[str, str] = {
@@ -21,8 +22,11 @@ def adapter_names() -> list[str]:
 
 
 def create_adapter(account: AccountConfig) -> VenueAdapter:
-    """Build (not connect) the adapter of ``account``. Unknown adapter names raise KeyError."""
-    target = ADAPTERS[account.adapter]
+    """Build (not connect) the adapter of ``account``. An unknown adapter name is bad input."""
+    target = ADAPTERS.get(account.adapter)
+    if target is None:
+        raise BadInputError(f"account {account.name}: unknown adapter {account.adapter!r} in venues.yaml; "
+                            f"known adapters: {', '.join(adapter_names())}")
     module, _, attr = target.partition(":")
     factory = getattr(importlib.import_module(module), attr)
     return factory(account)

@@ -16,12 +16,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.triggers.cron import CronTrigger
+from sqlalchemy.exc import SQLAlchemyError
 
 from runner.audit import store
 from runner.audit.alerts import Alerter
 from runner.audit.findings import Finding
 from runner.audit.run import CHECKS, failed, run_checks, settings_for
+from runner.errors import BadInputError
 from runner.ledger.store import Ledger
+from runner.privacy import mask_text
 from venues.base import VenueAdapter
 
 log = logging.getLogger("runner.audit.schedule")
@@ -61,6 +64,9 @@ class AuditWorker:
         self.runs += 1
         try:
             self._run(name)
+        except (BadInputError, SQLAlchemyError) as exc:  # the ledger is down: one line, no traceback
+            log.error("scheduled audit %s skipped: ledger unavailable: %s", name,
+                      mask_text(str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__))
         except Exception as exc:  # noqa: BLE001 - the schedule must keep going
             log.exception("scheduled audit %s failed", name)
             self._record_failure(name, exc)

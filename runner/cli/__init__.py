@@ -33,16 +33,17 @@ def _hoist_globals(argv: list[str]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> None:
     from runner.errors import BadInputError, LedgerWriteError, RefusedError
+    from runner.privacy import mask_text
 
     args = _hoist_globals(list(sys.argv[1:] if argv is None else argv))
     try:
         app(args=args, prog_name="runner", standalone_mode=True)
     except BadInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(mask_text(f"error: {exc}"), file=sys.stderr)
         sys.exit(2)
     except RefusedError as exc:
-        print(f"refused: {exc}", file=sys.stderr)
+        print(mask_text(f"refused: {exc}"), file=sys.stderr)
         sys.exit(1)
     except LedgerWriteError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(mask_text(f"error: {exc}"), file=sys.stderr)
         sys.exit(1)

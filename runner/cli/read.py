@@ -12,12 +12,14 @@ JSON = typer.Option(False, "--json", help="one JSON document on stdout")
 def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
-    t = Table(title=title, show_lines=False, header_style="bold")
+    # Cells are Text, never markup: reasons, details and names come from operators and venues.
+    t = Table(title=Text(title), show_lines=False, header_style="bold")
     for c in columns:
-        t.add_column(c)
+        t.add_column(Text(c))
     for r in rows:
-        t.add_row(*["" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v)) for v in r])
+        t.add_row(*[Text("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))) for v in r])
     console = Console(highlight=False)
     if not console.is_terminal:
         console = Console(highlight=False, width=220)  # piped or logged: do not squeeze columns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 
 import typer
@@ -16,10 +17,12 @@ def run(
 ) -> None:
     """Run every deployed variant: watch strategies.d, trade, schedule audits."""
     from runner.embedded import init_deployment
+    from runner.engine.deploy import read_variants
     from runner.engine.report import Reporter
     from runner.engine.runtime import Runtime
     from runner.engine.watch import StrategiesWatcher
 
+    os.umask(os.umask(0o077) | 0o077)  # what the runner writes (ledger, sim, recordings) is private
     c = ctx()
     created = init_deployment(c.home)
     venues, config = c.venues(), c.config()
@@ -35,7 +38,9 @@ def run(
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    watcher = StrategiesWatcher(c.home / "strategies.d", lambda: setattr(rt, "rescan", True))
+    strategies = c.home / "strategies.d"
+    watcher = StrategiesWatcher(strategies, lambda: setattr(rt, "rescan", True),
+                                read=lambda: read_variants(strategies, rt.venues), deliver=rt.offer_files)
     watcher.start()  # before the first scan: a file landing in between is not missed
     rt.start()
     extras = _start_extras(rt)

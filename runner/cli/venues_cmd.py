@@ -32,7 +32,12 @@ def check_account(name: str) -> dict[str, Any]:
         ad.connect()
         out["instruments"] = len(ad.instruments())
         out["balances"] = {b.currency: float(b.total) for b in ad.balances()[:10]}
+        proved, how = _prove(ad, acct)
         ad.close()
+        if proved is False:
+            out.update(ok=False, stage="credentials", error=how)
+            return out
+        out["credentials"] = how
     except KeyError:
         out.update(ok=False, stage="config", error=f"unknown adapter {acct.adapter!r}")
         return out
@@ -44,6 +49,16 @@ def check_account(name: str) -> dict[str, Any]:
         return out
     out.update(ok=True, latency_ms=round((time.perf_counter() - t0) * 1000, 1))
     return out
+
+
+def _prove(ad: Any, acct: Any) -> tuple[bool | None, str]:  # noqa: ANN401 - an adapter and its account
+    """What reading the balances proved about the credentials, or the adapter's own proof."""
+    prove = getattr(ad, "prove_credentials", None)
+    if prove is not None:
+        return prove()  # type: ignore[no-any-return]
+    if not acct.credentials:
+        return None, "no credentials configured"
+    return True, "a signed read-only request (balances) was accepted"
 
 
 @venues_app.command("check")
@@ -64,7 +79,7 @@ def check(account: str = typer.Option(None, "--account", help="only this account
         for r in results:
             if r["ok"]:
                 typer.echo(f"{r['account']:16} ok    {r['adapter']:12} {r.get('instruments', 0)} instruments, "
-                           f"{r['latency_ms']} ms")
+                           f"{r['latency_ms']} ms; credentials: {r.get('credentials', '')}")
             else:
                 typer.echo(f"{r['account']:16} FAIL  {r['adapter']:12} {r['stage']}: {r['error']}")
     if not all(r["ok"] for r in results):

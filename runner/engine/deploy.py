@@ -5,10 +5,12 @@ Pure decisions over (files on disk, ledger deployments); the runtime acts on the
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
+from runner.engine.live_gates import refusal
 from runner.errors import SpecError
 from runner.ledger.models import Deployment
 from runner.ledger.store import Ledger
@@ -34,32 +36,43 @@ def variant_files(directory: Path) -> list[Path]:
 
 def live_gate(loaded: LoadedVariant, venues: VenuesConfig) -> str | None:
     """The three gates of live trading; None when the variant may start."""
-    if loaded.spec.mode != "live":
-        return None
-    missing = []
-    acct = venues.accounts.get(loaded.spec.venue)
-    if acct is None or not acct.live:
-        missing.append(f"`live: true` for account {loaded.spec.venue} in venues.yaml")
-    if os.environ.get("RUNNER_LIVE") != "1":
-        missing.append("RUNNER_LIVE=1 in the environment")
-    if missing:
-        return "live trading refused: needs " + " and ".join(missing)
-    return None
+    return refusal(loaded.spec, venues)
 
 
-def scan(directory: Path, ledger: Ledger, venues: VenuesConfig) -> ScanResult:
-    """Deploy what is new and valid, report what is not; retire what disappeared."""
+FileRead = LoadedVariant | SpecError  # one file's outcome: loaded, or why not
+
+
+def read_variants(directory: Path, venues: VenuesConfig) -> dict[Path, FileRead]:
+    """Read and validate every variant file; no ledger. Safe to run off the trading loop
+    (the watcher's thread does), and never raises for a file's content."""
+    out: dict[Path, FileRead] = {}
+    for path in variant_files(directory):
+        try:
+            out[path] = load_variant(path, venues)
+        except SpecError as exc:
+            out[path] = exc
+    return out
+
+
+def scan(directory: Path, ledger: Ledger, venues: VenuesConfig, files: dict[Path, FileRead] | None = None) -> ScanResult:
+    """Deploy what is new and valid, report what is not; retire what disappeared.
+
+    Only a removed file, or a valid one saying ``retired: true``, retires: a file that is
+    there but unreadable or invalid (an editor's truncate-then-write, a typo) keeps the
+    deployed version running and reports the error."""
     out = ScanResult()
+    files = read_variants(directory, venues) if files is None else files
     deployed = {d.variant: d for d in ledger.deployments() if "@" not in d.variant}
     states = ledger.states()
     present: set[str] = set()
-    for path in variant_files(directory):
+    for path, read in files.items():
         file = str(path)
-        try:
-            loaded = load_variant(path, venues)
-        except SpecError as exc:
-            out.errors[file] = str(exc)
+        present.add(path.stem)  # there, even if unreadable: only removal retires
+        if isinstance(read, SpecError):
+            out.errors[file] = str(read)
+            present.update(v for v, d in deployed.items() if d.path == file)
             continue
+        loaded = read
         vid = loaded.id
         present.add(vid)
         if loaded.spec.mode == "backtest":
@@ -82,12 +95,15 @@ def scan(directory: Path, ledger: Ledger, venues: VenuesConfig) -> ScanResult:
             if loaded.spec.retired:
                 out.skipped.append(vid)
                 continue
-            ledger.record_deployment(
-                Deployment(variant=vid, name=loaded.spec.name, version=loaded.spec.version, kind=loaded.spec.kind,
-                           venue=loaded.spec.venue, mode=loaded.spec.mode, content_hash=loaded.content_hash,
-                           yaml_text=loaded.yaml_text, path=file),
-                State.PENDING.value,
-            )
+            try:
+                ledger.record_deployment(
+                    Deployment(variant=vid, name=loaded.spec.name, version=loaded.spec.version, kind=loaded.spec.kind,
+                               venue=loaded.spec.venue, mode=loaded.spec.mode, content_hash=loaded.content_hash,
+                               yaml_text=loaded.yaml_text, path=file),
+                    State.PENDING.value,
+                )
+            except IntegrityError:
+                continue  # another runner sharing this ledger deployed it first: it is deployed
             out.new.append(loaded)
         else:
             out.running.append(loaded)
@@ -98,8 +114,11 @@ def scan(directory: Path, ledger: Ledger, venues: VenuesConfig) -> ScanResult:
         if vid not in present and st is not None and st.state not in (State.RETIRING, State.RETIRED):
             out.retire.append((vid, f"file {Path(dep.path).name} removed"))
     for file, message in out.errors.items():
-        ledger.set_spec_error(file, message)
-    for path in variant_files(directory):
+        try:
+            ledger.set_spec_error(file, message)
+        except IntegrityError:
+            pass  # another runner recorded the same error at the same moment
+    for path in files:
         if str(path) not in out.errors:
             ledger.clear_spec_error(str(path))
     for err in ledger.spec_errors():

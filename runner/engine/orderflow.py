@@ -127,6 +127,9 @@ class OrderFlow:
             self._skip(f"risk_{exc.limit}")
             self.troubles.append(self._trouble(exc, str(exc)))
             return []
+        if self.send_gate is not None and (why := next(filter(None, (self.send_gate(self, r) for r, _i, _s in reqs)), None)):
+            self._skip(why)
+            return []
         gid = (self.groups.group_for(intents[0].instrument) if not opening else None) or f"g-{reqs[0][0].client_order_id}"
         rows = [self._order_row(req, seq, intent.purpose, gid, None) for req, intent, seq in reqs]
         self.sink.orders(rows)  # one transaction: zero or all legs are in the ledger

@@ -15,12 +15,18 @@ from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
+
 from runner.engine.accounts import account_config
-from runner.engine.deploy import scan
+from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
+from runner.engine.deploy import FileRead, scan
 from runner.engine.guards import Guards
+from runner.engine.leases import dead_holder
 from runner.engine.lifecycle_driver import LifecycleDriver, transition
+from runner.engine.live_gates import REASON as LIVE_GATE
+from runner.engine.live_gates import VenuesFile, missing_gates, refusal
 from runner.engine.marks import engine_marks
-from runner.engine.report import Reporter
+from runner.engine.report import Reporter, configured_secrets
 from runner.engine.retries import Backoff, Retries
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
@@ -40,9 +46,10 @@ from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
 from runner.lifecycle import Action, State, Trigger, allowed, respond
+from runner.privacy import mask_text, mask_url
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
-from venues.base import OrderStatus, VenueAdapter
+from venues.base import OrderRequest, OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
@@ -59,6 +66,7 @@ class Runtime:
         self.venues = venues
         self.config = config
         self.reporter = reporter or Reporter(quiet=True)
+        self.reporter.secrets = configured_secrets(venues, ledger.url)  # never printed, whatever the message
         self.clock = clock
         self.runner_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self.sink = ImmediateSink(ledger)
@@ -73,8 +81,10 @@ class Runtime:
         self.reported: dict[tuple[str, str], float] = {}  # (variant, error class) -> last console line
         self.unseen: dict[str, int] = {}  # client id -> lookups that did not find it
         self.rescan = True
+        self.pending_files: dict[Path, FileRead] | None = None
         self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
         self.guards = Guards(ledger, config.guards, home)
+        self.venues_file = VenuesFile(home)
         self.market_ts: float | None = None
         self.cid_salt = client_id_salt(ledger)  # every client order id of this ledger carries it
         self.records = VenueRecords()  # funding and asset-taken fees from the venues' own records
@@ -91,13 +101,17 @@ class Runtime:
             self.streams.recorder = Recorder(root)  # this session's events and decisions, as backtest files
         self.ledger.ensure_run(MAIN_RUN, "main")
         self.deploy()
-        self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {self.ledger.url}")
+        self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {mask_url(self.ledger.url)}")
 
-    def deploy(self) -> None:
+    def offer_files(self, files: dict[Path, FileRead]) -> None:
+        """Variant files read and validated off the loop (the watcher's thread): applied next step."""
+        self.pending_files = files
+
+    def deploy(self, files: dict[Path, FileRead] | None = None) -> None:
         """Scan strategies.d, then make sure every live deployment has an engine."""
         self.rescan = False
         self.retries.forget_blocked()  # a changed strategies.d may have fixed what could not start
-        result = scan(self.home / "strategies.d", self.ledger, self.venues)
+        result = scan(self.home / "strategies.d", self.ledger, self.venues, files)
         for file, message in result.errors.items():
             self.reporter.error(message if message.startswith(file) else f"{file}: {message}")
         self._adopt_unowned()
@@ -122,23 +136,30 @@ class Runtime:
                 continue
             if not self.retries.due("start:" + dep.variant, self.clock()):
                 continue  # its venue could not be reached: the next attempt is scheduled
-            if not self.ledger.acquire_lease(dep.variant, self.runner_id, self.config.lease_ttl_s):
+            if not self.ledger.acquire_lease(dep.variant, self.runner_id, self.config.lease_ttl_s,
+                                             dead_owner=dead_holder(st.owner)):
                 continue  # another live runner trades it
             self._spawn(dep, State(st.state))
 
     def _renew_leases(self) -> None:
         held = self.ledger.renew_leases(self.runner_id, list(self.engines), self.config.lease_ttl_s)
         for vid in [v for v in self.engines if v not in held]:
-            eng = self.engines.pop(vid)
-            self.reporter.error(f"{vid}: lease lost to another runner; this runner stops trading it")
-            for cid in [c for c, (e, _g) in self.owner.items() if e is eng]:
-                del self.owner[cid]
+            self._let_go(vid, "lease lost to another runner")
+
+    def _let_go(self, vid: str, why: str) -> None:
+        eng = self.engines.pop(vid)
+        self.reporter.error(f"{vid}: {why}; this runner stops trading it")
+        for cid in [c for c, (e, _g) in self.owner.items() if e is eng]:
+            del self.owner[cid]
 
     def adapter(self, account: str) -> VenueAdapter:
         if account not in self.adapters:
             ad = create_adapter(account_config(account, self.venues, self.home))
             ad.connect()
-            record_instruments(self.ledger, account, ad.instruments())
+            try:
+                record_instruments(self.ledger, account, ad.instruments())
+            except IntegrityError:  # another runner on this ledger recorded them at the same moment
+                record_instruments(self.ledger, account, ad.instruments())
             self.adapters[account] = ad
         return self.adapters[account]
 
@@ -148,8 +169,13 @@ class Runtime:
             kind = get_kind(loaded.spec.kind)
             assert kind is not None
             venue = self.adapter(loaded.spec.venue)
+        except LEDGER_ERRORS:
+            raise
         except (SpecError, BadInputError, RunnerError, KeyError) as exc:
             self._cannot_start(dep, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - an SDK's own error, a bug: this variant only
+            self._cannot_start(dep, RuntimeError(f"{type(exc).__name__}: {exc}"))
             return
         self.retries.ok("start:" + dep.variant)
         eng = VariantEngine(
@@ -161,8 +187,9 @@ class Runtime:
         eng.cashflows.funding_from_events = not keeps_records(venue)  # booked from the venue's records
         eng.on_order = self._on_order
         eng.on_sent = self.reporter.order  # printed once sent: a console line costs more than the send
-        if self.config.guards.exposure_groups:
-            eng.entry_gate = self._exposure_gate
+        eng.entry_gate = self._entry_gate
+        if loaded.spec.mode == "live":
+            eng.send_gate = self._live_send_gate
         eng.on_fill_cb = self.reporter.fill
         for p in self.ledger.positions(MAIN_RUN, dep.variant):
             eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
@@ -247,17 +274,37 @@ class Runtime:
     # --- the loop ------------------------------------------------------------------------
     def run(self, duration: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
         end = None if duration is None else time.monotonic() + duration
+        outage = LedgerOutage()
         while not should_stop() and (end is None or time.monotonic() < end):
             t0 = time.monotonic()
-            self.step()
+            try:
+                self.step()
+            except LEDGER_ERRORS as exc:
+                # Database restart, lost connection, full disk: no order goes out without its row,
+                # so trading waits; the loop retries with backoff and never dies of it.
+                delay = outage.failed()
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                self.reporter.error(f"ledger unavailable (attempt {outage.attempts}): {mask_text(first)}; "
+                                    f"no orders until it answers; retrying in {delay:.1f}s")
+                _sleep_until(time.monotonic() + delay, should_stop)
+                continue
+            if outage.recovered():
+                self.reporter.info("ledger reachable again: trading resumes")
             time.sleep(max(0.0, self.config.loop_interval_s - (time.monotonic() - t0)))
 
     def step(self) -> None:
         now = self.clock()
+        if self.ledger.fences and min(f.valid_until for f in self.ledger.fences.values()) <= time.monotonic():
+            self._renew_leases()  # stalled past a lease (SIGSTOP, GC, partition): find out before acting
         self._adopt_recorded_states()
-        if self.rescan:
+        if self.pending_files is not None:
+            files, self.pending_files = self.pending_files, None
+            self.deploy(files)
+        elif self.rescan:
             self.deploy()
         self._market()
+        for vid in [v for v, e in self.engines.items() if e.fenced]:
+            self._let_go(vid, f"order refused by the lease fence ({self.engines[vid].fenced})")
         self._fills()
         self._book_records(now)
         if self.audit_schedule is not None:
@@ -275,7 +322,7 @@ class Runtime:
                 if rec.state == State.ACTIVE and old is State.QUARANTINED:
                     self.rejections[vid] = 0
                     self.backoff.pop(vid, None)
-                self.reporter.info(f"[bold]{vid}[/bold] now {rec.state} ({rec.reason}: {rec.detail})")
+                self.reporter.info(f"{vid} now {rec.state} ({rec.reason}: {rec.detail})")
 
     def _market(self) -> None:
         by_account: dict[str, dict[str, list[VariantEngine]]] = {}
@@ -334,11 +381,14 @@ class Runtime:
                 nf = fill_from_report(f, account=account, run_id=MAIN_RUN, variant=variant, group=group,
                                       flag=eng.flags.get(f.client_order_id or "") if eng is not None else None)
                 batch.append((nf, eng))
-            applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
+            try:
+                applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
+            except IntegrityError:  # another runner on this ledger applied some at the same moment:
+                applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}  # now seen
             for nf, eng in batch:
                 if nf.fill_key in applied and eng is not None:
                     closed = bool(nf.client_order_id) and nf.client_order_id not in eng.working
-                    eng.on_fill(nf)
+                    contained(eng, f"fill {nf.fill_key}", eng.on_fill, nf)
                     if closed:
                         self._note_late_fill(nf)
             if page.cursor != cursor:
@@ -367,6 +417,7 @@ class Runtime:
                                 f"{cid[:12]} after it was {status}")
 
     def _housekeeping(self, now: float) -> None:
+        self._enforce_live_gates()
         for eng in list(self.engines.values()):
             self._handle_troubles(eng, now)
             if eng.state is State.WARMING and eng.strategy.warm:
@@ -471,6 +522,7 @@ class Runtime:
             self._apply_guards(now)
         if now - last["heartbeat"] >= 1.0:
             last["heartbeat"] = now
+            self._reload_venues()
             self._renew_leases()
             if self.streams.recorder is not None:
                 self.streams.recorder.flush()  # a recording is readable (and survives a kill) within a second
@@ -489,6 +541,39 @@ class Runtime:
         if now - last["summary"] >= 15.0:
             last["summary"] = now
             self.reporter.summary([e for e in self.engines.values() if e.state is not State.RETIRED])
+
+    def _entry_gate(self, eng: VariantEngine, sym: str) -> str | None:
+        """Checked at every entry: the live gates, then the exposure caps."""
+        if eng.spec.mode == "live" and missing_gates(eng.spec, self.venues):
+            return LIVE_GATE
+        return self._exposure_gate(eng, sym) if self.config.guards.exposure_groups else None
+
+    def _live_send_gate(self, eng: VariantEngine, req: OrderRequest) -> str | None:
+        """Every order of a live variant: an entry needs all three gates (exits always pass)."""
+        if not req.reduce_only and missing_gates(eng.spec, self.venues):
+            return LIVE_GATE
+        return None
+
+    def _reload_venues(self) -> None:
+        """venues.yaml changed: adopt it (live gates are re-checked on the next step); an invalid
+        one is reported and the last good one stays."""
+        try:
+            new = self.venues_file.changed()
+        except SpecError as exc:
+            self.reporter.error(f"venues.yaml changed but is invalid, keeping the previous one: {exc}")
+            return
+        if new is not None:
+            self.venues = new
+            self.reporter.info("venues.yaml changed: live gates re-checked")
+
+    def _enforce_live_gates(self) -> None:
+        """A live variant whose gates no longer hold is paused, the missing gate named; it keeps
+        managing its position (entries are refused at order time meanwhile)."""
+        for eng in self.engines.values():
+            if eng.state is State.ACTIVE and eng.spec.mode == "live":
+                why = refusal(eng.spec, self.venues)
+                if why:
+                    self.life.fire(eng, Trigger.PAUSE, LIVE_GATE, why)
 
     def _exposure_gate(self, eng: VariantEngine, sym: str) -> str | None:
         """Exposure caps, checked at order time: positions and working entries of other variants."""
@@ -526,7 +611,7 @@ class Runtime:
             eng.blocked = {sym: d.name for d in decisions if d.active and d.instruments is not None
                            and eng.id not in d.exempt for sym in d.instruments}
         for d in started:
-            self.reporter.info(f"[yellow]guard {d.name} active[/yellow]: {d.reason}")
+            self.reporter.info(f"guard {d.name} active: {d.reason}")
             if d.name == "blackout":
                 for eng in live:  # resting entry orders come off the book
                     for cid, w in list(eng.working.items()):
@@ -558,7 +643,13 @@ class Runtime:
                 self.unseen.pop(cid, None)
                 if not rep.status.is_open or rep.status is OrderStatus.PARTIALLY_FILLED:
                     if rep.filled_qty > w.filled:
-                        continue  # wait for the fills to arrive before closing the order
+                        # Wait for the fills before closing the order, unless another runner on
+                        # this ledger (same account, shared fill cursor) booked them already:
+                        # the position comes from the ledger (_sync_positions), the order closes.
+                        booked = self.ledger.filled_qty(cid)
+                        if booked < rep.filled_qty:
+                            continue
+                        w.filled = booked
                     eng.on_report(rep)
 
     def _cancel_on_stop(self) -> None:
@@ -586,6 +677,11 @@ class Runtime:
         self.ledger.release_leases(self.runner_id)
         for ad in self.adapters.values():
             ad.close()
+
+
+def _sleep_until(deadline: float, should_stop: Callable[[], bool]) -> None:
+    while not should_stop() and time.monotonic() < deadline:
+        time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
 
 
 def _trouble(exc: RunnerError, detail: str):  # type: ignore[no-untyped-def]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from runner.engine.containment import contained
 from runner.engine.variant import VariantEngine
 from runner.errors import RunnerError
 from runner.marketdata.feed import Feed, StreamKey, depth_cut, snapshot_event, stream_key
@@ -86,4 +87,4 @@ class EngineStreams:
                 if rec is not None and key is not None:
                     rec.event(stream_file(account, ev.instrument, key, self._binary[eng.id]), key, out,
                               self._binary[eng.id])
-                eng.on_event(out)
+                contained(eng, f"market event {ev.instrument}", eng.on_event, out)  # its fault stays its own

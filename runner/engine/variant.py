@@ -95,6 +95,9 @@ class VariantEngine(OrderFlow):
         self.guard_reason: str | None = None  # set by global guards: no new entries anywhere
         self.blocked: dict[str, str] = {}  # instrument -> guard (exposure groups)
         self.entry_gate: Callable[[VariantEngine, str], str | None] | None = None  # checked at order time
+        # Checked on every order just before its row is written (live gates): a reason refuses it.
+        self.send_gate: Callable[[VariantEngine, OrderRequest], str | None] | None = None
+        self.fenced: str | None = None  # set when the ledger's lease fence refused an order
         self.last_error: str | None = None
         self.now = 0.0  # time of the latest market event (data time in a backtest)
         self.submits_ok = 0  # accepted submissions: a success resets the transient retry count
@@ -205,6 +208,9 @@ class VariantEngine(OrderFlow):
     def send(self, req: OrderRequest, purpose: str, group: str | None = None,
              intent_id: str | None = None) -> OrderReport | None:
         """Record, then send. The order row is durable before the venue hears of it."""
+        if self.send_gate is not None and (why := self.send_gate(self, req)):
+            self._skip(why)
+            return None
         seq = self._seq
         self._seq += 1
         self.sink.order(self._order_row(req, seq, purpose, group, intent_id))

@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict
 
 
 class KindParams(BaseModel):
-    """Base of every kind's ``params`` schema: frozen and strict."""
+    """Base of every kind's ``params`` schema: frozen and strict, numbers finite."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 NO_EXTRA: Mapping[str, float] = MappingProxyType({})  # shared by events without extras (no dict per bar)

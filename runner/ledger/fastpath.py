@@ -38,6 +38,9 @@ def _ts(dt: datetime) -> str:
     return dt.isoformat(" ", "microseconds")
 
 
+_CHECK_FENCE = "UPDATE variant_state SET epoch = epoch WHERE variant = ? AND owner = ? AND epoch = ?"
+
+
 class SqliteOrderWriter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -50,10 +53,14 @@ class SqliteOrderWriter:
             self._local.conn = conn
         return conn
 
-    def record_order(self, order: dict[str, Any]) -> None:
+    def record_order(self, order: dict[str, Any], fence: Any = None) -> None:
         conn = self._conn()
         cur = conn.cursor()
         try:
+            if fence is not None:  # the lease token, checked in the order's own transaction
+                cur.execute(_CHECK_FENCE, (order["variant"], fence.owner, fence.epoch))
+                if cur.rowcount != 1:
+                    raise fence.lost(order["variant"])
             cur.execute(_INSERT_ORDER, order_values(order, _ts(order["created"])))
             cur.execute(_INSERT_EVENT, (order["client_order_id"], "submitting", None, "", _ts(order["created"])))
             conn.commit()

@@ -15,7 +15,7 @@ from sqlmodel import Field, SQLModel
 from runner.ledger.types import DecimalText, utcnow
 
 # 1: first schema. 2: orders.intent_id (maker reprices), findings, guards (additive: see Ledger._migrate).
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 MAIN_RUN = "main"  # the continuous book of paper/live trading; backtests get their own run id
 
 
@@ -70,6 +70,7 @@ class VariantState(SQLModel, table=True):
     last_transition: int = 0
     owner: str | None = None  # runner id holding the lease (PostgreSQL deployments)
     lease_until: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    epoch: int | None = None  # fencing token: +1 each time another runner takes the lease
 
 
 class Transition(SQLModel, table=True):

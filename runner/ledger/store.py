@@ -17,14 +17,15 @@ from typing import Any
 
 from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError
 from sqlmodel import SQLModel, create_engine
 
-from runner.errors import BadInputError
+from runner.errors import BadInputError, FencedError
 from runner.ledger import models as m
 from runner.ledger.fastpath import dec, insert_many, ts_for
 from runner.ledger.positions import PositionState, apply_fill
 from runner.ledger.types import utcnow
+from runner.privacy import mask_text, private_file
 
 T_ORDERS = m.Order.__table__
 T_EVENTS = m.OrderEvent.__table__
@@ -84,9 +85,25 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.close()
 
 
+@dataclass
+class Fence:
+    """The lease this ledger handle holds on a variant: owner, token, and until when (monotonic
+    clock, which keeps counting while the process is stopped) it is surely still ours: past it,
+    the runtime renews before acting."""
+
+    owner: str
+    epoch: int
+    valid_until: float
+
+    def lost(self, variant: str) -> FencedError:
+        return FencedError(f"{variant}: lease token {self.epoch} of {self.owner} is no longer current "
+                           "(another runner took the variant); order not recorded")
+
+
 class Ledger:
     def __init__(self, url: str, *, create: bool = True) -> None:
         self.url = url
+        self.fences: dict[str, Fence] = {}  # variant -> the lease held through this handle
         try:
             if url.startswith("sqlite"):
                 path = sqlite_path(url)
@@ -95,7 +112,9 @@ class Ledger:
                     if not parent.exists():
                         if not create:
                             raise BadInputError(f"ledger database {path} does not exist")
-                        parent.mkdir(parents=True, exist_ok=True)
+                        parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+                    if create or path.exists():
+                        private_file(path)  # 0600; SQLite gives its -wal and -shm files the same mode
                 self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
                 event.listen(self.engine, "connect", _sqlite_pragmas)
             else:
@@ -112,8 +131,9 @@ class Ledger:
             else:
                 with self.engine.connect() as conn:
                     conn.execute(select(1))
-        except (ArgumentError, OperationalError, ModuleNotFoundError, ValueError) as exc:
-            raise BadInputError(f"cannot open ledger database {url!r}: {exc}") from None
+        except (ArgumentError, DatabaseError, ModuleNotFoundError, ValueError, OSError) as exc:
+            # DatabaseError: also "file is not a database" (a corrupt or foreign file) -> exit 2
+            raise BadInputError(mask_text(f"cannot open ledger database {url!r}: {exc}")) from None
 
     # --- schema --------------------------------------------------------------------------
     def _create_schema(self) -> None:
@@ -261,19 +281,32 @@ class Ledger:
         return int(tid)
 
     # --- leases: each variant is traded by exactly one runner at a time ------------------
-    def acquire_lease(self, variant: str, owner: str, ttl_s: float) -> bool:
-        """Take the variant if nobody holds it, its lease lapsed, or we hold it already."""
+    def acquire_lease(self, variant: str, owner: str, ttl_s: float, dead_owner: str | None = None) -> int | None:
+        """Take the variant if nobody holds it, its lease lapsed, we hold it already, or it is
+        held by ``dead_owner`` (a runner proven dead). Returns the fencing token (epoch), which
+        goes up by one whenever the lease changes hands; None if another runner holds it."""
         from datetime import timedelta
+
+        from sqlalchemy import case
 
         now = utcnow()
         c = T_STATE.c
+        free = (c.owner.is_(None)) | (c.owner == owner) | (c.lease_until < now)
+        if dead_owner:
+            free = free | (c.owner == dead_owner)
+        epoch = func.coalesce(c.epoch, 0)
         with self.engine.begin() as conn:
             res = conn.execute(
-                update(T_STATE)
-                .where(c.variant == variant, (c.owner.is_(None)) | (c.owner == owner) | (c.lease_until < now))
-                .values(owner=owner, lease_until=now + timedelta(seconds=ttl_s))
+                update(T_STATE).where(c.variant == variant, free)
+                .values(owner=owner, lease_until=now + timedelta(seconds=ttl_s),
+                        epoch=case((c.owner == owner, epoch), else_=epoch + 1))
             )
-            return res.rowcount == 1
+            if res.rowcount != 1:
+                self.fences.pop(variant, None)
+                return None
+            token = int(conn.execute(select(c.epoch).where(c.variant == variant)).scalar_one())
+        self.fences[variant] = Fence(owner, token, time.monotonic() + ttl_s)
+        return token
 
     def renew_leases(self, owner: str, variants: list[str], ttl_s: float) -> set[str]:
         """Extend our leases; returns the variants we still hold (a lost one must stop trading)."""
@@ -283,13 +316,21 @@ class Ledger:
             return set()
         now = utcnow()
         c = T_STATE.c
+        t0 = time.monotonic()
         with self.engine.begin() as conn:
             conn.execute(update(T_STATE).where(c.owner == owner, c.variant.in_(variants))
                          .values(lease_until=now + timedelta(seconds=ttl_s)))
-            held = conn.execute(select(c.variant).where(c.owner == owner, c.variant.in_(variants))).scalars()
-            return set(held)
+            held = set(conn.execute(select(c.variant).where(c.owner == owner, c.variant.in_(variants))).scalars())
+        for v in variants:
+            fence = self.fences.get(v)
+            if v not in held:
+                self.fences.pop(v, None)
+            elif fence is not None:
+                fence.valid_until = t0 + ttl_s
+        return held
 
     def release_leases(self, owner: str) -> None:
+        self.fences.clear()
         with self.engine.begin() as conn:
             conn.execute(update(T_STATE).where(T_STATE.c.owner == owner).values(owner=None, lease_until=None))
 
@@ -309,9 +350,12 @@ class Ledger:
 
     # --- runs ----------------------------------------------------------------------------
     def ensure_run(self, run_id: str, kind: str, variant: str | None = None) -> None:
-        with self.engine.begin() as conn:
-            if conn.execute(select(T_RUNS.c.run_id).where(T_RUNS.c.run_id == run_id)).first() is None:
-                conn.execute(insert(T_RUNS).values(run_id=run_id, kind=kind, variant=variant, started=utcnow()))
+        try:
+            with self.engine.begin() as conn:
+                if conn.execute(select(T_RUNS.c.run_id).where(T_RUNS.c.run_id == run_id)).first() is None:
+                    conn.execute(insert(T_RUNS).values(run_id=run_id, kind=kind, variant=variant, started=utcnow()))
+        except IntegrityError:
+            pass  # two runners starting on a fresh shared ledger: the other one created it
 
     def finish_run(self, run_id: str, summary: dict[str, Any]) -> None:
         with self.engine.begin() as conn:
@@ -339,14 +383,26 @@ class Ledger:
         return (cur or 0) + 1
 
     def record_order(self, order: dict[str, Any], conn: Connection | None = None) -> None:
-        """Write the order and its ``submitting`` event; raises IntegrityError on a duplicate id."""
+        """Write the order and its ``submitting`` event; raises IntegrityError on a duplicate id.
+
+        A variant this ledger handle holds a lease for is fenced: this runner must still be the
+        lease's owner with the same token, checked in the order's own transaction (the row lock
+        orders it against a takeover; raises FencedError: nothing written). A lapsed lease that
+        nobody took over still fences correctly: nobody else trades the variant."""
+        fence = self.fences.get(order["variant"]) if self.fences else None
         if conn is None and self._fast is not None:
-            self._fast.record_order(order)
+            self._fast.record_order(order, fence)
             return
         if conn is None:
             with self.engine.begin() as c:
                 self.record_order(order, c)
             return
+        if fence is not None:
+            c = T_STATE.c
+            res = conn.execute(update(T_STATE).where(c.variant == order["variant"], c.owner == fence.owner,
+                                                     c.epoch == fence.epoch).values(epoch=c.epoch))
+            if res.rowcount != 1:
+                raise fence.lost(order["variant"])
         conn.execute(insert(T_ORDERS).values(**order))
         conn.execute(
             insert(T_EVENTS).values(client_order_id=order["client_order_id"], status="submitting", ts=order["created"])

@@ -37,68 +37,76 @@ class VenuesConfig(BaseModel):
     accounts: dict[str, AccountSpec]
 
 
+# Every number here is finite and bounded: an infinite `loop_interval_s` sleeps forever, an
+# infinite `lease_ttl_s` makes a lease that never lapses (no failover), a NaN compares false.
+STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+DAY_S = 86_400.0
+
+
 class BackoffSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    base_s: float = 1.0
-    cap_s: float = 60.0
-    max_attempts: int = 5
+    model_config = STRICT
+    base_s: float = Field(1.0, ge=0, le=3600)
+    cap_s: float = Field(60.0, ge=0, le=DAY_S)
+    max_attempts: int = Field(5, ge=1, le=1000)
 
 
 class AgentSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     model: str = "claude-sonnet-5-5"
-    max_turns: int = 8
-    max_tokens: int = 2048
+    max_turns: int = Field(8, ge=1, le=100)
+    max_tokens: int = Field(2048, ge=1, le=1_000_000)
 
 
 class AlertSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     urls: list[str] = Field(default_factory=list)  # apprise URLs
-    min_interval_s: float = 300.0
+    min_interval_s: float = Field(300.0, ge=0, le=7 * DAY_S)
 
 
 class DrawdownGuardSpec(BaseModel):
     """Kill switch: total PnL of the UTC day below -max_loss stops entries everywhere until released."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     max_loss: float = Field(gt=0, description="quote currency, all variants together")
 
 
 class BlackoutSpec(BaseModel):
     """No entries (and resting entry orders cancelled) around scheduled events; lifts by itself."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     calendar: str = Field(description="YAML file of events: [{name: CPI, at: 2026-12-10T13:30:00Z}, ...]")
-    before_min: float = Field(15.0, ge=0)
-    after_min: float = Field(15.0, ge=0)
+    before_min: float = Field(15.0, ge=0, le=7 * 24 * 60)
+    after_min: float = Field(15.0, ge=0, le=7 * 24 * 60)
 
 
 class ExposureGroupSpec(BaseModel):
     """At most ``max_positions`` variants holding positions in these instruments at once."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     instruments: list[str] = Field(min_length=1)
     max_positions: int = Field(ge=1)
 
 
 class GuardsSpec(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = STRICT
     daily_drawdown: DrawdownGuardSpec | None = None
     blackouts: BlackoutSpec | None = None
     exposure_groups: dict[str, ExposureGroupSpec] = Field(default_factory=dict)
 
 
 class RunnerConfig(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    loop_interval_s: float = Field(0.2, gt=0, description="market poll period in paper mode")
+    model_config = STRICT
+    loop_interval_s: float = Field(0.2, gt=0, le=60, description="market poll period in paper mode")
     backoff: BackoffSpec = BackoffSpec()
-    anomaly_tolerance: float = Field(0.01, ge=0, description="fill qty difference accepted as data_anomaly")
-    rejection_limit: int = Field(1, ge=1, description="rejections before quarantine")
-    equity_interval_s: float = 5.0
-    lease_ttl_s: float = Field(10.0, gt=1, description="a variant's lease lapses this long after its runner's last renewal")
-    stale_data_s: float = 30.0
+    anomaly_tolerance: float = Field(0.01, ge=0, le=1, description="fill qty difference accepted as data_anomaly")
+    rejection_limit: int = Field(1, ge=1, le=1000, description="rejections before quarantine")
+    equity_interval_s: float = Field(5.0, gt=0, le=DAY_S)
+    lease_ttl_s: float = Field(10.0, gt=1, le=3600,
+                               description="a variant's lease lapses this long after its runner's last renewal")
+    stale_data_s: float = Field(30.0, gt=0, le=DAY_S)
     record: bool = Field(True, description="record each paper/live session under state/recordings/")
-    recordings_keep_days: float = Field(7.0, ge=0, description="paper/live recordings older than this are removed at start")
+    recordings_keep_days: float = Field(7.0, ge=0, le=3650,
+                                        description="paper/live recordings older than this are removed at start")
     audits: dict[str, str] = Field(
         default_factory=lambda: {
             "freshness": "* * * * *",
@@ -134,9 +142,18 @@ def load_venues(home: Path) -> VenuesConfig:
     if not isinstance(doc.data, dict):
         raise SpecError(_not_mapping(doc.file))
     try:
-        return VenuesConfig(accounts=_ACCOUNTS.validate_python(doc.data))
+        config = VenuesConfig(accounts=_ACCOUNTS.validate_python(doc.data))
     except ValidationError as exc:
         raise SpecError(issues_from_validation(exc, doc)) from None
+    from venues.registry import adapter_names
+
+    known = adapter_names()
+    unknown = [SpecIssue(doc.file, doc.line_of((name, "adapter")), f"{name}.adapter",
+                         f"unknown adapter {acct.adapter!r}; known adapters: {', '.join(known)}")
+               for name, acct in config.accounts.items() if acct.adapter not in known]
+    if unknown:
+        raise SpecError(unknown)
+    return config
 
 
 def load_runner_config(home: Path) -> RunnerConfig:

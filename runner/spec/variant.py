@@ -10,16 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from runner.spec.data import DataSpec
 
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]*$"
+MAX_MONEY = Decimal("1e15")  # a limit beyond any account; past it, float views of it lose meaning
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)  # numbers are finite
 
 
 class RiskSpec(Frozen):
-    max_order_notional: Decimal = Field(gt=0, description="quote currency, one order")
-    max_position_notional: Decimal = Field(gt=0, description="quote currency, per instrument")
-    max_daily_loss: Decimal = Field(gt=0, description="quote currency, realized + unrealized, UTC day")
+    max_order_notional: Decimal = Field(gt=0, le=MAX_MONEY, description="quote currency, one order")
+    max_position_notional: Decimal = Field(gt=0, le=MAX_MONEY, description="quote currency, per instrument")
+    max_daily_loss: Decimal = Field(gt=0, le=MAX_MONEY, description="quote currency, realized + unrealized, UTC day")
 
 
 class SessionWindow(Frozen):

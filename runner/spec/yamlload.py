@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import yaml
 from pydantic import ValidationError
 
 from runner.errors import SpecError, SpecIssue
+from runner.spec.safe_read import check_text, read_config_text
 
 Loc = tuple[str | int, ...]
 
@@ -30,34 +32,87 @@ class LocatedYaml:
         return self.lines.get((), 1)
 
 
+# Limits that keep a hostile file from costing more than a bad one: a recursive alias, an
+# alias bomb ("billion laughs") or 500 levels of brackets is refused with its line instead of
+# recursing, freezing or exhausting memory.
+MAX_DEPTH = 64  # levels of nesting (a variant file needs about 4)
+MAX_NODES = 20_000  # nodes after expanding aliases
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses duplicate keys (a silent override is a classic config bug)."""
+    """SafeLoader that refuses duplicate keys (a silent override is a classic config bug) and
+    nesting deeper than MAX_DEPTH while composing (PyYAML's composer recurses)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark
+                raise yaml.composer.ComposerError(None, None, f"nesting deeper than {MAX_DEPTH} levels", mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
 
 
-def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str) -> None:
+def _limit(file: str, node: yaml.Node, message: str) -> SpecError:
+    return SpecError([SpecIssue(file, node.start_mark.line + 1, "", message)])
+
+
+def _walk(node: yaml.Node, loc: Loc, lines: dict[Loc, int], file: str, budget: list[int]) -> None:
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _limit(file, node, f"more than {MAX_NODES} values once aliases are expanded (an alias bomb?)")
+    if len(loc) > MAX_DEPTH:
+        raise _limit(file, node, f"nesting deeper than {MAX_DEPTH} levels (a recursive alias?)")
     lines[loc] = node.start_mark.line + 1
     if isinstance(node, yaml.MappingNode):
         seen: set[Any] = set()
         for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _limit(file, key_node, "a key must be a plain value, not a list or a mapping")
             key = key_node.value
             if key in seen:
                 raise SpecError([SpecIssue(file, key_node.start_mark.line + 1, str(key), "duplicate key")])
             seen.add(key)
-            _walk(value_node, (*loc, key), lines, file)
+            _walk(value_node, (*loc, key), lines, file, budget)
             lines[(*loc, key)] = key_node.start_mark.line + 1
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            _walk(item, (*loc, i), lines, file)
+            _walk(item, (*loc, i), lines, file, budget)
+    elif node.tag == _FLOAT_TAG and not _finite(node.value):
+        key = ".".join(str(p) for p in loc)
+        raise SpecError([SpecIssue(file, node.start_mark.line + 1, key,
+                                   f"must be a finite number (got {node.value!r})")])
+
+
+def _finite(text: str) -> bool:
+    """Whether a YAML float scalar is a finite number (``.inf``, ``.nan`` and ``1e999`` are not)."""
+    value = text.lower().replace("_", "")
+    if value.lstrip("+-") in (".inf", ".nan"):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except ValueError:
+        return True  # another YAML float spelling (sexagesimal...): its value is checked downstream
 
 
 def parse_yaml(text: str, file: str) -> LocatedYaml:
-    loader = _UniqueKeyLoader(text)
+    try:
+        check_text(text, file)
+        loader = _UniqueKeyLoader(text)
+    except yaml.YAMLError as exc:
+        raise SpecError([SpecIssue(file, None, "", f"invalid YAML: {exc}")]) from None
     try:
         node = loader.get_single_node()
         if node is None:
             raise SpecError([SpecIssue(file, 1, "", "file is empty: expected a mapping of keys")])
         lines: dict[Loc, int] = {}
-        _walk(node, (), lines, file)
+        _walk(node, (), lines, file, [MAX_NODES])
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -65,19 +120,16 @@ def parse_yaml(text: str, file: str) -> LocatedYaml:
         raise SpecError([SpecIssue(file, line, "", f"invalid YAML: {exc.problem or exc}")]) from None
     except yaml.YAMLError as exc:
         raise SpecError([SpecIssue(file, None, "", f"invalid YAML: {exc}")]) from None
+    except (RecursionError, MemoryError):
+        raise SpecError([SpecIssue(file, None, "", "invalid YAML: too deeply nested or too large")]) from None
     finally:
         loader.dispose()
     return LocatedYaml(file, data, lines)
 
 
 def read_text(path: Path) -> str:
-    """A config file's text, or a SpecError naming the file."""
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError([SpecIssue(str(path), None, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SpecError([SpecIssue(str(path), None, "", f"cannot read file: {exc}")]) from None
+    """A config file's text (regular file, size-capped, printable), or a SpecError naming the file."""
+    return read_config_text(path)
 
 
 def load_yaml(path: Path) -> LocatedYaml:

@@ -86,18 +86,22 @@ def test_an_unopenable_database_url_is_bad_input(tmp_path) -> None:
 def test_an_older_ledger_is_migrated_in_place_on_open(tmp_path) -> None:
     from sqlalchemy import text
 
+    from runner.ledger.models import SCHEMA_VERSION
+
     url = f"sqlite:///{tmp_path}/l.db"
     led = Ledger(url)
     led.apply_fills([_fill("sim:1", "buy", "1", "100")])
     with led.begin() as conn:  # make it look like a version-1 ledger
         conn.execute(text("ALTER TABLE orders DROP COLUMN intent_id"))
+        conn.execute(text("ALTER TABLE variant_state DROP COLUMN epoch"))  # added in version 3 (fencing)
         conn.execute(text("UPDATE schema_version SET version = 1"))
     led.close()
     again = Ledger(url)
     with again.engine.connect() as conn:
         cols = {r[1] for r in conn.execute(text("PRAGMA table_info(orders)"))}
         assert "intent_id" in cols
-        assert conn.execute(text("SELECT version FROM schema_version")).scalar() == 2
+        assert "epoch" in {r[1] for r in conn.execute(text("PRAGMA table_info(variant_state)"))}
+        assert conn.execute(text("SELECT version FROM schema_version")).scalar() == SCHEMA_VERSION
     assert again.positions()[0].qty == 1
 
 

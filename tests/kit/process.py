@@ -14,6 +14,9 @@ from typing import Any
 
 FAST_SIM = "sim:\n  adapter: sim\n  seed: 11\n  tick_interval_s: 0.05\n"
 FAST_RUNNER = "loop_interval_s: 0.05\n"
+# Scheduled audits once a year: a test about something else is not quarantined by an audit
+# that reads the venue while a busy strategy's order is in flight.
+QUIET_AUDITS = "audits: {all: '0 0 1 1 *', reconcile: '0 0 1 1 *'}\n"
 
 
 def cli(home: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:

@@ -136,6 +136,27 @@ class HyperliquidAdapter(VenueAdapter):
             raise RejectedError(f"{self.account}: not connected", venue=self.account, reason="not connected")
         return self._clients
 
+    def prove_credentials(self) -> tuple[bool | None, str]:
+        """Whether the secret key may trade the account: (True, how), (False, why not), or
+        (None, what could not be proven). Hyperliquid has no signed read-only request, so the
+        proof is that the key's address is the account, or an agent the account approved
+        (info ``userRole``); the signature itself is first exercised by an order."""
+        c = self._c()
+        if c.exchange is None:
+            return None, "no secret key configured: read-only, nothing to prove"
+        signer = str(c.exchange.wallet.address)
+        account = c.address or signer
+        role = self._call(lambda: c.info.user_role(signer), mutating=False) or {}
+        kind, data = role.get("role"), role.get("data") or {}
+        if signer.lower() == account.lower():
+            if kind in ("user", "subAccount", "vault"):
+                return True, f"the key's address {signer} is a {kind} account (userRole); no signed read exists"
+            return False, f"the key's address {signer} has no account on this venue (userRole: {kind}): wrong key?"
+        if kind == "agent" and str(data.get("user", "")).lower() == account.lower():
+            return True, f"the key's address {signer} is an agent approved by {account} (userRole)"
+        return False, (f"the key's address {signer} is not {account} nor an agent it approved "
+                       f"(userRole: {kind}): wrong key or wrong account_address?")
+
     def _exchange(self) -> Any:
         ex = self._c().exchange
         if ex is None:
@@ -415,9 +436,24 @@ def create(account: AccountConfig) -> HyperliquidAdapter:
         from runner.errors import BadInputError
 
         raise BadInputError(f"venues.yaml: {account.name}: {exc}") from None
+    secret_key, address = account.secret("secret_key"), account.secret("account_address")
+    _check_shape(account, "secret_key", secret_key, 64, "a private key: 0x and 64 hex digits")
+    _check_shape(account, "account_address", address, 40, "an address: 0x and 40 hex digits")
     adapter = HyperliquidAdapter(account.name, config, config.base_url(account.url),
-                                 secret_key=account.secret("secret_key"),
-                                 account_address=account.secret("account_address"))
+                                 secret_key=secret_key, account_address=address)
     adapter.feed = feed_for(account.name, "hyperliquid", config, protocol=adapter.stream_protocol,
                             resync=adapter._rest_book)
     return adapter
+
+
+def _check_shape(account: AccountConfig, key: str, value: str | None, digits: int, what: str) -> None:
+    """A malformed credential is bad input naming its environment variable (never its value),
+    not a binascii traceback from deep inside the signing library."""
+    if value is None:
+        return
+    hexpart = value[2:] if value[:2].lower() == "0x" else value
+    if len(hexpart) != digits or any(c not in "0123456789abcdefABCDEF" for c in hexpart):
+        from runner.errors import BadInputError
+
+        raise BadInputError(f"account {account.name}: ${account.credentials.get(key)} (credentials.{key}) "
+                            f"is malformed: expected {what}")

@@ -5,6 +5,7 @@ A runner crash does not reset it; restart reconciles against it; audits compare 
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +39,9 @@ CREATE TABLE IF NOT EXISTS settlements (
 class SimStore:
     def __init__(self, path: Path | str) -> None:
         if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path).parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            if not Path(path).exists():  # the account's state is private (0600), as the ledger is
+                os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
         self.db = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
