@@ -44,10 +44,16 @@ class BackoffSpec(BaseModel):
 
 
 class AgentSpec(BaseModel):
+    """The Claude path's bounds; past any of them (or on an API error) the offline answer is used."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     model: str = "claude-sonnet-5-5"
-    max_turns: int = 8
-    max_tokens: int = 2048
+    max_turns: int = Field(8, ge=1)
+    max_tokens: int = Field(2048, ge=64, description="per response")
+    timeout_s: float = Field(60.0, gt=0, description="per API request")
+    max_retries: int = Field(2, ge=0, description="SDK retries of a failed request")
+    token_budget: int = Field(60000, ge=1000, description="input + output tokens of one question, all turns")
+    max_tool_chars: int = Field(8000, ge=500, description="a tool result longer than this is cut, and says so")
 
 
 class AlertSpec(BaseModel):
