@@ -128,7 +128,7 @@ def _activity(ctx: AgentContext, question: str, variant: str | None, _i: list[Is
         evidence.append({"kind": "activity", "variant": v, "since": act["since"], "orders": o["count"],
                          "by_status": o["by_status"], "fills": f["count"], "fees": f["fees"],
                          "transitions": t["rows"][-5:], "skips": act["skips"]["by_reason"],
-                         "last_fills": f["rows"][-3:]})
+                         "last_orders": o["rows"][-5:], "last_fills": f["rows"][-3:]})
     cmds = [C(f"runner events {v}", "every transition with its detail") for v in targets[:2]]
     cmds += [C(f"runner fills --variant {v}", "its fills, oldest first") for v in targets[:2]]
     return Answer(" ".join(parts) or "No variant is deployed.", evidence, ["status-matrix"], cmds)

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agent import facts, safety, tools
+from agent import audits, facts, safety, tools
 from agent.answer import Answer, Command, cli_surface, gate
 from agent.context import AgentContext
 from runner.spec.deployment_config import AgentSpec
@@ -162,7 +162,13 @@ class ClaudeAgent:
             else:
                 notes.append(f"dropped runbook id {sid!r}: no such section")
         kept, dropped = gate(doc["commands"], set(self.ctx.variant_ids()))
-        kept, unsafe = safety.apply(kept, facts.gather(self.ctx, untrusted=self.untrusted))
+        found: list[dict[str, Any]] = []
+        if any(safety.acts(c.command) for c in kept):  # judge an act on the drift as it is now
+            try:
+                found = audits.run_checks_now(self.ctx, list(facts.DRIFT_CHECKS))
+            except audits.AuditUnavailable as exc:
+                notes.append(f"drift checks not run: {exc}")
+        kept, unsafe = safety.apply(kept, facts.gather(self.ctx, found, untrusted=self.untrusted))
         return Answer(doc["diagnosis"], doc["evidence"], runbook, kept, notes + dropped + unsafe, "claude",
                       problem=any(s != "status-matrix" for s in runbook))
 

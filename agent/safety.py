@@ -150,6 +150,12 @@ def _acts(key: tuple[str, ...]) -> str | None:
     return ACTS.get(path)
 
 
+def acts(command: str) -> str | None:
+    """What ``command`` changes (None: it only reads, or it is not a runner command)."""
+    key = normalise(command)
+    return _acts(key) if key else None
+
+
 def _variant(key: tuple[str, ...], variants: dict[str, str]) -> str | None:
     lower = {v.lower(): v for v in variants}
     return next((lower[k] for k in key[1:] if k in lower), None)
