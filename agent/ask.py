@@ -32,7 +32,7 @@ CLASSES: list[tuple[str, str]] = [  # (class, pattern), first match wins
     ("guards", r"kill[- ]?switch|\bguards?\b|blackout|exposure cap|drawdown|why is nothing trading|"
                r"nothing (?:is )?trading"),
     ("balance", r"balanced|\bpair\b|\blegs?\b|yes/no|naked"),
-    ("pnl", r"\bp&?l\b|\bpnl\b|profit|\bloss|\bmade\b|\blost\b|\bearn|how much (?:did|have) we"),
+    ("pnl", r"\bp&?l\b|\bpnl\b|profit|\bloss|\bmade\b|\bmake\b|\blost\b|\bearn|how much (?:did|have)"),
     ("positions", r"positions?\b|\bholding|\bexposed?\b|what (?:do|are) we hold"),
     ("change", r"changed?|what'?s new|what happened since|since (?:yesterday|last)|overnight"),
     ("activity", r"\bwhat did\b|\bdo(?:ing)? in the\b|activity|\borders?\b|\bfills?\b|\btrades?\b|\btraded\b|"
@@ -212,7 +212,7 @@ def _balance(ctx: AgentContext, question: str, variant: str | None, _i: list[Iss
     out = tools.call(ctx, "group_balance", {"variant": variant} if variant else {})
     rows = out.get("variants", [])
     if not rows:
-        return Answer(f"{variant + ' has' if variant else 'No variant has'} a multi-leg group: nothing to balance.",
+        return Answer(f"{variant or 'No variant'} has no multi-leg group: nothing to balance.",
                       [out], ["unbalanced-pair"],
                       [C("runner positions" + (f" --variant {variant}" if variant else ""), "its positions")])
     parts, cmds = [], []

@@ -87,7 +87,8 @@ def assemble(ctx: AgentContext, issues: list[Issue], notes: list[str], healthy: 
         commands = [C("runner status", "the state of every variant")]
     kept, dropped = gate(commands, set(ctx.variant_ids()))
     known = facts.gather(ctx, found)
-    kept, unsafe = safety.apply(kept + (safety.loop_alternatives(known) if known.loops else []), known)
+    known.loops &= {i.variant for i in issues if i.variant} or known.loops  # alternatives for the ones in view
+    kept, unsafe = safety.apply(kept + safety.loop_alternatives(known), known)
     dropped += unsafe
     evidence: list[Any] = [e for i in issues for e in i.evidence]
     if notes:
