@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import re
 import shlex
-import unicodedata
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from agent.answer import GLOBAL_VALUE_OPTIONS, Command, cli_surface
+from runner.readmodels.text import escape, escape_all
+
+__all__ = ["escape", "escape_all", "apply", "Facts", "normalise"]
 
 # What an acting command changes; every command not listed here (or `close-dust` without
 # --confirm) only reads. `audit` reports and records findings; it changes no variant's state.
@@ -53,27 +54,6 @@ class Facts:
     guards: dict[str, str] = field(default_factory=dict)  # active guard -> release (operator|automatic)
     runner_alive: bool = False
     hostile: set[tuple[str, ...]] = field(default_factory=set)  # normalised commands in untrusted text
-
-
-def escape(text: str) -> str:
-    """Control and format characters (line breaks, escapes, bidi marks) made visible."""
-    out = []
-    for ch in text:
-        if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp"):
-            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(ch, f"\\u{ord(ch):04x}"))
-        else:
-            out.append(ch)
-    return "".join(out)
-
-
-def escape_all(value: Any) -> Any:
-    if isinstance(value, str):
-        return escape(value)
-    if isinstance(value, dict):
-        return {escape(str(k)): escape_all(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [escape_all(v) for v in value]
-    return value
 
 
 def normalise(text: str) -> tuple[str, ...] | None:

@@ -103,6 +103,29 @@ class AuditWorker:
                 self._ledger.close()
 
 
+def _schedule_digest(rt, sched, worker: AuditWorker) -> None:  # type: ignore[no-untyped-def]
+    """The daily digest of the previous UTC day, sent through the alert URLs (none: not scheduled)."""
+    from runner.readmodels.digest import send_previous_day
+
+    expr, urls = rt.config.digest.cron, rt.config.alerts.urls
+    if not expr or not urls:
+        return
+    try:
+        trigger = cron_trigger(expr)
+    except ValueError as exc:
+        rt.reporter.error(f"runner.yaml digest.cron: bad cron expression {expr!r}: {exc}")
+        return
+
+    def job() -> None:
+        with worker.lock:  # the worker's ledger belongs to one job at a time
+            try:
+                send_previous_day(worker.ledger, urls)
+            except Exception:  # noqa: BLE001 - the scheduler must keep going
+                log.exception("daily digest failed")
+
+    sched.add_job(job, trigger, id="digest", name="daily digest")
+
+
 def start_audit_scheduler(rt) -> Callable[[], None]:  # type: ignore[no-untyped-def]
     """Schedule every configured audit for the runtime ``rt``; returns the stop function."""
     worker = AuditWorker(rt.ledger.url, rt.venues, rt.home, rt.config.alerts)
@@ -120,6 +143,7 @@ def start_audit_scheduler(rt) -> Callable[[], None]:  # type: ignore[no-untyped-
             rt.reporter.error(f"runner.yaml audits.{name}: bad cron expression {expr!r}: {exc}")
             continue
         sched.add_job(worker.run, trigger, args=[name], id=f"audit:{name}", name=f"audit {name}")
+    _schedule_digest(rt, sched, worker)
     sched.start()
     rt.audit_scheduler, rt.audit_worker = sched, worker  # for inspection (status, tests)
 

@@ -62,6 +62,13 @@ class AlertSpec(BaseModel):
     min_interval_s: float = 300.0
 
 
+class DigestSpec(BaseModel):
+    """The daily digest sent through ``alerts.urls`` (the previous UTC day, at ``cron``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    cron: str | None = Field("5 0 * * *", description="5 fields (UTC); null: never sent by the runner")
+
+
 class DrawdownGuardSpec(BaseModel):
     """Kill switch: total PnL of the UTC day below -max_loss stops entries everywhere until released."""
 
@@ -118,6 +125,7 @@ class RunnerConfig(BaseModel):
     alerts: AlertSpec = AlertSpec()
     agent: AgentSpec = AgentSpec()
     guards: GuardsSpec = GuardsSpec()
+    digest: DigestSpec = DigestSpec()
 
 
 _ACCOUNTS = TypeAdapter(dict[str, AccountSpec])
