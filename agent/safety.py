@@ -127,6 +127,8 @@ def _acts(key: tuple[str, ...]) -> str | None:
     path = key[0]
     if path == "close-dust":
         return ACTS["close-dust --confirm"] if "--confirm" in key else None
+    if path == "retire" and "--abandon" in key:
+        return "changes state: {v} ends now; what it still holds stays a standing finding"
     return ACTS.get(path)
 
 
@@ -161,7 +163,9 @@ def _why_unsafe(cmd: str, key: tuple[str, ...], facts: Facts) -> str | None:
                     (" (a quarantine needs the cause fixed, then --clear)" if state == "quarantined" else ""))
     if path == "pause" and v and state in ("retiring", "retired", "paused"):
         return f"{v} is already {state}"
-    if path == "retire" and v and state in ("retiring", "retired"):
+    if path == "retire" and v and "--abandon" in key and state != "retiring":
+        return f"{v} is {state}: --abandon is only for a retire stuck on an unreachable venue"
+    if path == "retire" and v and "--abandon" not in key and state in ("retiring", "retired"):
         return f"{v} is already {state}"
     if path == "close-dust" and "--confirm" in key:
         both = facts.drift & facts.dust if facts.dust else facts.drift

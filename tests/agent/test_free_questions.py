@@ -251,3 +251,16 @@ def test_a_tripped_kill_switch_is_never_nothing_wrong(tmp_path: Path) -> None:
     assert why.diagnosis.startswith("Active guard(s): daily_drawdown") and why.runbook == ["guards", "guard-kill-switch"]
     assert release.diagnosis.startswith("Only once the day's loss is understood")
     assert cmds(release)[:3] == ["runner status", "runner positions", "runner guard-release daily_drawdown"]
+
+
+def test_does_the_ledger_agree_is_no_while_a_drift_is_open(tmp_path: Path) -> None:
+    from tests.agent.test_safety_gate import drift_desk
+
+    drift_desk(tmp_path).close()
+    c = AgentContext.open(tmp_path)
+    a = ask(c, "does the ledger agree with the venue?")
+    c.close()
+    assert a.diagnosis.startswith("No: ") and "sim BTC-USD: venue holds 0.0201, ledger 0.0001" in a.diagnosis
+    assert a.runbook[:2] == ["ledger-vs-venue", "proc-reconcile"] and a.problem
+    assert cmds(a)[:2] == ["runner audit --check ledger_vs_venue", "runner reconcile"]
+    assert a.commands[1].acts.startswith("writes the ledger") and not a.commands[0].acts
