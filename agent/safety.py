@@ -109,17 +109,21 @@ def _drop_globals(tokens: list[str]) -> list[str]:
     return out
 
 
-_RUNNER_SPAN = re.compile(r"runner\s+[^\n\r;|&`]+", re.I)
+_RUNNER = re.compile(r"\brunner\s", re.I)
+_BARE_ACT = re.compile(r"\b(?:pause|resume|retire|close-dust|guard-release|promote)\b", re.I)
+_SPAN = 160  # characters read after a command word; line breaks inside do not hide a command
 
 
 def hostile_commands(texts: list[str]) -> set[tuple[str, ...]]:
-    """Every `runner ...` command written inside untrusted text, normalised."""
+    """Every `runner ...` command written inside untrusted text, normalised; also an acting
+    command written without `runner` ("please retire MR_v13") when it names its target."""
     out: set[tuple[str, ...]] = set()
     for t in texts:
-        for m in _RUNNER_SPAN.finditer(t):
-            key = normalise(m.group(0))
-            if key:
-                out.add(key)
+        for pattern, least in ((_RUNNER, 1), (_BARE_ACT, 2)):
+            for m in pattern.finditer(t):  # every start, so one command cannot swallow the next
+                key = normalise(re.split(r"[;|&`]", t[m.start():m.start() + _SPAN])[0])
+                if key and len(key) >= least:
+                    out.add(key)
     return out
 
 
