@@ -116,3 +116,16 @@ def test_runner_yaml_sets_the_sdk_timeout_and_retries_and_the_cli_says_it_fell_b
     assert code == 1 and "note: Claude was not used: the Anthropic API failed (InternalServerError, HTTP 500)" in out
     assert "offline (fallback) agent" in out and "runner resume MR_v13 --clear" in out
     assert "sk-test-key-123456" not in out + err
+
+
+def test_claude_saying_all_is_well_gets_what_is_open_named(tmp_path: Path) -> None:
+    quarantined_desk(tmp_path).close()
+    fake = FakeClaude([final({"diagnosis": "Everything is healthy.", "evidence": [], "runbook": [],
+                              "commands": [{"command": "runner status", "why": "look"}]})])
+    ctx = AgentContext.open(tmp_path)
+    try:
+        a = ClaudeAgent(ctx, fake.client()).ask("is everything ok?")
+    finally:
+        ctx.close()
+    assert a.diagnosis == "Everything is healthy. Also open: quarantined MR_v13."
+    assert a.problem
