@@ -57,6 +57,9 @@ def test_no_tool_changes_a_single_row_of_the_ledger(tmp_path: Path) -> None:
               for v in ("MR_v13", "MR_v14")]
     calls += [("run_check", {"check": c}) for c in CHECK_SECTION]
     calls += [("runbook_search", {"query": "retired exposure"}), ("runbook_section", {"section_id": "proc-retire"})]
+    calls += [("variant_activity", {"variant": v, "since": "1h", "limit": 2}) for v in ("MR_v13", "MR_v14")]
+    calls += [("lifecycle", {"variant": "MR_v14"}), ("pnl", {"since": "2h"}), ("changes_since", {"since": "today"}),
+              ("group_balance", {"variant": "MR_v13"}), ("open_positions", {"variant": "MR_v13"})]
     for name, args in calls:
         out = tools.call(ctx, name, args)
         assert "error" not in out, (name, out)
@@ -108,6 +111,22 @@ def test_a_fresh_deployment_is_read_without_creating_a_ledger(tmp_path: Path) ->
     ctx = AgentContext.open(tmp_path)
     assert tools.call(ctx, "list_variants")["variants"] == []
     assert not (tmp_path / "state" / "ledger.db").exists()
+
+
+def test_the_new_tools_are_bounded_and_answer_from_the_state(tmp_path: Path) -> None:
+    busy_desk(tmp_path).close()
+    ctx = AgentContext.open(tmp_path)
+    act = tools.call(ctx, "variant_activity", {"variant": "MR_v14", "since": "1h", "limit": 1})
+    life = tools.call(ctx, "lifecycle", {"variant": "MR_v14", "action": "resume --clear"})
+    bad = tools.call(ctx, "variant_activity", {"variant": "MR_v14", "since": "next tuesday"})
+    ctx.close()
+    assert act["orders"]["count"] == 3 and len(act["orders"]["rows"]) == 1 and act["orders"]["truncated"]
+    assert act["orders"]["by_status"] == {"filled": 2, "rejected": 1}
+    assert [t["to"] for t in act["transitions"]["rows"]] == ["quarantined"]
+    assert life["state"] == "quarantined" and life["actions"] == [
+        {"action": "resume --clear", "state": "quarantined", "allowed": True, "result": "active",
+         "why": "by the lifecycle table (runner/lifecycle.py)"}]
+    assert "cannot read the time 'next tuesday'" in bad["error"]
 
 
 def test_tool_errors_come_back_as_data_not_exceptions(tmp_path: Path) -> None:
