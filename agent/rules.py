@@ -70,8 +70,8 @@ def state_issues(row: dict[str, Any], history: list[dict[str, Any]]) -> list[Iss
         out.append(Issue("warning", v, f"{v} is retiring: cancelling orders and flattening", ["proc-retire"], [ev],
                          [_events(v), C(f"runner positions --variant {v}", "what is still to flatten"),
                           C("runner venues check", "a retiring variant that stays so usually cannot reach its venue")]))
-    if loops >= 2:
-        out.append(Issue("warning", v, f"{v} was quarantined {loops} times and cleared in between: the cause "
+    if loops >= LOOP_MIN:  # first: the loop is what explains this quarantine
+        out.insert(0, Issue("warning", v, f"{v} was quarantined {loops} times and cleared in between: the cause "
                          "was never fixed", ["auto-resume-loop", "proc-clear-quarantine"],
                          [{**ev, "kind": "history", "quarantines": loops}],
                          [_events(v), C(f"runner pause {v}", "stop new entries while you fix the cause")

@@ -200,6 +200,8 @@ def apply(commands: list[Command], facts: Facts) -> tuple[list[Command], list[st
     notes: list[str] = []
     read_seen = False
     for c in commands:
+        if any(k.command == c.command for k in kept):
+            continue
         key = normalise(c.command)
         if key is None:
             notes.append(f"dropped suggested command {escape(c.command[:120])!r}: not a runner command")
