@@ -49,7 +49,8 @@ def match_variants(ctx: AgentContext, question: str) -> list[str]:
     """Variants the question names: the id, or the name without its version (the newest live one)."""
     ids = ctx.variant_ids()
     q = question.lower()
-    exact = [v for v in ids if re.search(rf"(?<![\w-]){re.escape(v.lower())}(?![\w-])", q)]
+    exact = [v for v in ids if re.search(rf"(?<![\w-]){re.escape(v.lower())}(?![\w-])", q)
+             or re.search(rf"(?<![\w-]){_spoken(v)}(?!\d)", q)]
     if exact:
         return exact
     by_name: dict[str, list[str]] = {}
@@ -68,6 +69,12 @@ def match_variants(ctx: AgentContext, question: str) -> list[str]:
             if pick not in out:
                 out.append(pick)
     return out
+
+
+def _spoken(vid: str) -> str:
+    """``MR_v13`` as an operator may type it: "mr v13", "mr version 13", "mr-v13"."""
+    name, _, version = vid.lower().rpartition("_v")
+    return rf"{re.escape(name)}[\s_-]*v(?:ersion)?\s*{re.escape(version)}"
 
 
 def answer(ctx: AgentContext, question: str, run_checks: bool = True) -> Answer:

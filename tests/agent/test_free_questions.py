@@ -264,3 +264,10 @@ def test_does_the_ledger_agree_is_no_while_a_drift_is_open(tmp_path: Path) -> No
     assert a.runbook[:2] == ["ledger-vs-venue", "proc-reconcile"] and a.problem
     assert cmds(a)[:2] == ["runner audit --check ledger_vs_venue", "runner reconcile"]
     assert a.commands[1].acts.startswith("writes the ledger") and not a.commands[0].acts
+
+
+def test_a_variant_typed_with_a_space_or_the_word_version_is_matched(ctx: AgentContext) -> None:
+    from agent.ask import match_variants
+
+    assert match_variants(ctx, "what did mr v14 do today?") == ["MR_v14"]
+    assert match_variants(ctx, "PnL of MR version 13?") == ["MR_v13"]

@@ -42,6 +42,7 @@ def test_the_shipped_samples_trading_normally_get_no_finding_and_no_suggestion(t
                 a = triage(ctx)
                 found = [f for f in audits.run_checks_now(ctx) if f["severity"] != "info"]
                 pair = ask(ctx, "is the Kalshi pair balanced?")
+                arb = ask(ctx, "is the funding-arb v1 pair balanced?") if _run == 4 else None
             finally:
                 ctx.close()
             assert not found, found
@@ -49,6 +50,8 @@ def test_the_shipped_samples_trading_normally_get_no_finding_and_no_suggestion(t
             assert [c.command for c in a.commands] == ["runner status"] and not a.evidence, a.evidence
             assert pair.diagnosis.startswith("Kalshi-sum_v1 is balanced"), pair.diagnosis
             assert not any(c.acts for c in pair.commands)
+            if arb is not None:  # the pair named is the one answered about, not the Kalshi one
+                assert arb.diagnosis.startswith("funding-arb_v1 is balanced"), arb.diagnosis
     finally:
         rt.stop()
         led.close()
