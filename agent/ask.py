@@ -89,8 +89,6 @@ def answer(ctx: AgentContext, question: str, run_checks: bool = True) -> Answer:
         if not issues:
             a.runbook += [str(h["id"]) for h in ctx.runbook.search(question, limit=2) if h["id"] not in a.runbook]
         return a
-    if cls in ("activity", "pnl", "positions", "balance", "action") and not variant and named:
-        variant = None  # several named: answer for all of them
     handler: Callable[..., Answer] = HANDLERS[cls]
     a = handler(ctx, question, variant, issues, found)
     return finish(ctx, a, issues, notes, found)
