@@ -29,6 +29,8 @@ CLASSES: list[tuple[str, str]] = [  # (class, pattern), first match wins
     ("action", r"\b(?:can|could|should|may|is it (?:safe|ok|okay) to|safe to|ok to)\b.*\b(?:resume|pause|retire|"
                r"close[- ]?(?:the )?dust|clear|release|restart|unpause)"),
     ("drift", r"ledger.*(?:agree|match|drift|differ)|(?:agree|match).*venue|\bdrift"),
+    ("runner", r"runner (?:is )?(?:alive|running|up|down|dead)|(?:is|are) (?:the )?runners? (?:alive|running|up|down)|"
+               r"heartbeat"),
     ("guards", r"kill[- ]?switch|\bguards?\b|blackout|exposure cap|drawdown|why is nothing trading|"
                r"nothing (?:is )?trading"),
     ("balance", r"balanced|\bpair\b|\blegs?\b|yes/no|naked"),
@@ -368,7 +370,31 @@ def _procedure(ctx: AgentContext, question: str, _v: str | None, _i: list[Issue]
                   ids, cmds)
 
 
+def _runner(ctx: AgentContext, _q: str, _v: str | None, _i: list[Issue], _f: Any) -> Answer:
+    from runner.audit.run import settings_for
+
+    limit = settings_for(ctx.home).heartbeat_stale_s
+    beats = sorted(ctx.ledger.heartbeats(), key=lambda h: periods.aware(h.ts), reverse=True)
+    ev = [{"kind": "heartbeat", "runner": h.runner_id, "host": h.host, "pid": h.pid,
+           "age_s": round((ctx.now - periods.aware(h.ts)).total_seconds(), 1)} for h in beats[:5]]
+    if not beats:
+        return Answer("No: no runner has ever run on this ledger; nothing trades and open positions are not "
+                      "managed.", ev, ["stale-data"], [C("runner status", "the runners list"),
+                                                       C("runner run", "start the runner")], problem=True)
+    alive = [e for e in ev if e["age_s"] <= limit]
+    if alive:
+        e = alive[0]
+        return Answer(f"Yes: runner {e['runner']} (host {e['host']}, pid {e['pid']}) sent a heartbeat {e['age_s']:g}s "
+                      f"ago (stale after {limit:g}s).", ev, ["stale-data"],
+                      [C("runner status", "runners with host, pid and heartbeat age")])
+    e = ev[0]
+    return Answer(f"No: the last heartbeat (runner {e['runner']}, host {e['host']}) is {e['age_s']:g}s old, beyond "
+                  f"{limit:g}s: the runner is down and open positions are not managed.", ev, ["stale-data"],
+                  [C("runner status", "the last heartbeat"), C("runner run", "start the runner again")], problem=True)
+
+
 HANDLERS: dict[str, Callable[..., Answer]] = {
+    "runner": _runner,
     "activity": _activity, "pnl": _pnl, "positions": _positions, "change": _change, "balance": _balance,
     "guards": _guards, "drift": _drift, "action": _action, "procedure": _procedure,
 }

@@ -13,6 +13,13 @@ _UNITS = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 
           "d": 86400, "day": 86400, "w": 604800, "week": 604800}
 
 
+def aware(ts: datetime) -> datetime:
+    """A ledger time as UTC (SQLite returns naive datetimes)."""
+    from datetime import UTC
+
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
 def midnight(now: datetime) -> datetime:
     return now.replace(hour=0, minute=0, second=0, microsecond=0)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -219,7 +220,7 @@ def test_is_it_safe_to_close_the_dust_with_none(ctx: AgentContext) -> None:
     ("what changed since yesterday?", "change"), ("is the funding-arb pair balanced?", "balance"),
     ("start-of-day routine?", "procedure"), ("can I resume MR_v13?", "action"),
     ("does the ledger agree with the venue?", "drift"), ("why is nothing trading?", "guards"),
-    ("why is MR_v13 quarantined?", "incident"),
+    ("why is MR_v13 quarantined?", "incident"), ("is the runner alive?", "runner"),
 ])
 def test_questions_are_classified_by_what_they_ask(question: str, cls: str) -> None:
     assert classify(question) == cls
@@ -271,3 +272,14 @@ def test_a_variant_typed_with_a_space_or_the_word_version_is_matched(ctx: AgentC
 
     assert match_variants(ctx, "what did mr v14 do today?") == ["MR_v14"]
     assert match_variants(ctx, "PnL of MR version 13?") == ["MR_v13"]
+
+
+def test_is_the_runner_alive(ctx: AgentContext) -> None:
+    a = ask(ctx, "is the runner alive?")
+    assert a.diagnosis.startswith("Yes: runner ") and "(stale after 15s)" in a.diagnosis
+    assert cmds(a)[0] == "runner status" and a.runbook == ["stale-data"]
+    later = AgentContext.open(ctx.home, now=ctx.now + timedelta(minutes=10))
+    b = ask(later, "is the runner alive?")
+    later.close()
+    assert b.diagnosis.startswith("No: the last heartbeat") and "beyond 15s" in b.diagnosis
+    assert cmds(b)[:2] == ["runner status", "runner run"] and b.commands[1].acts
