@@ -37,7 +37,7 @@ CLASSES: list[tuple[str, str]] = [  # (class, pattern), first match wins
     ("pnl", r"\bp&?l\b|\bpnl\b|profit|\bloss|\bmade\b|\bmake\b|\blost\b|\bearn|how much (?:did|have)"),
     ("positions", r"positions?\b|\bholding|\bexposed?\b|what (?:do|are) we hold"),
     ("change", r"changed?|what'?s new|what happened since|since (?:yesterday|last)|overnight"),
-    ("activity", r"\bwhat did\b|\bdo(?:ing)? in the\b|activity|\borders?\b|\bfills?\b|\btrades?\b|\btraded\b|"
+    ("activity", r"\bwhat did\b|\bdo(?:ing)? in the\b|\bdoing\b|activity|\borders?\b|\bfills?\b|\btrades?\b|\btraded\b|"
                  r"last (?:\d+ )?(?:hour|minute|min|day)"),
 ]
 

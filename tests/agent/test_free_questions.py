@@ -221,6 +221,7 @@ def test_is_it_safe_to_close_the_dust_with_none(ctx: AgentContext) -> None:
     ("start-of-day routine?", "procedure"), ("can I resume MR_v13?", "action"),
     ("does the ledger agree with the venue?", "drift"), ("why is nothing trading?", "guards"),
     ("why is MR_v13 quarantined?", "incident"), ("is the runner alive?", "runner"),
+    ("what is MMTV doing?", "activity"), ("why is MR_v13 not trading?", "incident"),
 ])
 def test_questions_are_classified_by_what_they_ask(question: str, cls: str) -> None:
     assert classify(question) == cls
