@@ -37,6 +37,18 @@ def retire(ledger: Ledger, variant: str, reason: str = "") -> Transition:
                       reason or "retired by operator", "operator")
 
 
+def abandon(ledger: Ledger, variant: str, reason: str = "") -> Transition:
+    """End a variant whose venue cannot be reached (``retire --abandon``, operator only).
+
+    It becomes ``retired`` at once, recorded with reason ``abandon``: no runner trades it
+    again, and whatever it still holds stays a standing ``retired_flat`` finding (in the
+    ledger, and on the venue until it confirms flat) for the operator to close by hand.
+    """
+    held = [f"{p.qty} {p.instrument}" for p in ledger.positions(variant=variant) if p.qty]
+    detail = (reason or "abandoned by operator") + (f"; exposure left: {', '.join(held)}" if held else "; flat")
+    return transition(ledger, variant, _current(ledger, variant), Trigger.ABANDON, "abandon", detail, "operator")
+
+
 def dust_report(ledger: Ledger) -> list:  # type: ignore[type-arg]
     """Every dust fragment in the ledger (retired variants included); reading only."""
     from runner.audit.dust import fragments

@@ -1,13 +1,15 @@
-"""The variant lifecycle: one transition table, one place.
+"""The variant lifecycle: one transition table and one error policy, in one place.
 
 ``TABLE`` maps (state, trigger) to the next state; a pair that is not in it is illegal and
-raises :class:`IllegalTransition`. The engine, the operator commands and the audits all move
-variants through :func:`next_state`, and every move is written as one ledger row by
-``runner.engine.lifecycle_driver``.
+raises :class:`IllegalTransition` (:func:`allowed` asks without raising). :func:`respond`
+is the one answer to "what does an error of this class do to a variant in this state": the
+runtime, the backtest and the audits all ask it, so the three cannot disagree. Every move
+is written as one ledger row by ``runner.engine.lifecycle_driver``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 from runner.errors import ErrorClass, RefusedError
@@ -35,6 +37,7 @@ class Trigger(StrEnum):
     QUARANTINE = "quarantine"  # rejected, risk_block, invariant, anomaly beyond tolerance, retry limit
     RETIRE = "retire"  # operator, file removed, or retired: true
     FLAT = "flat"  # retiring finished: no orders, flat except dust
+    ABANDON = "abandon"  # operator only (retire --abandon): ends it; its exposure stays a finding
 
 
 S, T = State, Trigger
@@ -44,6 +47,11 @@ TABLE: dict[tuple[State, Trigger], State] = {
     (S.PENDING, T.START): S.WARMING,
     (S.WARMING, T.WARM): S.ACTIVE,
     (S.ACTIVE, T.PAUSE): S.PAUSED,
+    # The operator can stop a variant that is about to start or is backing off: it keeps warming
+    # (and managing positions) while paused, and stays paused when warm.
+    (S.PENDING, T.PAUSE): S.PAUSED,
+    (S.WARMING, T.PAUSE): S.PAUSED,
+    (S.BACKOFF, T.PAUSE): S.PAUSED,
     (S.PAUSED, T.RESUME): S.ACTIVE,
     (S.ACTIVE, T.TRANSIENT): S.BACKOFF,
     (S.BACKOFF, T.BACKOFF_ELAPSED): S.ACTIVE,
@@ -55,6 +63,8 @@ TABLE: dict[tuple[State, Trigger], State] = {
     (S.QUARANTINED, T.RESUME_CLEAR): S.ACTIVE,
     **{(s, T.RETIRE): S.RETIRING for s in _LIVE},
     (S.RETIRING, T.FLAT): S.RETIRED,
+    # A venue that cannot be reached never traps a variant: the operator may end it (recorded).
+    **{(s, T.ABANDON): S.RETIRED for s in (*_LIVE, S.RETIRING)},
 }
 
 # States that may open new positions. Every other state still manages open positions:
@@ -84,18 +94,54 @@ def next_state(variant: str, state: State | str, trigger: Trigger) -> State:
         raise IllegalTransition(variant, state, trigger) from None
 
 
-def trigger_for(error_class: ErrorClass) -> Trigger | None:
-    """What an error of this class does to an active variant (None: handled in place)."""
-    return {
-        ErrorClass.TRANSIENT: T.TRANSIENT,
-        ErrorClass.REJECTED: T.QUARANTINE,
-        ErrorClass.RISK_BLOCK: T.QUARANTINE,
-        ErrorClass.INVARIANT: T.QUARANTINE,
-        ErrorClass.AMBIGUOUS: None,  # resolved by client-id lookup before anything is counted
-        ErrorClass.DATA_ANOMALY: None,  # accepted and flagged; quarantine only beyond tolerance
-    }[error_class]
+def allowed(state: State | str, trigger: Trigger) -> bool:
+    return (State(state), trigger) in TABLE
 
 
-def backoff_delay(attempt: int, base_s: float, cap_s: float) -> float:
-    """Exponential backoff: base, 2*base, 4*base, ... capped."""
-    return min(cap_s, base_s * (2 ** max(0, attempt - 1)))
+class Action(StrEnum):
+    """What the driver does with an error; the trigger it fires (if any) is in :class:`Response`."""
+
+    BACKOFF = "backoff"  # one attempt of a backoff cycle; quarantine past the retry limit
+    COUNT = "count"  # count it; quarantine when the count reaches its limit
+    QUARANTINE = "quarantine"  # at once
+    LOOKUP = "lookup"  # outcome unknown: resolved by client-id lookup, never counted first
+    RETRY = "retry"  # retiring: keep trying with backoff, one line per attempt
+    REPORT = "report"  # nothing to move from this state: say so once, keep managing positions
+
+
+@dataclass(frozen=True)
+class Response:
+    action: Action
+    trigger: Trigger | None = None  # fired now (BACKOFF, QUARANTINE) or at the limit (COUNT)
+
+
+_QUARANTINE = Response(Action.QUARANTINE, T.QUARANTINE)
+
+
+def respond(state: State | str, error_class: ErrorClass) -> Response:
+    """The one policy: what an error of ``error_class`` does to a variant in ``state``.
+
+    Only errors that reach the lifecycle come here: a ``data_anomaly`` within tolerance is
+    accepted and flagged in place, so the class arriving here is one beyond tolerance.
+    ``paused`` keeps a transient error where it is (its exits retry on the next tick);
+    ``quarantined``, ``pending`` and ``warming`` have nothing to move to; ``retiring`` keeps
+    trying, with backoff. Every trigger returned is legal from ``state`` (a test walks both together).
+    """
+    state = State(state)
+    if error_class is ErrorClass.AMBIGUOUS:
+        return Response(Action.LOOKUP)
+    if state is S.RETIRING:
+        return Response(Action.RETRY)  # an outage or a refused flatten: try again later, not every tick
+    if state not in (S.ACTIVE, S.PAUSED, S.BACKOFF):
+        return Response(Action.REPORT)
+    if error_class is ErrorClass.TRANSIENT:
+        return Response(Action.REPORT) if state is S.PAUSED else Response(Action.BACKOFF, T.TRANSIENT)
+    if error_class is ErrorClass.REJECTED:
+        return Response(Action.COUNT, T.QUARANTINE)
+    return _QUARANTINE  # risk_block, invariant, data_anomaly beyond tolerance
+
+
+def backoff_delay(attempt: int, base_s: float, cap_s: float, retry_after: float | None = None) -> float:
+    """Exponential backoff: base, 2*base, 4*base, ... capped. A venue's retry hint lengthens
+    the delay, never shortens it."""
+    return max(min(cap_s, base_s * (2 ** max(0, attempt - 1))), retry_after or 0.0)

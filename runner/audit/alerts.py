@@ -18,7 +18,15 @@ from runner.ledger.types import utcnow
 
 log = logging.getLogger("runner.alerts")
 
-Notify = Callable[[str, str], bool]  # (title, body) -> delivered
+Notify = Callable[[str, str, str], bool]  # (title, body, severity) -> delivered
+
+# The alert service's own types, so a critical finding arrives as a failure, not as "info".
+NOTIFY_TYPES = {"critical": "failure", "warning": "warning", "pending": "info", "info": "info"}
+
+
+def notify_type(severity: Severity) -> str:
+    """Apprise's ``NotifyType`` value for a finding's severity."""
+    return NOTIFY_TYPES[severity.value]
 
 
 def apprise_notifier(urls: Sequence[str]) -> Notify | None:
@@ -32,9 +40,11 @@ def apprise_notifier(urls: Sequence[str]) -> Notify | None:
         if not ap.add(url):
             log.error("alerts: cannot use notification URL %s (unknown scheme or bad syntax)", _redact(url))
 
-    def send(title: str, body: str) -> bool:
+    def send(title: str, body: str, severity: str = "warning") -> bool:
+        from apprise import NotifyType
+
         try:
-            return bool(ap.notify(title=title, body=body))
+            return bool(ap.notify(title=title, body=body, notify_type=NotifyType(NOTIFY_TYPES[severity])))
         except Exception as exc:  # noqa: BLE001 - a broken notifier must never stop an audit
             log.error("alerts: notification failed: %s", exc)
             return False
@@ -62,8 +72,9 @@ class Alerter:
         return cls(ledger, apprise_notifier(list(alerts.urls)), alerts.min_interval_s)
 
     def alert(self, finding: Finding, action: str = "") -> bool:
-        """Log and notify unless the same finding was alerted within the interval."""
-        if finding.severity.rank < self.min_severity.rank:
+        """Log and notify unless the same finding was alerted within the interval. A pending
+        finding (one reading, unconfirmed) never pages."""
+        if finding.severity.rank < self.min_severity.rank or finding.severity is Severity.PENDING:
             return False
         now = utcnow()
         last = store.last_alerted(self.ledger, finding.key)
@@ -82,7 +93,7 @@ class Alerter:
         level = logging.CRITICAL if finding.severity is Severity.CRITICAL else logging.WARNING
         log.log(level, "ALERT %s: %s", title, body.replace("\n", " | "))
         if self.notify is not None:
-            self.notify(title, body)
+            self.notify(title, body, finding.severity.value)
         store.mark_alerted(self.ledger, finding.key, now)
         self.sent.append((finding.key, title))
         return True

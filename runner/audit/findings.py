@@ -10,11 +10,14 @@ from typing import Any
 class Severity(StrEnum):
     INFO = "info"
     WARNING = "warning"
-    CRITICAL = "critical"  # an invariant breach: the variant is quarantined and an alert raised
+    # A breach seen on one reading only: it waits for a second reading (after the fill feed
+    # caught up) that either confirms it (critical) or clears it. It neither quarantines nor pages.
+    PENDING = "pending"
+    CRITICAL = "critical"  # a confirmed invariant breach: the running runner quarantines and alerts
 
     @property
     def rank(self) -> int:
-        return {"info": 0, "warning": 1, "critical": 2}[self.value]
+        return {"info": 0, "warning": 1, "pending": 1, "critical": 2}[self.value]
 
 
 @dataclass(frozen=True)

@@ -7,21 +7,24 @@ sim's market.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from runner.errors import RunnerError
 from runner.ledger import models as m
 from runner.ledger.instruments import recorded_instruments
+from runner.ledger.order_states import OPEN as OPEN_STATUSES
 from runner.ledger.store import Ledger
 from runner.ledger.types import utcnow
 from runner.spec.deployment_config import VenuesConfig
 from venues.base import FillReport, Instrument, OrderReport, PositionReport, VenueAdapter
 
-OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
 ZERO = Decimal(0)
 
 
@@ -67,6 +70,10 @@ class LedgerData:
     def retired(self) -> set[str]:
         return {v for v, s in self.states.items() if s.state == "retired"}
 
+    def abandoned(self) -> set[str]:
+        """Retired by ``retire --abandon``: what they hold stands until the venue shows it gone."""
+        return {v for v, s in self.states.items() if s.state == "retired" and s.reason == "abandon"}
+
 
 @dataclass(frozen=True)
 class VenueData:
@@ -79,16 +86,44 @@ class VenueData:
     pending_fills: list[FillReport] = field(default_factory=list)  # after the ledger's cursor
     instruments: Mapping[str, Instrument] = field(default_factory=dict)
     error: str | None = None
+    nets_binary_legs: bool = False  # the venue nets YES against NO (Kalshi): compare netted
+
+
+@contextmanager
+def snapshot(ledger: Ledger) -> Iterator[Connection]:
+    """One read transaction: every query through it sees the ledger at the same moment.
+
+    Positions, fills and cursors are written by the runner while an audit reads them; read
+    one by one, a fill applied in between looks like a breach. SQLite (WAL) holds a snapshot
+    from the first read after BEGIN; PostgreSQL needs REPEATABLE READ for the same.
+    """
+    with ledger.engine.connect() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.execution_options(isolation_level="REPEATABLE READ")
+        try:
+            yield conn
+        finally:
+            conn.rollback()
 
 
 def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
+    """The ledger as the checks see it: orders, fills, positions, states and cursors from one
+    consistent snapshot (see :func:`snapshot`)."""
     from sqlalchemy import func, select
 
-    from runner.ledger.store import T_CURSORS, T_EVENTS, T_SKIPS
+    from runner.ledger.store import T_CURSORS, T_EVENTS, T_FILLS, T_ORDERS, T_POS, T_SKIPS, T_STATE
 
-    orders = {o.client_order_id: o for o in ledger.orders(m.MAIN_RUN, limit=10**9)}
     last = select(T_EVENTS.c.client_order_id, func.max(T_EVENTS.c.id).label("i")).group_by(T_EVENTS.c.client_order_id)
-    with ledger.engine.connect() as conn:
+    with snapshot(ledger) as conn:
+        q = select(T_ORDERS).where(T_ORDERS.c.run_id == m.MAIN_RUN).order_by(T_ORDERS.c.id)
+        orders = {r["client_order_id"]: m.Order(**r) for r in conn.execute(q).mappings()}
+        q = select(T_POS).where(T_POS.c.run_id == m.MAIN_RUN).order_by(T_POS.c.variant, T_POS.c.instrument)
+        positions = [m.Position(**r) for r in conn.execute(q).mappings()]
+        fills = [m.Fill(**r) for r in conn.execute(
+            select(T_FILLS).where(T_FILLS.c.run_id == m.MAIN_RUN).order_by(T_FILLS.c.id)).mappings()]
+        states = {r["variant"]: m.VariantState(**r) for r in conn.execute(select(T_STATE)).mappings()}
         ids = [r.i for r in conn.execute(last)]
         status = {}
         for chunk in range(0, len(ids), 500):
@@ -100,12 +135,21 @@ def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
         for r in conn.execute(q).mappings():
             flags.setdefault(r["variant"], {})[r["reason"]] = (r["count"], r["last_ts"])
     return LedgerData(
-        now=utcnow(), positions=ledger.positions(m.MAIN_RUN), fills=ledger.fills(m.MAIN_RUN, limit=None),
-        orders=orders, status=status, states=ledger.states(),
+        now=utcnow(), positions=positions, fills=fills, orders=orders, status=status, states=states,
         deployments={d.variant: d for d in ledger.deployments() if "@" not in d.variant},
         instruments=recorded_instruments(ledger), heartbeats=ledger.heartbeats(), cursors=cursors,
         settings=settings, flags=flags,
     )
+
+
+def late_orders(ledger: Ledger, led: LedgerData, venues: Mapping[str, VenueData]) -> None:
+    """Orders written after the snapshot whose fills the venue already shows: add them, so
+    those fills count as in flight (ours, not yet read), not as a breach."""
+    for vd in venues.values():
+        for f in vd.pending_fills:
+            cid = f.client_order_id or ""
+            if cid and cid not in led.orders and (row := ledger.order_row(cid)) is not None:
+                led.orders[cid] = row
 
 
 AdapterFactory = Callable[[str], VenueAdapter]
@@ -135,7 +179,8 @@ def read_venue(ad: VenueAdapter, led: LedgerData) -> VenueData:
             for o in led.open_orders() if o.account == ad.account and o.client_order_id not in venue_open
         }
         pending = list(read_fills(ad, led.cursors.get(ad.account)))
-        return VenueData(ad.account, positions, open_orders, lookups, pending, ad.instruments())
+        return VenueData(ad.account, positions, open_orders, lookups, pending, ad.instruments(),
+                         nets_binary_legs=ad.capabilities.nets_binary_legs)
     except (RunnerError, OSError) as exc:
         return VenueData(ad.account, error=f"{type(exc).__name__}: {exc}")
 

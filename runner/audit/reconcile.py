@@ -9,13 +9,14 @@ Reconcile never sends, cancels or amends an order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.audit import store
+from runner.audit.confirm import confirm, needs_second_reading
 from runner.audit.findings import Finding, Severity
-from runner.audit.inputs import LedgerData, adapter_factory, gather_venues, read_fills, read_ledger
+from runner.audit.inputs import LedgerData, adapter_factory, gather_venues, late_orders, read_fills, read_ledger
 from runner.audit.venue_checks import ledger_vs_venue, orphan_orders
 from runner.errors import RunnerError
 from runner.ledger.models import MAIN_RUN
@@ -73,8 +74,13 @@ def adopt(led: LedgerData, account: str, fills: Iterable[FillReport]) -> tuple[l
 
 
 def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor: str = "operator",
-              adapters: dict[str, VenueAdapter] | None = None) -> ReconcileResult:
-    """Every account the ledger uses: adopt missed fills, then compare positions and orders."""
+              adapters: dict[str, VenueAdapter] | None = None,
+              confirm_with: Callable[[list[Finding]], list[Finding]] | None = None) -> ReconcileResult:
+    """Every account the ledger uses: adopt missed fills, then compare positions and orders.
+
+    A position breach is confirmed by ``confirm_with`` (the runner's schedule: against the
+    last cycle) or, without it, by a second reading taken here (``runner.audit.confirm``).
+    """
     out = ReconcileResult()
     led = read_ledger(ledger)
     make = adapter_factory(venues_config, home)
@@ -100,12 +106,21 @@ def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor:
         new, unexplained = adopt(led, account, fills)
         out.adopted += ledger.apply_fills(new)
         out.findings += unexplained
-    after = read_ledger(ledger)
-    venues = gather_venues(after, venues_config, make, adapters)
-    out.findings += ledger_vs_venue(after, venues) + orphan_orders(after, venues)
-    out.findings = store.dedupe(out.findings)
+    compared = _compare(ledger, venues_config, make, adapters)
+    if confirm_with is not None:
+        compared = confirm_with(compared)
+    elif any(needs_second_reading(f) for f in compared):
+        compared = confirm(_compare(ledger, venues_config, make, adapters), {f.key: f for f in compared})
+    out.findings = store.dedupe(out.findings + compared)
     store.record(ledger, run_id, CHECKS, out.findings)
     return out
+
+
+def _compare(ledger: Ledger, venues_config: VenuesConfig, make, adapters) -> list[Finding]:  # type: ignore[no-untyped-def]
+    led = read_ledger(ledger)
+    venues = gather_venues(led, venues_config, make, adapters)
+    late_orders(ledger, led, venues)
+    return ledger_vs_venue(led, venues) + orphan_orders(led, venues)
 
 
 def _unreadable(account: str, exc: BaseException) -> Finding:

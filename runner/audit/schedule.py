@@ -1,25 +1,25 @@
-"""Cron audits inside a running runner (APScheduler, cron expressions from ``runner.yaml``).
+"""Cron audits inside a running runner, run from its loop (cron expressions from ``runner.yaml``).
 
-Jobs run one at a time on one worker thread that owns its own ledger engine and its own
-venue adapters: the trading loop's adapters are never touched from here, and no audit asks
-for a book (that would move the sim's market). A job that raises is logged and recorded as
-a finding; the scheduler keeps going.
+The runtime calls :meth:`AuditSchedule.tick` once per loop iteration, after it has read the
+venues' fills: a due job runs right there, in the loop's thread, so it can never interleave
+with fill processing and read half-applied state. Jobs use their own venue adapters (the
+loop's are never touched) and never ask for a book (that would move the sim's market). A
+breach is confirmed against the previous cycle's open finding (two readings); a job that
+raises is logged and recorded as a finding, and the schedule keeps going.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from apscheduler.executors.pool import ThreadPoolExecutor
-from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from runner.audit import store
 from runner.audit.alerts import Alerter
+from runner.audit.findings import Finding
 from runner.audit.run import CHECKS, failed, run_checks, settings_for
 from runner.ledger.store import Ledger
 from venues.base import VenueAdapter
@@ -43,13 +43,12 @@ def jobs(audits: Mapping[str, str]) -> dict[str, str]:
 
 
 class AuditWorker:
-    """What one scheduled job needs, created on first use and owned by the worker thread."""
+    """What the scheduled jobs need: the ledger, their own adapters (created on first use)."""
 
     def __init__(self, url: str, venues, home: Path, alerts) -> None:  # type: ignore[no-untyped-def]
         self.url, self.venues, self.home, self.alerts = url, venues, home, alerts
         self._ledger: Ledger | None = None
         self.adapters: dict[str, VenueAdapter] = {}
-        self.lock = threading.Lock()
         self.runs = 0
 
     @property
@@ -59,26 +58,32 @@ class AuditWorker:
         return self._ledger
 
     def run(self, name: str) -> None:
-        with self.lock:
-            self.runs += 1
-            try:
-                self._run(name)
-            except Exception as exc:  # noqa: BLE001 - the scheduler must keep going
-                log.exception("scheduled audit %s failed", name)
-                self._record_failure(name, exc)
+        self.runs += 1
+        try:
+            self._run(name)
+        except Exception as exc:  # noqa: BLE001 - the schedule must keep going
+            log.exception("scheduled audit %s failed", name)
+            self._record_failure(name, exc)
+
+    def _previous(self) -> dict[str, Finding]:
+        """The open findings: the first reading that this cycle's may confirm."""
+        return {row.key: store.row_to_finding(row) for row in store.open_findings(self.ledger)}
 
     def _run(self, name: str) -> None:
         alerter = Alerter.from_config(self.ledger, self.alerts)
         if name == "reconcile":
+            from runner.audit.confirm import confirm
             from runner.audit.reconcile import reconcile
             from runner.audit.run import act_on
 
-            res = reconcile(self.ledger, self.venues, self.home, actor="schedule", adapters=self.adapters)
+            previous = self._previous()
+            res = reconcile(self.ledger, self.venues, self.home, actor="schedule", adapters=self.adapters,
+                            confirm_with=lambda fs: confirm(fs, previous))
             act_on(self.ledger, res.findings, alerter, "schedule")
             return
         names = list(CHECKS) if name == "all" else [name]
         run_checks(self.ledger, self.venues, self.home, names, actor="schedule", alerter=alerter,
-                   adapters=self.adapters, settings=settings_for(self.home))
+                   adapters=self.adapters, settings=settings_for(self.home), previous=self._previous())
 
     def _record_failure(self, name: str, exc: BaseException) -> None:
         try:
@@ -95,60 +100,78 @@ class AuditWorker:
         self.adapters.clear()
 
     def close(self) -> None:
-        with self.lock:
-            for ad in self.adapters.values():
-                ad.close()
-            self.adapters.clear()
-            if self._ledger is not None:
-                self._ledger.close()
+        for ad in self.adapters.values():
+            ad.close()
+        self.adapters.clear()
+        if self._ledger is not None:
+            self._ledger.close()
 
 
-def _schedule_digest(rt, sched, worker: AuditWorker) -> None:  # type: ignore[no-untyped-def]
-    """The daily digest of the previous UTC day, sent through the alert URLs (none: not scheduled)."""
-    from runner.readmodels.digest import send_previous_day
+class AuditSchedule:
+    """Due times of the configured jobs, checked from the runtime's loop on its clock."""
 
-    expr, urls = rt.config.digest.cron, rt.config.alerts.urls
-    if not expr or not urls:
-        return
-    try:
-        trigger = cron_trigger(expr)
-    except ValueError as exc:
-        rt.reporter.error(f"runner.yaml digest.cron: bad cron expression {expr!r}: {exc}")
-        return
-
-    def job() -> None:
-        with worker.lock:  # the worker's ledger belongs to one job at a time
+    def __init__(self, rt) -> None:  # type: ignore[no-untyped-def]
+        self.worker = AuditWorker(rt.ledger.url, rt.venues, rt.home, rt.config.alerts)
+        self.clock = rt.clock
+        self.triggers: dict[str, CronTrigger] = {}
+        self.next: dict[str, datetime | None] = {}
+        for name, expr in jobs(rt.config.audits).items():
+            if name not in JOB_NAMES:
+                rt.reporter.error(f"runner.yaml audits: unknown check {name!r} (known: {', '.join(JOB_NAMES)})")
+                continue
             try:
-                send_previous_day(worker.ledger, urls)
-            except Exception:  # noqa: BLE001 - the scheduler must keep going
-                log.exception("daily digest failed")
+                self.triggers[name] = cron_trigger(expr)
+            except ValueError as exc:
+                rt.reporter.error(f"runner.yaml audits.{name}: bad cron expression {expr!r}: {exc}")
+        self.digest_urls = list(rt.config.alerts.urls)
+        if rt.config.digest.cron and self.digest_urls:  # the daily digest, sent only where alerts go
+            try:
+                self.triggers["digest"] = cron_trigger(rt.config.digest.cron)
+            except ValueError as exc:
+                rt.reporter.error(f"runner.yaml digest.cron: bad cron expression {rt.config.digest.cron!r}: {exc}")
+        now = self._now()
+        self.next = {n: t.get_next_fire_time(None, now) for n, t in self.triggers.items()}
 
-    sched.add_job(job, trigger, id="digest", name="daily digest")
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock(), UTC)
+
+    def tick(self) -> list[str]:
+        """Run every job that is due (missed runs coalesce into one); returns their names."""
+        ran = []
+        for name, trig in self.triggers.items():
+            due = self.next.get(name)
+            now = self._now()
+            if due is None or now < due:
+                continue
+            if name == "digest":
+                self._digest(now)
+            else:
+                self.worker.run(name)
+            ran.append(name)
+            self.next[name] = trig.get_next_fire_time(due, max(now, self._now()) + timedelta(microseconds=1))
+        return ran
+
+    def _digest(self, now: datetime) -> None:
+        """The previous UTC day's digest to the alert URLs; a failure is logged, never raised."""
+        from runner.readmodels.digest import send_previous_day
+
+        try:
+            send_previous_day(self.worker.ledger, self.digest_urls, now)
+        except Exception:  # noqa: BLE001 - the schedule must keep going
+            log.exception("daily digest failed")
+
+    def close(self) -> None:
+        self.worker.close()
 
 
 def start_audit_scheduler(rt) -> Callable[[], None]:  # type: ignore[no-untyped-def]
-    """Schedule every configured audit for the runtime ``rt``; returns the stop function."""
-    worker = AuditWorker(rt.ledger.url, rt.venues, rt.home, rt.config.alerts)
-    sched = BackgroundScheduler(
-        executors={"default": ThreadPoolExecutor(max_workers=1)},
-        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60}, timezone=UTC,
-    )
-    for name, expr in jobs(rt.config.audits).items():
-        if name not in JOB_NAMES:
-            rt.reporter.error(f"runner.yaml audits: unknown check {name!r} (known: {', '.join(JOB_NAMES)})")
-            continue
-        try:
-            trigger = cron_trigger(expr)
-        except ValueError as exc:
-            rt.reporter.error(f"runner.yaml audits.{name}: bad cron expression {expr!r}: {exc}")
-            continue
-        sched.add_job(worker.run, trigger, args=[name], id=f"audit:{name}", name=f"audit {name}")
-    _schedule_digest(rt, sched, worker)
-    sched.start()
-    rt.audit_scheduler, rt.audit_worker = sched, worker  # for inspection (status, tests)
+    """Attach the configured audits to the runtime ``rt``'s loop; returns the stop function."""
+    schedule = AuditSchedule(rt)
+    rt.audit_schedule = schedule  # the runtime ticks it after reading fills
+    rt.audit_worker = schedule.worker  # for inspection (status, tests)
 
     def stop() -> None:
-        sched.shutdown(wait=True)
-        worker.close()
+        rt.audit_schedule = None
+        schedule.close()
 
     return stop

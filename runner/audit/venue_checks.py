@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from runner.audit.findings import Finding, Severity
 from runner.audit.inputs import LedgerData, VenueData, age_s, instrument_of
+from runner.ledger.order_states import is_open
+from venues.base import net_binary_legs
 
 ZERO = Decimal(0)
 
@@ -36,6 +38,18 @@ def _expected(led: LedgerData, vd: VenueData) -> dict[str, Decimal]:
     return out
 
 
+def venue_quantities(vd: VenueData) -> dict[str, Decimal]:
+    """The venue's positions as quantities the ledger's are comparable with, per instrument.
+
+    The one seam where a venue's own representation is mapped (e.g. Kalshi netting YES
+    against NO); every venue-side comparison goes through it.
+    """
+    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for r in vd.positions:
+        out[r.instrument] += r.qty
+    return dict(out)
+
+
 def _price(led: LedgerData, account: str, inst: str, vd: VenueData) -> Decimal:
     for p in led.positions:
         if p.account == account and p.instrument == inst and (p.last_price or p.avg_price):
@@ -44,6 +58,22 @@ def _price(led: LedgerData, account: str, inst: str, vd: VenueData) -> Decimal:
         if r.instrument == inst and r.avg_price:
             return r.avg_price
     return ZERO
+
+
+def _abandoned_qty(led: LedgerData, account: str) -> dict[str, Decimal]:
+    """Per instrument, what abandoned variants still hold in the ledger on ``account``."""
+    gone = led.abandoned()
+    out: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for p in led.positions:
+        if p.account == account and p.variant in gone and p.qty:
+            out[p.instrument] += p.qty
+    return out
+
+
+def _closed_on_venue(diff: Decimal, abandoned: Decimal, spec, price: Decimal) -> bool:  # type: ignore[no-untyped-def]
+    """The venue lacks exactly what abandoned variants hold: their exposure was closed there."""
+    rest = diff + abandoned
+    return bool(abandoned) and (rest == 0 or (spec is not None and spec.is_dust(rest, price)))
 
 
 def _holders(led: LedgerData, account: str, inst: str) -> list[str]:
@@ -58,7 +88,10 @@ def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Fi
             out.append(_unreadable("ledger_vs_venue", vd))
             continue
         expected = _expected(led, vd)
-        actual = {r.instrument: r.qty for r in vd.positions}
+        actual = venue_quantities(vd)
+        if vd.nets_binary_legs:  # the ledger keeps YES and NO apart; the venue nets them
+            expected, actual = net_binary_legs(expected), net_binary_legs(actual)
+        abandoned = _abandoned_qty(led, account)
         for inst in sorted(set(expected) | set(actual)):
             diff = actual.get(inst, ZERO) - expected.get(inst, ZERO)
             if diff == 0:
@@ -67,6 +100,8 @@ def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Fi
             price = _price(led, account, inst, vd)
             if spec is not None and spec.is_dust(diff, price):
                 continue
+            if _closed_on_venue(diff, abandoned.get(inst, ZERO), spec, price):
+                continue  # explained: reported (and closed) by retired_flat
             holders = _holders(led, account, inst)
             live = [v for v in holders if v not in led.retired()]
             out.append(Finding(
@@ -84,10 +119,12 @@ def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Fi
 def retired_flat(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Finding]:
     """Every retired variant is flat except recorded dust, in the ledger and on the venue.
 
-    Ledger side: a retired variant's own non-dust position. Venue side: exposure beyond dust
+    Ledger side: a retired variant's own non-dust position; for an abandoned one (``retire
+    --abandon``), until the venue shows that exposure gone. Venue side: exposure beyond dust
     on an instrument that only retired variants ever traded (nobody live would manage it).
     """
     retired = led.retired()
+    abandoned = led.abandoned()
     out = []
     for p in led.positions:
         if p.variant not in retired or p.qty == 0:
@@ -96,6 +133,11 @@ def retired_flat(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Findi
         price = p.last_price or p.avg_price
         if spec is not None and spec.is_dust(p.qty, price):
             continue
+        vd = venues.get(p.account)
+        if p.variant in abandoned and vd is not None and not vd.error:
+            diff = venue_quantities(vd).get(p.instrument, ZERO) - _expected(led, vd).get(p.instrument, ZERO)
+            if _closed_on_venue(diff, _abandoned_qty(led, p.account).get(p.instrument, ZERO), spec, price):
+                continue  # abandoned, and the venue confirms its exposure is gone
         out.append(Finding(
             "retired_flat", Severity.CRITICAL, p.variant,
             {"subject": f"{p.account}:{p.instrument}", "account": p.account, "instrument": p.instrument,
@@ -108,22 +150,24 @@ def retired_flat(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Findi
         if vd.error:
             continue
         expected = _expected(led, vd)
-        for r in vd.positions:
-            holders = _holders(led, account, r.instrument)
+        for inst, venue_qty in venue_quantities(vd).items():
+            holders = _holders(led, account, inst)
             if not holders or any(v not in retired for v in holders):
                 continue
-            residual = r.qty - expected.get(r.instrument, ZERO)
-            spec = instrument_of(led, venues, account, r.instrument)
-            price = _price(led, account, r.instrument, vd)
+            residual = venue_qty - expected.get(inst, ZERO)
+            spec = instrument_of(led, venues, account, inst)
+            price = _price(led, account, inst, vd)
             if residual == 0 or (spec is not None and spec.is_dust(residual, price)):
                 continue
+            if _closed_on_venue(residual, _abandoned_qty(led, account).get(inst, ZERO), spec, price):
+                continue  # an abandoned variant's exposure, closed on the venue
             for v in holders:
                 out.append(Finding(
                     "retired_flat", Severity.CRITICAL, v,
-                    {"subject": f"{account}:{r.instrument}:venue", "account": account, "instrument": r.instrument,
-                     "venue_qty": r.qty, "unexplained": residual, "value": abs(residual) * price, "source": "venue"},
+                    {"subject": f"{account}:{inst}:venue", "account": account, "instrument": inst,
+                     "venue_qty": venue_qty, "unexplained": residual, "value": abs(residual) * price, "source": "venue"},
                     "invisible-exposure",
-                    f"{account} holds {residual} {r.instrument} beyond the ledger on an instrument only retired "
+                    f"{account} holds {residual} {inst} beyond the ledger on an instrument only retired "
                     f"variants ({', '.join(holders)}) traded",
                 ))
     return out
@@ -140,7 +184,7 @@ def orphan_orders(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Find
         for rep in vd.open_orders:
             order = led.orders.get(rep.client_order_id)
             status = led.status.get(rep.client_order_id)
-            if order is not None and status in ("submitting", "new", "partially_filled", "unknown", "resolved"):
+            if order is not None and is_open(status):
                 continue
             why = "unknown to the ledger" if order is None else f"closed in the ledger ({status})"
             out.append(Finding(

@@ -38,15 +38,13 @@ def _exit_for(findings) -> None:  # type: ignore[no-untyped-def]
 @app.command()
 def audit(check: list[str] = typer.Option(None, "--check", help="run only this check (repeatable)"),
           as_json: bool = JSON) -> None:
-    """Run the audit checks once; exit 1 when a finding at warning or above exists."""
-    from runner.audit.alerts import Alerter
+    """Run the audit checks once and record the findings; changes no variant (the running runner
+    acts on confirmed findings). Exit 1 when a finding at warning or above exists."""
     from runner.audit.run import check_names, run_checks
 
     c = ctx()
     names = check_names(check)  # bad names exit 2 before touching anything
-    ledger = c.ledger()
-    findings = run_checks(ledger, c.venues(), c.home, names, actor="operator",
-                          alerter=Alerter.from_config(ledger, c.config().alerts))
+    findings = run_checks(c.ledger(), c.venues(), c.home, names, actor="operator", act=False)
     _findings_out(findings, as_json)
     _exit_for(findings)
 

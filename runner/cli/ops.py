@@ -29,11 +29,13 @@ def resume(variant: str, clear: bool = typer.Option(False, "--clear", help="leav
 
 
 @app.command()
-def retire(variant: str, reason: str = typer.Option("", "--reason")) -> None:
-    """Cancel the variant's orders, flatten, then retire it for good."""
+def retire(variant: str, reason: str = typer.Option("", "--reason"),
+           abandon: bool = typer.Option(False, "--abandon", help="end it now, venue unreachable: its exposure "
+                                        "stays a standing finding")) -> None:
+    """Cancel the variant's orders, flatten, then retire it for good (--abandon: end it now)."""
     from runner import control
 
-    _say(control.retire(ctx().ledger(), variant, reason))
+    _say((control.abandon if abandon else control.retire)(ctx().ledger(), variant, reason))
 
 
 @app.command()

@@ -21,12 +21,13 @@ from runner.engine.lifecycle_driver import LifecycleDriver
 from runner.engine.metrics import EquityStats
 from runner.engine.sink import BatchSink
 from runner.engine.variant import VariantEngine
-from runner.errors import BadInputError, ErrorClass
+from runner.errors import BadInputError
 from runner.kinds.base import MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.models import Deployment
-from runner.ledger.store import Ledger, NewFill
-from runner.lifecycle import State, Trigger, trigger_for
+from runner.ledger.order_states import fill_from_report
+from runner.ledger.store import Ledger
+from runner.lifecycle import Action, State, Trigger, respond
 from runner.marketdata.readers import read_events
 from runner.marketdata.timestamps import to_iso
 from runner.spec.deployment_config import VenuesConfig
@@ -156,13 +157,10 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
 def _handle_troubles(engine: VariantEngine, life: LifecycleDriver) -> None:
     troubles, engine.troubles = engine.troubles, []
     for t in troubles:
-        trig = trigger_for(t.error.error_class)
-        if trig is Trigger.TRANSIENT:
-            trig = Trigger.QUARANTINE  # no wall clock to back off against in a replay
-        if trig is None and t.error.error_class is ErrorClass.DATA_ANOMALY:
-            trig = Trigger.QUARANTINE
-        if trig is not None and engine.state in (State.ACTIVE, State.PAUSED, State.BACKOFF):
-            life.fire(engine, trig, t.error.error_class.value, t.detail)
+        resp = respond(engine.state, t.error.error_class)  # the runtime's policy, replayed
+        if resp.action in (Action.BACKOFF, Action.COUNT, Action.QUARANTINE):
+            # no wall clock to back off against and no counter across a replay: quarantine
+            life.fire(engine, Trigger.QUARANTINE, t.error.error_class.value, t.detail)
 
 
 def _apply_booked(engine: VariantEngine, qty: dict[str, float]) -> float:
@@ -209,9 +207,8 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
             held = _held(qty)
         if venue._fills:
             for f in venue.fills().fills:
-                nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
-                             f.instrument, f.side._value_, f.qty, f.price, f.fee, f.ts, f.liquidity,
-                             engine.groups.by_cid.get(f.client_order_id or ""))
+                nf = fill_from_report(f, account=venue.account, run_id=run_id, variant=key,
+                                      group=engine.groups.by_cid.get(f.client_order_id or ""), backtest=True)
                 sink.fill(nf)
                 engine.on_fill(nf)
                 signed = float(f.qty) * f.side.sign

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from runner.errors import RefusedError
 from runner.ledger.models import Transition
 from runner.ledger.store import Ledger
-from runner.lifecycle import State, Trigger, next_state
+from runner.lifecycle import State, Trigger, allowed, next_state
 
 
 class StaleStateError(RefusedError):
@@ -40,7 +40,9 @@ class LifecycleDriver:
         self.before = before  # e.g. flush a batching sink: transitions are durability points
         self.after = after
 
-    def fire(self, engine, trigger: Trigger, reason: str, detail: str = "", actor: str = "system") -> Transition:  # type: ignore[no-untyped-def]
+    def fire(self, engine, trigger: Trigger, reason: str, detail: str = "", actor: str = "system") -> Transition | None:  # type: ignore[no-untyped-def]
+        """Move ``engine``; None when another actor moved it first to a state the trigger does
+        not apply to (the operator retired a variant that was about to start): theirs stands."""
         if self.before:
             self.before()
         try:
@@ -51,6 +53,8 @@ class LifecycleDriver:
             if rec is None:
                 raise
             engine.state = State(rec.state)
+            if not allowed(engine.state, trigger):
+                return None
             row = transition(self.ledger, engine.id, engine.state, trigger, reason, detail, actor)
         engine.state = State(row.to_state)
         if self.after:

@@ -12,44 +12,39 @@ import socket
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
 from runner.engine.accounts import account_config
 from runner.engine.deploy import scan
 from runner.engine.guards import Guards
-from runner.engine.lifecycle_driver import LifecycleDriver
+from runner.engine.lifecycle_driver import LifecycleDriver, transition
 from runner.engine.report import Reporter
+from runner.engine.retries import Backoff, Retries
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
 from runner.engine.variant import VariantEngine
-from runner.errors import BadInputError, ErrorClass, RunnerError, SpecError
+from runner.engine.venue_records import VenueRecords, keeps_records
+from runner.errors import BadInputError, RefusedError, RunnerError, SpecError, TransientError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
+from runner.ledger.identity import client_id_salt
 from runner.ledger.instruments import record_instruments
 from runner.ledger.models import MAIN_RUN, Deployment
+from runner.ledger.order_states import OPEN as OPEN_STATUSES
+from runner.ledger.order_states import fill_from_report, filled_after
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
-from runner.lifecycle import State, Trigger, backoff_delay
+from runner.lifecycle import Action, State, Trigger, allowed, respond
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
 from venues.base import OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
-OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
 
 
-@dataclass
-class Backoff:
-    attempts: int = 0
-    until: float = 0.0
-    ok_mark: int = 0  # engine.submits_ok when the last transient error came
-
-
-LATE_FILL_AFTER = ("cancelled", "rejected")  # closed unfilled: a fill after these is recorded as such
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
 
 
@@ -70,11 +65,17 @@ class Runtime:
         self.owner: dict[str, tuple[VariantEngine, str | None]] = {}  # client order id -> (engine, group)
         self.backoff: dict[str, Backoff] = {}
         self.rejections: dict[str, int] = {}
+        # retiring and starting keep trying when the venue cannot be reached, one line per attempt
+        self.retries = Retries(config.backoff.base_s, config.backoff.cap_s)
+        self.reported: dict[tuple[str, str], float] = {}  # (variant, error class) -> last console line
         self.unseen: dict[str, int] = {}  # client id -> lookups that did not find it
         self.rescan = True
         self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
         self.guards = Guards(ledger, config.guards, home)
         self.market_ts: float | None = None
+        self.cid_salt = client_id_salt(ledger)  # every client order id of this ledger carries it
+        self.records = VenueRecords()  # funding and asset-taken fees from the venues' own records
+        self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -85,6 +86,7 @@ class Runtime:
     def deploy(self) -> None:
         """Scan strategies.d, then make sure every live deployment has an engine."""
         self.rescan = False
+        self.retries.forget_blocked()  # a changed strategies.d may have fixed what could not start
         result = scan(self.home / "strategies.d", self.ledger, self.venues)
         for file, message in result.errors.items():
             self.reporter.error(message if message.startswith(file) else f"{file}: {message}")
@@ -93,6 +95,12 @@ class Runtime:
             eng = self.engines.get(vid)
             if eng is not None and eng.state not in (State.RETIRING, State.RETIRED):
                 self.life.fire(eng, Trigger.RETIRE, "retire", why)
+            elif eng is None and (st := self.ledger.state(vid)) is not None and allowed(st.state, Trigger.RETIRE):
+                # not started (its venue cannot be reached): retire it in the ledger all the same
+                try:
+                    transition(self.ledger, vid, st.state, Trigger.RETIRE, "retire", why, "system")
+                except RefusedError as exc:
+                    self.reporter.error(f"{vid}: cannot retire: {exc}")
 
     def _adopt_unowned(self) -> None:
         """Spawn an engine for every live deployment whose lease we can take (failover included)."""
@@ -102,6 +110,8 @@ class Runtime:
             st = self.ledger.state(dep.variant)
             if st is None or st.state == State.RETIRED:
                 continue
+            if not self.retries.due("start:" + dep.variant, self.clock()):
+                continue  # its venue could not be reached: the next attempt is scheduled
             if not self.ledger.acquire_lease(dep.variant, self.runner_id, self.config.lease_ttl_s):
                 continue  # another live runner trades it
             self._spawn(dep, State(st.state))
@@ -129,14 +139,16 @@ class Runtime:
             assert kind is not None
             venue = self.adapter(loaded.spec.venue)
         except (SpecError, BadInputError, RunnerError, KeyError) as exc:
-            self.ledger.set_spec_error(dep.path, f"{dep.variant}: cannot start: {exc}")
-            self.reporter.error(f"{dep.variant}: cannot start: {exc}")
+            self._cannot_start(dep, exc)
             return
+        self.retries.ok("start:" + dep.variant)
         eng = VariantEngine(
             loaded, kind(loaded.params, loaded.spec.instruments), venue, self.sink, MAIN_RUN, state,
             self.ledger.next_seq(MAIN_RUN, dep.variant), session_open=session_checker(loaded.spec.sessions),
             anomaly_tolerance=self.config.anomaly_tolerance, trips_kept=0,
         )
+        eng.cid_salt = self.cid_salt
+        eng.cashflows.funding_from_events = not keeps_records(venue)  # booked from the venue's records
         eng.on_order = self._on_order
         eng.on_sent = self.reporter.order  # printed once sent: a console line costs more than the send
         if self.config.guards.exposure_groups:
@@ -151,7 +163,20 @@ class Runtime:
         self.engines[dep.variant] = eng
         self._reconcile_orders(eng)
         if state is State.PENDING:
-            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")
+            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")  # None if the operator was first
+
+    def _cannot_start(self, dep: Deployment, exc: Exception) -> None:
+        """Recorded on its file (``runner status`` shows it) and said once per attempt: a venue
+        that cannot be reached is retried with backoff; anything else waits for strategies.d
+        to change (a fixed file, a new version) instead of repeating itself."""
+        key = "start:" + dep.variant
+        n, delay = self.retries.failed(key, self.clock(), getattr(exc, "retry_after", None))
+        self.ledger.set_spec_error(dep.path, f"{dep.variant}: cannot start: {exc}")
+        if isinstance(exc, TransientError):
+            self.reporter.error(f"{dep.variant}: cannot start (attempt {n}, next in {delay:.0f}s): {exc}")
+            return
+        self.retries.state[key].until = float("inf")
+        self.reporter.error(f"{dep.variant}: cannot start: {exc} (retried when strategies.d changes)")
 
     def _restore_groups(self, eng: VariantEngine) -> None:
         """Opening groups whose instruments still hold a position: an unbalanced one must keep
@@ -221,6 +246,9 @@ class Runtime:
             self.deploy()
         self._market()
         self._fills()
+        self._book_records(now)
+        if self.audit_schedule is not None:
+            self.audit_schedule.tick()  # here, between fill reads: audits see no half-applied state
         self._housekeeping(now)
         self._periodic(now)
 
@@ -252,10 +280,19 @@ class Runtime:
                     for eng in engines:
                         eng.troubles.append(_trouble(exc, f"market data {sym}: {exc}"))
                     continue
+                if book.gap is not None:  # settled or halted: nothing to price, not an error
+                    facts = MarketEvent(book.ts, sym, 0.0, 0.0, extra=dict(book.extra)) if book.extra else None
+                    for eng in engines:
+                        eng._skip(book.gap)
+                        if facts is not None:
+                            eng._on_extra(facts)  # a settlement still books (read from the venue)
+                    continue
                 ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0],
                                  tuple(s for _, s in book.bids), tuple(s for _, s in book.asks),
                                  book.volume, dict(book.extra))
                 self.market_ts = book.ts
+                if "funding_settled_id" in book.extra:
+                    self.records.settled(account, sym, book.extra["funding_settled_id"])
                 for eng in engines:
                     eng.on_event(ev)
 
@@ -265,7 +302,7 @@ class Runtime:
             try:
                 page = ad.fills(cursor)
             except RunnerError as exc:
-                self.reporter.error(f"{account}: reading fills: {exc}")
+                self._report_once(account, "fills", f"reading fills: {exc}", self.clock())
                 continue
             batch: list[tuple[NewFill, VariantEngine | None]] = []
             for f in page.fills:
@@ -279,9 +316,8 @@ class Runtime:
                         continue  # not ours: reported by reconcile / the orphan audit
                     variant, group = order.variant, order.group_id
                     eng = self.engines.get(variant)  # type: ignore[assignment]
-                nf = NewFill(f"{account}:{f.fill_id}", f.client_order_id, MAIN_RUN, variant, account, f.instrument,
-                             f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity, group,
-                             eng.flags.get(f.client_order_id or "") if eng is not None else None)
+                nf = fill_from_report(f, account=account, run_id=MAIN_RUN, variant=variant, group=group,
+                                      flag=eng.flags.get(f.client_order_id or "") if eng is not None else None)
                 batch.append((nf, eng))
             applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
             for nf, eng in batch:
@@ -293,14 +329,24 @@ class Runtime:
             if page.cursor != cursor:
                 self.ledger.set_cursor(account, page.cursor)
 
+    def _book_records(self, now: float) -> None:
+        for account, ad in self.adapters.items():
+            if not keeps_records(ad):
+                continue
+            engines = [e for e in self.engines.values() if e.venue.account == account]
+            try:
+                self.records.book(self.ledger, account, ad, engines, now)
+            except RunnerError as exc:
+                self.reporter.error(f"{account}: reading the venue's cashflow records: {exc}")
+
     def _note_late_fill(self, nf: NewFill) -> None:
         """A fill read for an order already recorded closed unfilled (cancelled, rejected): the
         fill stands (it happened; its own time is on the fill) and the order's history says so,
         so its status is not "cancelled" with a position behind it."""
         cid = nf.client_order_id or ""
         status = self.ledger.order_status(cid)
-        if status in LATE_FILL_AFTER:
-            self.sink.order_event(cid, "filled_after_" + status,
+        if (event := filled_after(status)) is not None:
+            self.sink.order_event(cid, event,
                                   detail=f"{nf.side} {nf.qty} @ {nf.price} read after the order was recorded {status}")
             self.reporter.error(f"{nf.variant}: fill {nf.side} {nf.qty} {nf.instrument} @ {nf.price} on order "
                                 f"{cid[:12]} after it was {status}")
@@ -312,45 +358,66 @@ class Runtime:
                 self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history")
             elif eng.state is State.BACKOFF and now >= self.backoff.get(eng.id, Backoff()).until:
                 self.life.fire(eng, Trigger.BACKOFF_ELAPSED, "transient", "auto-resume after backoff")
-            elif eng.state is State.RETIRING:
-                self._retire_step(eng)
+            elif eng.state is State.RETIRING and self.retries.due("retire:" + eng.id, now):
+                self._retire_step(eng, now)
 
     def _handle_troubles(self, eng: VariantEngine, now: float) -> None:
+        """Each trouble goes through the one lifecycle policy (``runner.lifecycle.respond``)."""
         troubles, eng.troubles = eng.troubles, []
         b = self.backoff.get(eng.id)
         if b is not None and not troubles and eng.state is State.ACTIVE and eng.submits_ok > b.ok_mark:
             del self.backoff[eng.id]  # the venue took an order again: the retry count starts over
         for t in troubles:
             cls = t.error.error_class
-            if eng.state in (State.RETIRED, State.RETIRING, State.PENDING, State.WARMING):
-                self.reporter.error(f"{eng.id}: {t.detail}")
-                continue
-            if cls is ErrorClass.TRANSIENT:
-                b = self.backoff.setdefault(eng.id, Backoff())
-                b.attempts += 1
-                b.ok_mark = eng.submits_ok
-                if b.attempts > self.config.backoff.max_attempts:
-                    self.backoff.pop(eng.id, None)
-                    self._quarantine(eng, "transient", f"retry limit ({self.config.backoff.max_attempts}) reached: {t.detail}")
-                    continue
-                delay = backoff_delay(b.attempts, self.config.backoff.base_s, self.config.backoff.cap_s)
-                b.until = now + (getattr(t.error, "retry_after", None) or delay)
-                if eng.state in (State.ACTIVE, State.BACKOFF):
-                    self.life.fire(eng, Trigger.TRANSIENT, "transient", f"attempt {b.attempts}, retry in {delay:.1f}s: {t.detail}")
-            elif cls is ErrorClass.REJECTED:
+            resp = respond(eng.state, cls)
+            if resp.action is Action.BACKOFF:
+                self._back_off(eng, t, now)
+            elif resp.action is Action.COUNT:
                 n = self.rejections.get(eng.id, 0) + 1
                 self.rejections[eng.id] = n
                 if n >= self.config.rejection_limit:
                     self.rejections[eng.id] = 0  # the counter resets on the transition it caused
-                    self._quarantine(eng, "rejected", t.detail)
-            elif cls in (ErrorClass.RISK_BLOCK, ErrorClass.INVARIANT, ErrorClass.DATA_ANOMALY):
+                    self._quarantine(eng, cls.value, t.detail)
+            elif resp.action is Action.QUARANTINE:
                 self._quarantine(eng, cls.value, t.detail)
+            elif resp.action is Action.RETRY:
+                self._retire_failed(eng, t.error, now)
+            elif resp.action is Action.REPORT:
+                self._report_once(eng.id, cls.value, t.detail, now)
+
+    def _back_off(self, eng: VariantEngine, t, now: float) -> None:  # type: ignore[no-untyped-def]
+        """A backoff cycle is one attempt however many ticks it spans; past the limit, quarantine."""
+        b = self.backoff.setdefault(eng.id, Backoff())
+        if eng.state is State.BACKOFF:
+            return  # the same cycle (an exit or a book failing while it waits): not a new attempt
+        cfg = self.config.backoff
+        if b.attempts >= cfg.max_attempts:
+            self.backoff.pop(eng.id, None)
+            self._quarantine(eng, "transient", f"retry limit ({cfg.max_attempts}) reached: {t.detail}")
+            return
+        delay = b.start_cycle(now, cfg.base_s, cfg.cap_s, getattr(t.error, "retry_after", None), eng.submits_ok)
+        self.life.fire(eng, Trigger.TRANSIENT, "transient", f"attempt {b.attempts}, retry in {delay:.1f}s: {t.detail}")
+
+    def _report_once(self, vid: str, what: str, detail: str, now: float, every_s: float = 60.0) -> None:
+        """An error that moves nothing: on the console once a minute per variant and class."""
+        key = (vid, what)
+        if now - self.reported.get(key, -every_s) >= every_s:
+            self.reported[key] = now
+            self.reporter.error(f"{vid}: {detail}")
 
     def _quarantine(self, eng: VariantEngine, reason: str, detail: str) -> None:
         if eng.state in (State.ACTIVE, State.PAUSED, State.BACKOFF):
             self.life.fire(eng, Trigger.QUARANTINE, reason, detail)
 
-    def _retire_step(self, eng: VariantEngine) -> None:
+    def _retire_failed(self, eng: VariantEngine, exc: RunnerError, now: float) -> None:
+        """Retiring keeps trying with backoff when the venue cannot be reached: one line per attempt
+        (an error met while the next attempt is not due yet belongs to the last one)."""
+        if not self.retries.due("retire:" + eng.id, now):
+            return
+        n, delay = self.retries.failed("retire:" + eng.id, now, getattr(exc, "retry_after", None))
+        self.reporter.error(f"{eng.id}: retiring: attempt {n} failed, next in {delay:.0f}s: {exc}")
+
+    def _retire_step(self, eng: VariantEngine, now: float) -> None:
         """Cancel working orders, flatten what is not dust, then declare retired."""
         try:
             if eng.working:
@@ -360,13 +427,17 @@ class Runtime:
                 for sym, pos in eng.positions.items():
                     if pos.qty and sym in eng.marks:
                         book = eng.venue.book(sym)
+                        if book.gap is not None:
+                            eng._skip(book.gap)  # no price to flatten at: look again next step
+                            continue
                         ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0])
                         side = "sell" if pos.qty > 0 else "buy"
                         eng.place(Intent(sym, side, "flatten", close=True, urgent=True), ev)
                 return
         except RunnerError as exc:
-            self.reporter.error(f"{eng.id}: retiring: {exc}")
+            self._retire_failed(eng, exc, now)
             return
+        self.retries.ok("retire:" + eng.id)
         dust = {s: str(p.qty) for s, p in eng.positions.items() if p.qty}
         self.life.fire(eng, Trigger.FLAT, "retire", f"flat; dust left: {dust}" if dust else "flat")
 
@@ -471,7 +542,23 @@ class Runtime:
                         continue  # wait for the fills to arrive before closing the order
                     eng.on_report(rep)
 
-    def stop(self) -> None:
+    def _cancel_on_stop(self) -> None:
+        """Resting orders must not fill while nobody manages them; a venue that does not answer
+        is reported and the stop goes on (the next start reconciles the orders by client id)."""
+        for eng in self.engines.values():
+            spec = self.venues.accounts.get(eng.venue.account)
+            if not eng.working or (spec is not None and spec.on_stop == "leave"):
+                continue
+            try:
+                eng.cancel_all()
+            except RunnerError as exc:
+                self.reporter.error(f"{eng.id}: cancelling resting orders on stop: {exc}")
+
+    def stop(self, clean: bool = False) -> None:
+        """Release everything; a ``clean`` stop (Ctrl-C, SIGTERM, ``--duration``) first cancels
+        the variants' resting orders unless their account says ``on_stop: leave``."""
+        if clean:
+            self._cancel_on_stop()
         for eng in self.engines.values():
             self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
         self.ledger.release_leases(self.runner_id)

@@ -29,7 +29,7 @@ from runner.errors import (
 from runner.kinds.base import Intent, MarketEvent, PositionView, Strategy
 from runner.ledger.positions import FLAT_POSITION, PositionState, apply_fill, realized_on_day
 from runner.ledger.store import NewFill
-from runner.lifecycle import ENTRIES_ALLOWED, State
+from runner.lifecycle import ENTRIES_ALLOWED, MANAGES_POSITIONS, State
 from runner.spec.load import LoadedVariant
 from venues.base import Instrument, OrderReport, OrderRequest, OrderStatus, VenueAdapter
 
@@ -85,6 +85,7 @@ class VariantEngine(OrderFlow):
         self.venue = venue
         self.sink = sink
         self.run_id = run_id
+        self.cid_salt = ""  # the ledger's client-id salt (paper/live: set by the runtime)
         self.state = state
         self._seq = next_seq
         self.session_open = session_open
@@ -134,7 +135,7 @@ class VariantEngine(OrderFlow):
         self.skips[reason] = self.skips.get(reason, 0) + 1
 
     def _act(self, ev: MarketEvent, intents: list[Intent]) -> None:
-        if self.state is State.RETIRED or self.state is State.BACKOFF:
+        if self.state not in MANAGES_POSITIONS:  # backoff manages positions like paused
             self._skip(f"state_{self.state.value}")
             return
         for intent in self._route(ev, intents):
@@ -179,7 +180,7 @@ class VariantEngine(OrderFlow):
         else:
             qty = execution.to_decimal(intent.qty or 0.0)
         reduce_only = intent.close or not intent.is_entry
-        cid = client_order_id(self.run_id, self.id, self._seq)
+        cid = client_order_id(self.run_id, self.id, self._seq, self.cid_salt)
         try:
             req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, self.spec.execution, inst, reduce_only))
             if intent.is_entry:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -20,6 +20,7 @@ class AccountSpec(BaseModel):
     live: bool = False
     url: str | None = None
     credentials: dict[str, str] = Field(default_factory=dict)  # setting -> ENV VAR NAME
+    on_stop: Literal["cancel", "leave"] = "cancel"  # a clean stop cancels the variants' resting orders
 
     @property
     def settings(self) -> dict[str, Any]:

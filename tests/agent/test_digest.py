@@ -85,10 +85,16 @@ def test_the_runner_schedules_the_digest_of_the_previous_day(tmp_path: Path) -> 
     desk.rt.config = load_runner_config(tmp_path)
     stop = start_audit_scheduler(desk.rt)
     try:
-        job = desk.rt.audit_scheduler.get_job("digest")
-        assert job is not None and "hour='0'" in repr(job.trigger) and "minute='5'" in repr(job.trigger)
+        schedule = desk.rt.audit_schedule
+        trig = repr(schedule.triggers["digest"])
+        assert "hour='0'" in trig and "minute='5'" in trig
+        desk.now += 86400  # the runner's clock is past tomorrow's 00:05: today is "the previous day"
+        schedule.next = {"digest": schedule.next["digest"]}  # only the digest is due
+        CAPTURED.clear()
+        assert schedule.tick() == ["digest"]
     finally:
         stop()
+    assert CAPTURED[-1][0].startswith(f"Trade audit {TODAY}: sim ")
     CAPTURED.clear()
     assert send_previous_day(desk.ledger, ["capture://desk"], datetime.now(UTC) + timedelta(days=1))
     assert CAPTURED[-1][0].startswith(f"Trade audit {TODAY}: sim ")

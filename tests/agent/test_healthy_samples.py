@@ -34,7 +34,7 @@ def test_the_shipped_samples_trading_normally_get_no_finding_and_no_suggestion(t
     try:
         drive(rt, 250)
         for _run in range(5):  # 5 runs per seed, 20 in all
-            sim.faults += ["nofill:KXSIM-A:NO", "nofill:KXSIM-B:NO"]  # the next pair's NO leg misses
+            sim.faults += ["nofill:KXSIM-A:no", "nofill:KXSIM-B:no"]  # the next pair's NO leg misses
             drive(rt, 50)
             sweeps = sum(1 for o in led.orders(limit=10_000) if o.purpose == "orphan_sweep")
             ctx = AgentContext.open(tmp_path)

@@ -115,6 +115,7 @@ class Desk:
 
 # --- alerts: a real apprise plugin that keeps what it was sent ------------------------------
 CAPTURED: list[tuple[str, str]] = []
+CAPTURED_TYPES: list[str] = []  # apprise notify type of each captured alert
 
 
 def _register_capture() -> None:
@@ -123,6 +124,7 @@ def _register_capture() -> None:
     @apprise.decorators.notify(on="capture")
     def _capture(body: str, title: str = "", notify_type: str = "", *args, **kwargs) -> bool:  # type: ignore[no-untyped-def]
         CAPTURED.append((title, body))
+        CAPTURED_TYPES.append(str(notify_type))
         return True
 
 

@@ -13,7 +13,7 @@ from runner.engine.lifecycle_driver import transition
 from runner.errors import ErrorClass, RefusedError
 from runner.ledger.models import Deployment
 from runner.ledger.store import T_STATE, Ledger
-from runner.lifecycle import TABLE, IllegalTransition, State, Trigger, backoff_delay, trigger_for
+from runner.lifecycle import TABLE, Action, IllegalTransition, State, Trigger, allowed, backoff_delay, respond
 
 
 def _ledger_with(tmp_path, state: State) -> Ledger:  # type: ignore[no-untyped-def]
@@ -42,9 +42,12 @@ def test_every_cell_of_the_table(tmp_path, state: State, trigger: Trigger) -> No
         assert led.state("V_v1").state == state.value  # type: ignore[union-attr]
 
 
-def test_retired_is_terminal_and_only_retiring_reaches_it() -> None:
+def test_retired_is_terminal_and_only_retiring_or_the_operators_abandon_reaches_it() -> None:
+    # abandon (retire --abandon) was added for a venue that cannot be reached: the operator ends it
     assert not [k for k in TABLE if k[0] is State.RETIRED]
-    assert {k for k, v in TABLE.items() if v is State.RETIRED} == {(State.RETIRING, Trigger.FLAT)}
+    reach = {k for k, v in TABLE.items() if v is State.RETIRED}
+    assert {k for k in reach if k[1] is not Trigger.ABANDON} == {(State.RETIRING, Trigger.FLAT)}
+    assert {s for s, t in reach if t is Trigger.ABANDON} == set(State) - {State.RETIRED}
 
 
 def test_a_stale_compare_and_set_writes_nothing(tmp_path) -> None:
@@ -74,14 +77,39 @@ def test_resume_of_a_quarantined_variant_needs_clear(tmp_path) -> None:
     assert control.resume(led, "V_v1", clear=True).to_state == "active"
 
 
-def test_error_classes_decide_the_trigger() -> None:
-    assert trigger_for(ErrorClass.TRANSIENT) is Trigger.TRANSIENT
-    assert trigger_for(ErrorClass.REJECTED) is Trigger.QUARANTINE
-    assert trigger_for(ErrorClass.RISK_BLOCK) is Trigger.QUARANTINE
-    assert trigger_for(ErrorClass.INVARIANT) is Trigger.QUARANTINE
-    assert trigger_for(ErrorClass.AMBIGUOUS) is None
-    assert trigger_for(ErrorClass.DATA_ANOMALY) is None
+@pytest.mark.parametrize(("state", "error_class"), list(itertools.product(State, ErrorClass)))
+def test_the_policy_and_the_table_walked_together(state: State, error_class: ErrorClass) -> None:
+    """Every (state, error class): the policy's trigger is legal from that state, and a
+    trigger-less answer moves nothing."""
+    resp = respond(state, error_class)
+    if resp.trigger is not None:
+        assert allowed(state, resp.trigger), (state, error_class, resp)
+        if resp.action is Action.BACKOFF:  # past the retry limit it quarantines
+            assert allowed(state, Trigger.QUARANTINE)
+    else:
+        assert resp.action in (Action.LOOKUP, Action.RETRY, Action.REPORT)
+
+
+def test_error_classes_decide_the_response() -> None:
+    a = State.ACTIVE
+    assert respond(a, ErrorClass.TRANSIENT).trigger is Trigger.TRANSIENT
+    assert respond(State.BACKOFF, ErrorClass.TRANSIENT).action is Action.BACKOFF
+    assert respond(a, ErrorClass.REJECTED) == respond(State.PAUSED, ErrorClass.REJECTED)
+    assert respond(a, ErrorClass.REJECTED).action is Action.COUNT
+    for cls in (ErrorClass.RISK_BLOCK, ErrorClass.INVARIANT, ErrorClass.DATA_ANOMALY):
+        assert respond(a, cls).action is Action.QUARANTINE and respond(a, cls).trigger is Trigger.QUARANTINE
+    assert respond(a, ErrorClass.AMBIGUOUS).action is Action.LOOKUP  # never counted before the lookup
+    assert respond(State.RETIRING, ErrorClass.TRANSIENT).action is Action.RETRY
+    assert respond(State.RETIRING, ErrorClass.REJECTED).action is Action.RETRY  # a refused flatten: not every tick
+    assert respond(State.WARMING, ErrorClass.REJECTED).action is Action.REPORT
+    assert respond(State.QUARANTINED, ErrorClass.INVARIANT).action is Action.REPORT
+    assert respond(State.PAUSED, ErrorClass.TRANSIENT).action is Action.REPORT
 
 
 def test_backoff_is_exponential_and_capped() -> None:
     assert [backoff_delay(n, 1.0, 10.0) for n in range(1, 7)] == [1, 2, 4, 8, 10, 10]
+
+
+def test_a_retry_hint_lengthens_the_delay_never_shortens_it() -> None:
+    assert backoff_delay(4, 1.0, 60.0, retry_after=1.0) == 8  # a 429's 1 s hint does not cut 8 s
+    assert backoff_delay(1, 1.0, 60.0, retry_after=30.0) == 30

@@ -72,10 +72,10 @@ class ReplayVenue(VenueAdapter):
             self._match_resting(instrument)
 
     def _set_legs(self, ts: float, market: str, x: Mapping[str, float]) -> None:
-        """A binary market's book quotes both legs (``M:YES``, ``M:NO``; asks are 100 - opposite bids)."""
+        """A binary market's book quotes both legs (``M:yes``, ``M:no``; asks are 100 - opposite bids)."""
         ys, ns = x.get("yes_bid_size", 0.0), x.get("no_bid_size", 0.0)
-        for leg, bid, ask, bsz, asz in ((f"{market}:YES", x.get("yes_bid", 0.0), x["yes_ask"], ys, ns),
-                                        (f"{market}:NO", x.get("no_bid", 0.0), x["no_ask"], ns, ys)):
+        for leg, bid, ask, bsz, asz in ((f"{market}:yes", x.get("yes_bid", 0.0), x["yes_ask"], ys, ns),
+                                        (f"{market}:no", x.get("no_bid", 0.0), x["no_ask"], ns, ys)):
             if leg not in self._instruments:
                 self._instruments[leg] = Instrument(leg, Decimal(1), Decimal(1), Decimal(1), ZERO, "binary", leg,
                                                     market, maker_fee=ZERO, taker_fee=Decimal("0.01"))
