@@ -39,6 +39,7 @@ ACTS: dict[str, str] = {
     "run": "starts trading: deploys and runs every variant file",
     "reconcile": "writes the ledger: adopts venue fills it missed (never sends an order)",
     "promote": "changes state: deploys a new version and retires the old one",
+    "replay": "writes a fresh replay deployment under state/replays/ (sends nothing to a venue)",
 }
 LOOP_MIN = 2  # quarantines with a `resume --clear` in between that make an auto-resume loop
 
@@ -131,6 +132,8 @@ def _acts(key: tuple[str, ...]) -> str | None:
     path = key[0]
     if path == "close-dust":
         return ACTS["close-dust --confirm"] if "--confirm" in key else None
+    if path == "digest" and "--send" in key:
+        return "sends the digest through the alert URLs"
     if path == "retire" and "--abandon" in key:
         return "changes state: {v} ends now; what it still holds stays a standing finding"
     return ACTS.get(path)
