@@ -22,6 +22,7 @@ _VARIANT_PARAMS = ("variant", "id", "variant_id")
 class Command:
     command: str
     why: str
+    acts: str = ""  # what the command changes (set by agent.safety); empty: it only reads
 
 
 @dataclass
@@ -35,9 +36,13 @@ class Answer:
     problem: bool = False  # something at warning or above: the CLI exits 1
 
     def to_json(self) -> dict[str, Any]:
-        return {"diagnosis": self.diagnosis, "evidence": self.evidence, "runbook": self.runbook,
-                "commands": [{"command": c.command, "why": c.why} for c in self.commands],
-                "notes": self.notes, "source": self.source, "problem": self.problem}
+        """The stable shape; every string escaped (ledger and venue text may hold control characters)."""
+        from agent.safety import escape_all
+
+        return escape_all({"diagnosis": self.diagnosis, "evidence": self.evidence, "runbook": self.runbook,
+                           "commands": [{"command": c.command, "why": c.why, "acts": bool(c.acts),
+                                         **({"changes": c.acts} if c.acts else {})} for c in self.commands],
+                           "notes": self.notes, "source": self.source, "problem": self.problem})
 
 
 @dataclass(frozen=True)
@@ -48,6 +53,7 @@ class CommandSpec:
     arguments: tuple[str, ...]
     variadic: bool
     variant_options: frozenset[str]
+    required: int = 0  # arguments without a default
 
 
 @cache
@@ -67,18 +73,19 @@ def cli_surface() -> dict[str, CommandSpec]:
             for name, sub in cmd.commands.items():
                 walk(sub, f"{path} {name}".strip())
             return
-        values, flags, variant_opts, args, variadic = set(), set(), set(), [], False
+        values, flags, variant_opts, args, variadic, required = set(), set(), set(), [], False, 0
         for p in cmd.params:
             if p.param_type_name == "argument":
                 args.append(p.name or "")
                 variadic |= p.nargs == -1
+                required += bool(p.required)
             elif p.param_type_name == "option":
                 names = set(p.opts) | set(p.secondary_opts)
                 (flags if getattr(p, "is_flag", False) else values).update(names)
                 if p.name in _VARIANT_PARAMS:
                     variant_opts.update(names)
         out[path] = CommandSpec(path, frozenset(values), frozenset(flags), tuple(args), variadic,
-                                frozenset(variant_opts))
+                                frozenset(variant_opts), required)
 
     walk(root, "")
     return out
@@ -127,6 +134,8 @@ def check_command(text: str, variants: set[str], surface: dict[str, CommandSpec]
             continue
         positionals.append(tok)
         i += 1
+    if len(positionals) < spec.required:
+        return f"`runner {spec.path}` lacks its argument(s): {', '.join(spec.arguments[len(positionals):])}"
     if len(positionals) > len(spec.arguments) and not spec.variadic:
         return f"`runner {spec.path}` takes {len(spec.arguments)} argument(s)"
     for name, value in zip(spec.arguments, positionals, strict=False):
@@ -170,5 +179,5 @@ def gate(commands: list[Command], variants: set[str]) -> tuple[list[Command], li
             notes.append(f"dropped suggested command {norm[:120]!r}: {why}")
             continue
         seen.add(norm)
-        kept.append(Command(norm, c.why))
+        kept.append(Command(norm, c.why, c.acts))
     return kept, notes

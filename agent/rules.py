@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agent.answer import Command
+from agent.safety import LOOP_MIN
 from runner.lifecycle import State, Trigger
 
-RANK = {"info": 0, "warning": 1, "critical": 2}
+RANK = {"info": 0, "pending": 1, "warning": 1, "critical": 2}  # pending: a breach awaiting its second reading
 
 CHECK_SECTION = {
     "fills_vs_positions": "fills-vs-positions", "ledger_vs_venue": "ledger-vs-venue",
@@ -53,7 +54,7 @@ def _clear(v: str, after: str) -> Command:
 def state_issues(row: dict[str, Any], history: list[dict[str, Any]]) -> list[Issue]:
     v, state, reason, detail = row["id"], row["state"], row["reason"], row.get("detail") or ""
     ev = {"variant": v, "kind": "state", "state": state, "reason": reason, "detail": detail, "since": row["since"]}
-    loops = _quarantine_cycles(history)
+    loops = loop_count(history)
     out: list[Issue] = []
     if state == State.QUARANTINED:
         out.append(_quarantined(v, reason, detail, ev))
@@ -69,8 +70,8 @@ def state_issues(row: dict[str, Any], history: list[dict[str, Any]]) -> list[Iss
         out.append(Issue("warning", v, f"{v} is retiring: cancelling orders and flattening", ["proc-retire"], [ev],
                          [_events(v), C(f"runner positions --variant {v}", "what is still to flatten"),
                           C("runner venues check", "a retiring variant that stays so usually cannot reach its venue")]))
-    if loops >= 2:
-        out.append(Issue("warning", v, f"{v} was quarantined {loops} times and cleared in between: the cause "
+    if loops >= LOOP_MIN:  # first: the loop is what explains this quarantine
+        out.insert(0, Issue("warning", v, f"{v} was quarantined {loops} times and cleared in between: the cause "
                          "was never fixed", ["auto-resume-loop", "proc-clear-quarantine"],
                          [{**ev, "kind": "history", "quarantines": loops}],
                          [_events(v), C(f"runner pause {v}", "stop new entries while you fix the cause")
@@ -115,10 +116,11 @@ def _quarantined(v: str, reason: str, detail: str, ev: dict[str, Any]) -> Issue:
                  [_events(v), _clear(v, "the cause is fixed")])
 
 
-def _quarantine_cycles(history: list[dict[str, Any]]) -> int:
+def loop_count(history: list[dict[str, Any]]) -> int:
+    """Quarantines of a variant that were cleared and came back: an auto-resume loop at LOOP_MIN."""
     q = sum(1 for e in history if e["to"] == State.QUARANTINED)
     cleared = sum(1 for e in history if e.get("trigger") == Trigger.RESUME_CLEAR)
-    return q if cleared and q >= 2 else 0
+    return q if cleared and q >= LOOP_MIN else 0
 
 
 # --- positions ------------------------------------------------------------------------------
@@ -178,26 +180,38 @@ def flagged_fill_issues(fills: list[dict[str, Any]]) -> list[Issue]:
             for v, rows in _by_variant(flagged).items()]
 
 
-def group_issues(orders: list[dict[str, Any]], filled: dict[str, float], positions: list[dict[str, Any]]) -> list[Issue]:
-    """A group with a filled leg and an unfilled one, while its instruments are not flat."""
-    held = {(p["variant"], p["instrument"]) for p in positions if p["qty"] and not p["dust"]}
-    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
-    for o in orders:
-        if o.get("group"):
-            groups.setdefault((o["variant"], o["group"]), []).append(o)
+def guard_issues(active: list[dict[str, Any]]) -> list[Issue]:
+    """A guard that is holding: never "nothing wrong". The kill switch needs the operator."""
     out = []
-    for (v, g), legs in groups.items():
-        got = {o["order_id"]: filled.get(o["order_id"], 0.0) for o in legs if o["purpose"] != "flatten"}
-        if len(got) >= 2 and any(got.values()) and not all(got.values()) and any(
-                (v, o["instrument"]) in held for o in legs):
-            out.append(Issue("warning", v, f"{v}: group {g} is unbalanced (one leg filled, another not)",
-                             ["unbalanced-pair"],
-                             [{"variant": v, "kind": "group", "group": g,
-                               "legs": [{**_order_ev(o), "filled": got.get(o["order_id"], 0.0)} for o in legs]}],
-                             [C(f"runner positions --variant {v}", "which leg is naked"),
-                              C(f"runner pause {v}", "no new pair opens while you look; exits keep running"),
-                              C("runner audit --check groups_balanced", "confirm once the leg is closed")]))
+    for g in active:
+        name, reason = str(g["name"]), str(g.get("reason") or "")
+        ev = {"kind": "guard", "guard": name, "active": True, "reason": reason, "release": g.get("release"),
+              "since": str(g.get("since"))}
+        if name == "daily_drawdown":
+            out.append(Issue("critical", None, f"the daily-loss kill switch is tripped ({reason}): no variant opens "
+                             "a position until an operator releases it", ["guards", "guard-kill-switch"], [ev],
+                             [C("runner guards", "which guard, why and since when"),
+                              C("runner status", "today's PnL per variant: where the loss came from"),
+                              C("runner positions", "what is still open (exits keep running)"),
+                              C("runner guard-release daily_drawdown", "only once the loss is understood and "
+                                "accepted (runbook guard-kill-switch); it does not re-trip on the same loss")]))
+        elif name == "blackout":
+            out.append(Issue("info", None, f"a blackout is in force ({reason}): entries stop and lift by themselves",
+                             ["guards", "guard-blackout"], [ev], [C("runner guards", "the event and its window")]))
+        else:
+            out.append(Issue("info", None, f"exposure cap {name} is full ({reason}): other variants may not enter "
+                             "those instruments until a holder is flat", ["guards", "guard-exposure-cap"], [ev],
+                             [C("runner guards", "which variants hold the group"),
+                              C("runner positions", "their positions")]))
     return out
+
+
+def is_issue(f: dict[str, Any]) -> bool:
+    """A finding the operator must hear about: not info freshness, not a group still in flight."""
+    if f["check"] == "freshness" and f["severity"] == "info":
+        return False
+    ev = f.get("evidence") if isinstance(f.get("evidence"), dict) else {}
+    return not (f["check"] == "groups_balanced" and ev.get("in_flight") and f["severity"] != "critical")
 
 
 def _order_ev(o: dict[str, Any]) -> dict[str, Any]:

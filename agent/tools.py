@@ -11,12 +11,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from agent import audits, readmodels
+from agent import audits, periods, readmodels
 from agent.context import AgentContext
 from runner.cli.views import events_view, fills_view, positions_view, status_view
 from runner.ledger.types import json_default
+from runner.readmodels import activity, groups
 
 MAX_ROWS = 200
 
@@ -43,6 +45,7 @@ def _obj(props: dict[str, Any] | None = None, required: list[str] | None = None)
 
 _VARIANT = {"type": "string", "description": "variant id, e.g. MR_v13"}
 _LIMIT = {"type": "integer", "minimum": 1, "maximum": MAX_ROWS}
+_SINCE = {"type": "string", "description": "1h, 30m, today, yesterday, HH:MM (UTC) or ISO-8601"}
 
 
 def _known(ctx: AgentContext, variant: str | None) -> str | None:
@@ -115,6 +118,67 @@ def reconcile_dry_run(ctx: AgentContext) -> dict[str, Any]:
         raise ToolError(str(exc)) from None
 
 
+def _since(ctx: AgentContext, since: str | None, default: timedelta) -> datetime:
+    try:
+        return periods.parse_since(since, ctx.now, default)
+    except ValueError as exc:
+        raise ToolError(str(exc)) from None
+
+
+def variant_activity(ctx: AgentContext, variant: str, since: str | None = None, limit: int = 30) -> dict[str, Any]:
+    v = _known(ctx, variant)
+    assert v is not None
+    return activity.activity(ctx.ledger, v, _since(ctx, since, timedelta(hours=1)), ctx.now, _limit(limit, 30))
+
+
+def pnl(ctx: AgentContext, since: str | None = None) -> dict[str, Any]:
+    rows = status_view(ctx.ledger)["variants"]
+    today = {"variants": [{"variant": r["id"], "pnl_today": r["pnl_today"], "pnl_total": r["pnl"]} for r in rows],
+             "total_today": sum(r["pnl_today"] for r in rows),
+             "note": "marked PnL net of fees, in each account's currency; today = since 00:00 UTC"}
+    if since and since.strip().lower() != "today":
+        cur = {r["id"]: r["pnl"] for r in rows}
+        today["since"] = activity.pnl_since(ctx.ledger, _since(ctx, since, timedelta(days=1)), list(cur), cur)
+    return today
+
+
+def open_positions(ctx: AgentContext, variant: str | None = None) -> dict[str, Any]:
+    rows = [p for p in positions_view(ctx.ledger, _known(ctx, variant)) if p["qty"]]
+    return {"positions": rows[:MAX_ROWS], "count": len(rows),
+            "note": "marked at the last mid the runner recorded (mark); unrealized_pnl at that mark"}
+
+
+def changes(ctx: AgentContext, since: str | None = None) -> dict[str, Any]:
+    return activity.changes_since(ctx.ledger, _since(ctx, since, timedelta(days=1)), 30)
+
+
+def guards(ctx: AgentContext) -> dict[str, Any]:
+    from agent.facts import active_guards
+    from runner.engine.guards import guard_rows
+
+    try:
+        rows = guard_rows(ctx.ledger)
+    except Exception as exc:  # noqa: BLE001 - an old ledger without the table
+        raise ToolError(f"guards are unavailable: {exc}") from None
+    return {"guards": rows, "active": [g["name"] for g in active_guards(ctx)],
+            "configured": ctx.config.guards.model_dump(),
+            "note": "daily_drawdown (kill switch) is released only by `runner guard-release daily_drawdown`; "
+                    "blackout and exposure caps lift by themselves"}
+
+
+def group_balance(ctx: AgentContext, variant: str | None = None) -> dict[str, Any]:
+    return groups.group_balance(ctx.ledger, ctx.home, _known(ctx, variant))
+
+
+def lifecycle(ctx: AgentContext, variant: str | None = None, action: str | None = None) -> dict[str, Any]:
+    if not variant:
+        return {"table": groups.lifecycle_table()}
+    v = _known(ctx, variant)
+    state = next(r["state"] for r in status_view(ctx.ledger)["variants"] if r["id"] == v)
+    acts = [action] if action else list(groups.ACTIONS)
+    return {"variant": v, "state": state, "actions": [groups.what_if(state, a) for a in acts]}
+
+
 TOOLS: dict[str, Tool] = {t.name: t for t in [
     Tool("list_variants", "Every deployed variant: state, reason and detail of its last transition, since, "
          "position, PnL, open orders, last error; deploy errors; runner heartbeats.", _obj(), list_variants),
@@ -138,6 +202,21 @@ TOOLS: dict[str, Tool] = {t.name: t for t in [
                                                                      ["section_id"]), runbook_section),
     Tool("reconcile_dry_run", "Compare venue and ledger per account: position differences, venue fills "
          "the ledger lacks. Reads the venues; changes nothing.", _obj(), reconcile_dry_run),
+    Tool("variant_activity", "What one variant did over a period: orders by status, fills, fees, transitions, "
+         "skip reasons. since: 1h, 30m, today, yesterday, HH:MM or ISO (default 1h).",
+         _obj({"variant": _VARIANT, "since": _SINCE, "limit": _LIMIT}, ["variant"]), variant_activity),
+    Tool("pnl", "Marked PnL per variant today (UTC) and in total; with since, also PnL since that time.",
+         _obj({"since": _SINCE}), pnl),
+    Tool("open_positions", "Open positions (non-zero) marked at the last recorded mid, with unrealized PnL.",
+         _obj({"variant": _VARIANT}), open_positions),
+    Tool("changes_since", "What changed since a time (default 24h): deploys, deploy errors, transitions, "
+         "findings opened and closed, guard changes.", _obj({"since": _SINCE}), changes),
+    Tool("guards", "Global guards (daily-loss kill switch, blackouts, exposure caps): state, reason, since, "
+         "how each is released.", _obj(), guards),
+    Tool("group_balance", "Multi-leg groups (funding pair, Kalshi YES/NO) per variant: net position per "
+         "instrument and the unbalanced groups (in flight or not).", _obj({"variant": _VARIANT}), group_balance),
+    Tool("lifecycle", "The lifecycle table; with a variant, what pause / resume / resume --clear / retire "
+         "would do from its current state.", _obj({"variant": _VARIANT, "action": {"type": "string"}}), lifecycle),
 ]}
 
 

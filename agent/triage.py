@@ -7,33 +7,26 @@ and the topic, the triage supplies the facts.
 
 from __future__ import annotations
 
-import re
 import shlex
 from datetime import datetime
 from typing import Any
 
-from agent import audits, readmodels, rules
+from agent import audits, facts, readmodels, rules, safety
 from agent.answer import Answer, Command, gate
 from agent.context import AgentContext
 from agent.rules import C, Issue
+from runner.audit.run import settings_for
 from runner.cli.views import events_view, fills_view, positions_view, status_view
 from runner.errors import BadInputError
 from runner.ledger.types import iso
 
-TOPICS: dict[str, tuple[str, ...]] = {
-    r"expos|flat|leftover|naked|unbalanc": ("invisible-exposure", "ledger-vs-venue", "unbalanced-pair",
-                                           "dust-and-phantom-closes"),
-    r"dust": ("dust-and-phantom-closes", "proc-close-dust"),
-    r"quarantin|reject|stuck|resume": ("proc-clear-quarantine", "auto-resume-loop", "quote-drift-out-of-band",
-                                       "risk-block", "rounded-fills"),
-    r"venue|outage|timeout|ambiguous|backoff|down": ("venue-outage-and-ambiguous-orders",),
-    r"stale|heartbeat|running|alive": ("stale-data",),
-}
 
-
-def collect(ctx: AgentContext, variant: str | None = None, run_checks: bool = True) -> tuple[list[Issue], list[str]]:
-    """Every issue the deployment shows (of one variant, plus deployment-wide ones), and notes."""
+def collect(ctx: AgentContext, variant: str | None = None, run_checks: bool = True
+            ) -> tuple[list[Issue], list[str], list[dict[str, Any]]]:
+    """Every issue the deployment shows (of one variant, plus deployment-wide ones), notes, and
+    the findings evaluated now (the safety policy reads them too)."""
     notes: list[str] = []
+    found: list[dict[str, Any]] = []
     status = status_view(ctx.ledger)
     rows = status["variants"]
     state = {r["id"]: r["state"] for r in rows}
@@ -49,48 +42,36 @@ def collect(ctx: AgentContext, variant: str | None = None, run_checks: bool = Tr
         notes.append(str(exc))
     issues += rules.order_issues(orders, readmodels.order_history(ctx))
     issues += rules.flagged_fill_issues(fills_view(ctx.ledger, None, 500))
-    issues += rules.group_issues(orders, _filled_by_order(ctx), positions)
+    issues += rules.guard_issues(facts.active_guards(ctx))
     issues += _runner_issues(ctx, status)
     issues += _deploy_issues(ctx, status)
     if run_checks:
         try:
             found = audits.run_checks_now(ctx)
-            issues += [rules.finding_issue(f, set(ctx.runbook.ids())) for f in found if f["severity"] != "info"
-                       or f["check"] != "freshness"]
+            issues += [rules.finding_issue(f, set(ctx.runbook.ids())) for f in found if rules.is_issue(f)]
         except audits.AuditUnavailable as exc:
             notes.append(f"audit checks not run: {exc}")
     if variant:
         issues = [i for i in issues if i.variant in (variant, None)]
-    return _merge(issues), notes
+    return _merge(issues), notes, found
 
 
 def triage(ctx: AgentContext, variant: str | None = None, run_checks: bool = True) -> Answer:
     if variant and variant not in ctx.variant_ids():
         raise BadInputError(f"unknown variant {variant!r} (deployed: {', '.join(ctx.variant_ids()) or 'none'})")
-    issues, notes = collect(ctx, variant, run_checks)
-    return assemble(ctx, issues, notes, _healthy(ctx, variant))
+    issues, notes, found = collect(ctx, variant, run_checks)
+    return assemble(ctx, issues, notes, _healthy(ctx, variant), found)
 
 
 def ask(ctx: AgentContext, question: str, run_checks: bool = True) -> Answer:
-    """Offline answer to a free question: its variant and topic select from the triage."""
-    named = [v for v in ctx.variant_ids() if re.search(rf"(?<![\w-]){re.escape(v)}(?![\w-])", question, re.I)]
-    variant = named[0] if len(named) == 1 else None
-    issues, notes = collect(ctx, variant, run_checks)
-    wanted = {s for pat, secs in TOPICS.items() if re.search(pat, question, re.I) for s in secs}
-    if wanted:
-        issues = [i for i in issues if wanted & set(i.sections)] or []
-    healthy = _healthy(ctx, variant)
-    if wanted and not issues:
-        healthy = "No. " + _topic_all_clear(wanted) + " " + healthy
-    answer = assemble(ctx, issues, notes, healthy)
-    if not issues:
-        for hit in ctx.runbook.search(question, limit=2):
-            if hit["id"] not in answer.runbook:
-                answer.runbook.append(str(hit["id"]))
-    return answer
+    """Offline answer to a free question (``agent.ask`` classifies it and answers from the tools)."""
+    from agent.ask import answer
+
+    return answer(ctx, question, run_checks)
 
 
-def assemble(ctx: AgentContext, issues: list[Issue], notes: list[str], healthy: str) -> Answer:
+def assemble(ctx: AgentContext, issues: list[Issue], notes: list[str], healthy: str,
+             found: list[dict[str, Any]] | None = None) -> Answer:
     issues = sorted(issues, key=lambda i: -i.rank)
     commands: list[Command] = [c for i in issues for c in i.commands]
     sections: list[str] = []
@@ -105,6 +86,10 @@ def assemble(ctx: AgentContext, issues: list[Issue], notes: list[str], healthy: 
         sections = ["status-matrix"] if "status-matrix" in ctx.runbook else []
         commands = [C("runner status", "the state of every variant")]
     kept, dropped = gate(commands, set(ctx.variant_ids()))
+    known = facts.gather(ctx, found)
+    known.loops &= {i.variant for i in issues if i.variant} or known.loops  # alternatives for the ones in view
+    kept, unsafe = safety.apply(kept + safety.loop_alternatives(known), known)
+    dropped += unsafe
     evidence: list[Any] = [e for i in issues for e in i.evidence]
     if notes:
         evidence += [{"kind": "note", "note": n} for n in notes]
@@ -115,7 +100,7 @@ def assemble(ctx: AgentContext, issues: list[Issue], notes: list[str], healthy: 
 
 def _diagnosis(issues: list[Issue]) -> str:
     counts = rules.severity_counts(issues)
-    head = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items(), key=lambda x: -rules.RANK[x[0]]))
+    head = ", ".join(f"{n} {sev}" for sev, n in sorted(counts.items(), key=lambda x: -rules.RANK.get(x[0], 1)))
     lines = "; ".join(i.title for i in issues[:5])
     more = f" (+{len(issues) - 5} more)" if len(issues) > 5 else ""
     return f"{len(issues)} issue(s) ({head}): {lines}{more}."
@@ -133,22 +118,13 @@ def _healthy(ctx: AgentContext, variant: str | None) -> str:
     return f"Nothing wrong found: {states}."
 
 
-def _topic_all_clear(sections: set[str]) -> str:
-    if "invisible-exposure" in sections:
-        return "No retired variant holds more than dust and no pair is unbalanced."
-    if "dust-and-phantom-closes" in sections:
-        return "There is no dust."
-    if "proc-clear-quarantine" in sections:
-        return "No variant is quarantined."
-    return "Nothing found on that topic."
-
-
 def _runner_issues(ctx: AgentContext, status: dict[str, Any]) -> list[Issue]:
     live = [r["id"] for r in status["variants"] if r["state"] != "retired"]
     if not live:
         return []
     beats = ctx.ledger.heartbeats()
-    limit = ctx.config.stale_data_s
+    limits = settings_for(ctx.home)  # one source of thresholds with the freshness audit
+    limit = limits.heartbeat_stale_s
     if not beats:
         return [Issue("warning", None, "no runner has run on this ledger: nothing trades and open positions are "
                       "not managed", ["stale-data"], [{"kind": "heartbeat", "runners": []}],
@@ -162,7 +138,7 @@ def _runner_issues(ctx: AgentContext, status: dict[str, Any]) -> list[Issue]:
                       "positions are not managed", ["stale-data"], [ev],
                       [C("runner status", "the runners list shows the last heartbeat"),
                        C("runner run", "start the runner again")])]
-    if newest.market_ts is not None and (ctx.now - _aware(newest.market_ts)).total_seconds() > limit:
+    if newest.market_ts is not None and (ctx.now - _aware(newest.market_ts)).total_seconds() > limits.stale_data_s:
         return [Issue("warning", None, "the runner is alive but its market data is stale",
                       ["stale-data", "venue-outage-and-ambiguous-orders"], [ev],
                       [C("runner venues check", "is the market data source reachable?")])]
@@ -187,14 +163,6 @@ def _deploy_issues(ctx: AgentContext, status: dict[str, Any]) -> list[Issue]:
                              "deployed them yet", ["status-matrix"], [{"kind": "files", "files": rel}],
                              [C("runner validate " + " ".join(shlex.quote(r) for r in rel), "check them first"),
                               C("runner run", "deploy and run them (the samples run on sim, no credentials)")]))
-    return out
-
-
-def _filled_by_order(ctx: AgentContext) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for f in ctx.ledger.fills(limit=None):
-        if f.client_order_id:
-            out[f.client_order_id] = out.get(f.client_order_id, 0.0) + float(f.qty)
     return out
 
 

@@ -129,6 +129,12 @@ class AuditSchedule:
                 self.triggers[name] = cron_trigger(expr)
             except ValueError as exc:
                 rt.reporter.error(f"runner.yaml audits.{name}: bad cron expression {expr!r}: {exc}")
+        self.digest_urls = list(rt.config.alerts.urls)
+        if rt.config.digest.cron and self.digest_urls:  # the daily digest, sent only where alerts go
+            try:
+                self.triggers["digest"] = cron_trigger(rt.config.digest.cron)
+            except ValueError as exc:
+                rt.reporter.error(f"runner.yaml digest.cron: bad cron expression {rt.config.digest.cron!r}: {exc}")
         now = self._now()
         self.next = {n: t.get_next_fire_time(None, now) for n, t in self.triggers.items()}
 
@@ -143,10 +149,22 @@ class AuditSchedule:
             now = self._now()
             if due is None or now < due:
                 continue
-            self.worker.run(name)
+            if name == "digest":
+                self._digest(now)
+            else:
+                self.worker.run(name)
             ran.append(name)
             self.next[name] = trig.get_next_fire_time(due, max(now, self._now()) + timedelta(microseconds=1))
         return ran
+
+    def _digest(self, now: datetime) -> None:
+        """The previous UTC day's digest to the alert URLs; a failure is logged, never raised."""
+        from runner.readmodels.digest import send_previous_day
+
+        try:
+            send_previous_day(self.worker.ledger, self.digest_urls, now)
+        except Exception:  # noqa: BLE001 - the schedule must keep going
+            log.exception("daily digest failed")
 
     def close(self) -> None:
         self.worker.close()

@@ -35,7 +35,9 @@ def _agent_answer(variant: str | None = None, question: str | None = None):  # t
             from runner.errors import BadInputError
 
             raise BadInputError(f"unknown variant {variant!r} (deployed: {', '.join(actx.variant_ids()) or 'none'})")
-        agent = ClaudeAgent(actx, anthropic.Anthropic(api_key=key))
+        spec = actx.config.agent
+        client = anthropic.Anthropic(api_key=key, timeout=spec.timeout_s, max_retries=spec.max_retries)
+        agent = ClaudeAgent(actx, client)
         try:
             return agent.ask(question) if question is not None else agent.triage(variant)
         except AgentError as exc:
@@ -46,32 +48,37 @@ def _agent_answer(variant: str | None = None, question: str | None = None):  # t
 
 
 def _show(answer, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    doc = answer.to_json()  # every string escaped: venue and ledger text cannot fake lines
     if as_json:
-        emit_json(answer.to_json())
+        emit_json(doc)
         return
-    out = [answer.diagnosis, ""]
-    if answer.evidence:
+    out = [doc["diagnosis"], ""]
+    if doc["evidence"]:
         out.append("Evidence:")
-        out += [f"  - {_line(e)}" for e in answer.evidence[:20]]
-        if len(answer.evidence) > 20:
-            out.append(f"  ... {len(answer.evidence) - 20} more (--json for all)")
-    if answer.runbook:
-        out.append("Runbook: " + ", ".join(answer.runbook) + "  (runbook/*.md, headings marked {#id})")
-    if answer.commands:
+        out += [f"  - {_line(e)}" for e in doc["evidence"][:20]]
+        if len(doc["evidence"]) > 20:
+            out.append(f"  ... {len(doc['evidence']) - 20} more (--json for all)")
+    if doc["runbook"]:
+        out.append("Runbook: " + ", ".join(doc["runbook"]) + "  (runbook/*.md, headings marked {#id})")
+    if doc["commands"]:
         out.append("Run, in order:")
-        out += [f"  {i}. {c.command}\n       # {c.why}" for i, c in enumerate(answer.commands, 1)]
-    for n in answer.notes:
+        out += [f"  {i}. {c['command']}" + (f"   [{c['changes']}]" if c["acts"] else "   [reads only]")
+                + f"\n       # {c['why']}" for i, c in enumerate(doc["commands"], 1)]
+    for n in doc["notes"]:
         out.append(f"note: {n}")
-    out.append(f"({answer.source} agent; it only reads: nothing was changed)")
+    out.append(f"({doc['source']} agent; it only reads: nothing was changed)")
     sys.stdout.write("\n".join(out) + "\n")
 
 
 def _line(e) -> str:  # type: ignore[no-untyped-def]
     import json
 
+    from agent.safety import escape
+
     if isinstance(e, dict):
-        return "; ".join(f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else v}" for k, v in e.items())
-    return str(e)
+        return "; ".join(f"{k}={json.dumps(v, default=str) if not isinstance(v, str) else escape(v)}"
+                         for k, v in e.items())
+    return escape(str(e))
 
 
 @app.command()

@@ -51,16 +51,29 @@ class BackoffSpec(BaseModel):
 
 
 class AgentSpec(BaseModel):
+    """The Claude path's bounds; past any of them (or on an API error) the offline answer is used."""
+
     model_config = STRICT
     model: str = "claude-sonnet-5-5"
     max_turns: int = Field(8, ge=1, le=100)
-    max_tokens: int = Field(2048, ge=1, le=1_000_000)
+    max_tokens: int = Field(2048, ge=64, le=1_000_000, description="per response")
+    timeout_s: float = Field(60.0, gt=0, le=3600, description="per API request")
+    max_retries: int = Field(2, ge=0, le=20, description="SDK retries of a failed request")
+    token_budget: int = Field(60000, ge=1000, le=100_000_000, description="input + output tokens of one question, all turns")
+    max_tool_chars: int = Field(8000, ge=500, le=10_000_000, description="a tool result longer than this is cut, and says so")
 
 
 class AlertSpec(BaseModel):
     model_config = STRICT
     urls: list[str] = Field(default_factory=list)  # apprise URLs
     min_interval_s: float = Field(300.0, ge=0, le=7 * DAY_S)
+
+
+class DigestSpec(BaseModel):
+    """The daily digest sent through ``alerts.urls`` (the previous UTC day, at ``cron``)."""
+
+    model_config = STRICT
+    cron: str | None = Field("5 0 * * *", description="5 fields (UTC); null: never sent by the runner")
 
 
 class DrawdownGuardSpec(BaseModel):
@@ -123,6 +136,7 @@ class RunnerConfig(BaseModel):
     alerts: AlertSpec = AlertSpec()
     agent: AgentSpec = AgentSpec()
     guards: GuardsSpec = GuardsSpec()
+    digest: DigestSpec = DigestSpec()
 
 
 _ACCOUNTS = TypeAdapter(dict[str, AccountSpec])

@@ -31,8 +31,9 @@ def test_triage_json_has_the_stable_shape_and_exits_1_on_a_problem(desk: Desk,
     doc = json.loads(out)
     assert code == 1
     assert {"diagnosis", "evidence", "runbook", "commands"} <= set(doc)
-    assert all(set(c) == {"command", "why"} for c in doc["commands"])
-    assert {"command": "runner resume MR_v13 --clear"}.items() <= doc["commands"][-1].items()
+    assert all({"command", "why", "acts"} <= set(c) for c in doc["commands"])  # acts: the safety gate's mark
+    assert {"command": "runner resume MR_v13 --clear", "acts": True}.items() <= doc["commands"][-1].items()
+    assert not doc["commands"][0]["acts"]  # a read comes first
 
 
 def test_triage_on_a_fresh_directory_is_useful_offline_and_creates_nothing(tmp_path: Path,

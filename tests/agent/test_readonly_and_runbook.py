@@ -57,6 +57,9 @@ def test_no_tool_changes_a_single_row_of_the_ledger(tmp_path: Path) -> None:
               for v in ("MR_v13", "MR_v14")]
     calls += [("run_check", {"check": c}) for c in CHECK_SECTION]
     calls += [("runbook_search", {"query": "retired exposure"}), ("runbook_section", {"section_id": "proc-retire"})]
+    calls += [("variant_activity", {"variant": v, "since": "1h", "limit": 2}) for v in ("MR_v13", "MR_v14")]
+    calls += [("lifecycle", {"variant": "MR_v14"}), ("pnl", {"since": "2h"}), ("changes_since", {"since": "today"}),
+              ("group_balance", {"variant": "MR_v13"}), ("open_positions", {"variant": "MR_v13"})]
     for name, args in calls:
         out = tools.call(ctx, name, args)
         assert "error" not in out, (name, out)
@@ -108,6 +111,22 @@ def test_a_fresh_deployment_is_read_without_creating_a_ledger(tmp_path: Path) ->
     ctx = AgentContext.open(tmp_path)
     assert tools.call(ctx, "list_variants")["variants"] == []
     assert not (tmp_path / "state" / "ledger.db").exists()
+
+
+def test_the_new_tools_are_bounded_and_answer_from_the_state(tmp_path: Path) -> None:
+    busy_desk(tmp_path).close()
+    ctx = AgentContext.open(tmp_path)
+    act = tools.call(ctx, "variant_activity", {"variant": "MR_v14", "since": "1h", "limit": 1})
+    life = tools.call(ctx, "lifecycle", {"variant": "MR_v14", "action": "resume --clear"})
+    bad = tools.call(ctx, "variant_activity", {"variant": "MR_v14", "since": "next tuesday"})
+    ctx.close()
+    assert act["orders"]["count"] == 3 and len(act["orders"]["rows"]) == 1 and act["orders"]["truncated"]
+    assert act["orders"]["by_status"] == {"filled": 2, "rejected": 1}
+    assert [t["to"] for t in act["transitions"]["rows"]] == ["quarantined"]
+    assert life["state"] == "quarantined" and life["actions"] == [
+        {"action": "resume --clear", "state": "quarantined", "allowed": True, "result": "active",
+         "why": "by the lifecycle table (runner/lifecycle.py)"}]
+    assert "cannot read the time 'next tuesday'" in bad["error"]
 
 
 def test_tool_errors_come_back_as_data_not_exceptions(tmp_path: Path) -> None:
@@ -173,3 +192,36 @@ def test_runbook_search_finds_the_section_an_operator_means() -> None:
     assert RUNBOOK.search("retired strategy still exposed")[0]["id"] == "invisible-exposure"
     assert RUNBOOK.search("dust cleanup")[0]["id"] in ("dust-and-phantom-closes", "proc-close-dust")
     assert RUNBOOK.search("quarantine clear")[0]["id"] == "proc-clear-quarantine"
+
+
+def test_the_runbook_covers_guards_escalation_and_a_quick_reference() -> None:
+    for sid in ("guards", "guard-kill-switch", "guard-blackout", "guard-exposure-cap", "quick-reference",
+                "decision-tree", "escalation", "proc-start-of-day", "thresholds"):
+        assert sid in RUNBOOK, sid
+    quick = RUNBOOK.get("quick-reference").body  # type: ignore[union-attr]
+    rows = [ln for ln in quick.splitlines() if ln.startswith("| ") and "`runner " in ln]
+    assert len(rows) >= 12
+    for row in rows:  # every first command only reads, and every section it names exists
+        first = re.search(r"`(runner [^`]+)`", row)[1]  # type: ignore[index]
+        from agent.safety import acts
+
+        assert acts(first.replace("ID", "MR_v13")) is None, row
+        for sid in re.findall(r"\]\([a-z-]+\.md#([a-z0-9-]+)\)", row):
+            assert sid in RUNBOOK, (row, sid)
+    tree = RUNBOOK.get("decision-tree").body  # type: ignore[union-attr]
+    for cls in ErrorClass:
+        assert f"**{cls.value}**" in tree, cls
+    assert "runner retire ID --abandon" in RUNBOOK.get("escalation").body  # type: ignore[union-attr]
+
+
+def test_the_thresholds_section_is_the_one_source_the_audits_and_the_agent_use() -> None:
+    from runner.audit.inputs import Settings
+
+    body = RUNBOOK.get("thresholds").body  # type: ignore[union-attr]
+    listed = {m[0]: m[1] for m in re.findall(r"\| `([a-z_]+)` \| ([0-9.]+) \|", body)}
+    s = Settings()
+    assert {k: float(v) for k, v in listed.items()} == {k: float(getattr(s, k)) for k in listed}
+    assert set(listed) == {"heartbeat_stale_s", "stale_data_s", "order_grace_s", "fee_tolerance",
+                           "slippage_tolerance_bps"}
+    agent_src = (REPO / "agent" / "triage.py").read_text()
+    assert "settings_for(ctx.home)" in agent_src and "heartbeat_stale_s" in agent_src

@@ -1,0 +1,5 @@
+"""Read models shared by the CLI, the dashboard and the agent: plain, bounded, JSON-able dicts.
+
+Each reads the ledger only (the agent hands in a ledger opened read-only), so none of them
+can change anything.
+"""
