@@ -77,6 +77,9 @@ class Strategy(abc.ABC):
     """Subclass, set ``Params``, and register the class under a kind name."""
 
     Params: ClassVar[type[KindParams]]
+    #: venue capabilities (``venues.base.Capabilities`` field names) the kind needs, with why;
+    #: ``runner validate`` checks them against the account's adapter before deploying
+    NEEDS: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
     def __init__(self, params: KindParams, instruments: Sequence[str]) -> None:
         self.params = params

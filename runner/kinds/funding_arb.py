@@ -42,6 +42,7 @@ def annualized(rate: float, interval_s: float) -> float:
 
 class FundingArb(Strategy):
     Params = FundingArbParams
+    NEEDS = {"shorting": "it shorts the perp against the spot"}
 
     def __init__(self, params: FundingArbParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

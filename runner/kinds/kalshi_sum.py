@@ -29,6 +29,7 @@ class KalshiSumParams(KindParams):
 
 class KalshiSum(Strategy):
     Params = KalshiSumParams
+    NEEDS = {"binary_markets": "it trades the YES and NO legs of binary markets"}
 
     def __init__(self, params: KalshiSumParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

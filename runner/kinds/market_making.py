@@ -74,6 +74,7 @@ def quote_size(avg_volume: float, p: MarketMakingParams) -> float:
 
 class MarketMaking(Strategy):
     Params = MarketMakingParams
+    NEEDS = {"post_only": "it quotes post-only"}
 
     def __init__(self, params: MarketMakingParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

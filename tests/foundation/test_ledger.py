@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy.exc import IntegrityError
 
 from runner.errors import BadInputError
+from runner.ledger import models as m
 from runner.ledger.positions import PositionState, apply_fill, derive
 from runner.ledger.store import Ledger, NewFill
 
@@ -97,7 +98,7 @@ def test_an_older_ledger_is_migrated_in_place_on_open(tmp_path) -> None:
     with again.engine.connect() as conn:
         cols = {r[1] for r in conn.execute(text("PRAGMA table_info(orders)"))}
         assert "intent_id" in cols
-        assert conn.execute(text("SELECT version FROM schema_version")).scalar() == 2
+        assert conn.execute(text("SELECT version FROM schema_version")).scalar() == m.SCHEMA_VERSION
     assert again.positions()[0].qty == 1
 
 
