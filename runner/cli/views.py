@@ -12,6 +12,7 @@ from runner.ledger.models import MAIN_RUN
 from runner.ledger.order_states import OPEN
 from runner.ledger.store import Ledger
 from runner.ledger.types import iso
+from runner.lifecycle import pause_requested
 
 
 def _f(x: Decimal | None) -> float | None:
@@ -47,10 +48,14 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
             continue
         st = states.get(dep.variant)
         mine = [p for p in pos if p["variant"] == dep.variant]
+        live = st is not None and st.state in ("pending", "warming")
+        held = pause_requested(ledger.transitions(dep.variant)) if live else None
         variants.append({
             "id": dep.variant, "kind": dep.kind, "venue": dep.venue, "mode": dep.mode,
-            "state": st.state if st else "unknown", "reason": st.reason if st else "",
-            "detail": st.detail if st else "", "since": iso(st.since) if st else None,
+            "state": st.state if st else "unknown",
+            "reason": held.reason if held else st.reason if st else "",
+            "detail": held.detail if held else st.detail if st else "", "since": iso(st.since) if st else None,
+            "pause_requested": bool(held),  # the operator's pause, applied when warm
             "position": sum(p["qty"] for p in mine),
             "positions": {p["instrument"]: p["qty"] for p in mine if p["qty"]},
             "pnl": sum(p["realized_pnl"] + p["unrealized_pnl"] for p in mine),

@@ -36,7 +36,7 @@ from runner.ledger.order_states import fill_from_report, filled_after
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
-from runner.lifecycle import Action, State, Trigger, allowed, respond
+from runner.lifecycle import Action, State, Trigger, allowed, pause_requested, respond
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
 from venues.base import OrderStatus, VenueAdapter
@@ -355,11 +355,17 @@ class Runtime:
         for eng in list(self.engines.values()):
             self._handle_troubles(eng, now)
             if eng.state is State.WARMING and eng.strategy.warm:
-                self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history")
+                self._warm(eng)
             elif eng.state is State.BACKOFF and now >= self.backoff.get(eng.id, Backoff()).until:
                 self.life.fire(eng, Trigger.BACKOFF_ELAPSED, "transient", "auto-resume after backoff")
             elif eng.state is State.RETIRING and self.retries.due("retire:" + eng.id, now):
                 self._retire_step(eng, now)
+
+    def _warm(self, eng: VariantEngine) -> None:
+        """Warm: active, or paused at once when the operator paused it while it was warming."""
+        request = pause_requested(self.ledger.transitions(eng.id))
+        if self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history") and request is not None:
+            self.life.fire(eng, Trigger.PAUSE, request.reason, f"{request.detail} (now warm)", "operator")
 
     def _handle_troubles(self, eng: VariantEngine, now: float) -> None:
         """Each trouble goes through the one lifecycle policy (``runner.lifecycle.respond``)."""
