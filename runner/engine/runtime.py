@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from runner.engine.accounts import account_config
+from runner.engine.binary_netting import book_netted_pairs, held_markets
 from runner.engine.deploy import scan
 from runner.engine.guards import Guards
 from runner.engine.lifecycle_driver import LifecycleDriver, transition
@@ -75,6 +76,7 @@ class Runtime:
         self.market_ts: float | None = None
         self.cid_salt = client_id_salt(ledger)  # every client order id of this ledger carries it
         self.records = VenueRecords()  # funding and asset-taken fees from the venues' own records
+        self._retired_checked: set[str] = set()  # retired variants asked whether they await a settlement
         self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
 
     # --- start ---------------------------------------------------------------------------
@@ -108,13 +110,21 @@ class Runtime:
             if "@" in dep.variant or dep.variant in self.engines:
                 continue
             st = self.ledger.state(dep.variant)
-            if st is None or st.state == State.RETIRED:
+            if st is None or (st.state == State.RETIRED and not self._awaits_settlement(dep.variant)):
                 continue
             if not self.retries.due("start:" + dep.variant, self.clock()):
                 continue  # its venue could not be reached: the next attempt is scheduled
             if not self.ledger.acquire_lease(dep.variant, self.runner_id, self.config.lease_ttl_s):
                 continue  # another live runner trades it
             self._spawn(dep, State(st.state))
+
+    def _awaits_settlement(self, variant: str) -> bool:
+        """A retired variant still holding a binary leg (abandoned) is picked up again, only to
+        book its market's settlement; asked once per variant and runner (retired never trades)."""
+        if variant in self._retired_checked:
+            return False
+        self._retired_checked.add(variant)
+        return bool(held_markets({p.instrument: p.qty for p in self.ledger.positions(MAIN_RUN, variant)}))
 
     def _renew_leases(self) -> None:
         held = self.ledger.renew_leases(self.runner_id, list(self.engines), self.config.lease_ttl_s)
@@ -267,9 +277,10 @@ class Runtime:
     def _market(self) -> None:
         by_account: dict[str, dict[str, list[VariantEngine]]] = {}
         for eng in self.engines.values():
-            if eng.state is State.RETIRED:
-                continue
-            for sym in eng.spec.instruments:
+            # a retired variant still holding a binary leg reads its market only for the settlement
+            syms = (held_markets({s: p.qty for s, p in eng.positions.items()}) if eng.state is State.RETIRED
+                    else eng.spec.instruments)
+            for sym in syms:
                 by_account.setdefault(eng.venue.account, {}).setdefault(sym, []).append(eng)
         for account, insts in by_account.items():
             ad = self.adapters[account]
@@ -283,7 +294,8 @@ class Runtime:
                 if book.gap is not None:  # settled or halted: nothing to price, not an error
                     facts = MarketEvent(book.ts, sym, 0.0, 0.0, extra=dict(book.extra)) if book.extra else None
                     for eng in engines:
-                        eng._skip(book.gap)
+                        if eng.state is not State.RETIRED:
+                            eng._skip(book.gap)
                         if facts is not None:
                             eng._on_extra(facts)  # a settlement still books (read from the venue)
                     continue
@@ -294,7 +306,10 @@ class Runtime:
                 if "funding_settled_id" in book.extra:
                     self.records.settled(account, sym, book.extra["funding_settled_id"])
                 for eng in engines:
-                    eng.on_event(ev)
+                    if eng.state is State.RETIRED:
+                        eng._on_extra(ev)  # marks, and a settlement if the book carries one
+                    else:
+                        eng.on_event(ev)
 
     def _fills(self) -> None:
         for account, ad in self.adapters.items():
@@ -429,6 +444,7 @@ class Runtime:
             if eng.working:
                 eng.cancel_all()
                 return
+            book_netted_pairs(eng)  # a YES+NO pair the venue netted is cash there: no order closes it
             if not eng.is_flat():
                 for sym, pos in eng.positions.items():
                     if pos.qty and sym in eng.marks:
