@@ -42,6 +42,7 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
     pos = positions_view(ledger)
     open_orders = ledger.orders_with_status(OPEN, MAIN_RUN)
     last_errors = _last_errors(ledger)
+    file_errors = {e.file: e.message for e in ledger.spec_errors()}  # "cannot start/run" says why here
     variants = []
     for dep in ledger.deployments():
         if "@" in dep.variant:
@@ -61,7 +62,7 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
             "pnl": sum(p["realized_pnl"] + p["unrealized_pnl"] for p in mine),
             "pnl_today": _today(ledger, dep.variant) + sum(p["unrealized_pnl"] for p in mine),
             "open_orders": sum(1 for o, _ in open_orders if o.variant == dep.variant),
-            "last_error": last_errors.get(dep.variant),
+            "last_error": _why_not(file_errors.get(dep.path, ""), dep.variant) or last_errors.get(dep.variant),
         })
     errors = [{"file": e.file, "message": e.message, "ts": iso(e.ts)} for e in ledger.spec_errors()]
     beats = ledger.heartbeats()
@@ -78,6 +79,11 @@ def _today(ledger: Ledger, variant: str) -> float:
     day = datetime.now(UTC).date().isoformat()
     return float(realized_on_day(((f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee,
                                    f.ts if f.ts.tzinfo else f.ts.replace(tzinfo=UTC)) for f in fills), day))
+
+
+def _why_not(message: str, variant: str) -> str | None:
+    """The runner's reason this variant cannot start or run, recorded on its file."""
+    return message.removeprefix(f"{variant}: ") if message.startswith(f"{variant}: cannot ") else None
 
 
 def _last_errors(ledger: Ledger) -> dict[str, str]:

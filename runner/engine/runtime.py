@@ -26,7 +26,7 @@ from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
 from runner.engine.variant import VariantEngine
 from runner.engine.venue_records import VenueRecords, keeps_records
-from runner.errors import BadInputError, RefusedError, RunnerError, SpecError, TransientError
+from runner.errors import BadInputError, ErrorClass, RefusedError, RunnerError, SpecError, TransientError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.identity import client_id_salt
@@ -47,6 +47,9 @@ UNSEEN_LOOKS = 3  # status polls run every 2 s
 
 
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
+
+
+_STARTING = (State.PENDING, State.WARMING)
 
 
 class Runtime:
@@ -378,6 +381,9 @@ class Runtime:
 
     def _warm(self, eng: VariantEngine) -> None:
         """Warm: active, or paused at once when the operator paused it while it was warming."""
+        path = str(eng.loaded.path)
+        if any(e.file == path and e.message.startswith(f"{eng.id}: cannot run") for e in self.ledger.spec_errors()):
+            self.ledger.clear_spec_error(path)  # whatever stopped it warming is gone
         request = pause_requested(self.ledger.transitions(eng.id))
         if self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history") and request is not None:
             self.life.fire(eng, Trigger.PAUSE, request.reason, f"{request.detail} (now warm)", "operator")
@@ -403,6 +409,8 @@ class Runtime:
                 self._quarantine(eng, cls.value, t.detail)
             elif resp.action is Action.RETRY:
                 self._retire_failed(eng, t.error, now)
+            elif resp.action is Action.REPORT and cls is ErrorClass.REJECTED and eng.state in _STARTING:
+                self._cannot_run(eng, t.detail)
             elif resp.action is Action.REPORT:
                 self._report_once(eng.id, cls.value, t.detail, now)
 
@@ -418,6 +426,14 @@ class Runtime:
             return
         delay = b.start_cycle(now, cfg.base_s, cfg.cap_s, getattr(t.error, "retry_after", None), eng.submits_ok)
         self.life.fire(eng, Trigger.TRANSIENT, "transient", f"attempt {b.attempts}, retry in {delay:.1f}s: {t.detail}")
+
+    def _cannot_run(self, eng: VariantEngine, detail: str) -> None:
+        """A variant that cannot warm up because the venue refuses what it needs (an instrument it
+        does not list) says why on its file (``runner status``, timestamped) and on the console,
+        once per distinct reason, instead of sitting silently in ``warming``."""
+        if self.ledger.set_spec_error(str(eng.loaded.path), f"{eng.id}: cannot run: {detail}"):
+            self.reporter.error(f"{eng.id}: cannot run: {detail} (`runner validate` checks the file against "
+                                "its account)")
 
     def _report_once(self, vid: str, what: str, detail: str, now: float, every_s: float = 60.0) -> None:
         """An error that moves nothing: on the console once a minute per variant and class."""

@@ -81,6 +81,12 @@ class Strategy(abc.ABC):
     #: ``runner validate`` checks them against the account's adapter before deploying
     NEEDS: ClassVar[Mapping[str, str]] = MappingProxyType({})
 
+    @classmethod
+    def instrument_problem(cls, params: KindParams, instruments: Sequence[str]) -> str | None:
+        """Why these params cannot run on these instruments (checked when the file is loaded:
+        the runner reads only the listed instruments, so a leg named elsewhere never warms)."""
+        return None
+
     def __init__(self, params: KindParams, instruments: Sequence[str]) -> None:
         self.params = params
         self.instruments = list(instruments)
