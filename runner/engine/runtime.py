@@ -40,6 +40,7 @@ from runner.ledger.types import from_epoch
 from runner.lifecycle import Action, State, Trigger, allowed, pause_requested, respond
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
+from runner.spec.venue_fit import capability_issues
 from venues.base import OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
@@ -151,6 +152,9 @@ class Runtime:
             kind = get_kind(loaded.spec.kind)
             assert kind is not None
             venue = self.adapter(loaded.spec.venue)
+            if state in _STARTING and (unmet := capability_issues(
+                    loaded, venue.capabilities, account_config(loaded.spec.venue, self.venues, self.home).adapter)):
+                raise SpecError(unmet)  # the account cannot trade the kind: it would never act
         except (SpecError, BadInputError, RunnerError, KeyError) as exc:
             self._cannot_start(dep, exc)
             return
