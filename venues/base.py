@@ -272,6 +272,18 @@ class BookSnapshot:
         return None
 
 
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One closed bar of the venue's history. ``ts`` is the bar's open, epoch seconds."""
+
+    ts: float
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float = 0.0
+
+
 @dataclass(slots=True)
 class FillPage:
     fills: list[FillReport]
@@ -346,6 +358,12 @@ class VenueAdapter(abc.ABC):
     def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
         """The venue's own records of funding, fees and settlements after ``since``, oldest
         first. A venue that keeps none returns none."""
+        return []
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """The latest ``limit`` CLOSED bars of ``timeframe_s``, oldest first, for warm-up at start.
+
+        A venue without candle history returns none: its variants warm on live bars."""
         return []
 
     def cancel_many(self, orders: Sequence[tuple[str, str]]) -> list[OrderReport]:

@@ -36,11 +36,15 @@ def _legs(v: dict) -> str:  # type: ignore[type-arg]
 def status(as_json: bool = JSON) -> None:
     """Every variant: state, reason, since, position, open orders, PnL, last error; deploy errors."""
     from runner.cli.views import status_view
+    from runner.marketdata.recorder import latest
 
     doc = status_view(ctx().ledger())
+    doc["session"] = latest(ctx().home / "state" / "recordings")  # recordings: runner parity SESSION
     if as_json:
         emit_json(doc)
         return
+    if doc["session"]:
+        typer.echo(f"session {doc['session']} (state/recordings/{doc['session']})")
     _table("variants", ["id", "kind", "venue", "mode", "state", "reason", "since", "position", "orders", "pnl",
                         "today", "last error"],
            [[v["id"], v["kind"], v["venue"], v["mode"], v["state"], f"{v['reason']}: {v['detail']}".strip(": "),

@@ -161,8 +161,10 @@ class OrderFlow:
                 self._skip("quote_unchanged")
                 return
             if not self._cancel(cur):
+                self._skip("quote_cancel_pending")  # closed on the venue, its fills not read yet
                 return
         if not intent.qty:
+            self._skip("quote_pulled" if cur is not None else "quote_none")
             return
         blocked = self._entry_block(ev.ts, intent.instrument)
         if blocked:

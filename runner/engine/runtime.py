@@ -24,6 +24,7 @@ from runner.engine.report import Reporter
 from runner.engine.retries import Backoff, Retries
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
+from runner.engine.streams import EngineStreams
 from runner.engine.variant import VariantEngine
 from runner.engine.venue_records import VenueRecords, keeps_records
 from runner.errors import BadInputError, ErrorClass, RefusedError, RunnerError, SpecError, TransientError
@@ -81,10 +82,17 @@ class Runtime:
         self.cid_salt = client_id_salt(ledger)  # every client order id of this ledger carries it
         self.records = VenueRecords()  # funding and asset-taken fees from the venues' own records
         self._retired_checked: set[str] = set()  # retired variants asked whether they await a settlement
+        self.streams = EngineStreams()  # what each variant is handed: its declared stream, warmed up
         self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
+        from runner.marketdata.recorder import Recorder, prune
+
+        root = self.home / "state" / "recordings"
+        prune(root, self.config.recordings_keep_days)
+        if self.config.record:
+            self.streams.recorder = Recorder(root)  # this session's events and decisions, as backtest files
         self.ledger.ensure_run(MAIN_RUN, "main")
         self.deploy()
         self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {self.ledger.url}")
@@ -178,9 +186,12 @@ class Runtime:
                          for f in history], self.clock())
         self._restore_groups(eng)
         self.engines[dep.variant] = eng
+        note = self.streams.attach(eng)
+        if note:
+            self.reporter.info(f"{dep.variant}: {note}")
         self._reconcile_orders(eng)
-        if state is State.PENDING:
-            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")  # None if the operator was first
+        if state is State.PENDING:  # the detail says how warm it starts; None if the operator was first
+            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}" + (f"; {note}" if note else ""))
 
     def _cannot_start(self, dep: Deployment, exc: Exception) -> None:
         """Recorded on its file (``runner status`` shows it) and said once per attempt: a venue
@@ -306,17 +317,11 @@ class Runtime:
                         if facts is not None:
                             eng._on_extra(facts)  # a settlement still books (read from the venue)
                     continue
-                ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0],
-                                 tuple(s for _, s in book.bids), tuple(s for _, s in book.asks),
-                                 book.volume, dict(book.extra))
                 self.market_ts = book.ts
                 if "funding_settled_id" in book.extra:
                     self.records.settled(account, sym, book.extra["funding_settled_id"])
-                for eng in engines:
-                    if eng.state is State.RETIRED:
-                        eng._on_extra(ev)  # marks, and a settlement if the book carries one
-                    else:
-                        eng.on_event(ev)
+                live = [e for e in engines if e.state is not State.RETIRED]  # retired: settlements only (above)
+                self.streams.dispatch(account, book, live)  # each engine its stream: bars, quotes, books
 
     def _fills(self) -> None:
         for account, ad in self.adapters.items():
@@ -389,8 +394,10 @@ class Runtime:
         if any(e.file == path and e.message.startswith(f"{eng.id}: cannot run") for e in self.ledger.spec_errors()):
             self.ledger.clear_spec_error(path)  # whatever stopped it warming is gone
         request = pause_requested(self.ledger.transitions(eng.id))
-        if self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history") and request is not None:
-            self.life.fire(eng, Trigger.PAUSE, request.reason, f"{request.detail} (now warm)", "operator")
+        if self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history"):
+            self.streams.fresh.add(eng.id)
+            if request is not None:
+                self.life.fire(eng, Trigger.PAUSE, request.reason, f"{request.detail} (now warm)", "operator")
 
     def _handle_troubles(self, eng: VariantEngine, now: float) -> None:
         """Each trouble goes through the one lifecycle policy (``runner.lifecycle.respond``)."""
@@ -498,6 +505,8 @@ class Runtime:
         if now - last["heartbeat"] >= 1.0:
             last["heartbeat"] = now
             self._renew_leases()
+            if self.streams.recorder is not None:
+                self.streams.recorder.flush()  # a recording is readable (and survives a kill) within a second
             self._adopt_unowned()
             self._sync_positions()
             self.ledger.heartbeat(self.runner_id, socket.gethostname(), os.getpid(),
@@ -601,6 +610,9 @@ class Runtime:
         the variants' resting orders unless their account says ``on_stop: leave``."""
         if clean:
             self._cancel_on_stop()
+        if self.streams.recorder is not None:
+            self.streams.recorder.close()
+            self.streams.recorder = None
         for eng in self.engines.values():
             self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
         self.ledger.release_leases(self.runner_id)

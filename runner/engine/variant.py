@@ -113,6 +113,8 @@ class VariantEngine(OrderFlow):
         self.on_order: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # just before the send
         self.on_sent: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # after it (e.g. printing)
         self.on_fill_cb: Callable[[VariantEngine, NewFill], None] | None = None
+        # recordings and parity: each decision, with the positions the strategy saw
+        self.on_decision: Callable[[MarketEvent, object, dict[str, PositionView]], None] | None = None
         self._init_orderflow()
 
     # --- market events ---------------------------------------------------------------------
@@ -126,6 +128,8 @@ class VariantEngine(OrderFlow):
         if self.maker.orders:
             self._maker_step(ev)
         decision = self.strategy.on_event(ev, self.views)
+        if self.on_decision is not None:
+            self.on_decision(ev, decision, self.views)
         if decision.__class__ is str:
             self.skips[decision] = self.skips.get(decision, 0) + 1  # type: ignore[index]
             return
@@ -135,6 +139,9 @@ class VariantEngine(OrderFlow):
         self.skips[reason] = self.skips.get(reason, 0) + 1
 
     def _act(self, ev: MarketEvent, intents: list[Intent]) -> None:
+        if not intents:  # a decision to do nothing still has a reason
+            self._skip("no_action")
+            return
         if self.state not in MANAGES_POSITIONS:  # backoff manages positions like paused
             self._skip(f"state_{self.state.value}")
             return

@@ -42,6 +42,9 @@ def annualized(rate: float, interval_s: float) -> float:
 
 class FundingArb(Strategy):
     Params = FundingArbParams
+    streams = ("bars", "quotes", "books")
+    default_stream = "bars:1m"
+    side_streams = ("funding",)
     NEEDS = {"shorting": "it shorts the perp against the spot"}
 
     @classmethod

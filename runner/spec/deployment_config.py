@@ -97,6 +97,8 @@ class RunnerConfig(BaseModel):
     equity_interval_s: float = 5.0
     lease_ttl_s: float = Field(10.0, gt=1, description="a variant's lease lapses this long after its runner's last renewal")
     stale_data_s: float = 30.0
+    record: bool = Field(True, description="record each paper/live session under state/recordings/")
+    recordings_keep_days: float = Field(7.0, ge=0, description="paper/live recordings older than this are removed at start")
     audits: dict[str, str] = Field(
         default_factory=lambda: {
             "freshness": "* * * * *",

@@ -86,8 +86,19 @@ def test_backoff_manages_positions_like_paused(tmp_path) -> None:
     assert d.position("MR_v1") == 0  # the exit went out and filled
 
 
+def _quotes_mr_v2() -> str:
+    # on quotes (no venue history to pre-seed from), warming over six market changes
+    return variant_yaml("MR_v2").replace("window: 2", "window: 6").replace("{bars: 1m}", "{quotes: true}")
+
+
+def _advance(d: Desk, n: int) -> None:
+    for _ in range(n):
+        d.sim().advance(1)
+        d.step(1)
+
+
 def _warming_mr_v2(d: Desk) -> None:
-    text = variant_yaml("MR_v2").replace("window: 2", "window: 6")
+    text = _quotes_mr_v2()
     (d.home / "strategies.d" / "MR_v2.yaml").write_text(text)
     d.rt.rescan = True
     d.step(1)
@@ -111,9 +122,9 @@ def test_pause_of_a_warming_variant_is_recorded_and_applied_when_warm(tmp_path) 
     assert shown["state"] == "warming" and shown["pause_requested"]
     assert "applied when warm: not yet" in shown["detail"]
     eng = d.rt.engines["MR_v2"]
-    d.step(1)
+    _advance(d, 1)
     assert not eng.strategy.warm and eng.state is State.WARMING  # still warming, not paused yet
-    d.step(10)
+    _advance(d, 10)
     assert eng.strategy.warm and eng.state is State.PAUSED  # warm, and paused at once
     assert _states(d, "MR_v2")[-2:] == ["active", "paused"]
     last = d.ledger.transitions("MR_v2")[-1]
@@ -130,7 +141,7 @@ def test_a_resume_before_warm_withdraws_the_pause(tmp_path) -> None:
     control.pause(d.ledger, "MR_v2")
     control.resume(d.ledger, "MR_v2")
     assert not _shown(d, "MR_v2")["pause_requested"]
-    d.step(10)
+    _advance(d, 10)
     assert d.rt.engines["MR_v2"].state is State.ACTIVE
 
 
@@ -138,14 +149,14 @@ def test_a_pause_given_while_pending_holds_through_start_and_warm_up(tmp_path) -
     from runner.engine.deploy import scan
 
     d = Desk.create(tmp_path)
-    (d.home / "strategies.d" / "MR_v2.yaml").write_text(variant_yaml("MR_v2").replace("window: 2", "window: 6"))
+    (d.home / "strategies.d" / "MR_v2.yaml").write_text(_quotes_mr_v2())
     scan(d.home / "strategies.d", d.ledger, d.venues)  # recorded pending, not started yet
     assert control.pause(d.ledger, "MR_v2", "hold").to_state == "pending"
     d.rt._spawn(d.ledger.deployment("MR_v2"), State.PENDING)  # type: ignore[arg-type]
     assert d.rt.engines["MR_v2"].state is State.WARMING
     shown = _shown(d, "MR_v2")
     assert shown["state"] == "warming" and shown["pause_requested"]  # the start row did not hide it
-    d.step(10)
+    _advance(d, 10)
     assert d.rt.engines["MR_v2"].state is State.PAUSED
 
 

@@ -29,6 +29,7 @@ from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
     CashflowReport,
     FillPage,
@@ -42,6 +43,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
+from venues.candles import closed
 from venues.retry import Backoff, with_backoff
 
 T = TypeVar("T")
@@ -289,6 +291,34 @@ class AlpacaAdapter(VenueAdapter):
             instrument, ob.timestamp.timestamp() if ob.timestamp else self.clock(),
             [(q.price, q.size) for q in ob.bids[:depth]], [(q.price, q.size) for q in ob.asks[:depth]],
         )
+
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """Historical bars (stock or crypto data API) of the last ``limit + 1`` periods."""
+        from datetime import UTC
+
+        from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
+        from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+
+        inst = self.instrument(instrument)
+        unit = next(((u, timeframe_s // n) for u, n in ((TimeFrameUnit.Day, 86400), (TimeFrameUnit.Hour, 3600),
+                                                         (TimeFrameUnit.Minute, 60)) if timeframe_s % n == 0), None)
+        if unit is None or limit <= 0 or (unit[0] is TimeFrameUnit.Day and unit[1] != 1):
+            return []
+        now = self.clock()
+        # equities trade a few hours a day: look back far enough to find ``limit`` bars
+        span = (limit + 1) * timeframe_s * (1 if inst.kind != "equity" else 5) + (0 if inst.kind != "equity" else 4 * 86400)
+        kw = dict(symbol_or_symbols=instrument, timeframe=TimeFrame(unit[1], unit[0]),
+                  start=datetime.fromtimestamp(now - span, UTC), end=datetime.fromtimestamp(now, UTC))
+        if inst.kind == "equity":
+            req = StockBarsRequest(**kw, feed=self.config.stock_feed)
+            got = self._call(lambda: self.clients.stocks.get_stock_bars(req))
+        else:
+            req = CryptoBarsRequest(**kw)
+            got = self._call(lambda: self.clients.crypto.get_crypto_bars(req))
+        rows = got.data.get(instrument, []) if hasattr(got, "data") else []
+        return closed((Candle(b.timestamp.timestamp(), float(b.open), float(b.high), float(b.low), float(b.close),
+                              float(b.volume or 0.0)) for b in rows), timeframe_s, now, limit)
 
 
 def create(account: AccountConfig) -> AlpacaAdapter:

@@ -24,6 +24,7 @@ from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
     CashflowReport,
     FillPage,
@@ -37,6 +38,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
+from venues.candles import closed, timeframe_label
 from venues.ccxt.config import CcxtConfig
 from venues.ccxt.errors import install_code_overrides, retry_after_header, translated
 from venues.ccxt.fills import collect_fills
@@ -343,6 +345,17 @@ class CcxtAdapter(VenueAdapter):
                 pass  # keep the last known rate through a transient failure
             self._funding[symbol] = (self.clock(), extra)
         return extra
+
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """``fetch_ohlcv`` in the exchange's own timeframe labels; none when it lacks this timeframe."""
+        self.instrument(instrument)
+        tf = timeframe_label(timeframe_s)
+        if tf not in (getattr(self.exchange, "timeframes", None) or {}):
+            return []
+        rows = self._call(lambda: self.exchange.fetch_ohlcv(instrument, tf, None, limit + 1))
+        return closed((Candle(r[0] / 1000.0, float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5] or 0.0))
+                       for r in rows), timeframe_s, self.clock(), limit)
 
 
 def build_exchange(config: CcxtConfig, account: AccountConfig) -> Any:

@@ -22,6 +22,7 @@ from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
     CashflowReport,
     FillPage,
@@ -36,6 +37,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
+from venues.candles import closed, timeframe_label
 from venues.hyperliquid import precision, reports
 from venues.hyperliquid.config import HyperliquidConfig
 from venues.hyperliquid.errors import action_error, statuses, translate
@@ -354,6 +356,23 @@ class HyperliquidAdapter(VenueAdapter):
             self._ctx_at = now
         rate = self._funding.get(inst.venue_symbol)
         return {} if rate is None else {"funding_rate": rate, "funding_interval_s": FUNDING_INTERVAL_S}
+
+
+    INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d")
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """``candleSnapshot`` over the last ``limit + 1`` periods; none for an interval it lacks."""
+        inst = self.instrument(instrument)
+        interval = timeframe_label(timeframe_s)
+        if interval not in self.INTERVALS or limit <= 0:
+            return []
+        now = time.time()
+        end = int(now * 1000)
+        start = end - (limit + 1) * timeframe_s * 1000
+        rows = self._call(lambda: self._c().info.candles_snapshot(inst.venue_symbol, interval, start, end),
+                          mutating=False)
+        return closed((Candle(r["t"] / 1000.0, float(r["o"]), float(r["h"]), float(r["l"]), float(r["c"]),
+                              float(r.get("v") or 0.0)) for r in rows or []), timeframe_s, now, limit)
 
 
 def create(account: AccountConfig) -> HyperliquidAdapter:

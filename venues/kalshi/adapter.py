@@ -20,6 +20,7 @@ from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
     CashflowReport,
     FillPage,
@@ -32,6 +33,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
+from venues.candles import closed
 from venues.kalshi import markets
 from venues.kalshi.config import KalshiConfig
 from venues.kalshi.errors import reason
@@ -293,6 +295,22 @@ class KalshiAdapter(VenueAdapter):
         if facts:
             self._settled[ticker] = facts
         return facts
+
+
+    PERIODS = {60: 1, 3600: 60, 86400: 1440}  # the candlestick periods Kalshi serves, in minutes
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """A leg's mid from the market's candlesticks (its series found through its event)."""
+        ticker, side = markets.split_symbol(instrument)
+        period = self.PERIODS.get(timeframe_s)
+        if period is None or limit <= 0:
+            return []
+        market = self.http.get(f"/markets/{ticker}")["market"]
+        series = self.http.get(f"/events/{market['event_ticker']}")["event"]["series_ticker"]
+        now = self._clock()
+        payload = self.http.get(f"/series/{series}/markets/{ticker}/candlesticks",
+                                start_ts=int(now) - (limit + 1) * timeframe_s, end_ts=int(now), period_interval=period)
+        return closed(markets.candles(payload, side, timeframe_s), timeframe_s, now, limit)
 
 
 def create(account: AccountConfig) -> KalshiAdapter:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from runner.errors import RejectedError
-from venues.base import BookSnapshot, FillReport, Instrument, OrderReport, OrderStatus, PositionReport, Side
+from venues.base import BookSnapshot, Candle, FillReport, Instrument, OrderReport, OrderStatus, PositionReport, Side
 
 SIDES = ("yes", "no")
 QUOTE = "USD_CENTS"  # prices and fees of Kalshi instruments are cents per contract
@@ -222,3 +222,26 @@ def settlement(s: Mapping[str, Any]) -> Settlement:
         revenue=_num(s.get("revenue") or 0), fee=cents(s.get("fee_cost")) or ZERO,
         settled=timestamp(s.get("settled_time")),
     )
+
+
+def candles(payload: Mapping[str, Any], side: str, timeframe_s: int) -> list[Candle]:
+    """``GET /series/{s}/markets/{t}/candlesticks`` as bars of one leg's mid, in cents.
+
+    Each candlestick closes at ``end_period_ts`` and carries OHLC of the YES bid and ask; the
+    NO leg's mid is 100 minus the YES mid. A period without both quotes gives no bar."""
+    out = []
+    for c in payload.get("candlesticks") or []:
+        bid, ask = c.get("yes_bid") or {}, c.get("yes_ask") or {}
+        mids = {}
+        for f in ("open", "high", "low", "close"):
+            b, a = cents(bid.get(f"{f}_dollars"), bid.get(f)), cents(ask.get(f"{f}_dollars"), ask.get(f))
+            if b is None or a is None:
+                break
+            mid = float(b + a) / 2.0
+            mids[f] = mid if side == "yes" else 100.0 - mid
+        if len(mids) < 4:
+            continue
+        hi, lo = (mids["high"], mids["low"]) if side == "yes" else (mids["low"], mids["high"])
+        out.append(Candle(float(c["end_period_ts"]) - timeframe_s, mids["open"], hi, lo, mids["close"],
+                          float(count(c.get("volume_fp"), c.get("volume")))))
+    return out

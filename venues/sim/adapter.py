@@ -21,6 +21,7 @@ from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
     CashflowReport,
     FillPage,
@@ -35,7 +36,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
-from venues.sim import matching
+from venues.sim import history, matching
 from venues.sim.config import SimConfig
 from venues.sim.derivatives import DerivativesMixin
 from venues.sim.market import build_book, next_mid, step_rng
@@ -59,8 +60,9 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__(account)
         self.config = config
-        self.clock = clock
         self.store = SimStore(store_path)
+        self.store.db.executescript(history.SCHEMA)
+        self.clock = self._venue_clock(clock)
         self._instruments: dict[str, Instrument] = {}
         self._books: dict[str, tuple[int, BookSnapshot]] = {}
         self._used: dict[str, dict[float, float]] = {}
@@ -68,6 +70,26 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         self.faults: list[str] = []
 
     # --- setup -------------------------------------------------------------------------
+    def _venue_clock(self, wall: Callable[[], float]) -> Callable[[], float]:
+        """Venue time: ``speed`` times the wall clock, never behind what the store has seen."""
+        speed = self.config.speed
+        if self.config.clock != "wall" or speed == 1.0:
+            return wall
+        row = self.store.db.execute("SELECT MAX(ts) FROM market").fetchone()
+        w0 = wall()
+        v0 = max(w0, row[0] or 0.0)
+        return lambda: v0 + (wall() - w0) * speed
+
+    @property
+    def step_s(self) -> float:
+        """Venue seconds per market step."""
+        return self.config.tick_interval_s * (self.config.speed if self.config.clock == "wall" else 1.0)
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        if instrument not in self.config.instruments:
+            return []
+        return history.candles(self.store.db, instrument, timeframe_s, limit, self.clock())
+
     def connect(self) -> None:
         for sym, ic in self.config.instruments.items():
             self._instruments[sym] = Instrument(
@@ -85,6 +107,9 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                     (sym, ic.mu, self.clock()),
                 )
             self._connect_binary(db)
+            for sym, ic in self.config.instruments.items():
+                step, mid, ts = db.execute("SELECT step, mid, ts FROM market WHERE instrument=?", (sym,)).fetchone()
+                history.ensure(db, self.config.seed, sym, ic, step, mid, ts, self.step_s)
 
     def instruments(self) -> Mapping[str, Instrument]:
         return self._instruments
@@ -108,6 +133,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                         new_mid = next_mid(ic, mid, step_rng(self.config.seed, sym, step + 1))
                     mids[sym] = new_mid
                     db.execute("UPDATE market SET step=?, mid=?, ts=? WHERE instrument=?", (step + 1, new_mid, now, sym))
+                    history.record(db, sym, step + 1, now, new_mid)
                     self._match_resting(db, sym, self._book_at(sym, step + 1, new_mid))
                 self._advance_events(db)
 
@@ -117,7 +143,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         row = self.store.db.execute("SELECT MIN(ts) FROM market").fetchone()
         if row[0] is None:
             return 0
-        due = int((self.clock() - row[0]) / self.config.tick_interval_s)
+        due = int((self.clock() - row[0]) / self.step_s)
         return min(due, 5)  # after a long stop the market jumps a few steps, it does not replay hours
 
     def _book_at(self, sym: str, step: int, mid: float) -> BookSnapshot:
