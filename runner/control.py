@@ -22,13 +22,20 @@ def _current(ledger: Ledger, variant: str) -> State:
 
 
 def pause(ledger: Ledger, variant: str, reason: str = "") -> Transition:
-    return transition(ledger, variant, _current(ledger, variant), Trigger.PAUSE, "operator", reason or "paused", "operator")
+    """Pause; a ``pending`` or ``warming`` variant records the pause and becomes ``paused`` when warm."""
+    state = _current(ledger, variant)
+    detail = reason or "paused"
+    if state in (State.PENDING, State.WARMING):
+        detail = f"pause requested, applied when warm: {detail}"
+    return transition(ledger, variant, state, Trigger.PAUSE, "operator", detail, "operator")
 
 
 def resume(ledger: Ledger, variant: str, clear: bool = False, reason: str = "") -> Transition:
     state = _current(ledger, variant)
     trigger = Trigger.RESUME_CLEAR if clear and state is State.QUARANTINED else Trigger.RESUME
     detail = reason or ("quarantine cleared; counters reset" if trigger is Trigger.RESUME_CLEAR else "resumed")
+    if state in (State.PENDING, State.WARMING):
+        detail = f"pause request withdrawn: {detail}"
     return transition(ledger, variant, state, trigger, "operator", detail, "operator")
 
 

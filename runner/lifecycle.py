@@ -9,8 +9,10 @@ is written as one ledger row by ``runner.engine.lifecycle_driver``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from runner.errors import ErrorClass, RefusedError
 
@@ -47,10 +49,13 @@ TABLE: dict[tuple[State, Trigger], State] = {
     (S.PENDING, T.START): S.WARMING,
     (S.WARMING, T.WARM): S.ACTIVE,
     (S.ACTIVE, T.PAUSE): S.PAUSED,
-    # The operator can stop a variant that is about to start or is backing off: it keeps warming
-    # (and managing positions) while paused, and stays paused when warm.
-    (S.PENDING, T.PAUSE): S.PAUSED,
-    (S.WARMING, T.PAUSE): S.PAUSED,
+    # The operator can stop a variant that is about to start (SPEC, Lifecycle): the pause is
+    # recorded (a row that keeps the state) and applied when warm, so it finishes warming and a
+    # resume never makes active a strategy without its history; a resume first withdraws it.
+    (S.PENDING, T.PAUSE): S.PENDING,
+    (S.WARMING, T.PAUSE): S.WARMING,
+    (S.PENDING, T.RESUME): S.PENDING,
+    (S.WARMING, T.RESUME): S.WARMING,
     (S.BACKOFF, T.PAUSE): S.PAUSED,
     (S.PAUSED, T.RESUME): S.ACTIVE,
     (S.ACTIVE, T.TRANSIENT): S.BACKOFF,
@@ -96,6 +101,25 @@ def next_state(variant: str, state: State | str, trigger: Trigger) -> State:
 
 def allowed(state: State | str, trigger: Trigger) -> bool:
     return (State(state), trigger) in TABLE
+
+
+class _Row(Protocol):
+    trigger: str
+    to_state: str
+    reason: str
+    detail: str
+
+
+def pause_requested(rows: Sequence[_Row]) -> _Row | None:
+    """The operator's pause still waiting for warm-up, from a variant's transition rows (oldest
+    first): the last pause or resume recorded while ``pending``/``warming`` when it was a pause.
+    Pending and warming only ever come first, so any later move ends the wait."""
+    for r in reversed(rows):
+        if r.to_state not in (S.PENDING.value, S.WARMING.value):
+            return None
+        if r.trigger in (T.PAUSE.value, T.RESUME.value):
+            return r if r.trigger == T.PAUSE.value else None
+    return None
 
 
 class Action(StrEnum):

@@ -98,7 +98,7 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
     return out
 
 
-CASHFLOWS = frozenset({"funding", "settlement"})
+CASHFLOWS = frozenset({"funding", "settlement", "netting"})  # netting: a pair the venue netted
 
 
 def cost_sanity(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[Finding]:

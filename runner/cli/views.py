@@ -12,6 +12,7 @@ from runner.ledger.models import MAIN_RUN
 from runner.ledger.order_states import OPEN
 from runner.ledger.store import Ledger
 from runner.ledger.types import iso
+from runner.lifecycle import pause_requested
 
 ZERO = Decimal(0)
 
@@ -69,23 +70,28 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
     pos = positions_view(ledger)
     open_orders = ledger.orders_with_status(OPEN, MAIN_RUN)
     last_errors = _last_errors(ledger)
+    file_errors = {e.file: e.message for e in ledger.spec_errors()}  # "cannot start/run" says why here
     variants = []
     for dep in ledger.deployments():
         if "@" in dep.variant:
             continue
         st = states.get(dep.variant)
         mine = [p for p in pos if p["variant"] == dep.variant]
+        live = st is not None and st.state in ("pending", "warming")
+        held = pause_requested(ledger.transitions(dep.variant)) if live else None
         variants.append({
             "id": dep.variant, "kind": dep.kind, "venue": dep.venue, "mode": dep.mode,
-            "state": st.state if st else "unknown", "reason": st.reason if st else "",
-            "detail": st.detail if st else "", "since": iso(st.since) if st else None,
+            "state": st.state if st else "unknown",
+            "reason": held.reason if held else st.reason if st else "",
+            "detail": held.detail if held else st.detail if st else "", "since": iso(st.since) if st else None,
+            "pause_requested": bool(held),  # the operator's pause, applied when warm
             "position": sum(p["qty"] for p in mine),
             "positions": {p["instrument"]: p["qty"] for p in mine if p["qty"]},
             "pnl": sum(p["realized_pnl"] + p["unrealized_pnl"] for p in mine),
             "currency": ",".join(sorted({p["currency"] for p in mine})) or "USD",
             "pnl_today": _today(ledger, dep.variant) + sum(p["unrealized_pnl"] for p in mine),
             "open_orders": sum(1 for o, _ in open_orders if o.variant == dep.variant),
-            "last_error": last_errors.get(dep.variant),
+            "last_error": _why_not(file_errors.get(dep.path, ""), dep.variant) or last_errors.get(dep.variant),
         })
     errors = [{"file": e.file, "message": e.message, "ts": iso(e.ts)} for e in ledger.spec_errors()]
     beats = ledger.heartbeats()
@@ -106,6 +112,11 @@ def _today(ledger: Ledger, variant: str) -> float:
     return float(realized_on_day(((f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee,
                                    f.ts if f.ts.tzinfo else f.ts.replace(tzinfo=UTC)) for f in fills), day,
                                  lambda sym: unit_scale(quotes.get(sym, "USD"))))
+
+
+def _why_not(message: str, variant: str) -> str | None:
+    """The runner's reason this variant cannot start or run, recorded on its file."""
+    return message.removeprefix(f"{variant}: ") if message.startswith(f"{variant}: cannot ") else None
 
 
 def _last_errors(ledger: Ledger) -> dict[str, str]:

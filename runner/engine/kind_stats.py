@@ -44,7 +44,7 @@ class KindStats:
     def on_fill(self, f: NewFill, old: PositionState, new: PositionState) -> None:
         if f.liquidity == "funding":
             self.funding -= f.fee
-        elif f.liquidity == "settlement":
+        elif f.liquidity in ("settlement", "netting"):  # netting: a pair the venue paid out at once
             self.settled_pnl += new.realized_pnl - old.realized_pnl
         else:
             self.trading_fees += f.fee

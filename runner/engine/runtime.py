@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy.exc import IntegrityError
 
 from runner.engine.accounts import account_config
+from runner.engine.binary_netting import book_netted_pairs, held_markets
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
 from runner.engine.deploy import FileRead, scan
 from runner.engine.guards import Guards
@@ -33,7 +34,15 @@ from runner.engine.sink import ImmediateSink
 from runner.engine.streams import EngineStreams
 from runner.engine.variant import VariantEngine
 from runner.engine.venue_records import VenueRecords, keeps_records
-from runner.errors import BadInputError, RefusedError, RunnerError, SpecError, StaleDataError, TransientError
+from runner.errors import (
+    BadInputError,
+    ErrorClass,
+    RefusedError,
+    RunnerError,
+    SpecError,
+    StaleDataError,
+    TransientError,
+)
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.identity import client_id_salt
@@ -45,10 +54,11 @@ from runner.ledger.order_states import fill_from_report, filled_after
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
-from runner.lifecycle import Action, State, Trigger, allowed, respond
+from runner.lifecycle import Action, State, Trigger, allowed, pause_requested, respond
 from runner.privacy import mask_text, mask_url
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
+from runner.spec.venue_fit import capability_issues
 from venues.base import OrderRequest, OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
@@ -56,6 +66,9 @@ UNSEEN_LOOKS = 3  # status polls run every 2 s
 
 
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
+
+
+_STARTING = (State.PENDING, State.WARMING)
 
 
 class Runtime:
@@ -88,6 +101,7 @@ class Runtime:
         self.market_ts: float | None = None
         self.cid_salt = client_id_salt(ledger)  # every client order id of this ledger carries it
         self.records = VenueRecords()  # funding and asset-taken fees from the venues' own records
+        self._retired_checked: set[str] = set()  # retired variants asked whether they await a settlement
         self.streams = EngineStreams()  # what each variant is handed: its declared stream, warmed up
         self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
 
@@ -132,7 +146,7 @@ class Runtime:
             if "@" in dep.variant or dep.variant in self.engines:
                 continue
             st = self.ledger.state(dep.variant)
-            if st is None or st.state == State.RETIRED:
+            if st is None or (st.state == State.RETIRED and not self._awaits_settlement(dep.variant)):
                 continue
             if not self.retries.due("start:" + dep.variant, self.clock()):
                 continue  # its venue could not be reached: the next attempt is scheduled
@@ -140,6 +154,14 @@ class Runtime:
                                              dead_owner=dead_holder(st.owner)):
                 continue  # another live runner trades it
             self._spawn(dep, State(st.state))
+
+    def _awaits_settlement(self, variant: str) -> bool:
+        """A retired variant still holding a binary leg (abandoned) is picked up again, only to
+        book its market's settlement; asked once per variant and runner (retired never trades)."""
+        if variant in self._retired_checked:
+            return False
+        self._retired_checked.add(variant)
+        return bool(held_markets({p.instrument: p.qty for p in self.ledger.positions(MAIN_RUN, variant)}))
 
     def _renew_leases(self) -> None:
         held = self.ledger.renew_leases(self.runner_id, list(self.engines), self.config.lease_ttl_s)
@@ -169,6 +191,9 @@ class Runtime:
             kind = get_kind(loaded.spec.kind)
             assert kind is not None
             venue = self.adapter(loaded.spec.venue)
+            if state in _STARTING and (unmet := capability_issues(
+                    loaded, venue.capabilities, account_config(loaded.spec.venue, self.venues, self.home).adapter)):
+                raise SpecError(unmet)  # the account cannot trade the kind: it would never act
         except LEDGER_ERRORS:
             raise
         except (SpecError, BadInputError, RunnerError, KeyError) as exc:
@@ -327,9 +352,10 @@ class Runtime:
     def _market(self) -> None:
         by_account: dict[str, dict[str, list[VariantEngine]]] = {}
         for eng in self.engines.values():
-            if eng.state is State.RETIRED:
-                continue
-            for sym in eng.spec.instruments:
+            # a retired variant still holding a binary leg reads its market only for the settlement
+            syms = (held_markets({s: p.qty for s, p in eng.positions.items()}) if eng.state is State.RETIRED
+                    else eng.spec.instruments)
+            for sym in syms:
                 by_account.setdefault(eng.venue.account, {}).setdefault(sym, []).append(eng)
         for account, insts in by_account.items():
             ad = self.adapters[account]
@@ -349,14 +375,16 @@ class Runtime:
                 if book.gap is not None:  # settled or halted: nothing to price, not an error
                     facts = MarketEvent(book.ts, sym, 0.0, 0.0, extra=dict(book.extra)) if book.extra else None
                     for eng in engines:
-                        eng._skip(book.gap)
+                        if eng.state is not State.RETIRED:
+                            eng._skip(book.gap)
                         if facts is not None:
                             eng._on_extra(facts)  # a settlement still books (read from the venue)
                     continue
                 self.market_ts = book.ts
                 if "funding_settled_id" in book.extra:
                     self.records.settled(account, sym, book.extra["funding_settled_id"])
-                self.streams.dispatch(account, book, engines)  # each engine its stream: bars, quotes, books
+                live = [e for e in engines if e.state is not State.RETIRED]  # retired: settlements only (above)
+                self.streams.dispatch(account, book, live)  # each engine its stream: bars, quotes, books
 
     def _fills(self) -> None:
         for account, ad in self.adapters.items():
@@ -421,12 +449,22 @@ class Runtime:
         for eng in list(self.engines.values()):
             self._handle_troubles(eng, now)
             if eng.state is State.WARMING and eng.strategy.warm:
-                self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history")
-                self.streams.fresh.add(eng.id)
+                self._warm(eng)
             elif eng.state is State.BACKOFF and now >= self.backoff.get(eng.id, Backoff()).until:
                 self.life.fire(eng, Trigger.BACKOFF_ELAPSED, "transient", "auto-resume after backoff")
             elif eng.state is State.RETIRING and self.retries.due("retire:" + eng.id, now):
                 self._retire_step(eng, now)
+
+    def _warm(self, eng: VariantEngine) -> None:
+        """Warm: active, or paused at once when the operator paused it while it was warming."""
+        path = str(eng.loaded.path)
+        if any(e.file == path and e.message.startswith(f"{eng.id}: cannot run") for e in self.ledger.spec_errors()):
+            self.ledger.clear_spec_error(path)  # whatever stopped it warming is gone
+        request = pause_requested(self.ledger.transitions(eng.id))
+        if self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history"):
+            self.streams.fresh.add(eng.id)
+            if request is not None:
+                self.life.fire(eng, Trigger.PAUSE, request.reason, f"{request.detail} (now warm)", "operator")
 
     def _handle_troubles(self, eng: VariantEngine, now: float) -> None:
         """Each trouble goes through the one lifecycle policy (``runner.lifecycle.respond``)."""
@@ -449,6 +487,8 @@ class Runtime:
                 self._quarantine(eng, cls.value, t.detail)
             elif resp.action is Action.RETRY:
                 self._retire_failed(eng, t.error, now)
+            elif resp.action is Action.REPORT and cls is ErrorClass.REJECTED and eng.state in _STARTING:
+                self._cannot_run(eng, t.detail)
             elif resp.action is Action.REPORT:
                 self._report_once(eng.id, cls.value, t.detail, now)
 
@@ -464,6 +504,14 @@ class Runtime:
             return
         delay = b.start_cycle(now, cfg.base_s, cfg.cap_s, getattr(t.error, "retry_after", None), eng.submits_ok)
         self.life.fire(eng, Trigger.TRANSIENT, "transient", f"attempt {b.attempts}, retry in {delay:.1f}s: {t.detail}")
+
+    def _cannot_run(self, eng: VariantEngine, detail: str) -> None:
+        """A variant that cannot warm up because the venue refuses what it needs (an instrument it
+        does not list) says why on its file (``runner status``, timestamped) and on the console,
+        once per distinct reason, instead of sitting silently in ``warming``."""
+        if self.ledger.set_spec_error(str(eng.loaded.path), f"{eng.id}: cannot run: {detail}"):
+            self.reporter.error(f"{eng.id}: cannot run: {detail} (`runner validate` checks the file against "
+                                "its account)")
 
     def _report_once(self, vid: str, what: str, detail: str, now: float, every_s: float = 60.0) -> None:
         """An error that moves nothing: on the console once a minute per variant and class."""
@@ -490,6 +538,7 @@ class Runtime:
             if eng.working:
                 eng.cancel_all()
                 return
+            book_netted_pairs(eng)  # a YES+NO pair the venue netted is cash there: no order closes it
             if not eng.is_flat():
                 for sym, pos in eng.positions.items():
                     if pos.qty and sym in eng.marks:

@@ -89,6 +89,15 @@ class Strategy(abc.ABC):
     default_book_depth: ClassVar[int] = 5
     side_streams: ClassVar[tuple[str, ...]] = ()
     binary: ClassVar[bool] = False  # its books are binary-market books (YES/NO bids, in cents)
+    #: venue capabilities (``venues.base.Capabilities`` field names) the kind needs, with why;
+    #: ``runner validate`` checks them against the account's adapter before deploying
+    NEEDS: ClassVar[Mapping[str, str]] = MappingProxyType({})
+
+    @classmethod
+    def instrument_problem(cls, params: KindParams, instruments: Sequence[str]) -> str | None:
+        """Why these params cannot run on these instruments (checked when the file is loaded:
+        the runner reads only the listed instruments, so a leg named elsewhere never warms)."""
+        return None
 
     def __init__(self, params: KindParams, instruments: Sequence[str]) -> None:
         self.params = params

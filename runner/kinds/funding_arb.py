@@ -90,6 +90,21 @@ class FundingArb(Strategy):
     streams = ("bars", "quotes", "books")
     default_stream = "bars:1m"
     side_streams = ("funding",)
+    NEEDS = {"shorting": "it shorts the perp against the spot"}
+
+    @classmethod
+    def instrument_problem(cls, params: KindParams, instruments: Sequence[str]) -> str | None:
+        assert isinstance(params, FundingArbParams)
+        spot = params.spot or (instruments[0] if instruments else None)
+        perp = params.perp or (instruments[1] if len(instruments) > 1 else None)
+        if spot is None or perp is None:
+            return "funding_arb needs a spot and a perp instrument (list both, or name them in params spot/perp)"
+        if spot == perp:
+            return f"funding_arb's spot and perp are the same instrument {spot!r}"
+        missing = [f"{leg} {sym!r}" for leg, sym in (("spot", spot), ("perp", perp)) if sym not in instruments]
+        if missing:
+            return f"the {' and '.join(missing)} of the pair must be listed in instruments (only those are read)"
+        return None
 
     def __init__(self, params: FundingArbParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

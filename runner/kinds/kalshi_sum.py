@@ -45,6 +45,7 @@ class KalshiSum(Strategy):
     streams = ("books",)  # every change of a binary market's book
     default_stream = "books"
     binary = True
+    NEEDS = {"binary_markets": "it trades the YES and NO legs of binary markets"}
 
     def __init__(self, params: KalshiSumParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

@@ -86,6 +86,7 @@ class MarketMaking(Strategy):
     Params = MarketMakingParams
     streams = ("quotes", "books")  # quotes follow every change of the touch
     default_stream = "books"
+    NEEDS = {"post_only": "it quotes post-only"}
 
     def __init__(self, params: MarketMakingParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

@@ -21,7 +21,7 @@ def record_instruments(ledger: Ledger, account: str, instruments: Mapping[str, I
         rows = [
             dict(account=account, symbol=i.symbol, kind=i.kind, tick_size=i.tick_size, lot_size=i.lot_size,
                  min_size=i.min_size, min_notional=i.min_notional, maker_fee=i.maker_fee, taker_fee=i.taker_fee,
-                 updated=now)
+                 close_waives_minimum=i.close_waives_minimum, updated=now)
             for i in instruments.values()
         ]
         if rows:
@@ -35,6 +35,7 @@ def recorded_instruments(ledger: Ledger) -> dict[tuple[str, str], Instrument]:
         (r["account"], r["symbol"]): Instrument(
             r["symbol"], r["tick_size"], r["lot_size"], r["min_size"], r["min_notional"], r["kind"],
             maker_fee=r["maker_fee"], taker_fee=r["taker_fee"],
+            close_waives_minimum=bool(r["close_waives_minimum"]),
         )
         for r in rows
     }

@@ -15,7 +15,9 @@ from sqlmodel import Field, SQLModel
 from runner.ledger.types import DecimalText, utcnow
 
 # 1: first schema. 2: orders.intent_id (maker reprices), findings, guards (additive: see Ledger._migrate).
-SCHEMA_VERSION = 3
+# 3: variant_state.epoch (fencing), instruments.close_waives_minimum. 4: the same, for ledgers that
+# reached 3 with only one of the two (both were developed apart); every step is additive.
+SCHEMA_VERSION = 4
 MAIN_RUN = "main"  # the continuous book of paper/live trading; backtests get their own run id
 
 
@@ -226,6 +228,9 @@ class InstrumentRow(SQLModel, table=True):
     maker_fee: Decimal = _dec(nullable=False)
     taker_fee: Decimal = _dec(nullable=False)
     updated: datetime = _ts(nullable=False)
+    # the venue waives its minimum for a reduce-only full close (Hyperliquid's $10): such a
+    # position is not dust offline either (None: recorded before this column existed)
+    close_waives_minimum: bool | None = None
 
 
 class MarkRow(SQLModel, table=True):

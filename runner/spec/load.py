@@ -110,6 +110,8 @@ def parse_variant(text: str, path: Path, venues: VenuesConfig | None = None) -> 
         params = kind.Params.model_validate(spec.params)
     except ValidationError as exc:
         raise SpecError(issues_from_validation(exc, doc, prefix=("params",))) from None
+    if (problem := kind.instrument_problem(params, spec.instruments)) is not None:
+        raise SpecError([SpecIssue(doc.file, doc.line_of(("instruments",)), "instruments", problem)])
     return LoadedVariant(spec, params, content_hash(text), text, path)
 
 

@@ -10,22 +10,16 @@ engine otherwise only finds out about from the venue's refusals.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from runner.errors import BadInputError, RejectedError, RunnerError, SpecIssue
+from runner.kinds.registry import get_kind
 from runner.spec.deployment_config import VenuesConfig
 from runner.spec.load import LoadedVariant
 from runner.spec.yamlload import parse_yaml
 from venues.base import Capabilities, VenueAdapter
 
-#: What each kind needs from a venue, and why (kinds that need nothing beyond orders are absent).
-KIND_NEEDS: Mapping[str, Mapping[str, str]] = {
-    "kalshi_sum": {"binary_markets": "it trades the YES and NO legs of binary markets"},
-    "market_making": {"post_only": "it quotes post-only"},
-    "funding_arb": {"shorting": "it shorts the perp against the spot"},
-}
 _LEG = re.compile(r":(yes|no)$", re.IGNORECASE)
 
 
@@ -37,7 +31,8 @@ class Fit:
 
 def needs(loaded: LoadedVariant) -> dict[str, str]:
     """Capability -> why this variant needs it (kind, params and execution style)."""
-    out = dict(KIND_NEEDS.get(loaded.spec.kind, {}))
+    cls = get_kind(loaded.spec.kind)
+    out = dict(cls.NEEDS) if cls is not None else {}  # each kind declares its needs as data
     if loaded.spec.execution.style == "maker":
         out["post_only"] = "execution style maker sends post-only entries"
     if loaded.spec.kind == "mean_reversion" and getattr(loaded.params, "long_only", True) is False:

@@ -13,7 +13,16 @@ from decimal import Decimal
 import pytest
 
 from runner.errors import AmbiguousError, PostOnlyRejected, PrecisionError, RejectedError, TransientError
-from venues.base import BookSnapshot, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, VenueAdapter
+from venues.base import (
+    BookSnapshot,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+    VenueAdapter,
+    net_binary_legs,
+)
 
 
 class VenueContract(abc.ABC):
@@ -83,6 +92,11 @@ class VenueContract(abc.ABC):
     @abc.abstractmethod
     def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
         """The venue's book for ``symbol`` has these levels (either side may be empty)."""
+
+    def scenario_binary_pair(self, qty: Decimal) -> str | None:
+        """The account bought ``qty`` YES and then ``qty`` NO of one binary market (through the
+        adapter, filled); returns the market. None: the venue has no binary markets to trade."""
+        return None
 
     # --- the contract --------------------------------------------------------------------
     def _req(self, cid: str, qty: Decimal | None = None) -> OrderRequest:
@@ -245,3 +259,18 @@ class VenueContract(abc.ABC):
         assert len({r.record_id for r in recs}) == len(recs)
         assert [r.ts for r in recs] == sorted(r.ts for r in recs)
         assert not [r for r in v.cashflows(mine[0].ts) if r.record_id == mine[0].record_id]  # after it: gone
+
+    def test_a_yes_no_pair_is_held_as_the_venue_declares_it_nets(self) -> None:
+        """A venue that declares ``nets_binary_legs`` (Kalshi) holds a YES+NO pair as nothing;
+        one that does not holds both legs. The ledger keeps both legs and the ledger-vs-venue
+        check nets them by this flag, so the flag must say what the venue does."""
+        v = self.venue()
+        market = self.scenario_binary_pair(self.good_qty)
+        if market is None:
+            pytest.skip("no binary markets on this venue")
+        legs = {f"{market}:yes": self.good_qty, f"{market}:no": self.good_qty}
+        held = {p.instrument: p.qty for p in v.positions() if p.instrument.startswith(market) and p.qty}
+        if v.capabilities.nets_binary_legs:
+            assert held == {} and net_binary_legs(legs) == {f"{market}:yes": 0}
+        else:
+            assert held == legs

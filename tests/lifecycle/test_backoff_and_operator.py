@@ -86,24 +86,78 @@ def test_backoff_manages_positions_like_paused(tmp_path) -> None:
     assert d.position("MR_v1") == 0  # the exit went out and filled
 
 
-def test_pause_of_a_warming_variant_is_recorded_and_holds_when_warm(tmp_path) -> None:
-    d = Desk.create(tmp_path)
+def _quotes_mr_v2() -> str:
     # on quotes (no venue history to pre-seed from), warming over six market changes
-    text = variant_yaml("MR_v2").replace("window: 2", "window: 6").replace("{bars: 1m}", "{quotes: true}")
+    return variant_yaml("MR_v2").replace("window: 2", "window: 6").replace("{bars: 1m}", "{quotes: true}")
+
+
+def _advance(d: Desk, n: int) -> None:
+    for _ in range(n):
+        d.sim().advance(1)
+        d.step(1)
+
+
+def _warming_mr_v2(d: Desk) -> None:
+    text = _quotes_mr_v2()
     (d.home / "strategies.d" / "MR_v2.yaml").write_text(text)
     d.rt.rescan = True
     d.step(1)
     assert d.ledger.state("MR_v2").state == "warming"  # type: ignore[union-attr]
+
+
+def _shown(d: Desk, vid: str) -> dict:  # type: ignore[type-arg]
+    from runner.cli.views import status_view
+
+    return next(v for v in status_view(d.ledger)["variants"] if v["id"] == vid)
+
+
+def test_pause_of_a_warming_variant_is_recorded_and_applied_when_warm(tmp_path) -> None:
+    # SPEC, Lifecycle: "a pending or warming variant becomes paused when warm". It used to pause
+    # at once, so a resume before warm made active a strategy without its history.
+    d = Desk.create(tmp_path)
+    _warming_mr_v2(d)
     row = control.pause(d.ledger, "MR_v2", "not yet")
-    assert (row.from_state, row.to_state, row.actor) == ("warming", "paused", "operator")
-    for _ in range(10):
-        d.sim().advance(1)
-        d.step(1)
+    assert (row.from_state, row.to_state, row.actor) == ("warming", "warming", "operator")
+    shown = _shown(d, "MR_v2")
+    assert shown["state"] == "warming" and shown["pause_requested"]
+    assert "applied when warm: not yet" in shown["detail"]
     eng = d.rt.engines["MR_v2"]
-    assert eng.strategy.warm and eng.state is State.PAUSED  # warm, and still paused
+    _advance(d, 1)
+    assert not eng.strategy.warm and eng.state is State.WARMING  # still warming, not paused yet
+    _advance(d, 10)
+    assert eng.strategy.warm and eng.state is State.PAUSED  # warm, and paused at once
+    assert _states(d, "MR_v2")[-2:] == ["active", "paused"]
+    last = d.ledger.transitions("MR_v2")[-1]
+    assert last.actor == "operator" and "not yet" in last.detail
+    assert not _shown(d, "MR_v2")["pause_requested"]
     control.resume(d.ledger, "MR_v2")
     d.step(1)
     assert eng.state is State.ACTIVE
+
+
+def test_a_resume_before_warm_withdraws_the_pause(tmp_path) -> None:
+    d = Desk.create(tmp_path)
+    _warming_mr_v2(d)
+    control.pause(d.ledger, "MR_v2")
+    control.resume(d.ledger, "MR_v2")
+    assert not _shown(d, "MR_v2")["pause_requested"]
+    _advance(d, 10)
+    assert d.rt.engines["MR_v2"].state is State.ACTIVE
+
+
+def test_a_pause_given_while_pending_holds_through_start_and_warm_up(tmp_path) -> None:
+    from runner.engine.deploy import scan
+
+    d = Desk.create(tmp_path)
+    (d.home / "strategies.d" / "MR_v2.yaml").write_text(_quotes_mr_v2())
+    scan(d.home / "strategies.d", d.ledger, d.venues)  # recorded pending, not started yet
+    assert control.pause(d.ledger, "MR_v2", "hold").to_state == "pending"
+    d.rt._spawn(d.ledger.deployment("MR_v2"), State.PENDING)  # type: ignore[arg-type]
+    assert d.rt.engines["MR_v2"].state is State.WARMING
+    shown = _shown(d, "MR_v2")
+    assert shown["state"] == "warming" and shown["pause_requested"]  # the start row did not hide it
+    _advance(d, 10)
+    assert d.rt.engines["MR_v2"].state is State.PAUSED
 
 
 def test_pause_from_backoff_and_pending(tmp_path) -> None:

@@ -15,6 +15,7 @@ import respx
 from tests.kit.venue_contract import VenueContract
 from tests.venues import test_kalshi_fake as fake
 from tests.venues.test_kalshi_fake import key_file, rsa_key  # noqa: F401 - pytest fixtures
+from venues.base import OrderRequest, OrderType, Side, TimeInForce
 from venues.kalshi.adapter import KalshiAdapter
 
 
@@ -54,6 +55,15 @@ class TestKalshiContract(VenueContract):
 
     def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
         self.k.fill(cid, chunks)
+
+    def scenario_binary_pair(self, qty: Decimal) -> str | None:
+        self.k.live_positions = True  # /portfolio/positions from the fills, netted as Kalshi does
+        v = self.venue()
+        for cid, leg in (("c0ffee90", "yes"), ("c0ffee91", "no")):
+            v.submit(v.prepare(OrderRequest(cid, f"{fake.TICKER}:{leg}", Side.BUY, qty, OrderType.LIMIT,
+                                            Decimal(45), TimeInForce.GTC)))
+            self.k.fill(cid, [qty])
+        return fake.TICKER
 
     def scenario_accept_then_server_error(self, cid: str) -> None:
         self.k.accept_then(httpx.Response(502, text="<html>502 Bad Gateway</html>"))

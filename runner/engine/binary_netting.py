@@ -1,0 +1,79 @@
+"""Booking the pairs a venue netted: YES and NO of one market held together are cash there.
+
+Kalshi keeps one signed position per market: buying NO while holding YES closes YES, and the
+pair is paid its 100c at once. The ledger keeps the two legs apart (kinds and metrics count
+pairs), which is right while the variant trades, but a retiring variant cannot flatten them
+with orders: Kalshi holds nothing to sell and refuses every reduce-only exit. So, where the
+adapter declares ``nets_binary_legs``, retiring books what the venue already did: the paired
+quantity of each market leaves both legs at prices that sum to the payout (YES at its average
+cost, NO at the rest), fee 0, liquidity ``netting``. The variant's realized PnL gains exactly
+``payout - cost`` per pair, as a settlement would have paid it; the ledger-vs-venue check sees
+no change (netted, both sides were already flat); only an unpaired remainder is left for a
+reduce-only order the venue accepts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING
+
+from runner.kinds.binary import NO, PAYOUT, YES, leg
+from runner.ledger.positions import PositionState
+from runner.ledger.store import NewFill
+
+if TYPE_CHECKING:
+    from runner.engine.variant import VariantEngine
+
+ZERO = Decimal(0)
+HUNDRED = Decimal(repr(PAYOUT))
+
+
+def netted_pairs(positions: Mapping[str, PositionState]) -> dict[str, Decimal]:
+    """Market -> contracts held long on both legs (what the venue holds as cash)."""
+    out = {}
+    for sym, pos in positions.items():
+        market, sep, side = sym.rpartition(":")
+        if not sep or side != YES or pos.qty <= 0:
+            continue
+        no = positions.get(leg(market, NO))
+        if no is not None and no.qty > 0:
+            out[market] = min(pos.qty, no.qty)
+    return out
+
+
+def netting_fills(account: str, variant: str, run_id: str, positions: Mapping[str, PositionState],
+                  ts: datetime) -> list[NewFill]:
+    """The zero-fee fills that close each netted pair at prices summing to the payout."""
+    out = []
+    stamp = int(ts.timestamp() * 1000)
+    for market, n in sorted(netted_pairs(positions).items()):
+        yes_px = min(max(positions[leg(market, YES)].avg_price, ZERO), HUNDRED)
+        for side, px in ((YES, yes_px), (NO, HUNDRED - yes_px)):
+            sym = leg(market, side)
+            out.append(NewFill(f"{account}:net:{sym}:{variant}:{stamp}", None, run_id, variant, account, sym,
+                               "sell", n, px, ZERO, ts, "netting"))
+    return out
+
+
+def book_netted_pairs(eng: VariantEngine) -> int:
+    """Book the variant's netted pairs through its sink (ledger first, then its positions);
+    the number of contracts closed per leg, summed. Nothing where the venue keeps legs apart."""
+    if not eng.venue.capabilities.nets_binary_legs:
+        return 0
+    fills = netting_fills(eng.venue.account, eng.id, eng.run_id, eng.positions, datetime.now(UTC))
+    for applied in eng.sink.fills(fills):
+        eng.on_fill(applied)
+    return sum(int(f.qty) for f in fills) // 2
+
+
+def held_markets(qtys: Mapping[str, Decimal]) -> set[str]:
+    """Binary markets with a leg still held (instrument -> signed quantity): a retired variant
+    reads them for their settlement."""
+    out = set()
+    for sym, qty in qtys.items():
+        market, sep, side = sym.rpartition(":")
+        if qty and sep and side in (YES, NO):
+            out.add(market)
+    return out
