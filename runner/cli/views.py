@@ -61,7 +61,12 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
         })
     errors = [{"file": e.file, "message": e.message, "ts": iso(e.ts)} for e in ledger.spec_errors()]
     beats = ledger.heartbeats()
-    return {"variants": variants, "errors": errors,
+    from runner.cli.liveness import runner_liveness
+
+    alive = runner_liveness(beats)
+    for v in variants:
+        v["running"] = alive["state"] == "running" and v["state"] not in ("retired", "unknown")
+    return {"variants": variants, "errors": errors, "runner": alive,
             "runners": [{"id": h.runner_id, "host": h.host, "pid": h.pid, "ts": iso(h.ts)} for h in beats]}
 
 
