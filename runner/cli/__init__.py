@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from runner.cli import agent_cmd, integrity, ops, read, run_cmd, validate_cmd, venues_cmd  # noqa: F401 - registers commands
-from runner.cli import surface_cmd  # noqa: F401 - registers commands
+from runner.cli import agent_cmd, integrity, ops, read, run_cmd, surface_cmd, validate_cmd, venues_cmd  # noqa: F401
 from runner.cli.app import app
 
 GLOBAL_OPTIONS = ("--home", "--db")
