@@ -99,3 +99,29 @@ def test_status_json_is_one_document(tmp_path: Path) -> None:
     res = cli(home, "status", "--json")
     assert res.returncode == 0
     assert set(json.loads(res.stdout)) >= {"variants", "errors", "runner", "runners"}
+
+
+def test_todays_pnl_folds_yesterdays_cost(tmp_path: Path) -> None:
+    """Bought 2 @100 yesterday, sold 1 @110 today (fee 1): today's realized is 10 - 1 = 9."""
+    from datetime import UTC, datetime, timedelta
+    from decimal import Decimal
+
+    from runner.cli.views import status_view
+    from runner.ledger import models as m
+    from runner.ledger.store import Ledger, NewFill
+
+    led = Ledger(f"sqlite:///{tmp_path}/ledger.db")
+    now = datetime.now(UTC).replace(hour=12) if datetime.now(UTC).hour >= 12 else datetime.now(UTC)
+    led.record_deployment(m.Deployment(variant="MR_v1", name="MR", version=1, kind="mean_reversion", venue="sim",
+                                       mode="paper", content_hash="h", yaml_text="", path="p", deployed_at=now),
+                          "active")
+
+    def fill(i: int, side: str, qty: str, price: str, fee: str, ts: datetime) -> NewFill:
+        return NewFill(f"k{i}", None, m.MAIN_RUN, "MR_v1", "sim", "BTC-USD", side, Decimal(qty), Decimal(price),
+                       Decimal(fee), ts)
+
+    led.apply_fills([fill(1, "buy", "2", "100", "0", now - timedelta(days=1)),
+                     fill(2, "sell", "1", "110", "1", now)])
+    (v,) = status_view(led)["variants"]
+    unreal = v["pnl"] - 9.0  # realized total is 10 - 1
+    assert v["pnl_today"] == pytest.approx(9.0 + unreal)
