@@ -13,6 +13,7 @@ from runner.cli.app import app, ctx
 def run(
     duration: float = typer.Option(None, "--duration", help="stop after this many seconds (default: until Ctrl-C)"),
     quiet: bool = typer.Option(False, "--quiet", help="print nothing but errors"),
+    verbose: bool = typer.Option(False, "--verbose", help="every quote order and fill; lines not cut at 80 columns"),
 ) -> None:
     """Run every deployed variant: watch strategies.d, trade, schedule audits."""
     from runner.embedded import init_deployment
@@ -24,7 +25,7 @@ def run(
     created = init_deployment(c.home)
     venues, config = c.venues(), c.config()
     ledger = c.ledger()
-    reporter = Reporter(quiet=quiet)
+    reporter = Reporter(quiet=quiet, verbose=verbose)
     if created:
         reporter.info(f"fresh deployment in {c.home}: created {', '.join(created)} from the embedded samples")
     rt = Runtime(c.home, ledger, venues, config, reporter)
