@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -17,6 +18,19 @@ if TYPE_CHECKING:
     from runner.engine.variant import VariantEngine
 
 
+_log = logging.getLogger("runner.console")
+
+
+def _plain(markup: str) -> str:
+    from rich.errors import MarkupError
+    from rich.text import Text
+
+    try:
+        return Text.from_markup(markup).plain
+    except MarkupError:
+        return markup
+
+
 class Reporter:
     def __init__(self, console: Console | None = None, quiet: bool = False, verbose: bool = False) -> None:
         self.console = console or Console(file=sys.stdout, highlight=False, soft_wrap=verbose,
@@ -26,7 +40,9 @@ class Reporter:
         self.digest = QuoteDigest()
         self._quotes: set[str] = set()  # client ids of quote orders, for their fills
 
-    def _line(self, text: str) -> None:
+    def _line(self, text: str, level: int = logging.INFO) -> None:
+        if _log.isEnabledFor(level):  # the log file (runner.logs) gets every line, whole and plain
+            _log.log(level, _plain(text))
         if not self.quiet:
             stamp = datetime.now(UTC).strftime("%H:%M:%S")
             self.console.print(f"[dim]{stamp}[/dim] {text}", overflow="ellipsis", no_wrap=not self.verbose)
@@ -36,7 +52,7 @@ class Reporter:
         self._line(text)
 
     def error(self, text: str) -> None:
-        self._line(f"[red]error[/red] {text}")
+        self._line(f"[red]error[/red] {text}", logging.ERROR)
 
     def transition(self, t: Transition) -> None:
         detail = f" ({t.detail})" if t.detail else ""
