@@ -72,7 +72,8 @@ def test_status_says_whether_a_runner_is_running(tmp_path: Path) -> None:
         first = cli(home, "status").stdout.splitlines()[0]
         assert first.startswith("runner: running on ") and f"pid {proc.pid}" in first
     finally:
-        stop_runner(proc)
+        stop_runner(proc)  # SIGTERM, as systemd and docker stop send it: a graceful stop, exit 0
+    assert proc.returncode == 0
     after = cli_json(home, "status")
     assert after["runner"]["state"] == "stopped" and after["runner"]["pid"] == proc.pid
     assert all(not v["running"] for v in after["variants"])
