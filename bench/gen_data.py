@@ -77,20 +77,30 @@ def binary(path: Path, markets: list[str], rounds: int, round_steps: int, seed: 
     rng = random.Random(seed)
     with path.open("w") as fh:
         t = T0
+        held: dict[str, tuple[int, dict]] = {}  # a dislocated book stays a few steps (a backtest fills on the next)
         for r in range(rounds):
             fair = {m: 50.0 if len(markets) == 1 else 100.0 / len(markets) for m in markets}
+            held.clear()
             for _ in range(round_steps):
                 t += step_s
                 for m in markets:
                     fair[m] = min(97.0, max(3.0, fair[m] + 0.05 * (50 - fair[m]) + rng.gauss(0, 1.0)))
+                    if m in held and held[m][0] > 0:
+                        left, row = held[m]
+                        held[m] = (left - 1, row)
+                        fh.write(json.dumps({**row, "ts": t}) + "\n")
+                        continue
                     yb, nb = math.floor(fair[m]) - 1, math.floor(100 - fair[m]) - 1
-                    if rng.random() < 0.15:
+                    dislocated = rng.random() < 0.15
+                    if dislocated:
                         jump = rng.randint(2, 9)
                         yb, nb = (yb + jump, nb) if rng.random() < 0.5 else (yb, nb + jump)
                     yb, nb = min(max(yb, 1), 98), min(max(nb, 1), 98)
                     row = {"ts": t, "market": m,
                            "yes_bids": [[yb - k, rng.randint(5, 35)] for k in range(3) if yb - k >= 1],
                            "no_bids": [[nb - k, rng.randint(5, 35)] for k in range(3) if nb - k >= 1]}
+                    if dislocated:
+                        held[m] = (rng.randint(1, 3), row)
                     fh.write(json.dumps(row) + "\n")
             t += step_s
             for m in markets:
@@ -125,8 +135,9 @@ def main(argv: list[str] | None = None) -> None:
         books(d / "eth_books.jsonl", a.n, 2000.0, a.seed + 1)
         hours = 24 * 14
         rates = funding_rates(hours, a.seed + 2)
-        bars(d / "btc_spot_1h.csv", hours, 30000.0, a.seed + 3, 3600)
-        bars(d / "btc_perp_1h.csv", hours, 30000.0, a.seed + 3, 3600, premium=[2 * r for r in rates])
+        minutes = hours * 60  # funding_arb consumes 1-minute bars (its kind's default); funding settles hourly
+        bars(d / "btc_spot_1m.csv", minutes, 30000.0, a.seed + 3, 60)
+        bars(d / "btc_perp_1m.csv", minutes, 30000.0, a.seed + 3, 60, premium=[2 * rates[i // 60] for i in range(minutes)])
         funding(d / "btc_funding.csv", hours, a.seed + 2)
         binary(d / "kalshi_books.jsonl", ["KXSIM-A", "KXSIM-B"], a.rounds, a.round, a.seed + 4)
         print(f"wrote {', '.join(sorted(p.name for p in d.iterdir()))} to {d}")

@@ -60,7 +60,7 @@ def deploy_latency(drops: int) -> list[float]:
             stop_runner(proc)
 
 
-def tick_to_order(samples: int) -> list[float]:
+def tick_to_order(samples: int, record: bool = True) -> list[float]:
     """In-process paper session on a manual-clock sim; the adapter stamps submit(). The runner
     prints as `runner run` does (to /dev/null), so console output is part of the measure."""
     from rich.console import Console
@@ -69,7 +69,7 @@ def tick_to_order(samples: int) -> list[float]:
     from runner.engine.report import Reporter
 
     with tempfile.TemporaryDirectory() as tmp, open(os.devnull, "w") as devnull:
-        home = make_home(Path(tmp))
+        home = make_home(Path(tmp), runner_yaml=None if record else "record: false\n")
         home.add_variant("MR_v13.yaml", mr_yaml(window=5, entry_z=0.5, exit_z=0.1))
         rt = home.runtime()
         rt.reporter = Reporter(Console(file=devnull, highlight=False, soft_wrap=True))
@@ -131,9 +131,10 @@ def main() -> None:
         print(f"(a) deploy -> active over {len(d)} drops: p50 {statistics.median(d):.1f} ms, p99 {pct(d, 99):.1f} ms, "
               f"max {max(d):.1f} ms")
     if a.only in (None, "tick"):
-        t = tick_to_order(a.samples)
-        print(f"(b) market event -> venue submit over {len(t)} orders: p50 {statistics.median(t):.1f} us, "
-              f"p99 {pct(t, 99):.1f} us")
+        for record in (True, False):
+            t = tick_to_order(a.samples, record)
+            print(f"(b) market event -> venue submit over {len(t)} orders, recording {'on' if record else 'off'}: "
+                  f"p50 {statistics.median(t):.1f} us, p99 {pct(t, 99):.1f} us")
     if a.only in (None, "memory"):
         m = memory(a.hours)
         first_after_warm = m[1][1] if len(m) > 1 else m[0][1]

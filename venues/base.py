@@ -83,6 +83,9 @@ class Instrument:
     maker_fee: Decimal = Decimal(0)  # fraction of notional
     taker_fee: Decimal = Decimal(0)
     price_band_pct: Decimal | None = None  # max distance of a limit price from mid, fraction
+    # the venue waives min size / notional for a reduce-only order closing the whole position
+    # (Hyperliquid's $10 minimum): such a close is never refused locally, and is never dust
+    close_waives_minimum: bool = False
     # whether a quantize floors to the lot / tick exactly (asked on every order: computed once)
     _lot_quantizes: bool = field(init=False, repr=False, compare=False)
     _tick_quantizes: bool = field(init=False, repr=False, compare=False)
@@ -114,22 +117,43 @@ class Instrument:
         size = abs(qty)
         if size == 0:
             return False
+        if self.close_waives_minimum:
+            return size < self.lot_size
         return (
             size < self.min_size
             or size < self.lot_size  # floors to zero lots
             or (self.min_notional > 0 and size * price < self.min_notional)
         )
 
-    def check_order(self, qty: Decimal, price: Decimal | None) -> None:
-        """Refuse locally what the venue cannot take; a zero quantity is never sent."""
+    def check_order(self, qty: Decimal, price: Decimal | None, reduce_only: bool = False) -> None:
+        """Refuse locally what the venue cannot take; a zero quantity is never sent. A
+        reduce-only order is left to the venue where it waives its minimum for a full close."""
         if qty <= 0:
             raise PrecisionError(f"{self.symbol}: quantity floors to 0 at lot {self.lot_size}")
+        if reduce_only and self.close_waives_minimum:
+            return
         if qty < self.min_size:
             raise PrecisionError(f"{self.symbol}: quantity {qty} below min size {self.min_size}")
         if price is not None and self.min_notional > 0 and qty * price < self.min_notional:
             raise PrecisionError(
                 f"{self.symbol}: notional {qty * price} below min notional {self.min_notional}"
             )
+
+
+def net_binary_legs(qtys: Mapping[str, Decimal]) -> dict[str, Decimal]:
+    """Positions as a venue that nets binary legs holds them (Kalshi: a NO contract cancels a
+    YES one): ``M:no`` counts negatively into ``M:yes``, so YES 10 + NO 10 is flat and NO 3
+    alone is YES -3. Other instruments pass through. Pure: the ledger-vs-venue check applies it
+    to both sides before comparing."""
+    out: dict[str, Decimal] = {}
+    for sym, q in qtys.items():
+        market, sep, side = sym.rpartition(":")
+        if sep and side == "no":
+            key = f"{market}:yes"
+            out[key] = out.get(key, Decimal(0)) - q
+        else:
+            out[sym] = out.get(sym, Decimal(0)) + q
+    return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +168,8 @@ class Capabilities:
     price_band: bool = False
     funding: bool = False
     binary_markets: bool = False
+    nets_binary_legs: bool = False  # YES and NO of one market net on the venue (Kalshi)
+    shorting: bool = True  # a position can go below zero (perps, margin); not on Kalshi legs or Alpaca crypto
 
 
 # The per-order messages below are plain slotted dataclasses, not frozen ones: they are built
@@ -199,6 +225,21 @@ class PositionReport:
 
 
 @dataclass(frozen=True, slots=True)
+class CashflowReport:
+    """The venue's own record of money that moved outside a trade: funding paid or received,
+    a fee taken from an asset (Alpaca's CFEE), a settlement payout. ``amount`` is in
+    ``currency`` (received > 0, paid < 0); ``qty`` is the asset quantity it moved, if any."""
+
+    record_id: str  # unique per account
+    kind: str  # funding | fee | settlement
+    instrument: str
+    amount: Decimal
+    currency: str
+    ts: datetime
+    qty: Decimal = Decimal(0)
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceReport:
     currency: str
     total: Decimal
@@ -219,6 +260,28 @@ class BookSnapshot:
     @property
     def mid(self) -> float:
         return (self.bids[0][0] + self.asks[0][0]) / 2.0
+
+    @property
+    def gap(self) -> str | None:
+        """Why this book cannot be priced (a skip reason), or None when both sides have a level.
+        A settled or halted market answers with an empty or one-sided book: not an error."""
+        if not self.bids and not self.asks:
+            return "empty_book"
+        if not self.bids or not self.asks:
+            return "one_sided_book"
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Candle:
+    """One closed bar of the venue's history. ``ts`` is the bar's open, epoch seconds."""
+
+    ts: float
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float = 0.0
 
 
 @dataclass(slots=True)
@@ -292,6 +355,17 @@ class VenueAdapter(abc.ABC):
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         """Current order book (paper-mode market data)."""
 
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """The venue's own records of funding, fees and settlements after ``since``, oldest
+        first. A venue that keeps none returns none."""
+        return []
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """The latest ``limit`` CLOSED bars of ``timeframe_s``, oldest first, for warm-up at start.
+
+        A venue without candle history returns none: its variants warm on live bars."""
+        return []
+
     def cancel_many(self, orders: Sequence[tuple[str, str]]) -> list[OrderReport]:
         """Cancel (client_order_id, instrument) pairs; venues with a batch call override this."""
         out = []
@@ -310,6 +384,11 @@ class VenueAdapter(abc.ABC):
         Entries outside it are skipped; exits are still attempted."""
         return True
 
+    def symbol_problem(self, symbol: str) -> str | None:
+        """What is wrong with ``symbol``'s shape on this venue, if anything (no network): what
+        ``runner validate`` can say when the instrument list cannot be reached."""
+        return None
+
     def instrument(self, symbol: str) -> Instrument:
         try:
             return self.instruments()[symbol]
@@ -323,7 +402,7 @@ class VenueAdapter(abc.ABC):
         inst = self.instrument(req.instrument)
         qty = inst.floor_qty(req.qty)
         price = inst.round_price(req.price, req.side) if req.price is not None else None
-        inst.check_order(qty, price)
+        inst.check_order(qty, price, req.reduce_only)
         if qty == req.qty and price == req.price:
             return req
         return OrderRequest(

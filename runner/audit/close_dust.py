@@ -22,6 +22,7 @@ from runner.audit.dust import Fragment, PlanItem
 from runner.audit.inputs import read_fills
 from runner.engine.client_ids import client_order_id
 from runner.errors import AmbiguousError, RejectedError, RunnerError
+from runner.ledger.identity import client_id_salt
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger, NewFill
 from venues.base import OrderRequest, OrderType, Side, TimeInForce, VenueAdapter
@@ -106,10 +107,14 @@ def _order(ledger: Ledger, item: PlanItem, ad: VenueAdapter, now: datetime) -> O
     side = Side(item.side or "sell")
     try:
         book = ad.book(item.instrument, depth=1)
-        ref = Decimal(repr(book.asks[0][0] if side is Side.BUY else book.bids[0][0]))
+        levels = book.asks if side is Side.BUY else book.bids
+        if not levels:
+            out.detail = f"not sent: {book.gap or 'empty_book'} on {item.instrument}"
+            return out
+        ref = Decimal(repr(levels[0][0]))
         price = ref * (1 + side.sign * SLIPPAGE_BPS / 10_000)
         seq = ledger.next_seq(MAIN_RUN, pseudo)
-        cid = client_order_id(MAIN_RUN, pseudo, seq)
+        cid = client_order_id(MAIN_RUN, pseudo, seq, client_id_salt(ledger))
         req = ad.prepare(OrderRequest(cid, item.instrument, side, item.qty, OrderType.LIMIT, price, TimeInForce.IOC,
                                       reduce_only=True))
     except RunnerError as exc:

@@ -19,12 +19,12 @@ from sqlalchemy import Connection
 from runner.errors import RunnerError
 from runner.ledger import models as m
 from runner.ledger.instruments import recorded_instruments
+from runner.ledger.order_states import OPEN as OPEN_STATUSES
 from runner.ledger.store import Ledger
 from runner.ledger.types import utcnow
 from runner.spec.deployment_config import VenuesConfig
 from venues.base import FillReport, Instrument, OrderReport, PositionReport, VenueAdapter
 
-OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
 ZERO = Decimal(0)
 
 
@@ -86,6 +86,7 @@ class VenueData:
     pending_fills: list[FillReport] = field(default_factory=list)  # after the ledger's cursor
     instruments: Mapping[str, Instrument] = field(default_factory=dict)
     error: str | None = None
+    nets_binary_legs: bool = False  # the venue nets YES against NO (Kalshi): compare netted
 
 
 @contextmanager
@@ -178,7 +179,8 @@ def read_venue(ad: VenueAdapter, led: LedgerData) -> VenueData:
             for o in led.open_orders() if o.account == ad.account and o.client_order_id not in venue_open
         }
         pending = list(read_fills(ad, led.cursors.get(ad.account)))
-        return VenueData(ad.account, positions, open_orders, lookups, pending, ad.instruments())
+        return VenueData(ad.account, positions, open_orders, lookups, pending, ad.instruments(),
+                         nets_binary_legs=ad.capabilities.nets_binary_legs)
     except (RunnerError, OSError) as exc:
         return VenueData(ad.account, error=f"{type(exc).__name__}: {exc}")
 

@@ -13,6 +13,8 @@ from decimal import Decimal
 
 from runner.audit.findings import Finding, Severity
 from runner.audit.inputs import LedgerData, VenueData, age_s, instrument_of
+from runner.ledger.order_states import is_open
+from venues.base import net_binary_legs
 
 ZERO = Decimal(0)
 
@@ -87,6 +89,8 @@ def ledger_vs_venue(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Fi
             continue
         expected = _expected(led, vd)
         actual = venue_quantities(vd)
+        if vd.nets_binary_legs:  # the ledger keeps YES and NO apart; the venue nets them
+            expected, actual = net_binary_legs(expected), net_binary_legs(actual)
         abandoned = _abandoned_qty(led, account)
         for inst in sorted(set(expected) | set(actual)):
             diff = actual.get(inst, ZERO) - expected.get(inst, ZERO)
@@ -180,7 +184,7 @@ def orphan_orders(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Find
         for rep in vd.open_orders:
             order = led.orders.get(rep.client_order_id)
             status = led.status.get(rep.client_order_id)
-            if order is not None and status in ("submitting", "new", "partially_filled", "unknown", "resolved"):
+            if order is not None and is_open(status):
                 continue
             why = "unknown to the ledger" if order is None else f"closed in the ledger ({status})"
             out.append(Finding(

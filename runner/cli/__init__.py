@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from runner.cli import agent_cmd, integrity, ops, read, run_cmd, surface_cmd, validate_cmd, venues_cmd  # noqa: F401
+from runner.cli import agent_cmd, integrity, ops, parity_cmd, read, run_cmd, surface_cmd, validate_cmd, venues_cmd  # noqa: F401, E501
 from runner.cli.app import app
 
 GLOBAL_OPTIONS = ("--home", "--db")

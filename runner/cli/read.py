@@ -38,12 +38,16 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
     """Whether a runner is running; every variant: state, why, position, PnL; deploy errors."""
     from runner.cli.liveness import describe
     from runner.cli.views import status_view
+    from runner.marketdata.recorder import latest
 
     doc = status_view(ctx().ledger())
+    doc["session"] = latest(ctx().home / "state" / "recordings")  # recordings: runner parity SESSION
     if as_json:
         emit_json(doc)
         return
     typer.echo(describe(doc["runner"]))
+    if doc["session"]:
+        typer.echo(f"session {doc['session']} (state/recordings/{doc['session']})")
     if wide:
         _table("variants", ["id", "kind", "venue", "mode", "state", "reason", "since", "position", "orders", "pnl",
                             "today", "last error"],

@@ -55,7 +55,7 @@ def run(
         for stop in extras:
             stop()
         watcher.stop()
-        rt.stop()
+        rt.stop(clean=True)
         reporter.summary(list(rt.engines.values()))
         reporter.info("runner stopped")
 

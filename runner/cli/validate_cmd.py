@@ -10,21 +10,31 @@ from runner.cli.app import app, ctx, emit_json
 
 
 @app.command()
-def validate(paths: list[Path]) -> None:
-    """Check variant files without deploying: exit 0 when all are valid, 2 otherwise."""
+def validate(paths: list[Path], offline: bool = typer.Option(
+        False, "--offline", help="check instrument names by shape only; do not reach the venue")) -> None:
+    """Check variant files without deploying: the file, its instruments against the account's
+    list (by shape when unreachable) and the kind's needs against the adapter's capabilities.
+    Exit 0 when all are valid, 2 otherwise."""
     from runner.errors import BadInputError, SpecError
     from runner.spec.load import load_variant
+    from runner.spec.venue_fit import check_fit
 
-    venues = ctx().venues()
+    c = ctx()
+    venues = c.venues()
     bad = 0
     for p in paths:
         try:
             v = load_variant(p, venues)
+            fit = check_fit(v, venues, c.home, offline)
+            if fit.issues:
+                raise SpecError(fit.issues)
         except SpecError as exc:
             bad += 1
             typer.echo(str(exc), err=True)
             continue
-        typer.echo(f"{p}: ok ({v.id}, kind {v.spec.kind}, venue {v.spec.venue}, hash {v.content_hash[:12]})")
+        typer.echo(f"{p}: ok ({v.id}, kind {v.spec.kind}, venue {v.spec.venue}, hash {v.content_hash[:12]}; "
+                   f"{fit.note})")
+        typer.echo(f"  data: {v.stream.describe()}")
     if bad:
         raise BadInputError(f"{bad} of {len(paths)} file(s) invalid")
 

@@ -9,10 +9,9 @@ from decimal import Decimal
 from typing import Any
 
 from runner.ledger.models import MAIN_RUN
+from runner.ledger.order_states import OPEN
 from runner.ledger.store import Ledger
 from runner.ledger.types import iso
-
-OPEN = ("submitting", "new", "partially_filled", "unknown", "resolved")
 
 
 def _f(x: Decimal | None) -> float | None:

@@ -8,8 +8,9 @@ The venue is :class:`ReplayVenue` (the sim's matching, in memory); ledger writes
 from __future__ import annotations
 
 import heapq
+import itertools
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -25,9 +26,10 @@ from runner.errors import BadInputError
 from runner.kinds.base import MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.models import Deployment
-from runner.ledger.store import Ledger, NewFill
+from runner.ledger.order_states import fill_from_report
+from runner.ledger.store import Ledger
 from runner.lifecycle import Action, State, Trigger, respond
-from runner.marketdata.readers import read_events
+from runner.marketdata.binding import open_streams
 from runner.marketdata.timestamps import to_iso
 from runner.spec.deployment_config import VenuesConfig
 from runner.spec.load import LoadedVariant
@@ -93,12 +95,16 @@ def merged(streams: list[Iterator[MarketEvent]]) -> Iterable[MarketEvent]:
 
 
 def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
-                 venues: VenuesConfig | None = None, capital: float = 100_000.0) -> BacktestResult:
+                 venues: VenuesConfig | None = None, capital: float = 100_000.0, *,
+                 on_decision: Callable[[MarketEvent, object, Any], None] | None = None,
+                 seed_until: float | None = None) -> BacktestResult:
+    """``seed_until``: events up to this time only fill the strategy's windows (a recorded
+    session's warm-up history); ``on_decision`` sees every decision (parity)."""
     kind = get_kind(loaded.spec.kind)
     assert kind is not None
     run_id = f"{BACKTEST_PREFIX}{uuid.uuid4().hex[:12]}"
     key = f"{loaded.id}@{run_id}"
-    streams = [read_events(path, inst) for inst, path in data]  # sniffs headers: bad files fail here
+    streams = open_streams(loaded, kind, data)  # sniffs headers: a file the variant cannot use fails here
     ledger.ensure_run(run_id, "backtest", loaded.id)
     ledger.record_deployment(
         Deployment(variant=key, name=loaded.spec.name, version=loaded.spec.version, kind=loaded.spec.kind,
@@ -107,14 +113,16 @@ def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Le
         State.PENDING.value,
     )
     try:
-        return _replay(loaded, data, ledger, venues, capital, run_id, key, streams)
+        return _replay(loaded, data, ledger, venues, capital, run_id, key, streams, on_decision, seed_until)
     except BadInputError:
         ledger.discard_backtest(run_id, key)
         raise
 
 
 def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger, venues: VenuesConfig | None,
-            capital: float, run_id: str, key: str, streams: list[Iterator[MarketEvent]]) -> BacktestResult:
+            capital: float, run_id: str, key: str, streams: list[Iterator[MarketEvent]],
+            on_decision: Callable[[MarketEvent, object, Any], None] | None = None, seed_until: float | None = None
+            ) -> BacktestResult:
     kind = get_kind(loaded.spec.kind)
     assert kind is not None
     venue = ReplayVenue(loaded.spec.venue, backtest_instruments(loaded, venues))
@@ -127,7 +135,13 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
         life.fire(engine, Trigger.START, "backtest_start", f"data: {', '.join(str(p) for _, p in data)}")
         stats = EquityStats(capital)
         qty: dict[str, float] = {}
-        bars, fills, cash = _loop(engine, venue, sink, life, stats, merged(streams), run_id, key, capital, qty)
+        events = iter(merged(streams))
+        if seed_until is not None:
+            events = _seed(engine, events, seed_until)
+            if engine.strategy.warm:
+                life.fire(engine, Trigger.WARM, "warm", "pre-seeded from the session's warm-up history")
+        engine.on_decision = on_decision
+        bars, fills, cash = _loop(engine, venue, sink, life, stats, events, run_id, key, capital, qty)
     finally:
         sink.close()  # everything written, the writer process gone (also when a data row was bad)
     skips = engine.take_skips()
@@ -151,6 +165,15 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
     result = BacktestResult(run_id, loaded.id, metrics, skips, trades, bars, fills, kind_extra(engine))
     ledger.finish_run(run_id, {"metrics": metrics, "skips": skips, "bars": bars, "fills": fills})
     return result
+
+
+def _seed(engine: VariantEngine, events: Iterator[MarketEvent], until: float) -> Iterator[MarketEvent]:
+    """Hand the events up to ``until`` to the strategy alone, as a live start's warm-up does."""
+    for ev in events:
+        if ev.ts > until:
+            return itertools.chain((ev,), events)
+        engine.strategy.on_event(ev, {})
+    return iter(())
 
 
 def _handle_troubles(engine: VariantEngine, life: LifecycleDriver) -> None:
@@ -199,22 +222,27 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
                 cash += _apply_booked(engine, qty)
                 held = _held(qty)
             continue
-        set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra)
-        on_event(ev)
-        if engine.booked:
-            cash += _apply_booked(engine, qty)
-            held = _held(qty)
+        # orders decided on earlier events reach the venue now: they fill on this event (a bar's
+        # open, a book level by level), and the strategy sees the outcome before it decides again
+        set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra, ev.open,
+                   ev.bid_prices, ev.ask_prices)
+        if venue._reports:
+            for rep in venue.take_reports():
+                engine.on_report(rep)
         if venue._fills:
             for f in venue.fills().fills:
-                nf = NewFill(f"{venue.account}:{run_id}:{f.fill_id}", f.client_order_id, run_id, key, venue.account,
-                             f.instrument, f.side._value_, f.qty, f.price, f.fee, f.ts, f.liquidity,
-                             engine.groups.by_cid.get(f.client_order_id or ""))
+                nf = fill_from_report(f, account=venue.account, run_id=run_id, variant=key,
+                                      group=engine.groups.by_cid.get(f.client_order_id or ""), backtest=True)
                 sink.fill(nf)
                 engine.on_fill(nf)
                 signed = float(f.qty) * f.side.sign
                 qty[f.instrument] = qty.get(f.instrument, 0.0) + signed
                 cash -= signed * float(f.price) + float(f.fee)
                 fills += 1
+            held = _held(qty)
+        on_event(ev)
+        if engine.booked:
+            cash += _apply_booked(engine, qty)
             held = _held(qty)
         if engine.troubles:
             _handle_troubles(engine, life)

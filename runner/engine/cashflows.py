@@ -33,11 +33,12 @@ class Cashflows:
     def __init__(self, account: str, run_id: str, variant: str) -> None:
         self.account, self.run_id, self.variant = account, run_id, variant
         self.seen: dict[str, float] = {}  # instrument -> last settlement id looked at
+        self.funding_from_events = True  # off where the runtime books the venue's own records
 
     def book(self, ev: MarketEvent, positions: Mapping[str, PositionState], marks: Mapping[str, float]) -> list[NewFill]:
         x = ev.extra
         out: list[NewFill] = []
-        if "funding_settled_id" in x:
+        if "funding_settled_id" in x and self.funding_from_events:
             out += self._funding(ev, positions, marks)
         if "settled_id" in x:
             out += self._settlement(ev, positions)

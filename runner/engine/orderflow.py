@@ -92,6 +92,8 @@ class OrderFlow:
             b = self.venue.book(sym, depth=1)
         except (RunnerError, KeyError):
             return None
+        if b.gap is not None:
+            return None
         return MarketEvent(b.ts, sym, b.bids[0][0], b.asks[0][0], (b.bids[0][1],), (b.asks[0][1],), b.volume, b.extra)
 
     # --- groups ----------------------------------------------------------------------------
@@ -112,7 +114,7 @@ class OrderFlow:
         reqs: list[tuple[OrderRequest, Intent, int]] = []
         try:
             for n, intent in enumerate(intents):
-                cid = client_order_id(self.run_id, self.id, self._seq + n)
+                cid = client_order_id(self.run_id, self.id, self._seq + n, self.cid_salt)
                 req = self._leg_request(intent, ev, cid, qty)
                 if req is None:
                     return []
@@ -159,8 +161,10 @@ class OrderFlow:
                 self._skip("quote_unchanged")
                 return
             if not self._cancel(cur):
+                self._skip("quote_cancel_pending")  # closed on the venue, its fills not read yet
                 return
         if not intent.qty:
+            self._skip("quote_pulled" if cur is not None else "quote_none")
             return
         blocked = self._entry_block(ev.ts, intent.instrument)
         if blocked:
@@ -212,7 +216,7 @@ class OrderFlow:
             if left <= 0 or inst.is_dust(left, execution.to_decimal(act.price)):
                 self.maker.drop(mo)
                 continue
-            cid = client_order_id(self.run_id, self.id, self._seq)
+            cid = client_order_id(self.run_id, self.id, self._seq, self.cid_salt)
             intent = dataclasses.replace(mo.intent, price=act.price)
             try:
                 req = self._leg_request(intent, ev, cid, left)

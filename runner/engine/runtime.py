@@ -23,12 +23,17 @@ from runner.engine.report import Reporter
 from runner.engine.retries import Backoff, Retries
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
+from runner.engine.streams import EngineStreams
 from runner.engine.variant import VariantEngine
+from runner.engine.venue_records import VenueRecords, keeps_records
 from runner.errors import BadInputError, RefusedError, RunnerError, SpecError, TransientError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
+from runner.ledger.identity import client_id_salt
 from runner.ledger.instruments import record_instruments
 from runner.ledger.models import MAIN_RUN, Deployment
+from runner.ledger.order_states import OPEN as OPEN_STATUSES
+from runner.ledger.order_states import fill_from_report, filled_after
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill
 from runner.ledger.types import from_epoch
@@ -39,10 +44,8 @@ from venues.base import OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
-OPEN_STATUSES = ("submitting", "new", "partially_filled", "unknown", "resolved")
 
 
-LATE_FILL_AFTER = ("cancelled", "rejected")  # closed unfilled: a fill after these is recorded as such
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
 
 
@@ -71,10 +74,19 @@ class Runtime:
         self._last = {"status": 0.0, "skips": 0.0, "equity": 0.0, "heartbeat": 0.0, "summary": 0.0, "guards": 0.0}
         self.guards = Guards(ledger, config.guards, home)
         self.market_ts: float | None = None
+        self.cid_salt = client_id_salt(ledger)  # every client order id of this ledger carries it
+        self.records = VenueRecords()  # funding and asset-taken fees from the venues' own records
+        self.streams = EngineStreams()  # what each variant is handed: its declared stream, warmed up
         self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
+        from runner.marketdata.recorder import Recorder, prune
+
+        root = self.home / "state" / "recordings"
+        prune(root, self.config.recordings_keep_days)
+        if self.config.record:
+            self.streams.recorder = Recorder(root)  # this session's events and decisions, as backtest files
         self.ledger.ensure_run(MAIN_RUN, "main")
         self.deploy()
         self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {self.ledger.url}")
@@ -143,6 +155,8 @@ class Runtime:
             self.ledger.next_seq(MAIN_RUN, dep.variant), session_open=session_checker(loaded.spec.sessions),
             anomaly_tolerance=self.config.anomaly_tolerance, trips_kept=0,
         )
+        eng.cid_salt = self.cid_salt
+        eng.cashflows.funding_from_events = not keeps_records(venue)  # booked from the venue's records
         eng.on_order = self._on_order
         eng.on_sent = self.reporter.order  # printed once sent: a console line costs more than the send
         if self.config.guards.exposure_groups:
@@ -155,9 +169,12 @@ class Runtime:
                          for f in history], self.clock())
         self._restore_groups(eng)
         self.engines[dep.variant] = eng
+        note = self.streams.attach(eng)
+        if note:
+            self.reporter.info(f"{dep.variant}: {note}")
         self._reconcile_orders(eng)
-        if state is State.PENDING:
-            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}")  # None if the operator was first
+        if state is State.PENDING:  # the detail says how warm it starts; None if the operator was first
+            self.life.fire(eng, Trigger.START, "start", f"runner {self.runner_id}" + (f"; {note}" if note else ""))
 
     def _cannot_start(self, dep: Deployment, exc: Exception) -> None:
         """Recorded on its file (``runner status`` shows it) and said once per attempt: a venue
@@ -240,6 +257,7 @@ class Runtime:
             self.deploy()
         self._market()
         self._fills()
+        self._book_records(now)
         if self.audit_schedule is not None:
             self.audit_schedule.tick()  # here, between fill reads: audits see no half-applied state
         self._housekeeping(now)
@@ -273,12 +291,17 @@ class Runtime:
                     for eng in engines:
                         eng.troubles.append(_trouble(exc, f"market data {sym}: {exc}"))
                     continue
-                ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0],
-                                 tuple(s for _, s in book.bids), tuple(s for _, s in book.asks),
-                                 book.volume, dict(book.extra))
+                if book.gap is not None:  # settled or halted: nothing to price, not an error
+                    facts = MarketEvent(book.ts, sym, 0.0, 0.0, extra=dict(book.extra)) if book.extra else None
+                    for eng in engines:
+                        eng._skip(book.gap)
+                        if facts is not None:
+                            eng._on_extra(facts)  # a settlement still books (read from the venue)
+                    continue
                 self.market_ts = book.ts
-                for eng in engines:
-                    eng.on_event(ev)
+                if "funding_settled_id" in book.extra:
+                    self.records.settled(account, sym, book.extra["funding_settled_id"])
+                self.streams.dispatch(account, book, engines)  # each engine its stream: bars, quotes, books
 
     def _fills(self) -> None:
         for account, ad in self.adapters.items():
@@ -300,9 +323,8 @@ class Runtime:
                         continue  # not ours: reported by reconcile / the orphan audit
                     variant, group = order.variant, order.group_id
                     eng = self.engines.get(variant)  # type: ignore[assignment]
-                nf = NewFill(f"{account}:{f.fill_id}", f.client_order_id, MAIN_RUN, variant, account, f.instrument,
-                             f.side.value, f.qty, f.price, f.fee, f.ts, f.liquidity, group,
-                             eng.flags.get(f.client_order_id or "") if eng is not None else None)
+                nf = fill_from_report(f, account=account, run_id=MAIN_RUN, variant=variant, group=group,
+                                      flag=eng.flags.get(f.client_order_id or "") if eng is not None else None)
                 batch.append((nf, eng))
             applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
             for nf, eng in batch:
@@ -314,14 +336,24 @@ class Runtime:
             if page.cursor != cursor:
                 self.ledger.set_cursor(account, page.cursor)
 
+    def _book_records(self, now: float) -> None:
+        for account, ad in self.adapters.items():
+            if not keeps_records(ad):
+                continue
+            engines = [e for e in self.engines.values() if e.venue.account == account]
+            try:
+                self.records.book(self.ledger, account, ad, engines, now)
+            except RunnerError as exc:
+                self.reporter.error(f"{account}: reading the venue's cashflow records: {exc}")
+
     def _note_late_fill(self, nf: NewFill) -> None:
         """A fill read for an order already recorded closed unfilled (cancelled, rejected): the
         fill stands (it happened; its own time is on the fill) and the order's history says so,
         so its status is not "cancelled" with a position behind it."""
         cid = nf.client_order_id or ""
         status = self.ledger.order_status(cid)
-        if status in LATE_FILL_AFTER:
-            self.sink.order_event(cid, "filled_after_" + status,
+        if (event := filled_after(status)) is not None:
+            self.sink.order_event(cid, event,
                                   detail=f"{nf.side} {nf.qty} @ {nf.price} read after the order was recorded {status}")
             self.reporter.error(f"{nf.variant}: fill {nf.side} {nf.qty} {nf.instrument} @ {nf.price} on order "
                                 f"{cid[:12]} after it was {status}")
@@ -331,6 +363,7 @@ class Runtime:
             self._handle_troubles(eng, now)
             if eng.state is State.WARMING and eng.strategy.warm:
                 self.life.fire(eng, Trigger.WARM, "warm", "strategy has its history")
+                self.streams.fresh.add(eng.id)
             elif eng.state is State.BACKOFF and now >= self.backoff.get(eng.id, Backoff()).until:
                 self.life.fire(eng, Trigger.BACKOFF_ELAPSED, "transient", "auto-resume after backoff")
             elif eng.state is State.RETIRING and self.retries.due("retire:" + eng.id, now):
@@ -402,6 +435,9 @@ class Runtime:
                 for sym, pos in eng.positions.items():
                     if pos.qty and sym in eng.marks:
                         book = eng.venue.book(sym)
+                        if book.gap is not None:
+                            eng._skip(book.gap)  # no price to flatten at: look again next step
+                            continue
                         ev = MarketEvent(book.ts, sym, book.bids[0][0], book.asks[0][0])
                         side = "sell" if pos.qty > 0 else "buy"
                         eng.place(Intent(sym, side, "flatten", close=True, urgent=True), ev)
@@ -428,6 +464,8 @@ class Runtime:
         if now - last["heartbeat"] >= 1.0:
             last["heartbeat"] = now
             self._renew_leases()
+            if self.streams.recorder is not None:
+                self.streams.recorder.flush()  # a recording is readable (and survives a kill) within a second
             self._adopt_unowned()
             self._sync_positions()
             self.ledger.heartbeat(self.runner_id, socket.gethostname(), os.getpid(),
@@ -514,7 +552,26 @@ class Runtime:
                         continue  # wait for the fills to arrive before closing the order
                     eng.on_report(rep)
 
-    def stop(self) -> None:
+    def _cancel_on_stop(self) -> None:
+        """Resting orders must not fill while nobody manages them; a venue that does not answer
+        is reported and the stop goes on (the next start reconciles the orders by client id)."""
+        for eng in self.engines.values():
+            spec = self.venues.accounts.get(eng.venue.account)
+            if not eng.working or (spec is not None and spec.on_stop == "leave"):
+                continue
+            try:
+                eng.cancel_all()
+            except RunnerError as exc:
+                self.reporter.error(f"{eng.id}: cancelling resting orders on stop: {exc}")
+
+    def stop(self, clean: bool = False) -> None:
+        """Release everything; a ``clean`` stop (Ctrl-C, SIGTERM, ``--duration``) first cancels
+        the variants' resting orders unless their account says ``on_stop: leave``."""
+        if clean:
+            self._cancel_on_stop()
+        if self.streams.recorder is not None:
+            self.streams.recorder.close()
+            self.streams.recorder = None
         for eng in self.engines.values():
             self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
         self.ledger.release_leases(self.runner_id)

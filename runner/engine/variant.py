@@ -85,6 +85,7 @@ class VariantEngine(OrderFlow):
         self.venue = venue
         self.sink = sink
         self.run_id = run_id
+        self.cid_salt = ""  # the ledger's client-id salt (paper/live: set by the runtime)
         self.state = state
         self._seq = next_seq
         self.session_open = session_open
@@ -112,6 +113,8 @@ class VariantEngine(OrderFlow):
         self.on_order: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # just before the send
         self.on_sent: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # after it (e.g. printing)
         self.on_fill_cb: Callable[[VariantEngine, NewFill], None] | None = None
+        # recordings and parity: each decision, with the positions the strategy saw
+        self.on_decision: Callable[[MarketEvent, object, dict[str, PositionView]], None] | None = None
         self._init_orderflow()
 
     # --- market events ---------------------------------------------------------------------
@@ -125,6 +128,8 @@ class VariantEngine(OrderFlow):
         if self.maker.orders:
             self._maker_step(ev)
         decision = self.strategy.on_event(ev, self.views)
+        if self.on_decision is not None:
+            self.on_decision(ev, decision, self.views)
         if decision.__class__ is str:
             self.skips[decision] = self.skips.get(decision, 0) + 1  # type: ignore[index]
             return
@@ -134,6 +139,9 @@ class VariantEngine(OrderFlow):
         self.skips[reason] = self.skips.get(reason, 0) + 1
 
     def _act(self, ev: MarketEvent, intents: list[Intent]) -> None:
+        if not intents:  # a decision to do nothing still has a reason
+            self._skip("no_action")
+            return
         if self.state not in MANAGES_POSITIONS:  # backoff manages positions like paused
             self._skip(f"state_{self.state.value}")
             return
@@ -179,7 +187,7 @@ class VariantEngine(OrderFlow):
         else:
             qty = execution.to_decimal(intent.qty or 0.0)
         reduce_only = intent.close or not intent.is_entry
-        cid = client_order_id(self.run_id, self.id, self._seq)
+        cid = client_order_id(self.run_id, self.id, self._seq, self.cid_salt)
         try:
             req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, self.spec.execution, inst, reduce_only))
             if intent.is_entry:

@@ -36,6 +36,9 @@ class MarketEvent:
     ask_sizes: Sequence[float] = ()
     volume: float = 0.0
     extra: Mapping[str, float] = field(default_factory=dict)
+    open: float = 0.0  # a bar's open (0: not a bar); a backtest fills the orders of the bar before at it
+    bid_prices: Sequence[float] = ()  # the price of each level of ``bid_sizes`` (books)
+    ask_prices: Sequence[float] = ()
 
     @property
     def mid(self) -> float:
@@ -77,6 +80,15 @@ class Strategy(abc.ABC):
     """Subclass, set ``Params``, and register the class under a kind name."""
 
     Params: ClassVar[type[KindParams]]
+    # The market-data streams the kind can use (one event = one closed bar, one quote change or
+    # one book change), its default when the variant has no ``data:``, the book depth sampled by
+    # default, and the side streams it also consumes (``funding``; ``binary_books`` for binary
+    # markets). Windows and "per bar" quantities count events of the chosen stream.
+    streams: ClassVar[tuple[str, ...]] = ("bars", "quotes", "books")
+    default_stream: ClassVar[str] = "bars:1m"
+    default_book_depth: ClassVar[int] = 5
+    side_streams: ClassVar[tuple[str, ...]] = ()
+    binary: ClassVar[bool] = False  # its books are binary-market books (YES/NO bids, in cents)
 
     def __init__(self, params: KindParams, instruments: Sequence[str]) -> None:
         self.params = params
@@ -90,6 +102,11 @@ class Strategy(abc.ABC):
     def take_flags(self) -> dict[str, int]:
         out, self.flags = self.flags, {}
         return out
+
+    @property
+    def history_needed(self) -> int:
+        """Events of its stream it needs before it can decide (pre-seeded from venue history)."""
+        return 0
 
     @property
     @abc.abstractmethod

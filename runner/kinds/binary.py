@@ -1,6 +1,6 @@
 """Binary (YES/NO) markets as the kinds and the engine see them.
 
-A market ``M`` is traded through two leg instruments, ``M:YES`` and ``M:NO``, so positions are
+A market ``M`` is traded through two leg instruments, ``M:yes`` and ``M:no``, so positions are
 tracked per leg. Prices are cents (1..99); a settled leg pays 100 or 0. Market events of
 ``M`` carry both books in ``extra`` (see ``runner.marketdata.readers.read_binary_books``).
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-YES, NO = "YES", "NO"
+YES, NO = "yes", "no"  # the legs as Kalshi names them: TICKER:yes, TICKER:no
 PAYOUT = 100.0
 
 

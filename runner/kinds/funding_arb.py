@@ -42,6 +42,9 @@ def annualized(rate: float, interval_s: float) -> float:
 
 class FundingArb(Strategy):
     Params = FundingArbParams
+    streams = ("bars", "quotes", "books")
+    default_stream = "bars:1m"
+    side_streams = ("funding",)
 
     def __init__(self, params: FundingArbParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

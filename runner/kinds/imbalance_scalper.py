@@ -53,6 +53,8 @@ def near_close(ts: float, close: str | None, before_s: float) -> bool:
 
 class ImbalanceScalper(Strategy):
     Params = ImbalanceScalperParams
+    streams = ("quotes", "books")  # top-of-book sizes on every change; a bar has none
+    default_stream = "books"
 
     def __init__(self, params: ImbalanceScalperParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

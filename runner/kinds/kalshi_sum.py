@@ -6,7 +6,7 @@ legs of one group. ``scope: event``: the instruments are the markets of one mutu
 exclusive event; buy YES on every market when the YES asks sum below ``100 - min_gap``.
 Exactly one leg pays 100c at settlement, so a pair earns ``100 - cost`` minus fees.
 An orphan (one leg filled, the other not) is flattened at the bid by the next sweep.
-Prices are cents; positions are per leg (``M:YES``, ``M:NO``).
+Prices are cents; positions are per leg (``M:yes``, ``M:no``).
 """
 
 from __future__ import annotations
@@ -29,6 +29,9 @@ class KalshiSumParams(KindParams):
 
 class KalshiSum(Strategy):
     Params = KalshiSumParams
+    streams = ("books",)  # every change of a binary market's book
+    default_stream = "books"
+    binary = True
 
     def __init__(self, params: KalshiSumParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

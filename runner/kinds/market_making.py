@@ -74,6 +74,8 @@ def quote_size(avg_volume: float, p: MarketMakingParams) -> float:
 
 class MarketMaking(Strategy):
     Params = MarketMakingParams
+    streams = ("quotes", "books")  # quotes follow every change of the touch
+    default_stream = "books"
 
     def __init__(self, params: MarketMakingParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

@@ -39,12 +39,18 @@ class MeanReversionParams(KindParams):
 
 class MeanReversion(Strategy):
     Params = MeanReversionParams
+    streams = ("bars", "quotes", "books")  # `window` counts events of the declared stream
+    default_stream = "bars:1m"
 
     def __init__(self, params: MeanReversionParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)
         self.p = params
         self._z = {inst: RollingZ(params.window) for inst in instruments}
         self._notional = float(params.order_notional)
+
+    @property
+    def history_needed(self) -> int:
+        return self.p.window
 
     @property
     def warm(self) -> bool:

@@ -10,13 +10,14 @@ row raises :class:`BadInputError` naming the file and line.
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
 from runner.errors import BadInputError
 from runner.kinds.base import NO_EXTRA, MarketEvent
-from runner.marketdata.timestamps import epoch_seconds, parse_any, parser_for
+from runner.marketdata.timestamps import epoch_seconds, parse_any, parser_for, to_iso
 
 TS_NAMES = ("timestamp", "ts", "time", "date", "datetime", "open_time", "time_ms", "local_ts_ns")
 ALIASES = {
@@ -25,9 +26,23 @@ ALIASES = {
     "bid_size": ("bid_size", "bid_sz", "bid_qty"),
     "ask_size": ("ask_size", "ask_sz", "ask_qty"),
     "close": ("close",),
+    "open": ("open",),
     "volume": ("volume",),
     "rate": ("rate", "funding_rate", "fundingrate", "fundingRate"),
 }
+
+
+def _open(path: Path, newline: str | None = None):  # type: ignore[no-untyped-def]
+    """A data file as text; ``.gz`` (a closed recording) is read as is."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", encoding="utf-8", newline=newline)
+    return path.open(encoding="utf-8", newline=newline)
+
+
+def _out_of_order(ts: float, prev: float) -> ValueError:
+    if ts == prev:
+        return ValueError(f"duplicated timestamp {to_iso(ts)} (the row before has it too)")
+    return ValueError(f"rows out of time order: {to_iso(ts)} comes after {to_iso(prev)}")
 
 
 def _col(header: list[str], names: tuple[str, ...]) -> int | None:
@@ -41,11 +56,11 @@ def _col(header: list[str], names: tuple[str, ...]) -> int | None:
 def sniff(path: Path) -> str:
     """bars | quotes | funding | books | binary_books"""
     try:
-        with path.open(encoding="utf-8") as fh:
+        with _open(path) as fh:
             first = fh.readline().strip()
     except FileNotFoundError:
         raise BadInputError(f"{path}: data file not found") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise BadInputError(f"{path}: cannot read: {exc}") from None
     if not first:
         raise BadInputError(f"{path}:1: empty data file")
@@ -71,10 +86,10 @@ def sniff(path: Path) -> str:
     raise BadInputError(f"{path}:1: unknown CSV header {first!r}: expected bars, quotes or funding")
 
 
-def read_events(path: Path, instrument: str) -> Iterator[MarketEvent]:
+def read_events(path: Path, instrument: str, timeframe_s: float | None = None) -> Iterator[MarketEvent]:
     kind = sniff(path)
     if kind == "bars":
-        return read_bars(path, instrument)
+        return read_bars(path, instrument, timeframe_s)
     if kind == "quotes":
         return read_quotes(path, instrument)
     if kind == "books":
@@ -85,7 +100,7 @@ def read_events(path: Path, instrument: str) -> Iterator[MarketEvent]:
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
-    with path.open(encoding="utf-8", newline="") as fh:
+    with _open(path, "") as fh:
         reader = csv.reader(fh)
         header = next(reader)
         for lineno, row in enumerate(reader, start=2):
@@ -93,22 +108,32 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
                 yield lineno, header, row
 
 
-def read_bars(path: Path, instrument: str) -> Iterator[MarketEvent]:
-    """Each bar becomes one event at its close; bid = ask = close (no book: no OBI gate).
+def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> Iterator[MarketEvent]:
+    """Each bar becomes one event at its close (``timestamp`` is the bar's open: the bar is
+    known ``timeframe_s`` later), carrying its open for the fill of orders decided on the bar
+    before; bid = ask = close (no book: no OBI gate). Without ``timeframe_s`` the spacing of
+    the first two rows is the timeframe. Rows closer together than the timeframe, out of
+    order or duplicated are refused with their line.
 
     Lines are split on commas directly (twice as fast as the csv module); a line with a quote
     character goes through the csv module.
     """
-    with path.open(encoding="utf-8", newline="") as fh:
+    with _open(path, "") as fh:
         header = next(csv.reader([fh.readline()]), [])
         its = _col(header, TS_NAMES)
         ic = _col(header, ALIASES["close"])
         iv = _col(header, ALIASES["volume"])
+        io = _col(header, ALIASES["open"])
+        ifr = _col(header, ("funding_rate",))  # optional: the perp's current funding rate (recordings)
         assert its is not None and ic is not None
-        need = max(its, ic, iv if iv is not None else 0) + 1
+        need = max(its, ic, iv if iv is not None else 0, io if io is not None else 0) + 1
         parse_ts = None
         epoch = False  # epoch seconds are parsed inline; ms/us/ns and ISO go through parse_ts
         lineno = 1
+        tf = timeframe_s
+        prev = -1e300
+        exact = timeframe_s is None
+        pending: tuple[float, float, float, float] | None = None  # (open ts, open, close, volume): tf unknown yet
         try:
             for line in fh:
                 lineno += 1
@@ -122,6 +147,7 @@ def read_bars(path: Path, instrument: str) -> Iterator[MarketEvent]:
                     epoch = parse_ts is epoch_seconds
                 close = float(row[ic])
                 vol = float(row[iv]) if iv is not None and row[iv] else 0.0
+                opn = float(row[io]) if io is not None and row[io] else close
                 if not close > 0:
                     raise ValueError(f"close must be positive, got {row[ic]!r}")
                 if epoch:
@@ -130,13 +156,36 @@ def read_bars(path: Path, instrument: str) -> Iterator[MarketEvent]:
                         ts = epoch_seconds(row[its])
                 else:
                     ts = parse_ts(row[its])
-                yield MarketEvent(ts, instrument, close, close, (), (), vol, NO_EXTRA)
+                if ts - prev <= (tf or 0.0):
+                    if ts <= prev:
+                        raise _out_of_order(ts, prev)
+                    if ts - prev < tf:  # type: ignore[operator]
+                        raise ValueError(f"bars {ts - prev:g} s apart, closer than the variant's timeframe of "
+                                         f"{tf:g} s (declare data: {{bars: ...}} to match the file)")
+                    exact = True  # at least two bars one timeframe apart: the file is of this timeframe
+                if tf is None:
+                    if pending is None:
+                        pending = (ts, opn, close, vol)
+                        prev = ts
+                        continue
+                    tf = ts - pending[0]
+                    yield MarketEvent(pending[0] + tf, instrument, pending[2], pending[2], (), (), pending[3],
+                                      NO_EXTRA, pending[1])
+                prev = ts
+                extra = NO_EXTRA if ifr is None or len(row) <= ifr or not row[ifr] else {"funding_rate": float(row[ifr])}
+                yield MarketEvent(ts + tf, instrument, close, close, (), (), vol, extra, opn)
         except ValueError as exc:
             raise BadInputError(f"{path}:{lineno}: bad bar row: {exc}") from None
+        if pending is not None and tf is None:  # a single bar: its timeframe cannot be told
+            raise BadInputError(f"{path}:2: one bar only: its timeframe cannot be told (declare data: {{bars: ...}})")
+        if not exact and prev > -1e300 and lineno > 2:
+            raise BadInputError(f"{path}:3: no two bars are {tf:g} s apart: the file's bars are of a longer "
+                                "timeframe than the variant consumes (declare data: {bars: ...} to match the file)")
 
 
 def read_quotes(path: Path, instrument: str) -> Iterator[MarketEvent]:
     parse_ts = None
+    prev = -1e300
     idx = None
     for lineno, header, row in _csv_rows(path):
         try:
@@ -150,14 +199,17 @@ def read_quotes(path: Path, instrument: str) -> Iterator[MarketEvent]:
             if not (0 < bid <= ask):
                 raise ValueError(f"need 0 < bid <= ask, got bid={bid} ask={ask}")
             assert parse_ts is not None
-            yield MarketEvent(parse_ts(row[its]), instrument, bid, ask, (float(row[ibs]),), (float(row[ias]),), 0.0,
-                              NO_EXTRA)
+            ts = parse_ts(row[its])
+            if ts <= prev:
+                raise _out_of_order(ts, prev)
+            prev = ts
+            yield MarketEvent(ts, instrument, bid, ask, (float(row[ibs]),), (float(row[ias]),), 0.0, NO_EXTRA)
         except (ValueError, IndexError) as exc:
             raise BadInputError(f"{path}:{lineno}: bad quote row: {exc}") from None
 
 
 def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:  # type: ignore[type-arg]
-    with path.open(encoding="utf-8") as fh:
+    with _open(path) as fh:
         for lineno, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
@@ -171,6 +223,8 @@ def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:  # type: ignore[type-arg]
 
 
 def read_books(path: Path, instrument: str) -> Iterator[MarketEvent]:
+    """One event per book row, every level kept (prices and sizes): a backtest fills level by level."""
+    prev: dict[str, float] = {}
     for lineno, row in _jsonl(path):
         try:
             bids, asks = row["bids"], row["asks"]
@@ -179,10 +233,15 @@ def read_books(path: Path, instrument: str) -> Iterator[MarketEvent]:
             bid, ask = float(bids[0][0]), float(asks[0][0])
             if bid > ask:
                 raise ValueError(f"crossed book: bid {bid} > ask {ask}")
+            ts = parse_any(row["ts"])
+            inst = str(row.get("instrument", instrument))
+            if ts <= prev.get(inst, -1e300):
+                raise _out_of_order(ts, prev[inst])
+            prev[inst] = ts
             yield MarketEvent(
-                parse_any(row["ts"]), row.get("instrument", instrument), bid, ask,
-                tuple(float(s) for _, s in bids), tuple(float(s) for _, s in asks),
-                float(row.get("volume", 0.0)),
+                ts, inst, bid, ask, tuple(float(s) for _, s in bids), tuple(float(s) for _, s in asks),
+                float(row.get("volume", 0.0)), NO_EXTRA, 0.0,
+                tuple(float(p) for p, _ in bids), tuple(float(p) for p, _ in asks),
             )
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             raise BadInputError(f"{path}:{lineno}: bad book row: {exc!s}") from None
@@ -191,6 +250,7 @@ def read_books(path: Path, instrument: str) -> Iterator[MarketEvent]:
 def read_funding(path: Path, instrument: str) -> Iterator[MarketEvent]:
     """Funding rows become events carrying ``extra['funding_rate']`` (no prices)."""
     parse_ts = None
+    prev = -1e300
     idx = None
     for lineno, header, row in _csv_rows(path):
         try:
@@ -202,6 +262,9 @@ def read_funding(path: Path, instrument: str) -> Iterator[MarketEvent]:
             assert parse_ts is not None
             rate = float(row[idx[1]])  # type: ignore[index]
             ts = parse_ts(row[idx[0]])  # type: ignore[index]
+            if ts <= prev:
+                raise _out_of_order(ts, prev)
+            prev = ts
             # each row is a settled interval: the engine books the variant's funding from it
             yield MarketEvent(ts, instrument, 0.0, 0.0, extra={"funding_rate": rate, "funding_settled_id": ts,
                                                                "funding_settled_rate": rate, "funding_settled_ts": ts})
@@ -212,8 +275,10 @@ def read_funding(path: Path, instrument: str) -> Iterator[MarketEvent]:
 def read_binary_books(path: Path) -> Iterator[MarketEvent]:
     """Binary-market books: YES bid/ask in cents as bid/ask; NO book in ``extra``.
 
-    Asks are implied: yes_ask = 100 - best no_bid, no_ask = 100 - best yes_bid.
+    Asks are implied: yes_ask = 100 - best no_bid, no_ask = 100 - best yes_bid. Rows are in
+    time order per market; a settlement row may share its book's timestamp.
     """
+    prev: dict[str, float] = {}
     for lineno, row in _jsonl(path):
         try:
             yes, no = row.get("yes_bids") or [], row.get("no_bids") or []
@@ -232,8 +297,13 @@ def read_binary_books(path: Path) -> Iterator[MarketEvent]:
                 ts = parse_any(row["ts"])
                 extra.update(settled_id=float(row.get("round", ts)), settled_ts=ts,
                              settled_yes=100.0 if row["result"] == "yes" else 0.0)
+            ts, market = parse_any(row["ts"]), str(row["market"])
+            last = prev.get(market, -1e300)
+            if ts < last or (ts == last and "result" not in row):
+                raise _out_of_order(ts, last)
+            prev[market] = ts
             yield MarketEvent(
-                parse_any(row["ts"]), str(row["market"]), yes_bid, extra["yes_ask"],
+                ts, market, yes_bid, extra["yes_ask"],
                 tuple(float(s) for _, s in yes), tuple(float(s) for _, s in no), extra=extra,
             )
         except (KeyError, ValueError, TypeError, IndexError) as exc:

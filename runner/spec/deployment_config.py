@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -20,6 +20,7 @@ class AccountSpec(BaseModel):
     live: bool = False
     url: str | None = None
     credentials: dict[str, str] = Field(default_factory=dict)  # setting -> ENV VAR NAME
+    on_stop: Literal["cancel", "leave"] = "cancel"  # a clean stop cancels the variants' resting orders
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -96,6 +97,8 @@ class RunnerConfig(BaseModel):
     equity_interval_s: float = 5.0
     lease_ttl_s: float = Field(10.0, gt=1, description="a variant's lease lapses this long after its runner's last renewal")
     stale_data_s: float = 30.0
+    record: bool = Field(True, description="record each paper/live session under state/recordings/")
+    recordings_keep_days: float = Field(7.0, ge=0, description="paper/live recordings older than this are removed at start")
     audits: dict[str, str] = Field(
         default_factory=lambda: {
             "freshness": "* * * * *",

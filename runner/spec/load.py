@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from runner.errors import SpecError, SpecIssue
 from runner.kinds.base import KindParams
 from runner.kinds.registry import get_kind, kind_names
+from runner.spec.data import Stream, effective_data
 from runner.spec.deployment_config import VenuesConfig
 from runner.spec.variant import VariantSpec
 from runner.spec.yamlload import LocatedYaml, issues_from_validation, parse_yaml, read_text
@@ -28,6 +29,13 @@ class LoadedVariant:
     @property
     def id(self) -> str:
         return self.spec.variant_id
+
+    @property
+    def stream(self) -> Stream:
+        """The market-data stream it consumes, the kind's defaults applied (same in every mode)."""
+        kind = get_kind(self.spec.kind)
+        assert kind is not None
+        return effective_data(self.spec.data, kind.default_stream, kind.default_book_depth)
 
 
 def content_hash(text: str) -> str:
@@ -70,7 +78,19 @@ def _instruments_unique(spec: VariantSpec, doc: LocatedYaml, _p: Path, _v: Venue
     return None
 
 
-RULES: tuple[Rule, ...] = (_stem_is_id, _kind_registered, _venue_known, _instruments_unique)
+def _stream_usable(spec: VariantSpec, doc: LocatedYaml, _p: Path, _v: VenuesConfig | None) -> SpecIssue | None:
+    kind = get_kind(spec.kind)
+    chosen = spec.data.stream if spec.data is not None else None
+    if kind is None or chosen is None or chosen in kind.streams:
+        return None
+    return SpecIssue(
+        doc.file, doc.line_of(("data", chosen)), f"data.{chosen}",
+        f"kind {spec.kind} cannot use the {chosen} stream; it can use: {', '.join(kind.streams)} "
+        f"(default: {kind.default_stream.replace(':', ' ')})",
+    )
+
+
+RULES: tuple[Rule, ...] = (_stem_is_id, _kind_registered, _venue_known, _instruments_unique, _stream_usable)
 
 
 def parse_variant(text: str, path: Path, venues: VenuesConfig | None = None) -> LoadedVariant:

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from runner.spec.data import DataSpec
+
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9-]*$"
 
 
@@ -63,6 +65,7 @@ class VariantSpec(Frozen):
     params: dict[str, Any]
     risk: RiskSpec
     execution: ExecutionSpec = ExecutionSpec()
+    data: DataSpec | None = None  # the market-data stream; None: the kind's default (spec/data.py)
     sessions: list[SessionWindow] | None = None
     retired: bool = False
     notes: str | None = None

@@ -47,7 +47,10 @@ def test_funding_cashflows_are_not_mistaken_for_fees_off_the_schedule(tmp_path) 
     from tests.kit.home import make_home as make_sim_home
 
     home = make_sim_home(tmp_path / "home")
-    home.add_variant("funding-arb_v1.yaml")
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "strategies.d" / "funding-arb_v1.yaml").read_text()
+    home.add_variant("funding-arb_v1.yaml", text + "data: {quotes: true}\n")  # an event per market step
     rt = home.runtime()
     rt.start()
     for _ in range(400):

@@ -68,7 +68,7 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path) -> None:
     bad = tmp_path / "bars.csv"
     bad.write_text("timestamp,open,high,low,close,volume\n1700000000,1,1,1,1,1\n1700000060,1,1,1,oops,1\n")
     (tmp_path / "strategies.d").mkdir(exist_ok=True)
-    (tmp_path / "strategies.d" / "MR_v13.yaml").write_text(mr_yaml())
+    (tmp_path / "strategies.d" / "MR_v13.yaml").write_text(mr_yaml().replace("{quotes: true}", "{bars: 1m}"))
     res = runner(tmp_path, "pause", "NOPE_v1")
     assert res.returncode == 2 and "unknown variant" in res.stderr
     res = runner(tmp_path, "backtest", str(tmp_path / "strategies.d" / "MR_v13.yaml"), "--data", str(bad))

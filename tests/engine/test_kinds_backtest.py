@@ -41,7 +41,7 @@ def test_market_making_reports_volume_quoted_and_filled_and_the_inventory_range(
 
 def test_funding_arb_reports_funding_earned_fees_and_net(tmp_path: Path, data: Path) -> None:
     result, _ = backtest(tmp_path, "funding-arb_v1.yaml", [
-        f"BTC-USD={data / 'btc_spot_1h.csv'}", f"BTC-PERP={data / 'btc_perp_1h.csv'}",
+        f"BTC-USD={data / 'btc_spot_1m.csv'}", f"BTC-PERP={data / 'btc_perp_1m.csv'}",
         f"BTC-PERP={data / 'btc_funding.csv'}"])
     x = result.extra
     assert x["funding_earned"] > 0 and x["trading_fees"] > 0
@@ -52,7 +52,9 @@ def test_funding_arb_reports_funding_earned_fees_and_net(tmp_path: Path, data: P
 def test_kalshi_sum_reports_pairs_orphans_and_settled_pnl(tmp_path: Path, data: Path) -> None:
     result, _ = backtest(tmp_path, "Kalshi-sum_v1.yaml", [str(data / "kalshi_books.jsonl")])
     x = result.extra
-    assert x["pairs"] > 0 and x["orphans"] == 0 and x["settled_pnl"] > 0
+    # legs fill on the book after the one that showed the gap: a gap that closes in between
+    # leaves an orphan leg (counted, and flattened by the next sweep), as it would live
+    assert x["pairs"] > x["orphans"] > 0 and x["settled_pnl"] > 0
 
 
 def test_generated_binary_books_and_funding_read_back_with_settlement_facts(data: Path) -> None:

@@ -26,6 +26,7 @@ mode: paper
 instruments: [BTC-USD, BTC-PERP]
 params: {{open_apr: {open_apr}, close_apr: -5.0, order_notional: 1500}}
 risk: {{max_order_notional: 5000, max_position_notional: 10000, max_daily_loss: 1000}}
+data: {{quotes: true}}
 """
 
 KALSHI_YAML = """\
@@ -140,7 +141,7 @@ def test_the_funding_pair_opens_as_one_group_and_funding_lands_as_zero_quantity_
 
 def _orphaned_pair(desk: Desk) -> list:  # type: ignore[type-arg]
     """Step until the sim's first YES+NO pair is sent with its NO leg unfilled; its two order rows."""
-    desk.sim.faults.append("nofill:KXSIM-A:NO")
+    desk.sim.faults.append("nofill:KXSIM-A:no")
     for _ in range(300):
         desk.step()
         if group_orders(desk, "Kalshi-sum_v7"):
@@ -155,17 +156,17 @@ def test_an_orphan_leg_blocks_new_groups_and_is_swept_at_the_bid(tmp_path: Path)
     try:
         eng = desk.engine("Kalshi-sum_v7")
         legs = _orphaned_pair(desk)
-        yes = next(p for p in desk.ledger.positions(variant="Kalshi-sum_v7") if p.instrument == "KXSIM-A:YES")
+        yes = next(p for p in desk.ledger.positions(variant="Kalshi-sum_v7") if p.instrument == "KXSIM-A:yes")
         assert yes.qty > 0 and eng.groups.unbalanced == {legs[0].group_id}
         ev = desk.event("KXSIM-A")
-        assert eng.place_group([Intent("KXSIM-A:YES", "buy", "entry", qty=1, price=99, group="x"),
-                                Intent("KXSIM-A:NO", "buy", "entry", qty=1, price=99, group="x")], ev) == []
+        assert eng.place_group([Intent("KXSIM-A:yes", "buy", "entry", qty=1, price=99, group="x"),
+                                Intent("KXSIM-A:no", "buy", "entry", qty=1, price=99, group="x")], ev) == []
         assert eng.skips.get("group_unbalanced") == 1
         desk.step()  # the next sweep flattens the orphan at the bid
         sweep = [o for o in desk.ledger.orders(variant="Kalshi-sum_v7") if o.purpose == "orphan_sweep"]
         assert len(sweep) == 1 and sweep[0].side == "sell" and sweep[0].group_id == legs[0].group_id
         qty = {p.instrument: p.qty for p in desk.ledger.positions(variant="Kalshi-sum_v7")}
-        assert qty.get("KXSIM-A:YES", 0) == 0 and qty.get("KXSIM-A:NO", 0) == 0
+        assert qty.get("KXSIM-A:yes", 0) == 0 and qty.get("KXSIM-A:no", 0) == 0
         assert eng.groups.blocking(eng.positions) is None  # resolved: new groups may open again
     finally:
         desk.close()
@@ -177,25 +178,25 @@ def test_settlement_pays_exactly_one_leg_of_each_pair(tmp_path: Path) -> None:
         for _ in range(150):
             desk.step()
             pos = {p.instrument: p.qty for p in desk.ledger.positions(variant="Kalshi-sum_v7")}
-            if pos.get("KXSIM-A:YES"):
+            if pos.get("KXSIM-A:yes"):
                 break
         pos = {p.instrument: p.qty for p in desk.ledger.positions(variant="Kalshi-sum_v7")}
-        n = pos["KXSIM-A:YES"]
-        assert n > 0 and pos["KXSIM-A:NO"] == n
+        n = pos["KXSIM-A:yes"]
+        assert n > 0 and pos["KXSIM-A:no"] == n
         while desk.sim.store.db.execute("SELECT COUNT(*) FROM settlements WHERE market='KXSIM-A'").fetchone()[0] == 0:
             desk.sim.advance()  # to expiry (every 150 steps), without trading more
             desk.now += 1.0
         desk.step()
         settled = [f for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.liquidity == "settlement"]
         assert sorted(f.price for f in settled) == [0, 100]
-        assert {f.instrument for f in settled} == {"KXSIM-A:YES", "KXSIM-A:NO"}
+        assert {f.instrument for f in settled} == {"KXSIM-A:yes", "KXSIM-A:no"}
         assert all(f.side == "sell" and f.fee == 0 for f in settled)
         row = desk.sim.store.db.execute("SELECT yes_pays FROM settlements WHERE market='KXSIM-A'").fetchone()
         paid = next(f for f in settled if f.price == 100)
-        assert paid.instrument == ("KXSIM-A:YES" if row[0] == 100 else "KXSIM-A:NO")
+        assert paid.instrument == ("KXSIM-A:yes" if row[0] == 100 else "KXSIM-A:no")
         assert all(f.qty == n for f in settled)
         assert all(p.qty == 0 for p in desk.ledger.positions(variant="Kalshi-sum_v7"))
-        assert desk.sim.store.position("KXSIM-A:YES")[0] == desk.sim.store.position("KXSIM-A:NO")[0] == 0
+        assert desk.sim.store.position("KXSIM-A:yes")[0] == desk.sim.store.position("KXSIM-A:no")[0] == 0
         pnl = sum(p.realized_pnl for p in desk.ledger.positions(variant="Kalshi-sum_v7"))
         cost = sum(f.qty * f.price for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.side == "buy")
         assert pnl == 100 * n - cost  # a pair earns 100 - (yes + no) per contract, before fees
@@ -223,7 +224,7 @@ def test_event_scope_buys_yes_on_every_market_of_the_event_as_one_group(tmp_path
             if group_orders(desk, "Kalshi-event_v1"):
                 break
         legs = group_orders(desk, "Kalshi-event_v1")
-        assert sorted(o.instrument for o in legs) == ["KXSIM-CUP-BLUE:YES", "KXSIM-CUP-GOLD:YES", "KXSIM-CUP-RED:YES"]
+        assert sorted(o.instrument for o in legs) == ["KXSIM-CUP-BLUE:yes", "KXSIM-CUP-GOLD:yes", "KXSIM-CUP-RED:yes"]
         assert len({o.group_id for o in legs}) == 1 and len({o.qty for o in legs}) == 1
         assert sum(o.price for o in legs) < 98  # type: ignore[misc]
     finally:
@@ -244,6 +245,6 @@ def test_an_unbalanced_group_still_blocks_new_groups_after_a_restart(tmp_path: P
         eng = again.engines["Kalshi-sum_v7"]
         assert eng.groups.unbalanced == {legs[0].group_id}  # rebuilt from the ledger
         assert eng.groups.blocking(eng.positions) == "group_unbalanced"
-        assert eng.groups.group_for("KXSIM-A:YES") == legs[0].group_id  # the sweep will carry its id
+        assert eng.groups.group_for("KXSIM-A:yes") == legs[0].group_id  # the sweep will carry its id
     finally:
         desk.close()

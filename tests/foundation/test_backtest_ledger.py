@@ -29,7 +29,12 @@ SAMPLE = REPO / "strategies.d" / "MR_v13.yaml"
 
 
 def reference_trades(closes: list[float], ts: list[float]) -> list[tuple[float, str]]:
-    """(bar time, side) of every order the MR_v13 rule places on bars, in order."""
+    """(fill time, side) of every order the MR_v13 rule places on bars, in order.
+
+    The order decided on bar i (known at its close, ``ts[i] + 60``) fills at bar i+1's open, at
+    that moment; these bars open at the previous close, so the price is the signal bar's close.
+    An order decided on the last bar has no next bar to fill on.
+    """
     p = load_variant(SAMPLE).params
     w = p.window
     out: list[tuple[float, str]] = []
@@ -46,13 +51,13 @@ def reference_trades(closes: list[float], ts: list[float]) -> list[tuple[float, 
             stop = move <= -p.stop_loss_pct if pos > 0 else move >= p.stop_loss_pct
             exit_ = z is not None and (z >= -p.exit_z if pos > 0 else z <= p.exit_z)
             if stop or ts[i] - entry_ts >= p.max_hold or exit_:
-                out.append((ts[i], "sell" if pos > 0 else "buy"))
+                out.append((ts[i] + 60, "sell" if pos > 0 else "buy"))
                 pos = 0
         elif z is not None and abs(z) > p.entry_z:
             pos = 1 if z < 0 else -1
             entry_px, entry_ts = close, ts[i]
-            out.append((ts[i], "buy" if pos > 0 else "sell"))
-    return out
+            out.append((ts[i] + 60, "buy" if pos > 0 else "sell"))
+    return [o for o in out if o[0] <= ts[-1]]
 
 
 @pytest.fixture(scope="module")
@@ -92,9 +97,9 @@ def test_the_backtest_books_exactly_the_rules_trades_and_the_ledger_agrees(
     assert got == want
     assert res.fills == len(fills) == len(orders)
     assert {f.client_order_id for f in fills} == {o.client_order_id for o in orders}
-    for f in fills:  # taker at the bar's close, the notional floored to the lot
-        close = closes[ts.index(f.ts.timestamp())]
-        assert f.price == Decimal(repr(close))
+    opens = [float(r[1]) for r in rows]
+    for f in fills:  # taker at the open of the bar after the signal, never at the signal's close
+        assert f.price == Decimal(repr(opens[ts.index(f.ts.timestamp())]))
     (pos,) = positions
     derived = derive((1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts) for f in fills)
     assert (pos.qty, pos.avg_price, pos.realized_pnl, pos.fees) == (

@@ -24,7 +24,7 @@ from venues.sim.adapter import SimAdapter
 def variant_yaml(vid: str, instruments: tuple[str, ...] = ("BTC-USD",), venue: str = "sim") -> str:
     return variant_text(vid, {"window": 2, "entry_z": 1.25, "exit_z": 0.5, "long_only": False, "order_notional": 1000},
                         {"max_order_notional": 100000, "max_position_notional": 1000000, "max_daily_loss": 100000},
-                        venue=venue, instruments=instruments)
+                        venue=venue, instruments=instruments, data="{bars: 1m}")  # warm from the sim's history
 
 
 def make_home(root: Path, variants: dict[str, tuple[str, ...]], runner_yaml: str = "") -> Path:

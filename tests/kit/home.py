@@ -87,9 +87,11 @@ def drive_until(rt: Runtime, pred, limit: int = 400) -> None:  # type: ignore[no
 
 
 def variant_text(vid: str, params: Mapping[str, object], risk: Mapping[str, object], *, venue: str = "sim",
-                 instruments: tuple[str, ...] = ("BTC-USD",), style: str | None = None, notes: str | None = None
-                 ) -> str:
-    """A mean_reversion variant file ``<name>_v<version>`` as YAML text."""
+                 instruments: tuple[str, ...] = ("BTC-USD",), style: str | None = None, notes: str | None = None,
+                 data: str | None = "{quotes: true}") -> str:
+    """A mean_reversion variant file ``<name>_v<version>`` as YAML text. It consumes quotes by
+    default (an event per change of the touch), so a test trades within a few market steps;
+    ``data=None`` leaves the kind's default (1-minute bars)."""
     name, _, version = vid.rpartition("_v")
     lines = [f"name: {name}", f"version: {version}", "kind: mean_reversion", f"venue: {venue}", "mode: paper",
              f"instruments: [{', '.join(instruments)}]", "params:"]
@@ -99,6 +101,8 @@ def variant_text(vid: str, params: Mapping[str, object], risk: Mapping[str, obje
         lines.append(f"notes: {json.dumps(notes)}")  # quoted: test notes carry hostile text
     if style is not None:
         lines += ["execution:", f"  style: {style}"]
+    if data is not None:
+        lines.append(f"data: {data}")
     return "\n".join(lines) + "\n"
 
 

@@ -12,8 +12,8 @@ from decimal import Decimal
 
 import pytest
 
-from runner.errors import AmbiguousError, PrecisionError, RejectedError, TransientError
-from venues.base import OrderRequest, OrderStatus, OrderType, Side, TimeInForce, VenueAdapter
+from runner.errors import AmbiguousError, PostOnlyRejected, PrecisionError, RejectedError, TransientError
+from venues.base import BookSnapshot, OrderRequest, OrderStatus, OrderType, Side, TimeInForce, VenueAdapter
 
 
 class VenueContract(abc.ABC):
@@ -26,6 +26,11 @@ class VenueContract(abc.ABC):
     sub_lot_qty: Decimal
     #: a valid limit price for ``symbol`` (inside any band)
     price: Decimal
+    #: whether the venue waives its minimum size / notional for a reduce-only full close
+    waives_close_minimum: bool = False
+    #: the venue takes a crossing post-only order and cancels it (OKX: cancelSource 31) instead
+    #: of refusing it at placement; the lookup must then say why
+    post_only_cancelled_after_placement: bool = False
 
     @abc.abstractmethod
     def venue(self) -> VenueAdapter:
@@ -53,6 +58,31 @@ class VenueContract(abc.ABC):
 
     def scenario_unknown(self, cid: str) -> None:  # noqa: B027 - optional
         """Make a lookup of ``cid`` find nothing (default: nothing to arrange)."""
+
+    @abc.abstractmethod
+    def scenario_accept_then_server_error(self, cid: str) -> None:
+        """The venue takes the next order, then a gateway answers 502; a lookup finds it."""
+
+    @abc.abstractmethod
+    def scenario_accept_then_drop(self, cid: str) -> None:
+        """The venue takes the next order, then the connection drops before the answer."""
+
+    @abc.abstractmethod
+    def scenario_connect_refused(self) -> None:
+        """The next request cannot connect at all (nothing leaves)."""
+
+    @abc.abstractmethod
+    def scenario_post_only_cross(self, cid: str) -> None:
+        """The next (post-only) order would cross the book: the venue refuses it its own way."""
+
+    @abc.abstractmethod
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        """The venue records one cashflow outside a trade (funding, a fee taken from an asset, a
+        settlement); returns (kind, instrument, amount) as the adapter must report it."""
+
+    @abc.abstractmethod
+    def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        """The venue's book for ``symbol`` has these levels (either side may be empty)."""
 
     # --- the contract --------------------------------------------------------------------
     def _req(self, cid: str, qty: Decimal | None = None) -> OrderRequest:
@@ -93,12 +123,6 @@ class VenueContract(abc.ABC):
             v.submit(v.prepare(self._req("c0ffee02")))
         assert info.value.reason
 
-    def test_server_error_is_transient(self) -> None:
-        v = self.venue()
-        self.scenario_server_error()
-        with pytest.raises(TransientError):
-            v.submit(v.prepare(self._req("c0ffee03")))
-
     def test_timeout_after_send_is_ambiguous_and_resolved_by_client_id(self) -> None:
         v = self.venue()
         self.scenario_timeout_then_lookup("c0ffee04")
@@ -120,3 +144,104 @@ class VenueContract(abc.ABC):
         assert len({f.fill_id for f in mine}) == len(chunks)
         again = v.fills(page.cursor)
         assert not [f for f in again.fills if f.fill_id in {m.fill_id for m in mine}]
+
+    # --- venue semantics at the boundary (issue 13) ---------------------------------------
+    def test_server_error_after_send_is_ambiguous_never_send_failed(self) -> None:
+        """A 5xx to an order may come after the venue took it: look it up, never count a failure."""
+        v = self.venue()
+        self.scenario_server_error()
+        with pytest.raises(AmbiguousError) as info:
+            v.submit(v.prepare(self._req("c0ffee03")))
+        assert info.value.client_order_id == "c0ffee03"
+
+    def test_502_after_the_venue_took_the_order_is_found_by_client_id(self) -> None:
+        v = self.venue()
+        self.scenario_accept_then_server_error("c0ffee06")
+        with pytest.raises(AmbiguousError):
+            v.submit(v.prepare(self._req("c0ffee06")))
+        found = v.order("c0ffee06", self.symbol)
+        assert found is not None and found.client_order_id == "c0ffee06" and found.status.is_open
+
+    def test_dropped_connection_after_send_is_ambiguous_and_found(self) -> None:
+        v = self.venue()
+        self.scenario_accept_then_drop("c0ffee07")
+        with pytest.raises(AmbiguousError):
+            v.submit(v.prepare(self._req("c0ffee07")))
+        found = v.order("c0ffee07", self.symbol)
+        assert found is not None and found.client_order_id == "c0ffee07"
+
+    def test_connect_refused_is_transient_nothing_was_sent(self) -> None:
+        v = self.venue()
+        self.scenario_connect_refused()
+        with pytest.raises(TransientError):
+            v.submit(v.prepare(self._req("c0ffee08")))
+
+    def test_post_only_cross_is_the_benign_refusal(self) -> None:
+        """A maker quote that would take is a normal event on every venue that has post-only;
+        a venue without it refuses the order as a real rejection (a capability mismatch)."""
+        v = self.venue()
+        req = v.prepare(self._req("c0ffee09"))
+        req.tif = TimeInForce.POST_ONLY
+        if not v.capabilities.post_only:
+            with pytest.raises(RejectedError) as info:
+                v.submit(req)
+            assert not isinstance(info.value, PostOnlyRejected)
+            return
+        self.scenario_post_only_cross("c0ffee09")
+        if self.post_only_cancelled_after_placement:
+            v.submit(req)
+            found = v.order("c0ffee09", self.symbol)
+            assert found is not None and found.status is OrderStatus.CANCELLED and found.reason
+            return
+        with pytest.raises(PostOnlyRejected) as crossed:
+            v.submit(req)
+        assert crossed.value.reason
+
+    def test_reduce_only_full_close_below_the_minimum(self) -> None:
+        """One lot is below the venue's minimum notional at ``price``: an opening order is refused
+        locally; a reduce-only close goes out only where the venue waives the minimum."""
+        v = self.venue()
+        inst = v.instrument(self.symbol)
+        assert inst.close_waives_minimum is self.waives_close_minimum
+        tiny = max(inst.lot_size, inst.min_size)
+        below = tiny < inst.min_size or (inst.min_notional > 0 and tiny * self.price < inst.min_notional)
+        opening = OrderRequest("c0ffee0a", self.symbol, Side.SELL, tiny, OrderType.LIMIT, self.price)
+        closing = OrderRequest("c0ffee0b", self.symbol, Side.SELL, tiny, OrderType.LIMIT, self.price,
+                               reduce_only=True)
+        if not below:
+            assert v.prepare(closing).qty == tiny  # no minimum above the lot: nothing to waive
+            return
+        with pytest.raises(PrecisionError):
+            v.prepare(opening)
+        if self.waives_close_minimum:
+            assert v.prepare(closing).qty == tiny
+            assert not inst.is_dust(tiny, self.price)  # closable: never hidden as dust
+        else:
+            with pytest.raises(PrecisionError):
+                v.prepare(closing)
+            assert inst.is_dust(tiny, self.price)
+
+    @pytest.mark.parametrize("sides", ["empty", "no_asks", "no_bids"])
+    def test_empty_or_one_sided_book_is_a_skip_reason_not_an_error(self, sides: str) -> None:
+        v = self.venue()
+        level = [(self.price, self.good_qty)]
+        bids = level if sides == "no_asks" else []
+        asks = level if sides == "no_bids" else []
+        self.scenario_book(bids, asks)
+        book = v.book(self.symbol)
+        assert isinstance(book, BookSnapshot)
+        assert book.gap == ("empty_book" if sides == "empty" else "one_sided_book")
+        assert len(book.bids) == len(bids) and len(book.asks) == len(asks)
+
+    def test_cashflows_are_read_from_the_venues_own_records(self) -> None:
+        """Funding, asset-taken fees and settlements come from the venue's records (Hyperliquid
+        userFunding, OKX bills, Alpaca CFEE, Kalshi settlements, the sim's funding table)."""
+        v = self.venue()
+        kind, inst, amount = self.scenario_cashflow()
+        recs = v.cashflows(None)
+        mine = [r for r in recs if r.kind == kind and r.instrument == inst]
+        assert len(mine) == 1, recs
+        assert isinstance(mine[0].amount, Decimal) and mine[0].amount == amount and mine[0].currency
+        assert len({r.record_id for r in recs}) == len(recs)
+        assert [r.ts for r in recs] == sorted(r.ts for r in recs)
+        assert not [r for r in v.cashflows(mine[0].ts) if r.record_id == mine[0].record_id]  # after it: gone

@@ -88,14 +88,17 @@ def test_backoff_manages_positions_like_paused(tmp_path) -> None:
 
 def test_pause_of_a_warming_variant_is_recorded_and_holds_when_warm(tmp_path) -> None:
     d = Desk.create(tmp_path)
-    text = variant_yaml("MR_v2").replace("window: 2", "window: 6")
+    # on quotes (no venue history to pre-seed from), warming over six market changes
+    text = variant_yaml("MR_v2").replace("window: 2", "window: 6").replace("{bars: 1m}", "{quotes: true}")
     (d.home / "strategies.d" / "MR_v2.yaml").write_text(text)
     d.rt.rescan = True
     d.step(1)
     assert d.ledger.state("MR_v2").state == "warming"  # type: ignore[union-attr]
     row = control.pause(d.ledger, "MR_v2", "not yet")
     assert (row.from_state, row.to_state, row.actor) == ("warming", "paused", "operator")
-    d.step(10)
+    for _ in range(10):
+        d.sim().advance(1)
+        d.step(1)
     eng = d.rt.engines["MR_v2"]
     assert eng.strategy.warm and eng.state is State.PAUSED  # warm, and still paused
     control.resume(d.ledger, "MR_v2")

@@ -28,7 +28,7 @@ def sim(seed: int = 7) -> SimAdapter:
 
 def snapshot(v: SimAdapter) -> list:
     return [(s, v.book(s).bids[:2], v.book(s).asks[:2], dict(v.book(s).extra))
-            for s in ("BTC-USD", "BTC-PERP", "KXSIM-A", "KXSIM-CUP-RED:NO")]
+            for s in ("BTC-USD", "BTC-PERP", "KXSIM-A", "KXSIM-CUP-RED:no")]
 
 
 def test_the_same_seed_gives_the_same_markets_and_another_seed_does_not() -> None:
@@ -64,23 +64,23 @@ def test_funding_settles_on_the_venue_account_every_interval() -> None:
 def test_binary_asks_are_100_minus_the_opposite_bids() -> None:
     v = sim()
     v.tick(3)  # type: ignore[attr-defined]
-    yes, no, market = v.book("KXSIM-A:YES"), v.book("KXSIM-A:NO"), v.book("KXSIM-A")
+    yes, no, market = v.book("KXSIM-A:yes"), v.book("KXSIM-A:no"), v.book("KXSIM-A")
     assert yes.asks[0][0] == 100 - no.bids[0][0] and no.asks[0][0] == 100 - yes.bids[0][0]
     assert market.extra["yes_ask"] == yes.asks[0][0] and market.extra["no_bid"] == no.bids[0][0]
-    assert v.instruments()["KXSIM-A:YES"].price_band_pct is None  # 1..99c: no band around the mid
+    assert v.instruments()["KXSIM-A:yes"].price_band_pct is None  # 1..99c: no band around the mid
 
 
 def test_expiry_pays_100c_to_exactly_one_leg_and_zeroes_both() -> None:
     v = sim()
-    for leg in ("KXSIM-A:YES", "KXSIM-A:NO"):
+    for leg in ("KXSIM-A:yes", "KXSIM-A:no"):
         v.submit(OrderRequest(f"buy-{leg}", leg, Side.BUY, Decimal("5"), price=Decimal("99"), tif=TimeInForce.IOC))
-    assert v.store.position("KXSIM-A:YES")[0] == v.store.position("KXSIM-A:NO")[0] == 5
+    assert v.store.position("KXSIM-A:yes")[0] == v.store.position("KXSIM-A:no")[0] == 5
     cash = v.store.balance("USD")
     v.tick(150)  # type: ignore[attr-defined]
     (yes_pays,) = v.store.db.execute("SELECT yes_pays FROM settlements WHERE market='KXSIM-A'").fetchone()
     assert yes_pays in (0, 100)
     assert v.store.balance("USD") == cash + Decimal(5)  # 5 contracts x 100c, one leg only
-    assert v.store.position("KXSIM-A:YES")[0] == v.store.position("KXSIM-A:NO")[0] == 0
+    assert v.store.position("KXSIM-A:yes")[0] == v.store.position("KXSIM-A:no")[0] == 0
     assert v.book("KXSIM-A").extra["settled_yes"] == yes_pays
 
 

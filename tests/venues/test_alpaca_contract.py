@@ -49,3 +49,27 @@ class TestAlpacaCryptoContract(VenueContract):
     def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
         for chunk in chunks:
             self.fake.fill(cid, chunk)
+
+    def scenario_accept_then_server_error(self, cid: str) -> None:
+        self.fake.fault("/v2/orders", "502_after")
+
+    def scenario_accept_then_drop(self, cid: str) -> None:
+        self.fake.fault("/v2/orders", "drop_after")
+
+    def scenario_connect_refused(self) -> None:
+        self.fake.fault("/v2/orders", "refused")
+
+    def scenario_post_only_cross(self, cid: str) -> None:
+        # Alpaca has no post-only flag: the adapter checks the touch; the ask fell through our bid
+        self.fake.set_book(self.symbol, [(Decimal("62980"), Decimal("1"))], [(Decimal("62990"), Decimal("1"))])
+
+    def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        self.fake.set_book(self.symbol, bids, asks)
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # the documented CFEE object: the fee taken from the bought BTC, valued at its price
+        self.fake.cfees.append({"id": "20240506000000000::53be51ba-46f9-43de-b81f-576f241dc680",
+                                "activity_type": "CFEE", "date": "2024-05-06", "net_amount": "0",
+                                "description": "Coin Pair Transaction Fee (Non USD)", "symbol": "BTCUSD",
+                                "qty": "-0.0000025", "price": "63500", "status": "executed"})
+        return "fee", "BTC/USD", Decimal("-0.0000025") * 63500

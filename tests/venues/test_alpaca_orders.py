@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 import responses
 
-from runner.errors import AmbiguousError, PrecisionError, RejectedError, TransientError
+from runner.errors import AmbiguousError, PostOnlyRejected, PrecisionError, RejectedError, TransientError
 from tests.venues.fixtures.alpaca.fake import FakeAlpaca, alpaca_account
 from venues.alpaca.adapter import AlpacaAdapter, create
 from venues.base import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
@@ -69,10 +69,17 @@ class TestPrecisionFollowsAlpacaAssets:
         assert D(str(first["limit_price"])) == D("63000") and first["time_in_force"] == "gtc"
         assert second["time_in_force"] == "ioc"
 
-    def test_post_only_is_refused_as_alpaca_has_none(self, alpaca: AlpacaAdapter) -> None:
-        assert not alpaca.capabilities.post_only
-        with pytest.raises(RejectedError):
-            alpaca.submit(buy("p1", tif=TimeInForce.POST_ONLY))
+    def test_post_only_is_emulated_against_the_touch(self, alpaca: AlpacaAdapter, fake: FakeAlpaca) -> None:
+        """Issue 13 (market making on Alpaca): Alpaca has no post-only flag, so the adapter
+        checks the touch: below the ask it goes as a plain GTC limit; at or through the ask it
+        is the benign PostOnlyRejected, never sent. (This test pinned a plain refusal before.)"""
+        assert alpaca.capabilities.post_only
+        rep = alpaca.submit(buy("p1", price="63000", tif=TimeInForce.POST_ONLY))  # ask 63510.7
+        assert rep.status.is_open and fake.orders["p1"]["time_in_force"] == "gtc"
+        sent = fake.count("/v2/orders")
+        with pytest.raises(PostOnlyRejected):
+            alpaca.submit(buy("p2", price="63510.7", tif=TimeInForce.POST_ONLY))
+        assert fake.count("/v2/orders") == sent
 
 
 class TestPartialThenFilled:

@@ -41,8 +41,20 @@ class TestFillsAfterACursor:
         fake.fill("f1", D("0.25"), exec_type="T")
         (fill,) = okx.fills().fills
         assert fill.client_order_id == "f1" and fill.qty == D("0.25") and fill.price == D("60000.1")
-        assert fill.liquidity == "taker" and fill.fee == D("0.0002") and fill.fee_currency == "BTC"
+        # OKX took 0.0002 BTC from the bought asset: counted in the quote at the fill price
+        assert fill.liquidity == "taker" and fill.fee == D("0.0002") * D("60000.1") and fill.fee_currency == "USDT"
         assert fill.fill_id.startswith("BTC/USDT:")
+
+    def test_swap_fills_are_read_with_the_default_config_in_base_units(self, okx: CcxtAdapter, fake: FakeOkx) -> None:
+        """Issue 13: fills() scans every market type loaded (not only spot), and a swap's
+        contracts become base units with ctVal (0.01 BTC): 0.03 BTC is sent as 3 contracts."""
+        okx.submit(OrderRequest("s1", "BTC/USDT:USDT", Side.SELL, D("0.03"), OrderType.LIMIT, D("61000.5")))
+        assert D(fake.orders["s1"]["sz"]) == 3
+        fake.fill("s1", D("2"))  # the venue reports contracts
+        (fill,) = okx.fills().fills
+        assert fill.instrument == "BTC/USDT:USDT" and fill.qty == D("0.02") and fill.fee_currency == "USDT"
+        rep = okx.order("s1", "BTC/USDT:USDT")
+        assert rep is not None and rep.qty == D("0.03") and rep.filled_qty == D("0.02")
 
     def test_fills_in_the_same_millisecond_as_the_cursor_are_not_lost_or_repeated(
         self, okx: CcxtAdapter, fake: FakeOkx
@@ -79,7 +91,8 @@ class TestPositionsBalancesAndBook:
         positions = {p.instrument: p for p in okx.positions()}
         assert positions["BTC/USDT"].qty == D("0.0163")
         swap = positions["BTC/USDT:USDT"]
-        assert swap.qty == D("-1") and swap.avg_price == D("61250.3")  # net mode, short one contract
+        # net mode, short one contract of ctVal 0.01 BTC: -0.01 BTC
+        assert swap.qty == D("-0.01") and swap.avg_price == D("61250.3")
 
     def test_balances_have_total_and_available(self, okx: CcxtAdapter) -> None:
         usdt = next(b for b in okx.balances() if b.currency == "USDT")
@@ -136,3 +149,9 @@ class TestConfiguration:
     def test_importing_the_registry_does_not_import_the_sdks(self) -> None:
         code = "import sys, venues.registry; assert not {'ccxt', 'alpaca'} & set(sys.modules)"
         subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_swap_book_carries_the_funding_rate_and_the_interval_the_venue_states(okx: CcxtAdapter) -> None:
+    """Issue 13 (funding_arb on OKX; the interval is the venue's, here 1 h, not a fixed 8 h)."""
+    assert okx.book("BTC/USDT:USDT").extra == {"funding_rate": 0.00027815, "funding_interval_s": 3600.0}
+    assert okx.book("BTC/USDT").extra == {}

@@ -18,6 +18,7 @@ class TestCcxtOkxContract(VenueContract):
     good_qty = Decimal("0.01")
     sub_lot_qty = Decimal("0.000000004")  # below OKX's BTC-USDT lot of 1e-8
     price = Decimal("60000.1")
+    post_only_cancelled_after_placement = True
 
     @pytest.fixture(autouse=True)
     def _okx(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -49,3 +50,27 @@ class TestCcxtOkxContract(VenueContract):
     def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
         for chunk in chunks:
             self.fake.fill(cid, chunk)
+
+    def scenario_accept_then_server_error(self, cid: str) -> None:
+        self.fake.fault("batch-orders", "502_after")
+
+    def scenario_accept_then_drop(self, cid: str) -> None:
+        self.fake.fault("batch-orders", "drop_after")
+
+    def scenario_connect_refused(self) -> None:
+        self.fake.fault("batch-orders", "refused")
+
+    def scenario_post_only_cross(self, cid: str) -> None:
+        self.fake.post_only_crosses = True
+
+    def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        self.fake.set_book(bids, asks)
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # an OKX bill of type 8 (funding fee), the shape ccxt documents for fetch_funding_history
+        self.fake.bills.append({"bal": "9851.1", "balChg": "0.6125", "billId": "377970609204146187", "ccy": "USDT",
+                                "execType": "", "fee": "0", "from": "", "instId": "BTC-USDT-SWAP", "instType": "SWAP",
+                                "mgnMode": "cross", "notes": "", "ordId": "", "pnl": "0.6125", "posBal": "0",
+                                "posBalChg": "0", "subType": "174", "sz": "1", "to": "", "ts": "1700000000000",
+                                "type": "8"})
+        return "funding", "BTC/USDT:USDT", Decimal("0.6125")

@@ -47,9 +47,11 @@ class TestPrecisionFollowsOkxInstrumentRules:
         assert (eth.tick_size, eth.lot_size, eth.min_size) == (D("0.01"), D("0.000001"), D("0.001"))
         assert btc.venue_symbol == "BTC-USDT" and btc.base == "BTC" and btc.quote == "USDT"
 
-    def test_swap_quantities_are_contracts_with_their_own_lot(self, okx: CcxtAdapter) -> None:
+    def test_swap_quantities_are_base_units_contract_value_applied(self, okx: CcxtAdapter) -> None:
+        """Issue 13: ctVal 0.01 BTC per contract, lotSz/minSz 0.01 contracts -> 0.0001 BTC. (This
+        test pinned contracts before; a qty in contracts made every notional 100x too big.)"""
         swap = okx.instrument("BTC/USDT:USDT")
-        assert swap.kind == "perp" and swap.lot_size == D("0.01") and swap.min_size == D("0.01")
+        assert swap.kind == "perp" and swap.lot_size == D("0.0001") and swap.min_size == D("0.0001")
 
     def test_quantity_is_floored_to_the_lot_and_price_to_the_passive_tick(self, okx: CcxtAdapter) -> None:
         req = okx.prepare(buy("c1", qty="0.123456789", price="60000.19"))

@@ -176,9 +176,21 @@ class TestErrors:
         assert info.value.retry_after == 1.0
 
     @pytest.mark.parametrize("reply", [(500, "oops", {}), (503, "", {}), requests.exceptions.ConnectionError("reset")])
-    def test_server_and_connection_errors_are_transient(self, hl: fake.FakeHyperliquid, reply: object) -> None:
+    def test_server_and_connection_errors_after_an_order_left_are_ambiguous(
+            self, hl: fake.FakeHyperliquid, reply: object) -> None:
+        """Issue 13: the order may stand (a 502 after the node took it), so it is looked up by
+        client id, never counted as a failed send. The same failure on a read is transient."""
         v = fake.make_adapter()
         hl.fail_next(reply)
+        with pytest.raises(AmbiguousError):
+            v.submit(buy())
+        hl.info_queue["userFillsByTime"] = [reply]
+        with pytest.raises(TransientError):
+            v.fills()
+
+    def test_connect_refused_is_transient_nothing_left(self, hl: fake.FakeHyperliquid) -> None:
+        v = fake.make_adapter()
+        hl.fail_next(fake.connect_refused("https://api.hyperliquid-testnet.xyz/exchange"))
         with pytest.raises(TransientError):
             v.submit(buy())
 
@@ -277,3 +289,21 @@ class TestCreate:
         code = "import sys, venues.registry, venues.hyperliquid.adapter; print('hyperliquid.exchange' in sys.modules)"
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
         assert out.stdout.strip() == "False"
+
+
+class TestFundingRate:
+    def test_a_perp_book_carries_the_venues_funding_rate_and_interval(self, hl: fake.FakeHyperliquid) -> None:
+        """Issue 13 (funding_arb on Hyperliquid): the hourly rate from ``metaAndAssetCtxs``."""
+        meta = fake.fixture("meta")
+        ctxs = [{"dayNtlVlm": "1.0", "funding": "0.0000125" if a["name"] == "ETH" else "0.00001", "impactPxs": None,
+                 "markPx": "1890.2", "midPx": "1890.15", "openInterest": "1.0", "oraclePx": "1890.0",
+                 "premium": "0.0", "prevDayPx": "1880.0"} for a in meta["universe"]]
+        hl.info["metaAndAssetCtxs"] = [meta, ctxs]
+        v = fake.make_adapter()
+        book = v.book("ETH")
+        assert book.extra == {"funding_rate": 0.0000125, "funding_interval_s": 3600.0}
+
+    def test_a_venue_that_does_not_say_leaves_the_book_without_funding(self, hl: fake.FakeHyperliquid) -> None:
+        hl.info_queue["metaAndAssetCtxs"] = [(422, "Failed to deserialize the JSON body", {})]
+        v = fake.make_adapter()
+        assert v.book("ETH").extra == {}

@@ -20,6 +20,7 @@ class TestHyperliquidContract(VenueContract):
     good_qty = Decimal("0.0400")
     sub_lot_qty = Decimal("0.00004")
     price = Decimal("1800.5")  # 0.04 * 1800.5 = $72, above the $10 minimum
+    waives_close_minimum = True  # "$10 minimum" is waived for a reduce-only full close
 
     @pytest.fixture(autouse=True)
     def _http(self) -> Iterator[None]:
@@ -46,3 +47,26 @@ class TestHyperliquidContract(VenueContract):
 
     def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
         self.hl.fill(to_cloid(cid), chunks)
+
+    def scenario_accept_then_server_error(self, cid: str) -> None:
+        self.hl.accept_then((502, "<html>502 Bad Gateway</html>", {}))
+
+    def scenario_accept_then_drop(self, cid: str) -> None:
+        self.hl.accept_then(fake.dropped_connection())
+
+    def scenario_connect_refused(self) -> None:
+        self.hl.fail_next(fake.connect_refused("https://api.hyperliquid-testnet.xyz/exchange"))
+
+    def scenario_post_only_cross(self, cid: str) -> None:
+        self.hl.fail_next(fake.post_only_cross())
+
+    def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        self.hl.set_book(self.symbol, bids, asks)
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # the userFunding record shape of the SDK's recorded cassette
+        self.hl.info["userFunding"] = [{
+            "delta": {"coin": "ETH", "fundingRate": "0.0000125", "nSamples": None, "szi": "-0.04",
+                      "type": "funding", "usdc": "0.0009"},
+            "hash": "0x0000000000000000000000000000000000000000000000000000000000000000", "time": 1700000000000}]
+        return "funding", "ETH", Decimal("0.0009")

@@ -19,6 +19,7 @@ from typing import Any
 import requests
 import responses
 
+from tests.kit.http_faults import connect_refused, dropped_connection  # noqa: F401 - re-exported
 from venues.hyperliquid.adapter import HyperliquidAdapter
 from venues.hyperliquid.config import TESTNET_URL, HyperliquidConfig
 
@@ -42,7 +43,7 @@ class FakeHyperliquid:
             "meta": fixture("meta"), "spotMeta": fixture("spot_meta"), "perpDexs": fixture("perp_dexs"),
             "clearinghouseState": fixture("clearinghouse_state_empty"),
             "spotClearinghouseState": fixture("spot_clearinghouse_state"),
-            "frontendOpenOrders": [], "l2Book": fixture("l2_book"), "allMids": fixture("all_mids"),
+            "frontendOpenOrders": [], "l2Book": fixture("l2_book"), "allMids": fixture("all_mids"), "userFunding": [],
         }
         self.info_queue: dict[str, list[Reply]] = {}
         self.exchange_queue: list[Reply | Callable[[dict[str, Any]], Reply]] = []
@@ -71,6 +72,21 @@ class FakeHyperliquid:
             return requests.exceptions.ReadTimeout("read timed out")
 
         self.exchange_queue.append(reply)
+
+    def accept_then(self, failure: Reply) -> None:
+        """The next order is taken (and findable by cloid), then the answer is ``failure``:
+        an exception to raise (a dropped connection) or a (status, body, headers) reply."""
+        def reply(body: dict[str, Any]) -> Reply:
+            self._rest(body)
+            return failure
+
+        self.exchange_queue.append(reply)
+
+    def set_book(self, coin: str, bids: list[tuple[Any, Any]], asks: list[tuple[Any, Any]]) -> None:
+        """``l2Book`` as the venue answers it (a settled or thin market may have empty sides)."""
+        self.info["l2Book"] = {"coin": coin, "time": 1700000003000, "levels": [
+            [{"n": 1, "px": str(px), "sz": str(sz)} for px, sz in bids],
+            [{"n": 1, "px": str(px), "sz": str(sz)} for px, sz in asks]]}
 
     def fill(self, cloid: str, chunks: list[Decimal], *, crossed: bool = False, t0: int = 1700000001000) -> None:
         """The resting order ``cloid`` fills in ``chunks`` (maker fills at its limit price)."""
@@ -141,6 +157,12 @@ class FakeHyperliquid:
 
     def exchange_actions(self) -> list[dict[str, Any]]:
         return [body["action"] for where, body in self.requests if where == "exchange"]
+
+
+def post_only_cross(bbo: str = "1800.4@1800.6", asset: int = 1) -> dict[str, Any]:
+    """The documented ``BadAloPx`` answer, inside the ``{"status": "ok"}`` envelope."""
+    text = f"Post only order would have immediately matched, bbo was {bbo}. asset={asset}"
+    return {"status": "ok", "response": {"type": "order", "data": {"statuses": [{"error": text}]}}}
 
 
 def make_adapter(config: HyperliquidConfig | None = None, sleep: Callable[[float], None] | None = None,

@@ -153,11 +153,17 @@ class TestErrors:
         assert info.value.retry_after == 1.0
 
     @pytest.mark.parametrize("status", [500, 502, 503, 504])
-    def test_5xx_is_transient(self, k: fake.FakeKalshi, key_file: Path, status: int) -> None:  # noqa: F811
+    def test_5xx_to_an_order_is_ambiguous_and_to_a_read_transient(
+            self, k: fake.FakeKalshi, key_file: Path, status: int) -> None:  # noqa: F811
+        """Issue 13: a 5xx after the order left may hide an order that stands: looked up by
+        client id (ambiguous), never counted as a failed send."""
         v = fake.make_adapter(key_file)
         k.create_queue.append(httpx.Response(status, text="down"))
-        with pytest.raises(TransientError):
+        with pytest.raises(AmbiguousError):
             v.submit(order())
+        k.read_faults.append(httpx.Response(status, text="down"))
+        with pytest.raises(TransientError):
+            v.balances()
 
     def test_a_read_timeout_on_a_read_is_transient(self, key_file: Path) -> None:  # noqa: F811
         with respx.mock(assert_all_called=False) as router:
@@ -256,11 +262,17 @@ class TestReports:
         inst = v.instrument(NO)
         assert (inst.tick_size, inst.lot_size, inst.kind, inst.venue_symbol) == (
             Decimal(1), Decimal(1), "binary", fake.TICKER)
-        assert set(v.instruments()) == {YES, NO}
+        assert set(v.instruments()) == {YES, NO, fake.TICKER}  # the market itself: its book
+        assert v.instruments()[fake.TICKER].kind == "binary_market"
+        assert v.capabilities.nets_binary_legs  # Kalshi nets NO against YES
         with pytest.raises(RejectedError):
             v.instrument("NOPE-1:yes")
         with pytest.raises(RejectedError):
             v.instrument(f"{fake.TICKER}:maybe")
+        with pytest.raises(RejectedError, match=f"{fake.TICKER}:yes"):
+            v.instrument(f"{fake.TICKER}:YES")  # the old spelling is refused with the right one
+        with pytest.raises(RejectedError, match="orders trade a leg"):
+            v.submit(order(fake.TICKER))
 
 
 class TestCreate:

@@ -54,3 +54,25 @@ class TestKalshiContract(VenueContract):
 
     def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
         self.k.fill(cid, chunks)
+
+    def scenario_accept_then_server_error(self, cid: str) -> None:
+        self.k.accept_then(httpx.Response(502, text="<html>502 Bad Gateway</html>"))
+
+    def scenario_accept_then_drop(self, cid: str) -> None:
+        self.k.accept_then(httpx.RemoteProtocolError("Server disconnected without sending a response."))
+
+    def scenario_connect_refused(self) -> None:
+        self.k.create_queue.append(httpx.ConnectError("[Errno 111] Connection refused"))
+
+    def scenario_post_only_cross(self, cid: str) -> None:
+        # the documented body (docs.kalshi.com, Order Errors): the details say what it was
+        self.k.create_queue.append(httpx.Response(400, json={"error": {
+            "code": "invalid_order", "message": "invalid order", "details": "post only cross"}}))
+
+    def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        # YES bids are ours; an ask for YES at p is a NO bid at 100 - p
+        self.k.set_book(bids, [(100 - px, n) for px, n in asks])
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # fixtures/kalshi/settlements.json: NO 7 paid 700c, fee 34c
+        return "settlement", "KXFED-25OCT-T4.25", Decimal(700 - 34)

@@ -60,13 +60,19 @@ class FakeKalshi:
         self.fills: list[dict[str, Any]] = []
         self.markets = {TICKER: fixture("market")["market"]}
         self.create_queue: list[Reply] = []
+        self.orderbook: dict[str, Any] = fixture("orderbook_fp")
         self.cancel_queue: list[Reply] = []
+        self.read_faults: list[httpx.Response] = []  # answers to the next GETs, whatever they ask
+        self.take_iocs = False  # an immediate_or_cancel order fills whole at once (a deep book)
+        self.live_positions = False  # positions from the fills, netted as Kalshi nets YES and NO
+        self.settlements: list[dict[str, Any]] = fixture("settlements")["settlements"]
+        self._settled_tickers: set[str] = set()
         self.calls: list[httpx.Request] = []
         self._ids = itertools.count(1)
         b = base.replace(".", r"\.")
         route = router.route
         route(method="GET", url__regex=rf"{b}/markets/(?P<ticker>[^/?]+)/orderbook").mock(
-            side_effect=self._log(lambda r, ticker: httpx.Response(200, json=fixture("orderbook_fp"))))
+            side_effect=self._log(lambda r, ticker: httpx.Response(200, json=self.orderbook)))
         route(method="GET", url__regex=rf"{b}/markets/(?P<ticker>[^/?]+)(\?.*)?$").mock(
             side_effect=self._log(self._market))
         route(method="GET", url__regex=rf"{b}/markets(\?.*)?$").mock(
@@ -79,11 +85,12 @@ class FakeKalshi:
         route(method="GET", url__regex=rf"{b}/portfolio/orders(\?.*)?$").mock(side_effect=self._log(self._list))
         route(method="GET", url__regex=rf"{b}/portfolio/fills(\?.*)?$").mock(side_effect=self._log(self._fills))
         route(method="GET", url__regex=rf"{b}/portfolio/positions(\?.*)?$").mock(
-            side_effect=self._log(lambda r: httpx.Response(200, json=fixture("positions"))))
+            side_effect=self._log(self._positions))
         route(method="GET", url__regex=rf"{b}/portfolio/balance$").mock(
             side_effect=self._log(lambda r: httpx.Response(200, json=fixture("balance"))))
         route(method="GET", url__regex=rf"{b}/portfolio/settlements(\?.*)?$").mock(
-            side_effect=self._log(lambda r: httpx.Response(200, json=fixture("settlements"))))
+            side_effect=self._log(lambda r: self._page(r, "settlements", [
+                s for s in self.settlements if r.url.params.get("ticker") in (None, s["ticker"])])))
 
     # --- scripting -------------------------------------------------------------------
     def store(self, body: dict[str, Any], status: str = "resting") -> dict[str, Any]:
@@ -99,6 +106,23 @@ class FakeKalshi:
                  initial_count_fp=n, remaining_count_fp=n)
         self.orders[o["order_id"]] = o
         return o
+
+    def accept_then(self, failure: Exception | httpx.Response) -> None:
+        """The next order is taken (findable by client id), then ``failure`` comes back."""
+        def reply(request: httpx.Request) -> httpx.Response:
+            self.store(json.loads(request.content))
+            if isinstance(failure, Exception):
+                raise failure
+            return failure
+
+        self.create_queue.append(reply)
+
+    def set_book(self, yes: list[tuple[Any, Any]], no: list[tuple[Any, Any]]) -> None:
+        """The documented ``orderbook_fp`` shape: bids only, per side, in dollars."""
+        def rows(levels: list[tuple[Any, Any]]) -> list[list[str]]:
+            return [[f"{Decimal(px) / 100:.4f}", f"{Decimal(n):.2f}"] for px, n in levels]
+
+        self.orderbook = {"orderbook_fp": {"yes_dollars": rows(yes), "no_dollars": rows(no)}}
 
     def by_cid(self, cid: str) -> dict[str, Any]:
         return next(o for o in self.orders.values() if o["client_order_id"] == cid)
@@ -126,6 +150,8 @@ class FakeKalshi:
     def _log(self, fn: Callable[..., httpx.Response]) -> Callable[..., Any]:
         def handler(request: httpx.Request, **kw: str) -> Any:
             self.calls.append(request)
+            if request.method == "GET" and self.read_faults:
+                return self.read_faults.pop(0)
             return fn(request, **kw)
         return handler
 
@@ -150,7 +176,38 @@ class FakeKalshi:
             return reply(request) if callable(reply) else reply
         if any(o["client_order_id"] == body["client_order_id"] for o in self.orders.values()):
             return httpx.Response(409, json=fixture("error_conflict"))
-        return httpx.Response(201, json={"order": self.store(body)})
+        order = self.store(body)
+        if self.take_iocs and body.get("time_in_force") == "immediate_or_cancel":
+            self.fill(body["client_order_id"], [Decimal(body["count"])], t0=1763651100 + len(self.fills))
+        return httpx.Response(201, json={"order": order})
+
+    def settle(self, ticker: str, result: str, when: str = "2025-12-17T15:00:05Z") -> None:
+        """The market settles: its book empties; a settlement record of what we held appears."""
+        yes = sum(Decimal(f["count_fp"]) * (1 if f["action"] == "buy" else -1)
+                  for f in self.fills if f["ticker"] == ticker and f["side"] == "yes")
+        no = sum(Decimal(f["count_fp"]) * (1 if f["action"] == "buy" else -1)
+                 for f in self.fills if f["ticker"] == ticker and f["side"] == "no")
+        net = yes - no  # what Kalshi still holds after netting
+        self.orderbook = {"orderbook_fp": {"yes_dollars": [], "no_dollars": []}}
+        self.settlements.insert(0, {
+            "ticker": ticker, "event_ticker": ticker.rsplit("-", 1)[0], "market_result": result,
+            "yes_count_fp": f"{max(net, 0):.2f}", "no_count_fp": f"{max(-net, 0):.2f}",
+            "revenue": int(100 * (max(net, 0) if result == "yes" else max(-net, 0))),
+            "settled_time": when, "fee_cost": "0.0000", "value": 0})
+        self._settled_tickers.add(ticker)
+
+    def _positions(self, request: httpx.Request) -> httpx.Response:
+        if not self.live_positions:
+            return httpx.Response(200, json=fixture("positions"))
+        net: dict[str, Decimal] = {}
+        for f in self.fills:
+            if f["ticker"] in self._settled_tickers:
+                continue
+            sign = (1 if f["action"] == "buy" else -1) * (1 if f["side"] == "yes" else -1)
+            net[f["ticker"]] = net.get(f["ticker"], Decimal(0)) + sign * Decimal(f["count_fp"])
+        rows = [{"ticker": t, "position_fp": f"{q:.2f}", "market_exposure_dollars": "0.0000"}
+                for t, q in net.items() if q]
+        return httpx.Response(200, json={"market_positions": rows, "event_positions": [], "cursor": ""})
 
     def _get_order(self, request: httpx.Request, oid: str) -> httpx.Response:
         if oid not in self.orders:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.kit.venue_contract import VenueContract
+from venues.base import BookSnapshot
 from venues.sim.adapter import SimAdapter
 from venues.sim.config import SimConfig
 
@@ -28,7 +29,7 @@ class TestSimContract(VenueContract):
         self.venue().faults.append("reject")
 
     def scenario_server_error(self) -> None:
-        self.venue().faults.append("down:submit")
+        self.venue().faults.append("5xx:submit")
 
     def scenario_timeout_then_lookup(self, cid: str) -> None:
         self.venue().faults.append("timeout_after_accept")
@@ -44,8 +45,36 @@ class TestSimContract(VenueContract):
                 order = v.order(cid, self.symbol)
                 assert order is not None
                 # fill exactly ``chunk`` by offering just that much below the limit
-                from venues.base import BookSnapshot
-
                 book = BookSnapshot(self.symbol, 0.0, [(27999.0, 1.0)], [(28000.0, float(chunk))])
                 v._used[self.symbol] = {}
                 v._match_resting(db, self.symbol, book)
+
+    def scenario_accept_then_server_error(self, cid: str) -> None:
+        self.venue().faults.append("5xx_after_accept")
+
+    def scenario_accept_then_drop(self, cid: str) -> None:
+        self.venue().faults.append("drop_after_accept")
+
+    def scenario_connect_refused(self) -> None:
+        self.venue().faults.append("down:submit")
+
+    def scenario_post_only_cross(self, cid: str) -> None:
+        self._pin_book([(28000.0, 1.0)], [(28001.0, 1.0)])  # the market fell through our bid
+
+    def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
+        self._pin_book([(float(p), float(q)) for p, q in bids], [(float(p), float(q)) for p, q in asks])
+
+    def _pin_book(self, bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> None:
+        """The sim's book of this step, as a settled or moved market would leave it."""
+        v = self.venue()
+        step = v.store.db.execute("SELECT step FROM market WHERE instrument = ?", (self.symbol,)).fetchone()[0]
+        v._books[self.symbol] = (step, BookSnapshot(self.symbol, 0.0, bids, asks))
+        v._used[self.symbol] = {}
+
+    def scenario_cashflow(self) -> tuple[str, str, Decimal]:
+        # a long perp position through one funding settlement, on the sim's own code path
+        v = self.venue()
+        v.store.set_position("BTC-PERP", Decimal("0.5"), Decimal("15000"))
+        with v.store.tx() as db:
+            v._settle_funding(db, "BTC-PERP", 1, 0.0001, 30000.0)
+        return "funding", "BTC-PERP", Decimal("-1.5")  # a long pays 0.0001 x 0.5 x 30000

@@ -10,6 +10,7 @@ activities), so ``FillReport.fee`` is 0 and liquidity is reported as taker.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -18,17 +19,19 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from runner.errors import BadInputError, RejectedError
+from runner.errors import BadInputError, PostOnlyRejected, RejectedError
 from venues.alpaca.assets import compact, dec, instrument_from_asset
 from venues.alpaca.clients import Clients, build_clients
 from venues.alpaca.config import AlpacaConfig
 from venues.alpaca.errors import http_status, is_not_found, translated
-from venues.alpaca.reports import fill_from_activity, order_report
+from venues.alpaca.reports import cfee_record, fill_from_activity, order_report
 from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
+    CashflowReport,
     FillPage,
     Instrument,
     OrderReport,
@@ -36,16 +39,23 @@ from venues.base import (
     OrderStatus,
     OrderType,
     PositionReport,
+    Side,
     TimeInForce,
     VenueAdapter,
 )
+from venues.candles import closed
 from venues.retry import Backoff, with_backoff
 
 T = TypeVar("T")
 
+#: what a name must look like when the instrument list cannot be reached (runner validate)
+SYMBOL_SHAPE = re.compile(r"^([A-Z0-9]+/[A-Z0-9]+|[A-Z][A-Z.]{0,9})$")
+
 
 class AlpacaAdapter(VenueAdapter):
-    capabilities = Capabilities(post_only=False, ioc=True, market_orders=True)
+    # post-only is emulated: Alpaca has no such flag, so the adapter checks the touch before
+    # sending a GTC limit (a book that moves in between can still make it take)
+    capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, shorting=False)
 
     def __init__(self, account: str, config: AlpacaConfig, clients: Callable[[], Clients],
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> None:
@@ -99,6 +109,11 @@ class AlpacaAdapter(VenueAdapter):
     def instruments(self) -> Mapping[str, Instrument]:
         return self._instruments
 
+    def symbol_problem(self, symbol: str) -> str | None:
+        if not SYMBOL_SHAPE.match(symbol):
+            return "not an Alpaca symbol (BASE/QUOTE for crypto, e.g. BTC/USD; a ticker for equities, e.g. AAPL)"
+        return None
+
     def close(self) -> None:
         if self._clients is not None:
             for client in (self._clients.trading, self._clients.stocks, self._clients.crypto):
@@ -124,8 +139,7 @@ class AlpacaAdapter(VenueAdapter):
 
         inst = self.instrument(req.instrument)
         if req.tif is TimeInForce.POST_ONLY:
-            raise RejectedError(f"{self.account}: Alpaca has no post-only orders", venue=self.account,
-                                reason="post_only unsupported")
+            self._refuse_if_crossing(req)
         tif = AlpacaTif.IOC if req.tif is TimeInForce.IOC else AlpacaTif.GTC
         if inst.kind == "equity" and inst.lot_size < 1:
             tif = AlpacaTif.DAY  # Alpaca takes fractional equity orders as DAY only
@@ -147,6 +161,18 @@ class AlpacaAdapter(VenueAdapter):
                 return None
             raise
         return self._report(raw)
+
+    def _refuse_if_crossing(self, req: OrderRequest) -> None:
+        """A post-only order that would take at the current touch is refused here, as the
+        venues that have post-only refuse it: the benign :class:`PostOnlyRejected`."""
+        book = self.book(req.instrument, depth=1)
+        touch = book.asks if req.side is Side.BUY else book.bids
+        if req.price is None or not touch:
+            return
+        best = Decimal(repr(touch[0][0]))
+        if (req.side is Side.BUY and req.price >= best) or (req.side is Side.SELL and req.price <= best):
+            why = f"post-only {req.side.value} at {req.price} would take the touch {best}"
+            raise PostOnlyRejected(f"{self.account}: {why}", venue=self.account, reason=why)
 
     def cancel(self, client_order_id: str, instrument: str) -> OrderReport | None:
         """Cancel by Alpaca's order id, retrying transient failures with exponential backoff."""
@@ -199,6 +225,26 @@ class AlpacaAdapter(VenueAdapter):
                 break
         return FillPage(out, token)
 
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Crypto fees: Alpaca takes them from the credited asset and posts them (end of day) as
+        CFEE activities, never on the FILL. Each is a fee record of ``qty`` of that asset,
+        valued at its ``price`` in the pair's quote (or ``net_amount`` when taken in cash)."""
+        out = []
+        token = None
+        for _ in range(50):
+            params: dict[str, Any] = {"direction": "asc", "page_size": self.config.fills_page_size}
+            if token:
+                params["page_token"] = token
+            page = self._call(lambda p=params: self.clients.trading.get("/account/activities/CFEE", p)) or []
+            for act in page:
+                rec = cfee_record(act, self._symbol, self.instruments())
+                if since is None or rec.ts > since:
+                    out.append(rec)
+            if len(page) < self.config.fills_page_size:
+                break
+            token = page[-1]["id"]
+        return sorted(out, key=lambda c: (c.ts, c.record_id))
+
     def _client_id(self, order_id: str) -> str | None:
         if order_id not in self._cids:
             try:
@@ -233,8 +279,10 @@ class AlpacaAdapter(VenueAdapter):
 
             qreq = StockLatestQuoteRequest(symbol_or_symbols=instrument, feed=self.config.stock_feed)
             q = self._call(lambda: self.clients.stocks.get_stock_latest_quote(qreq))[instrument]
-            return BookSnapshot(instrument, q.timestamp.timestamp(), [(q.bid_price, q.bid_size)],
-                                [(q.ask_price, q.ask_size)])
+            # a side with no quote comes as price 0 (halted, pre-open): no level, not a 0 price
+            return BookSnapshot(instrument, q.timestamp.timestamp(),
+                                [(q.bid_price, q.bid_size)] if q.bid_price > 0 else [],
+                                [(q.ask_price, q.ask_size)] if q.ask_price > 0 else [])
         from alpaca.data.requests import CryptoLatestOrderbookRequest
 
         breq = CryptoLatestOrderbookRequest(symbol_or_symbols=instrument)
@@ -243,6 +291,34 @@ class AlpacaAdapter(VenueAdapter):
             instrument, ob.timestamp.timestamp() if ob.timestamp else self.clock(),
             [(q.price, q.size) for q in ob.bids[:depth]], [(q.price, q.size) for q in ob.asks[:depth]],
         )
+
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """Historical bars (stock or crypto data API) of the last ``limit + 1`` periods."""
+        from datetime import UTC
+
+        from alpaca.data.requests import CryptoBarsRequest, StockBarsRequest
+        from alpaca.data.timeframe import TimeFrame, TimeFrameUnit
+
+        inst = self.instrument(instrument)
+        unit = next(((u, timeframe_s // n) for u, n in ((TimeFrameUnit.Day, 86400), (TimeFrameUnit.Hour, 3600),
+                                                         (TimeFrameUnit.Minute, 60)) if timeframe_s % n == 0), None)
+        if unit is None or limit <= 0 or (unit[0] is TimeFrameUnit.Day and unit[1] != 1):
+            return []
+        now = self.clock()
+        # equities trade a few hours a day: look back far enough to find ``limit`` bars
+        span = (limit + 1) * timeframe_s * (1 if inst.kind != "equity" else 5) + (0 if inst.kind != "equity" else 4 * 86400)
+        kw = dict(symbol_or_symbols=instrument, timeframe=TimeFrame(unit[1], unit[0]),
+                  start=datetime.fromtimestamp(now - span, UTC), end=datetime.fromtimestamp(now, UTC))
+        if inst.kind == "equity":
+            req = StockBarsRequest(**kw, feed=self.config.stock_feed)
+            got = self._call(lambda: self.clients.stocks.get_stock_bars(req))
+        else:
+            req = CryptoBarsRequest(**kw)
+            got = self._call(lambda: self.clients.crypto.get_crypto_bars(req))
+        rows = got.data.get(instrument, []) if hasattr(got, "data") else []
+        return closed((Candle(b.timestamp.timestamp(), float(b.open), float(b.high), float(b.low), float(b.close),
+                              float(b.volume or 0.0)) for b in rows), timeframe_s, now, limit)
 
 
 def create(account: AccountConfig) -> AlpacaAdapter:

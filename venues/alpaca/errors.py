@@ -2,7 +2,8 @@
 
 Alpaca says what went wrong with the HTTP status: 429 and 5xx are transient, other 4xx
 (403 insufficient buying power, 422 invalid order) are rejections carrying Alpaca's message.
-A timeout while submitting is ambiguous: the order may exist, so it is looked up by client id.
+A timeout, a 5xx or a dropped connection while submitting is ambiguous: the order may exist,
+so it is looked up by client id (only a connection that never opened is plainly transient).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import requests
 from alpaca.common.exceptions import APIError
 
 from runner.errors import AmbiguousError, RejectedError, RunnerError, TransientError
+from venues.faults import never_sent
 
 
 def status_of(exc: APIError) -> int | None:
@@ -50,6 +52,9 @@ def translate(exc: Exception, *, venue: str, submitting: bool = False, client_or
             return TransientError(f"{venue}: rate limited: {msg}", venue=venue,
                                   retry_after=retry_after(exc, rate_limit_retry_s))
         if status is None or status >= 500:
+            if submitting:
+                return AmbiguousError(f"{venue}: HTTP {status} after send: {msg}", venue=venue,
+                                      client_order_id=client_order_id)
             return TransientError(f"{venue}: HTTP {status}: {msg}", venue=venue)
         return RejectedError(f"{venue}: HTTP {status}: {msg}", venue=venue, reason=msg)
     if isinstance(exc, requests.Timeout):
@@ -58,6 +63,9 @@ def translate(exc: Exception, *, venue: str, submitting: bool = False, client_or
                                   client_order_id=client_order_id)
         return TransientError(f"{venue}: timeout: {exc}", venue=venue)
     if isinstance(exc, requests.RequestException):  # connection refused, reset, bad response
+        if submitting and not never_sent(exc):
+            return AmbiguousError(f"{venue}: {type(exc).__name__} after send: {exc}", venue=venue,
+                                  client_order_id=client_order_id)
         return TransientError(f"{venue}: {type(exc).__name__}: {exc}", venue=venue)
     raise exc
 

@@ -7,13 +7,13 @@ from ``filled_qty`` so a partially_filled order that is pending cancel stays par
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from venues.alpaca.assets import dec
-from venues.base import FillReport, OrderReport, OrderStatus, Side
+from venues.base import CashflowReport, FillReport, Instrument, OrderReport, OrderStatus, Side
 
 _DONE = {
     "filled": OrderStatus.FILLED,
@@ -65,3 +65,25 @@ def fill_from_activity(act: dict[str, Any], symbol: Callable[[str], str],
         venue_order_id=str(act["order_id"]),
         fee_currency="USD",
     )
+
+
+def cfee_record(act: Mapping[str, Any], symbol_of: Callable[[str], str],
+                instruments: Mapping[str, Instrument]) -> CashflowReport:
+    """One CFEE activity (documented: ``{"activity_type": "CFEE", "date", "net_amount", "symbol":
+    "ETHUSD", "qty": "-0.000195", "price": "1884.5", ...}``) as a fee record in the quote."""
+    sym = symbol_of(str(act.get("symbol") or ""))
+    inst = instruments.get(sym)
+    qty = Decimal(str(act.get("qty") or "0"))
+    cash = Decimal(str(act.get("net_amount") or "0"))
+    amount = cash if cash != 0 else qty * Decimal(str(act.get("price") or "0"))
+    return CashflowReport(str(act["id"]), "fee", sym, amount, inst.quote if inst else "USD", _posted(act), qty)
+
+
+def _posted(act: Mapping[str, Any]) -> datetime:
+    """When the activity was posted: its id starts with that time (``YYYYMMDDhhmmssmmm::``);
+    else its ``date`` (midnight UTC)."""
+    stamp = str(act.get("id") or "").partition("::")[0]
+    try:
+        return datetime.strptime(stamp[:17] + "000", "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+    except ValueError:
+        return datetime.fromisoformat(str(act.get("date") or "1970-01-01")).replace(tzinfo=UTC)

@@ -1,12 +1,15 @@
 """The ``ccxt`` adapter: one account on any ccxt exchange (default OKX demo trading).
 
 Our instrument names are ccxt unified symbols ("BTC/USDT", "BTC/USDT:USDT"). Quantities are
-in ccxt's amount unit: base currency for spot, contracts for swaps and futures. Every SDK call
-goes through :meth:`CcxtAdapter._call`, where ccxt errors become ours.
+in base units on every market: a swap's contracts (ccxt's amount) are converted with the
+contract size (OKX ``ctVal``) here, at the boundary, so notional is qty x price everywhere
+else. A fee the venue took in the base asset is converted to the quote at the fill price.
+Every SDK call goes through :meth:`CcxtAdapter._call`, where ccxt errors become ours.
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -16,12 +19,14 @@ from typing import Any, TypeVar
 import ccxt
 from pydantic import ValidationError
 
-from runner.errors import BadInputError, RejectedError
+from runner.errors import BadInputError, RejectedError, RunnerError
 from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
+    CashflowReport,
     FillPage,
     Instrument,
     OrderReport,
@@ -33,10 +38,11 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
+from venues.candles import closed, timeframe_label
 from venues.ccxt.config import CcxtConfig
 from venues.ccxt.errors import install_code_overrides, retry_after_header, translated
 from venues.ccxt.fills import collect_fills
-from venues.ccxt.precision import dec, instrument_from_market
+from venues.ccxt.precision import contract_size, dec, instrument_from_market
 from venues.retry import Backoff, with_backoff
 
 T = TypeVar("T")
@@ -45,10 +51,37 @@ ZERO = Decimal(0)
 #: Exchanges whose fetch/cancel accept ``params={"clientOrderId": ...}`` in ccxt.
 NATIVE_CLIENT_ID_LOOKUP = frozenset({"okx", "binance", "binanceusdm", "bybit", "bitget", "gate", "kucoin"})
 
+#: OKX ``cancelSource`` "31": the venue took a post-only order and cancelled it because it would
+#: have taken liquidity (OKX does not refuse it at placement): a normal maker event.
+POST_ONLY_CANCEL_SOURCES = {"okx": "31"}
+POST_ONLY_CANCELLED = "post-only order would have taken liquidity (cancelled by the venue)"
+
 _STATUS = {
     "closed": OrderStatus.FILLED, "canceled": OrderStatus.CANCELLED, "cancelled": OrderStatus.CANCELLED,
     "expired": OrderStatus.CANCELLED, "rejected": OrderStatus.REJECTED,
 }
+
+FUNDING_RATE_S = 30.0  # a swap's funding rate is read at most this often
+
+
+def funding_extra(fr: Mapping[str, Any]) -> dict[str, float]:
+    """``funding_rate`` (per interval) and ``funding_interval_s`` from a ccxt funding-rate structure."""
+    rate = dec(fr.get("fundingRate"))
+    if rate is None:
+        return {}
+    info = fr.get("info") or {}
+    try:
+        interval = (int(info["nextFundingTime"]) - int(info["fundingTime"])) / 1000.0
+    except (KeyError, TypeError, ValueError):
+        interval = 0.0
+    out = {"funding_rate": float(rate)}
+    if interval > 0:
+        out["funding_interval_s"] = interval
+    return out
+
+
+#: what a name must look like when the instrument list cannot be reached (runner validate)
+SYMBOL_SHAPE = re.compile(r"^[A-Za-z0-9.]+/[A-Za-z0-9.]+(:[A-Za-z0-9.]+(-[A-Za-z0-9]+)*)?$")
 
 
 class CcxtAdapter(VenueAdapter):
@@ -63,6 +96,8 @@ class CcxtAdapter(VenueAdapter):
         self.clock = clock
         self.backoff = Backoff(config.cancel_attempts, config.cancel_backoff_s, config.cancel_backoff_cap_s)
         self._instruments: dict[str, Instrument] = {}
+        self._ct: dict[str, Decimal] = {}  # symbol -> base units per contract (1 for spot)
+        self._funding: dict[str, tuple[float, dict[str, float]]] = {}  # symbol -> (read at, extra)
         self._cids: dict[str, str] = {}  # venue order id -> our client id, for fills without one
         native = config.lookup_by_client_id
         self._native_lookup = exchange.id in NATIVE_CLIENT_ID_LOOKUP if native is None else native
@@ -85,9 +120,15 @@ class CcxtAdapter(VenueAdapter):
             for sym, m in markets.items()
             if (wanted is None or sym in wanted) and m.get("active") is not False
         }
+        self._ct = {sym: contract_size(markets[sym]) for sym in self._instruments}
         if wanted and (missing := wanted - set(self._instruments)):
             raise RejectedError(f"{self.account}: {self.exchange.id} lists no active {sorted(missing)}",
                                 venue=self.account, reason="unknown symbols")
+
+    def symbol_problem(self, symbol: str) -> str | None:
+        if not SYMBOL_SHAPE.match(symbol):
+            return "not a ccxt unified symbol (BASE/QUOTE for spot, BASE/QUOTE:SETTLE for a swap)"
+        return None
 
     def instruments(self) -> Mapping[str, Instrument]:
         return self._instruments
@@ -111,7 +152,7 @@ class CcxtAdapter(VenueAdapter):
         try:
             raw = self._call(
                 lambda: self.exchange.create_order(req.instrument, req.order_type.value, req.side.value,
-                                                   str(req.qty), price, params),
+                                                   str(self.to_venue_qty(req.instrument, req.qty)), price, params),
                 submitting=True, cid=req.client_order_id,
             )
         except RejectedError as exc:
@@ -184,6 +225,16 @@ class CcxtAdapter(VenueAdapter):
                     for r in self._call(lambda s=sym: self.exchange.fetch_open_orders(s))]
         return [self._report(r) for r in raws if r.get("symbol") in self._instruments]
 
+    def to_venue_qty(self, symbol: str, qty: Decimal) -> Decimal:
+        """Base units -> the venue's amount (contracts on a contract market)."""
+        ct = self._ct.get(symbol, Decimal(1))
+        return qty if ct == 1 else (qty / ct).normalize()
+
+    def from_venue_qty(self, symbol: str | None, amount: Decimal | None) -> Decimal | None:
+        """The venue's amount (contracts) -> base units."""
+        ct = self._ct.get(symbol or "", Decimal(1))
+        return amount if amount is None or ct == 1 else amount * ct
+
     def client_id_of(self, venue_order_id: str | None) -> str | None:
         return self._cids.get(venue_order_id) if venue_order_id else None
 
@@ -192,7 +243,8 @@ class CcxtAdapter(VenueAdapter):
         cid = raw.get("clientOrderId") or (fallback.client_order_id if fallback else "")
         if raw.get("id") and cid:
             self._cids[str(raw["id"])] = cid
-        filled = dec(raw.get("filled")) or ZERO
+        sym = raw.get("symbol") or (fallback.instrument if fallback else None)
+        filled = self.from_venue_qty(sym, dec(raw.get("filled"))) or ZERO
         status = _STATUS.get(str(raw.get("status")))
         if status is None:
             status = OrderStatus.PARTIALLY_FILLED if filled > 0 else OrderStatus.NEW
@@ -202,18 +254,40 @@ class CcxtAdapter(VenueAdapter):
             client_order_id=cid,
             instrument=raw.get("symbol") or (fallback.instrument if fallback else ""),
             side=Side(side),
-            qty=dec(raw.get("amount")) or (fallback.qty if fallback else ZERO),
+            qty=self.from_venue_qty(sym, dec(raw.get("amount"))) or (fallback.qty if fallback else ZERO),
             status=status,
             filled_qty=filled,
             price=dec(raw.get("price")) or (fallback.price if fallback else None),
             avg_fill_price=dec(raw.get("average")) if filled else None,
             venue_order_id=raw.get("id") or None,
+            reason=self._cancel_reason(raw, status),
             ts=datetime.fromtimestamp(ts / 1000, UTC) if ts else None,
         )
+
+    def _cancel_reason(self, raw: Mapping[str, Any], status: OrderStatus) -> str | None:
+        source = POST_ONLY_CANCEL_SOURCES.get(self.exchange.id)
+        info = raw.get("info") or {}
+        if status is OrderStatus.CANCELLED and source and str(info.get("cancelSource")) == source:
+            return POST_ONLY_CANCELLED
+        return None
 
     # --- account -----------------------------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
         return collect_fills(self, cursor)
+
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Funding paid or received on swaps, from the exchange's own bills (OKX: account bills
+        of type 8, via ccxt's ``fetch_funding_history``; amount received > 0), oldest first."""
+        if not self.exchange.has.get("fetchFundingHistory") or not any(
+                i.kind in ("perp", "future") for i in self._instruments.values()):
+            return []
+        ms = int(since.timestamp() * 1000) + 1 if since is not None else None
+        rows = self._call(lambda: self.exchange.fetch_funding_history(None, ms))
+        out = [CashflowReport(f"funding:{r.get('id')}", "funding", str(r.get("symbol")), dec(r.get("amount")) or ZERO,
+                              str(r.get("code") or ""), datetime.fromtimestamp(r["timestamp"] / 1000, UTC))
+               for r in rows if r.get("symbol") in self._instruments and r.get("timestamp") is not None
+               and (ms is None or r["timestamp"] >= ms)]
+        return sorted(out, key=lambda c: (c.ts, c.record_id))
 
     def positions(self) -> list[PositionReport]:
         """Spot holdings come from balances; swap and future positions from fetch_positions."""
@@ -227,7 +301,7 @@ class CcxtAdapter(VenueAdapter):
                     out.append(PositionReport(sym, bal.total))
         if any(i.kind in ("perp", "future") for i in self._instruments.values()):
             for p in self._call(self.exchange.fetch_positions):
-                qty = dec(p.get("contracts")) or ZERO
+                qty = self.from_venue_qty(p.get("symbol"), dec(p.get("contracts"))) or ZERO
                 if p.get("symbol") in self._instruments and qty != 0:
                     signed = -qty if p.get("side") == "short" else qty
                     out.append(PositionReport(p["symbol"], signed, dec(p.get("entryPrice"))))
@@ -252,7 +326,36 @@ class CcxtAdapter(VenueAdapter):
             ts / 1000.0 if ts else self.clock(),
             [(float(p), float(s)) for p, s, *_ in raw.get("bids", [])[:depth]],
             [(float(p), float(s)) for p, s, *_ in raw.get("asks", [])[:depth]],
+            extra=self._funding_extra(instrument),
         )
+
+    def _funding_extra(self, symbol: str) -> dict[str, float]:
+        """A swap's current funding rate and interval (OKX: fundingTime to nextFundingTime),
+        read at most every ``FUNDING_RATE_S`` per symbol; none when the venue does not say."""
+        if self._instruments[symbol].kind != "perp" or not self.exchange.has.get("fetchFundingRate"):
+            return {}
+        at, extra = self._funding.get(symbol, (-1e18, {}))
+        if self.clock() - at >= FUNDING_RATE_S:
+            try:
+                fr = self._call(lambda: self.exchange.fetch_funding_rate(symbol))
+                extra = funding_extra(fr)
+            except RejectedError:
+                extra = {}
+            except RunnerError:
+                pass  # keep the last known rate through a transient failure
+            self._funding[symbol] = (self.clock(), extra)
+        return extra
+
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """``fetch_ohlcv`` in the exchange's own timeframe labels; none when it lacks this timeframe."""
+        self.instrument(instrument)
+        tf = timeframe_label(timeframe_s)
+        if tf not in (getattr(self.exchange, "timeframes", None) or {}):
+            return []
+        rows = self._call(lambda: self.exchange.fetch_ohlcv(instrument, tf, None, limit + 1))
+        return closed((Candle(r[0] / 1000.0, float(r[1]), float(r[2]), float(r[3]), float(r[4]), float(r[5] or 0.0))
+                       for r in rows), timeframe_s, self.clock(), limit)
 
 
 def build_exchange(config: CcxtConfig, account: AccountConfig) -> Any:

@@ -20,8 +20,8 @@ class CcxtConfig(BaseModel):
         None, description="market types to load (spot, swap, future, option); None = the exchange default"
     )
     symbols: list[str] | None = Field(None, description="only these unified symbols become instruments")
-    fill_types: list[str] = Field(
-        default_factory=lambda: ["spot"], description="market types scanned by fills() (okx needs instType)"
+    fill_types: list[str] | None = Field(
+        None, description="market types scanned by fills() (okx needs instType); None = every type loaded"
     )
     spot_quote: str = Field("USDT", description="spot balances are reported as positions against this quote")
     lookup_by_client_id: bool | None = Field(

@@ -1,8 +1,10 @@
 """ccxt exceptions translated into our error classes, in one place.
 
-The class decides: network trouble and rate limits are transient (retry later), a timeout
-while submitting is ambiguous (the order may exist: look it up by client id), and anything
-the exchange answered with an error code is a rejection carrying the exchange's words.
+The class decides: network trouble and rate limits are transient (retry later); a timeout, a
+5xx or a dropped connection while submitting is ambiguous (the order may exist: look it up by
+client id) unless the request provably never left; a post-only order that would take
+(``OrderImmediatelyFillable``) is the benign refusal; anything else the exchange answered with
+an error code is a rejection carrying the exchange's words.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from typing import Any
 
 import ccxt
 
-from runner.errors import AmbiguousError, RejectedError, RunnerError, TransientError
+from runner.errors import AmbiguousError, PostOnlyRejected, RejectedError, RunnerError, TransientError
+from venues.faults import never_sent
 
 #: Exchange error codes ccxt maps to a broader class than we need; added to its own table so the
 #: SDK raises the precise class (never matched on message text here).
@@ -45,6 +48,11 @@ def translate(
         return TransientError(f"{venue}: timeout: {text}", venue=venue)
     if isinstance(exc, ccxt.RateLimitExceeded | ccxt.DDoSProtection):
         return TransientError(f"{venue}: rate limited: {text}", venue=venue, retry_after=retry_after())
+    if submitting and isinstance(exc, ccxt.NetworkError) and not never_sent(exc):
+        return AmbiguousError(f"{venue}: {type(exc).__name__} after send: {text}", venue=venue,
+                              client_order_id=client_order_id)
+    if isinstance(exc, ccxt.OrderImmediatelyFillable):
+        return PostOnlyRejected(f"{venue}: post-only order would take: {text}", venue=venue, reason=text)
     if isinstance(exc, ccxt.OperationFailed):  # NetworkError, ExchangeNotAvailable, BadResponse...
         return TransientError(f"{venue}: {type(exc).__name__}: {text}", venue=venue)
     if isinstance(exc, ccxt.BaseError):  # ExchangeError and below: the exchange said no

@@ -39,11 +39,22 @@ def fill_id(trade: dict[str, Any]) -> str:
     return f"{trade.get('symbol')}:{trade.get('id')}"
 
 
+#: our instrument kinds -> the market type ccxt (OKX instType) scans fills by
+_MARKET_TYPES = {"spot": "spot", "perp": "swap", "future": "future", "option": "option"}
+
+
+def fill_types(adapter: CcxtAdapter) -> list[str]:
+    """The configured types, else every type among the loaded instruments (swaps included)."""
+    if adapter.config.fill_types:
+        return list(adapter.config.fill_types)
+    return sorted({_MARKET_TYPES.get(i.kind, i.kind) for i in adapter.instruments().values()}) or ["spot"]
+
+
 def collect_fills(adapter: CcxtAdapter, cursor: str | None) -> FillPage:
     since, seen = parse_cursor(cursor)
     limit = adapter.config.fills_page_limit
     trades: dict[str, dict[str, Any]] = {}
-    for mtype in adapter.config.fill_types:
+    for mtype in fill_types(adapter):
         until: int | None = None
         for _ in range(MAX_PAGES):
             params: dict[str, Any] = {"type": mtype}
@@ -72,16 +83,21 @@ def _report(adapter: CcxtAdapter, t: dict[str, Any]) -> FillReport:
     fee = t.get("fee") or {}
     info = t.get("info") or {}
     cid = next((info[k] for k in CLIENT_ID_KEYS if info.get(k)), None) or t.get("clientOrderId")
+    inst = adapter.instrument(t["symbol"])
+    price = dec(t["price"]) or Decimal(0)
+    cost, ccy = dec(fee.get("cost")) or Decimal(0), fee.get("currency") or inst.quote
+    if ccy == inst.base and inst.base != inst.quote:  # taken from the bought asset: count it in the quote
+        cost, ccy = cost * price, inst.quote
     return FillReport(
         fill_id=fill_id(t),
         client_order_id=cid or adapter.client_id_of(t.get("order")),
         instrument=t["symbol"],
         side=Side(t["side"]),
-        qty=dec(t["amount"]) or Decimal(0),
-        price=dec(t["price"]) or Decimal(0),
-        fee=dec(fee.get("cost")) or Decimal(0),
+        qty=adapter.from_venue_qty(t["symbol"], dec(t["amount"])) or Decimal(0),
+        price=price,
+        fee=cost,
         ts=datetime.fromtimestamp(t["timestamp"] / 1000, UTC),
         liquidity=t.get("takerOrMaker") or "taker",
         venue_order_id=t.get("order"),
-        fee_currency=fee.get("currency") or adapter.instrument(t["symbol"]).quote,
+        fee_currency=ccy,
     )

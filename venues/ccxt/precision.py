@@ -40,14 +40,24 @@ def step(value: Any, mode: int) -> Decimal | None:
     return raw
 
 
+def contract_size(market: dict[str, Any]) -> Decimal:
+    """Base units per contract (OKX ``ctVal``: 0.01 BTC on BTC-USDT-SWAP); 1 for spot."""
+    size = dec(market.get("contractSize")) if market.get("contract") else None
+    return size if size else Decimal(1)
+
+
 def instrument_from_market(market: dict[str, Any], precision_mode: int) -> Instrument:
-    """Tick, lot, min size and min notional as the exchange states them for ``market``."""
+    """Tick, lot, min size and min notional as the exchange states them for ``market``.
+
+    Quantities are in base units on every market type: a contract market's lot and minimum
+    are its contract counts times the contract size (the adapter converts at the boundary)."""
     precision = market.get("precision") or {}
     limits = market.get("limits") or {}
     amount_limits = limits.get("amount") or {}
     cost_limits = limits.get("cost") or {}
-    min_size = dec(amount_limits.get("min")) or Decimal(0)
-    lot = step(precision.get("amount"), precision_mode) or min_size or Decimal("1e-8")
+    ct = contract_size(market)
+    min_size = (dec(amount_limits.get("min")) or Decimal(0)) * ct
+    lot = ((step(precision.get("amount"), precision_mode) or Decimal(0)) * ct) or min_size or Decimal("1e-8")
     tick = step(precision.get("price"), precision_mode) or Decimal("1e-8")
     return Instrument(
         symbol=market["symbol"],

@@ -8,19 +8,23 @@ Orders carry our client id as cloid, so a lookup after a timeout finds them.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import ValidationError
 
-from runner.errors import PrecisionError, RejectedError
+from runner.errors import PrecisionError, RejectedError, TransientError
 from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
+    CashflowReport,
     FillPage,
     FillReport,
     Instrument,
@@ -33,6 +37,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
+from venues.candles import closed, timeframe_label
 from venues.hyperliquid import precision, reports
 from venues.hyperliquid.config import HyperliquidConfig
 from venues.hyperliquid.errors import action_error, statuses, translate
@@ -43,6 +48,12 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 TIF = {TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.POST_ONLY: "Alo"}
+
+FUNDING_CTX_S = 10.0  # asset contexts (funding rates) are read at most this often
+FUNDING_INTERVAL_S = 3600.0  # Hyperliquid settles funding every hour
+
+#: what a name must look like when the instrument list cannot be reached (runner validate)
+SYMBOL_SHAPE = re.compile(r"^([a-z0-9]+:)?[A-Za-z0-9]+(/[A-Za-z0-9]+)?$")
 
 
 class HyperliquidAdapter(VenueAdapter):
@@ -63,6 +74,8 @@ class HyperliquidAdapter(VenueAdapter):
         self._cid_by_oid: dict[int, str] = {}
         self._fills = reports.FillBook()
         self._leverage_set: set[str] = set()
+        self._funding: dict[str, float] = {}  # coin -> current funding rate per interval
+        self._ctx_at = -1e18
         self._no_cloid: set[int] = set()  # orders placed without a cloid (asked once)
 
     def __repr__(self) -> str:  # never show the key
@@ -79,6 +92,11 @@ class HyperliquidAdapter(VenueAdapter):
             vault_address=cfg.vault_address,
         ), mutating=False)
 
+    def symbol_problem(self, symbol: str) -> str | None:
+        if not SYMBOL_SHAPE.match(symbol):
+            return "not a Hyperliquid name (a perp COIN such as BTC, dex:COIN for HIP-3, BASE/QUOTE for spot)"
+        return None
+
     def instruments(self) -> Mapping[str, Instrument]:
         return self._clients.instruments if self._clients else {}
 
@@ -87,7 +105,7 @@ class HyperliquidAdapter(VenueAdapter):
         inst = self.instrument(req.instrument)
         qty = inst.floor_qty(req.qty)
         price = precision.round_price(req.price, req.side, inst) if req.price is not None else None
-        inst.check_order(qty, price)
+        inst.check_order(qty, price, req.reduce_only)
         if qty == req.qty and price == req.price:
             return req
         return OrderRequest(req.client_order_id, req.instrument, req.side, qty, req.order_type, price,
@@ -97,12 +115,12 @@ class HyperliquidAdapter(VenueAdapter):
         return precision.is_flat_with_dust(qty, self.instrument(instrument))
 
     # --- plumbing ----------------------------------------------------------------------
-    def _call(self, fn: Callable[[], T], *, mutating: bool, cid: str | None = None) -> T:
+    def _call(self, fn: Callable[[], T], *, mutating: bool, cid: str | None = None, placing: bool = False) -> T:
         try:
             return fn()
         except Exception as exc:
             err = translate(exc, venue=self.account, mutating=mutating, client_order_id=cid,
-                            rate_limit_retry_s=self.config.rate_limit_retry_s)
+                            rate_limit_retry_s=self.config.rate_limit_retry_s, placing=placing)
             if err is None:
                 raise
             raise err from exc
@@ -141,7 +159,7 @@ class HyperliquidAdapter(VenueAdapter):
         price = req.price if req.order_type is OrderType.LIMIT else self._market_price(inst, req.side)
         if price is None:
             raise PrecisionError(f"{inst.symbol}: limit order without a price")
-        precision.check_sendable(req.qty, price, inst)
+        precision.check_sendable(req.qty, price, inst, req.reduce_only)
         ex = self._exchange()
         self._ensure_leverage(inst, ex)
         from venues.hyperliquid.client import cloid
@@ -151,7 +169,7 @@ class HyperliquidAdapter(VenueAdapter):
         tif = "Ioc" if req.order_type is OrderType.MARKET else TIF[req.tif]
         resp = self._call(lambda: ex.order(inst.venue_symbol, req.side is Side.BUY, float(req.qty), float(price),
                                            {"limit": {"tif": tif}}, reduce_only=req.reduce_only, cloid=cl),
-                          mutating=True, cid=req.client_order_id)
+                          mutating=True, cid=req.client_order_id, placing=True)
         err = action_error(resp, venue=self.account, what=f"order {req.client_order_id}", mutating=True,
                            client_order_id=req.client_order_id)
         if err is not None:
@@ -286,6 +304,20 @@ class HyperliquidAdapter(VenueAdapter):
                                               Decimal(str(entry)) if entry is not None else None))
         return out
 
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Funding paid or received, from the venue's ``userFunding`` records (``delta.usdc``:
+        received > 0), oldest first."""
+        start = int(since.timestamp() * 1000) + 1 if since is not None else 0
+        rows = self._call(lambda: self._c().info.user_funding_history(self._user(), start), mutating=False)
+        out = []
+        for r in rows or []:
+            d = r.get("delta") or {}
+            if d.get("type") != "funding":
+                continue
+            out.append(CashflowReport(f"funding:{d['coin']}:{r['time']}", "funding", self._symbol(str(d["coin"])),
+                                      Decimal(str(d["usdc"])), "USDC", datetime.fromtimestamp(r["time"] / 1000, UTC)))
+        return sorted((c for c in out if since is None or c.ts > since), key=lambda c: (c.ts, c.record_id))
+
     def balances(self) -> list[BalanceReport]:
         c = self._c()
         state = self._call(lambda: c.info.user_state(self._user()), mutating=False)
@@ -307,7 +339,40 @@ class HyperliquidAdapter(VenueAdapter):
             instrument, float(snap.get("time", time.time() * 1000)) / 1000.0,
             [(float(lv["px"]), float(lv["sz"])) for lv in bids[:depth]],
             [(float(lv["px"]), float(lv["sz"])) for lv in asks[:depth]],
+            extra=self._funding_extra(inst) if inst.kind == "perp" else {},
         )
+
+    def _funding_extra(self, inst: Instrument) -> dict[str, float]:
+        """The perp's current funding rate (per hour on Hyperliquid) from ``metaAndAssetCtxs``,
+        read at most every ``FUNDING_CTX_S``; none when the venue does not say (never an error)."""
+        now = time.time()
+        if now - self._ctx_at >= FUNDING_CTX_S:
+            try:
+                meta, ctxs = self._call(lambda: self._c().info.meta_and_asset_ctxs(), mutating=False)
+                self._funding = {str(a["name"]): float(c["funding"])
+                                 for a, c in zip(meta["universe"], ctxs, strict=False) if c.get("funding") is not None}
+            except (RejectedError, TransientError, KeyError, TypeError, ValueError):
+                self._funding = {}
+            self._ctx_at = now
+        rate = self._funding.get(inst.venue_symbol)
+        return {} if rate is None else {"funding_rate": rate, "funding_interval_s": FUNDING_INTERVAL_S}
+
+
+    INTERVALS = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "8h", "12h", "1d")
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """``candleSnapshot`` over the last ``limit + 1`` periods; none for an interval it lacks."""
+        inst = self.instrument(instrument)
+        interval = timeframe_label(timeframe_s)
+        if interval not in self.INTERVALS or limit <= 0:
+            return []
+        now = time.time()
+        end = int(now * 1000)
+        start = end - (limit + 1) * timeframe_s * 1000
+        rows = self._call(lambda: self._c().info.candles_snapshot(inst.venue_symbol, interval, start, end),
+                          mutating=False)
+        return closed((Candle(r["t"] / 1000.0, float(r["o"]), float(r["h"]), float(r["l"]), float(r["c"]),
+                              float(r.get("v") or 0.0)) for r in rows or []), timeframe_s, now, limit)
 
 
 def create(account: AccountConfig) -> HyperliquidAdapter:

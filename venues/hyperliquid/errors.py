@@ -13,9 +13,14 @@ from typing import Any, TypeVar
 
 import requests
 
-from runner.errors import AmbiguousError, RejectedError, RunnerError, TransientError
+from runner.errors import AmbiguousError, PostOnlyRejected, RejectedError, RunnerError, TransientError
+from venues.faults import never_sent
 
 T = TypeVar("T")
+
+#: The venue's words for an Alo order that would have taken ("BadAloPx" in its error list):
+#: a normal maker event, so it is classified here, once, at the boundary.
+POST_ONLY_CROSS = "Post only order would have immediately matched"
 
 
 def raise_for_status(response: requests.Response) -> None:
@@ -46,8 +51,11 @@ def _retry_after(headers: Mapping[str, str] | None, default: float) -> float:
 
 
 def translate(exc: BaseException, *, venue: str, mutating: bool, client_order_id: str | None = None,
-              rate_limit_retry_s: float = 1.0) -> RunnerError | None:
-    """The runner error for ``exc``, or None when it is not an I/O error (a bug: re-raise)."""
+              rate_limit_retry_s: float = 1.0, placing: bool = False) -> RunnerError | None:
+    """The runner error for ``exc``, or None when it is not an I/O error (a bug: re-raise).
+
+    ``placing``: an order was sent, so a 5xx or a connection dropped after sending leaves an
+    order that may stand (ambiguous). A cancel keeps them transient: it is retried anyway."""
     from hyperliquid.utils.error import ClientError, ServerError
 
     if isinstance(exc, requests.exceptions.ConnectTimeout):
@@ -57,11 +65,15 @@ def translate(exc: BaseException, *, venue: str, mutating: bool, client_order_id
             return AmbiguousError(f"{venue}: timed out after sending; look the order up",
                                   venue=venue, client_order_id=client_order_id)
         return TransientError(f"{venue}: read timeout", venue=venue)
-    if isinstance(exc, requests.exceptions.ConnectionError):
-        return TransientError(f"{venue}: connection error: {type(exc).__name__}", venue=venue)
     if isinstance(exc, requests.exceptions.RequestException):
+        if placing and not never_sent(exc):  # dropped after the request left: it may stand
+            return AmbiguousError(f"{venue}: {type(exc).__name__} after sending; look the order up",
+                                  venue=venue, client_order_id=client_order_id)
         return TransientError(f"{venue}: HTTP error: {type(exc).__name__}", venue=venue)
     if isinstance(exc, ServerError):
+        if placing:  # a gateway's 5xx may come after the node took the order
+            return AmbiguousError(f"{venue}: server error {exc.status_code} after sending; look the order up",
+                                  venue=venue, client_order_id=client_order_id)
         return TransientError(f"{venue}: server error {exc.status_code}", venue=venue)
     if isinstance(exc, ClientError):
         if exc.status_code == 429:
@@ -92,6 +104,8 @@ def action_error(resp: Any, *, venue: str, what: str, mutating: bool,
     for status in statuses(resp):
         if isinstance(status, dict) and "error" in status:
             reason = str(status["error"])
+            if reason.startswith(POST_ONLY_CROSS):
+                return PostOnlyRejected(f"{venue} refused {what}: {reason}", venue=venue, reason=reason)
             return RejectedError(f"{venue} refused {what}: {reason}", venue=venue, reason=reason)
     return None
 

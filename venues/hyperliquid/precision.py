@@ -47,6 +47,7 @@ def perp_instrument(asset: Mapping[str, Any], collateral: str = "USDC") -> Instr
         lot_size=Decimal(1).scaleb(-sz), min_size=Decimal(1).scaleb(-sz), min_notional=MIN_NOTIONAL,
         kind="perp", venue_symbol=name, base=name.split(":")[-1], quote=collateral,
         maker_fee=PERP_FEES[0], taker_fee=PERP_FEES[1],
+        close_waives_minimum=True,  # "$10 minimum" does not apply to a reduce-only full close
     )
 
 
@@ -93,7 +94,7 @@ def is_valid_price(price: Decimal, inst: Instrument) -> bool:
     return price > 0 and round_price(price, Side.BUY, inst) == price
 
 
-def check_sendable(qty: Decimal, price: Decimal | None, inst: Instrument) -> None:
+def check_sendable(qty: Decimal, price: Decimal | None, inst: Instrument, reduce_only: bool = False) -> None:
     """Refuse locally what must never reach the venue: above all a size that floors to 0
     (a size-0 reduce-only order closes the whole position on Hyperliquid)."""
     if qty <= 0 or inst.floor_qty(qty) != qty:
@@ -103,7 +104,7 @@ def check_sendable(qty: Decimal, price: Decimal | None, inst: Instrument) -> Non
             f"{inst.symbol}: price {price} breaks the 5-significant-figure / "
             f"{max_price_decimals(inst)}-decimal rule; prepare() the order first"
         )
-    inst.check_order(qty, price)
+    inst.check_order(qty, price, reduce_only)
 
 
 def is_flat_with_dust(qty: Decimal, inst: Instrument) -> bool:

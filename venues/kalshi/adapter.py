@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,7 +20,9 @@ from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
+    CashflowReport,
     FillPage,
     FillReport,
     Instrument,
@@ -30,6 +33,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
+from venues.candles import closed
 from venues.kalshi import markets
 from venues.kalshi.config import KalshiConfig
 from venues.kalshi.errors import reason
@@ -37,13 +41,16 @@ from venues.kalshi.signing import KalshiAuth, load_private_key
 from venues.kalshi.transport import KalshiHttp
 from venues.retry import with_backoff
 
+SETTLEMENT_RECHECK_S = 60.0
+
 TIF = {TimeInForce.GTC: "good_till_canceled", TimeInForce.POST_ONLY: "good_till_canceled",
        TimeInForce.IOC: "immediate_or_cancel"}
 
 
 class KalshiAdapter(VenueAdapter):
     capabilities = Capabilities(post_only=True, ioc=True, market_orders=False, reduce_only=True,
-                                cancel_all=False, price_band=False, funding=False, binary_markets=True)
+                                cancel_all=False, price_band=False, funding=False, binary_markets=True,
+                                nets_binary_legs=True, shorting=False)
 
     def __init__(self, account: str, config: KalshiConfig, base_url: str, *, key_id: str | None = None,
                  private_key_path: str | None = None, sleep: Callable[[float], None] = time.sleep,
@@ -60,6 +67,8 @@ class KalshiAdapter(VenueAdapter):
         self._order_ids: dict[str, str] = {}  # client order id -> Kalshi order id
         self._cids: dict[str, str] = {}  # Kalshi order id -> client order id
         self._unknown_orders: set[str] = set()  # order ids the venue no longer serves (asked once)
+        self._settled: dict[str, dict[str, float]] = {}  # ticker -> settlement facts, once found
+        self._settled_asked: dict[str, float] = {}  # ticker -> when the settlements were last asked
 
     def __repr__(self) -> str:
         return f"KalshiAdapter({self.account!r}, {self.base_url!r})"
@@ -104,10 +113,17 @@ class KalshiAdapter(VenueAdapter):
     def instruments(self) -> Mapping[str, Instrument]:
         return self._instruments
 
+    def symbol_problem(self, symbol: str) -> str | None:
+        try:
+            markets.parse_symbol(symbol)
+        except RejectedError as exc:
+            return exc.message.removeprefix("kalshi: ")
+        return None
+
     def instrument(self, symbol: str) -> Instrument:
         """Markets not configured are looked up on first use (any open ticker is tradable)."""
         if symbol not in self._instruments:
-            ticker, _ = markets.split_symbol(symbol)
+            ticker, _ = markets.parse_symbol(symbol)
             if not self._load_market(ticker):
                 raise RejectedError(f"unknown instrument {symbol!r} on {self.account}", venue=self.account,
                                     reason="unknown market")
@@ -230,15 +246,71 @@ class KalshiAdapter(VenueAdapter):
         total = cash + Decimal(int(b.get("portfolio_value") or 0)) / 100
         return [BalanceReport("USD", total, cash)]
 
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Settlement payouts from ``/portfolio/settlements`` (``revenue`` in cents, fees
+        apart), oldest first."""
+        min_ts = int(since.timestamp()) + 1 if since is not None else None
+        out = [CashflowReport(f"settlement:{s.ticker}:{int(s.settled.timestamp())}", "settlement", s.ticker,
+                              s.revenue - s.fee, markets.QUOTE, s.settled, s.yes_count - s.no_count)
+               for s in self.settlements(min_ts) if s.settled is not None and (since is None or s.settled > since)]
+        return sorted(out, key=lambda c: (c.ts, c.record_id))
+
     def settlements(self, min_ts: int | None = None) -> list[markets.Settlement]:
         """Settled markets (what YES/NO we held and what they paid), newest first."""
         return [markets.settlement(s) for s in self.http.pages("/portfolio/settlements", "settlements",
                                                               min_ts=min_ts)]
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
-        ticker, _ = markets.split_symbol(instrument)
+        """A leg's book, or the market's (a bare ticker: both sides in ``extra``). An empty
+        market book is how a settled market looks: its settlement, read from the venue's own
+        records, rides along in ``extra`` so the engine books it like the sim's."""
+        ticker, side = markets.parse_symbol(instrument)
         payload = self.http.get(f"/markets/{ticker}/orderbook", depth=min(max(depth, 1), 100))
-        return markets.book(instrument, payload, depth, self._clock())
+        snap = markets.book(instrument, payload, depth, self._clock())
+        if side is None and not snap.bids and not snap.asks:
+            facts = self._settlement_facts(ticker)
+            if facts:
+                snap = markets.book(instrument, payload, depth, self._clock(), facts)
+        return snap
+
+    def _settlement_facts(self, ticker: str) -> dict[str, float]:
+        """The settlement of ``ticker`` from ``/portfolio/settlements``, else from the settled
+        market's ``result`` (asked at most once a minute per market until found; then kept)."""
+        known = self._settled.get(ticker)
+        if known is not None:
+            return known
+        now = self._clock()
+        if now - self._settled_asked.get(ticker, -1e18) < SETTLEMENT_RECHECK_S:
+            return {}
+        self._settled_asked[ticker] = now
+        facts: dict[str, float] = {}
+        for s in self.http.pages("/portfolio/settlements", "settlements", ticker=ticker):
+            if s.get("ticker") == ticker:
+                facts = markets.settlement_facts(markets.settlement(s))
+                break
+        else:  # no record of ours (a YES+NO pair nets to nothing): the market's own result
+            resp = self.http.request("GET", f"/markets/{ticker}", allow=(404,))
+            if resp.status_code != 404:
+                facts = markets.market_result_facts(resp.json()["market"])
+        if facts:
+            self._settled[ticker] = facts
+        return facts
+
+
+    PERIODS = {60: 1, 3600: 60, 86400: 1440}  # the candlestick periods Kalshi serves, in minutes
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        """A leg's mid from the market's candlesticks (its series found through its event)."""
+        ticker, side = markets.split_symbol(instrument)
+        period = self.PERIODS.get(timeframe_s)
+        if period is None or limit <= 0:
+            return []
+        market = self.http.get(f"/markets/{ticker}")["market"]
+        series = self.http.get(f"/events/{market['event_ticker']}")["event"]["series_ticker"]
+        now = self._clock()
+        payload = self.http.get(f"/series/{series}/markets/{ticker}/candlesticks",
+                                start_ts=int(now) - (limit + 1) * timeframe_s, end_ts=int(now), period_interval=period)
+        return closed(markets.candles(payload, side, timeframe_s), timeframe_s, now, limit)
 
 
 def create(account: AccountConfig) -> KalshiAdapter:

@@ -17,30 +17,51 @@ from decimal import Decimal
 from typing import Any
 
 from runner.errors import RejectedError
-from venues.base import BookSnapshot, FillReport, Instrument, OrderReport, OrderStatus, PositionReport, Side
+from venues.base import BookSnapshot, Candle, FillReport, Instrument, OrderReport, OrderStatus, PositionReport, Side
 
 SIDES = ("yes", "no")
 QUOTE = "USD_CENTS"  # prices and fees of Kalshi instruments are cents per contract
+# Kalshi's published schedule: taker ceil(0.07 x C x P x (1-P)) dollars, maker 0.0175 on the
+# markets that charge makers. As a fraction of notional (C x P) that is at most the rate itself
+# (before the ceil to a cent), which is what Instrument fees are: the bound the audits check.
+TAKER_FEE, MAKER_FEE = Decimal("0.07"), Decimal("0.0175")
 HUNDRED = Decimal(100)
 ZERO = Decimal(0)
 
 
-def split_symbol(symbol: str) -> tuple[str, str]:
-    """``"KXFED-25DEC-T4.00:yes"`` -> (ticker, "yes")."""
-    ticker, _, side = symbol.rpartition(":")
+def parse_symbol(symbol: str) -> tuple[str, str | None]:
+    """``TICKER`` (the market: one book of both sides, what a kind watches) or ``TICKER:yes`` /
+    ``TICKER:no`` (a leg: what is traded and held). Any other suffix is refused by name."""
+    ticker, sep, side = symbol.rpartition(":")
+    if not sep:
+        return symbol, None
     if not ticker or side not in SIDES:
-        raise RejectedError(f"kalshi: {symbol!r} is not TICKER:yes or TICKER:no", reason="bad instrument")
+        hint = f"; legs are spelled {ticker}:{side.lower()}" if side.lower() in SIDES else ""
+        raise RejectedError(f"kalshi: {symbol!r} is not TICKER, TICKER:yes or TICKER:no{hint}",
+                            reason="bad instrument")
+    return ticker, side
+
+
+def split_symbol(symbol: str) -> tuple[str, str]:
+    """``"KXFED-25DEC-T4.00:yes"`` -> (ticker, "yes"); a leg is required (orders, positions)."""
+    ticker, side = parse_symbol(symbol)
+    if side is None:
+        raise RejectedError(f"kalshi: {symbol!r} is a market; orders trade a leg: {ticker}:yes or {ticker}:no",
+                            reason="bad instrument")
     return ticker, side
 
 
 def instruments(market: Mapping[str, Any]) -> list[Instrument]:
-    """Both sides of one market: tick 1 cent, lot 1 contract."""
+    """Both legs of one market (tick 1 cent, lot 1 contract), and the market itself (its book)."""
     ticker = str(market["ticker"])
-    return [
+    legs = [
         Instrument(symbol=f"{ticker}:{side}", tick_size=Decimal(1), lot_size=Decimal(1), min_size=Decimal(1),
-                   kind="binary", venue_symbol=ticker, base=f"{ticker}:{side}", quote=QUOTE)
+                   kind="binary", venue_symbol=ticker, base=f"{ticker}:{side}", quote=QUOTE,
+                   maker_fee=MAKER_FEE, taker_fee=TAKER_FEE)
         for side in SIDES
     ]
+    return [*legs, Instrument(symbol=ticker, tick_size=Decimal(1), lot_size=Decimal(1), min_size=Decimal(1),
+                              kind="binary_market", venue_symbol=ticker, base=ticker, quote=QUOTE)]
 
 
 def _num(x: Any) -> Decimal:
@@ -68,9 +89,28 @@ def timestamp(value: Any) -> datetime | None:
     return datetime.fromisoformat(str(value).replace("Z", "+00:00"))
 
 
-def book(symbol: str, payload: Mapping[str, Any], depth: int, now: float) -> BookSnapshot:
-    """Bids of ``symbol``'s side best first; asks are 100 minus the other side's bids."""
-    _, side = split_symbol(symbol)
+def book(symbol: str, payload: Mapping[str, Any], depth: int, now: float,
+         settled: Mapping[str, float] | None = None) -> BookSnapshot:
+    """Bids of ``symbol``'s side best first; asks are 100 minus the other side's bids. The
+    market (a bare ticker) is its YES side with both books in ``extra``, the keys a binary
+    market event carries everywhere (``runner.kinds.binary``), plus its settlement if any."""
+    _, side = parse_symbol(symbol)
+    levels = _levels(payload)
+    if side is None:
+        yes, no = levels["yes"], levels["no"]
+        x = {"yes_bid": yes[0][0] if yes else 0.0, "yes_bid_size": yes[0][1] if yes else 0.0,
+             "no_bid": no[0][0] if no else 0.0, "no_bid_size": no[0][1] if no else 0.0,
+             "yes_ask": 100.0 - no[0][0] if no else 100.0, "no_ask": 100.0 - yes[0][0] if yes else 100.0}
+        x.update(settled or {})
+        asks = sorted((100.0 - p, n) for p, n in no)
+        return BookSnapshot(symbol, now, yes[:depth], asks[:depth], extra=x)
+    other = "no" if side == "yes" else "yes"
+    asks = sorted((100.0 - p, n) for p, n in levels[other])
+    return BookSnapshot(symbol, now, levels[side][:depth], asks[:depth])
+
+
+def _levels(payload: Mapping[str, Any]) -> dict[str, list[tuple[float, float]]]:
+    """Bids per side in cents, best first, from either book shape."""
     levels: dict[str, list[tuple[float, float]]] = {}
     fp = payload.get("orderbook_fp")
     legacy = payload.get("orderbook") or {}
@@ -82,9 +122,7 @@ def book(symbol: str, payload: Mapping[str, Any], depth: int, now: float) -> Boo
         else:
             rows = [(float(p), float(n)) for p, n in legacy.get(s) or []]
         levels[s] = sorted(rows, reverse=True)
-    other = "no" if side == "yes" else "yes"
-    asks = sorted((100.0 - p, n) for p, n in levels[other])
-    return BookSnapshot(symbol, now, levels[side][:depth], asks[:depth])
+    return levels
 
 
 STATUS = {"resting": OrderStatus.NEW, "pending": OrderStatus.NEW, "canceled": OrderStatus.CANCELLED,
@@ -153,6 +191,29 @@ class Settlement:
     settled: datetime | None
 
 
+def settlement_facts(s: Settlement) -> dict[str, float]:
+    """A settlement as the market-event facts the engine books (``runner.engine.cashflows``):
+    the winning leg pays 100c. A void (refund) is left to the operator: no facts."""
+    if s.result not in SIDES or s.settled is None:
+        return {}
+    ts = s.settled.timestamp()
+    return {"settled_id": ts, "settled_ts": ts, "settled_yes": 100.0 if s.result == "yes" else 0.0}
+
+
+SETTLED = ("settled", "finalized")  # paid out ("determined" is decided, not yet paid)
+
+
+def market_result_facts(market: Mapping[str, Any]) -> dict[str, float]:
+    """A settled market's own ``result``, as settlement facts, for positions no settlement
+    record covers (Kalshi nets a YES+NO pair to nothing, so it may record none)."""
+    result = str(market.get("result") or "")
+    when = timestamp(market.get("settlement_ts") or market.get("close_time"))
+    if str(market.get("status")) not in SETTLED or result not in SIDES or when is None:
+        return {}
+    ts = when.timestamp()
+    return {"settled_id": ts, "settled_ts": ts, "settled_yes": 100.0 if result == "yes" else 0.0}
+
+
 def settlement(s: Mapping[str, Any]) -> Settlement:
     return Settlement(
         ticker=str(s["ticker"]), result=str(s.get("market_result")),
@@ -161,3 +222,26 @@ def settlement(s: Mapping[str, Any]) -> Settlement:
         revenue=_num(s.get("revenue") or 0), fee=cents(s.get("fee_cost")) or ZERO,
         settled=timestamp(s.get("settled_time")),
     )
+
+
+def candles(payload: Mapping[str, Any], side: str, timeframe_s: int) -> list[Candle]:
+    """``GET /series/{s}/markets/{t}/candlesticks`` as bars of one leg's mid, in cents.
+
+    Each candlestick closes at ``end_period_ts`` and carries OHLC of the YES bid and ask; the
+    NO leg's mid is 100 minus the YES mid. A period without both quotes gives no bar."""
+    out = []
+    for c in payload.get("candlesticks") or []:
+        bid, ask = c.get("yes_bid") or {}, c.get("yes_ask") or {}
+        mids = {}
+        for f in ("open", "high", "low", "close"):
+            b, a = cents(bid.get(f"{f}_dollars"), bid.get(f)), cents(ask.get(f"{f}_dollars"), ask.get(f))
+            if b is None or a is None:
+                break
+            mid = float(b + a) / 2.0
+            mids[f] = mid if side == "yes" else 100.0 - mid
+        if len(mids) < 4:
+            continue
+        hi, lo = (mids["high"], mids["low"]) if side == "yes" else (mids["low"], mids["high"])
+        out.append(Candle(float(c["end_period_ts"]) - timeframe_s, mids["open"], hi, lo, mids["close"],
+                          float(count(c.get("volume_fp"), c.get("volume")))))
+    return out

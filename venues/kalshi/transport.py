@@ -37,7 +37,8 @@ class KalshiHttp:
             raise from_transport(exc, venue=self.venue, mutating=mutating,
                                  client_order_id=client_order_id) from exc
         if resp.status_code >= 400 and resp.status_code not in allow:
-            raise from_status(resp, venue=self.venue, rate_limit_retry_s=self._retry_s)
+            raise from_status(resp, venue=self.venue, rate_limit_retry_s=self._retry_s,
+                              placing=method == "POST", client_order_id=client_order_id)
         return resp
 
     def get(self, path: str, **params: Any) -> dict[str, Any]:

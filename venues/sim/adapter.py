@@ -21,7 +21,9 @@ from venues.base import (
     AccountConfig,
     BalanceReport,
     BookSnapshot,
+    Candle,
     Capabilities,
+    CashflowReport,
     FillPage,
     FillReport,
     Instrument,
@@ -34,7 +36,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
-from venues.sim import matching
+from venues.sim import history, matching
 from venues.sim.config import SimConfig
 from venues.sim.derivatives import DerivativesMixin
 from venues.sim.market import build_book, next_mid, step_rng
@@ -42,6 +44,10 @@ from venues.sim.store import SimStore
 
 ZERO = Decimal(0)
 POST_ONLY_CROSS = "post-only order would cross the book"
+#: faults that strike after the order was taken: the caller cannot tell, so they are ambiguous
+AFTER_ACCEPT = {"timeout_after_accept": "timed out waiting for the venue's answer",
+                "5xx_after_accept": "502 after the order was taken",
+                "drop_after_accept": "connection dropped after sending"}
 
 
 class SimAdapter(DerivativesMixin, VenueAdapter):
@@ -54,8 +60,9 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                  clock: Callable[[], float] = time.time) -> None:
         super().__init__(account)
         self.config = config
-        self.clock = clock
         self.store = SimStore(store_path)
+        self.store.db.executescript(history.SCHEMA)
+        self.clock = self._venue_clock(clock)
         self._instruments: dict[str, Instrument] = {}
         self._books: dict[str, tuple[int, BookSnapshot]] = {}
         self._used: dict[str, dict[float, float]] = {}
@@ -63,6 +70,26 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         self.faults: list[str] = []
 
     # --- setup -------------------------------------------------------------------------
+    def _venue_clock(self, wall: Callable[[], float]) -> Callable[[], float]:
+        """Venue time: ``speed`` times the wall clock, never behind what the store has seen."""
+        speed = self.config.speed
+        if self.config.clock != "wall" or speed == 1.0:
+            return wall
+        row = self.store.db.execute("SELECT MAX(ts) FROM market").fetchone()
+        w0 = wall()
+        v0 = max(w0, row[0] or 0.0)
+        return lambda: v0 + (wall() - w0) * speed
+
+    @property
+    def step_s(self) -> float:
+        """Venue seconds per market step."""
+        return self.config.tick_interval_s * (self.config.speed if self.config.clock == "wall" else 1.0)
+
+    def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
+        if instrument not in self.config.instruments:
+            return []
+        return history.candles(self.store.db, instrument, timeframe_s, limit, self.clock())
+
     def connect(self) -> None:
         for sym, ic in self.config.instruments.items():
             self._instruments[sym] = Instrument(
@@ -80,6 +107,9 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                     (sym, ic.mu, self.clock()),
                 )
             self._connect_binary(db)
+            for sym, ic in self.config.instruments.items():
+                step, mid, ts = db.execute("SELECT step, mid, ts FROM market WHERE instrument=?", (sym,)).fetchone()
+                history.ensure(db, self.config.seed, sym, ic, step, mid, ts, self.step_s)
 
     def instruments(self) -> Mapping[str, Instrument]:
         return self._instruments
@@ -103,6 +133,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                         new_mid = next_mid(ic, mid, step_rng(self.config.seed, sym, step + 1))
                     mids[sym] = new_mid
                     db.execute("UPDATE market SET step=?, mid=?, ts=? WHERE instrument=?", (step + 1, new_mid, now, sym))
+                    history.record(db, sym, step + 1, now, new_mid)
                     self._match_resting(db, sym, self._book_at(sym, step + 1, new_mid))
                 self._advance_events(db)
 
@@ -112,7 +143,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         row = self.store.db.execute("SELECT MIN(ts) FROM market").fetchone()
         if row[0] is None:
             return 0
-        due = int((self.clock() - row[0]) / self.config.tick_interval_s)
+        due = int((self.clock() - row[0]) / self.step_s)
         return min(due, 5)  # after a long stop the market jumps a few steps, it does not replay hours
 
     def _book_at(self, sym: str, step: int, mid: float) -> BookSnapshot:
@@ -153,6 +184,10 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     # --- orders ------------------------------------------------------------------------
     def submit(self, req: OrderRequest) -> OrderReport:
         self._fault("submit")
+        if "5xx:submit" in self.faults:  # a gateway error: the order may or may not have arrived
+            self.faults.remove("5xx:submit")
+            raise AmbiguousError(f"{self.account}: 502 after sending", venue=self.account,
+                                 client_order_id=req.client_order_id)
         inst = self.instrument(req.instrument)
         book = self._current(req.instrument)
         existing = self.order(req.client_order_id, req.instrument)
@@ -173,10 +208,10 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                 self._execute_taker(db, req, inst, book, vid)
         report = self.order(req.client_order_id, req.instrument)
         assert report is not None
-        if "timeout_after_accept" in self.faults:
-            self.faults.remove("timeout_after_accept")
-            raise AmbiguousError("timed out waiting for the venue's answer", venue=self.account,
-                                 client_order_id=req.client_order_id)
+        for fault, why in AFTER_ACCEPT.items():
+            if fault in self.faults:
+                self.faults.remove(fault)
+                raise AmbiguousError(f"{self.account}: {why}", venue=self.account, client_order_id=req.client_order_id)
         if report.status is OrderStatus.REJECTED and reason == POST_ONLY_CROSS:
             raise PostOnlyRejected(f"{self.account} rejected {req.client_order_id}: {reason}",
                                    venue=self.account, reason=reason)
@@ -186,6 +221,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         return report
 
     def _refusal(self, req: OrderRequest, inst: Instrument, book: BookSnapshot) -> str | None:
+        if inst.kind == "binary_market":
+            return f"{req.instrument} is a market; orders trade a leg: {req.instrument}:yes or {req.instrument}:no"
         if req.qty <= 0 or inst.floor_qty(req.qty) != req.qty:
             return f"quantity {req.qty} is not a positive multiple of the lot {inst.lot_size}"
         if req.qty < inst.min_size:
@@ -197,19 +234,18 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
             if req.price is None:
                 return "limit order without a price"
             band = inst.price_band_pct
-            mid = Decimal(repr(book.mid))
-            if band is not None and abs(req.price - mid) > mid * band:
-                return f"price {req.price} outside the allowed band ({band:%} around {mid:.2f})"
-            if req.tif is TimeInForce.POST_ONLY and matching.crosses(
-                req.side.value, req.price, book.bids[0][0], book.asks[0][0]
-            ):
+            if band is not None and book.gap is None:  # no mid, no band: a one-sided book takes a rest
+                mid = Decimal(repr(book.mid))
+                if abs(req.price - mid) > mid * band:
+                    return f"price {req.price} outside the allowed band ({band:%} around {mid:.2f})"
+            if req.tif is TimeInForce.POST_ONLY and matching.crosses(req.side.value, req.price, *_touch(book)):
                 return POST_ONLY_CROSS
         return None
 
     def _execute_taker(self, db, req: OrderRequest, inst: Instrument, book: BookSnapshot, vid: str) -> None:  # type: ignore[no-untyped-def]
         levels = book.asks if req.side is Side.BUY else book.bids
         limit = req.price if req.order_type is OrderType.LIMIT else None
-        crossing = limit is None or matching.crosses(req.side.value, limit, book.bids[0][0], book.asks[0][0])
+        crossing = limit is None or matching.crosses(req.side.value, limit, *_touch(book))
         chunks = []
         if f"nofill:{req.instrument}" in self.faults:  # test hook: the book emptied before this order
             self.faults.remove(f"nofill:{req.instrument}")
@@ -246,7 +282,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         ).fetchall()
         for cid, vid, side, qty, price, filled in rows:
             limit = Decimal(price)
-            if not matching.crosses(side, limit, book.bids[0][0], book.asks[0][0]):
+            if not matching.crosses(side, limit, *_touch(book)):
                 continue
             left = Decimal(qty) - Decimal(filled)
             levels = book.asks if side == "buy" else book.bids
@@ -339,9 +375,22 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         rows = self.store.db.execute("SELECT currency, total FROM balances").fetchall()
         return [BalanceReport(c, Decimal(t), Decimal(t)) for c, t in rows]
 
+    def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
+        """Funding the sim paid or charged on its perps, from its own funding table."""
+        rows = self.store.db.execute("SELECT instrument, interval, amount, ts FROM funding ORDER BY ts, id").fetchall()
+        out = [CashflowReport(f"funding:{sym}:{interval}", "funding", sym, Decimal(amount), "USD",
+                              datetime.fromtimestamp(ts, UTC))
+               for sym, interval, amount, ts in rows if Decimal(amount) != 0]
+        return [c for c in out if since is None or c.ts > since]  # compared as datetimes, as handed out
+
     def _fault(self, where: str) -> None:
         if f"down:{where}" in self.faults or "down" in self.faults:
             raise TransientError(f"{self.account}: venue unavailable (503)", venue=self.account, retry_after=1.0)
+
+
+def _touch(book: BookSnapshot) -> tuple[float, float]:
+    """Best bid and ask; a missing side never crosses (a settled or thin market)."""
+    return (book.bids[0][0] if book.bids else float("-inf"), book.asks[0][0] if book.asks else float("inf"))
 
 
 def _report(row: tuple) -> OrderReport:  # type: ignore[type-arg]
@@ -370,10 +419,16 @@ def create(account: AccountConfig) -> SimAdapter:
     return SimAdapter(account.name, config, path)
 
 
-def offline_instruments(account: AccountConfig) -> Mapping[str, Instrument]:
-    """The instruments of a sim account, from its settings alone (its store is not opened)."""
+def in_memory(account: AccountConfig) -> SimAdapter:
+    """A connected sim of ``account`` whose store lives in memory: nothing is written."""
     sim = SimAdapter(account.name, _config(account), ":memory:")
     sim.connect()
+    return sim
+
+
+def offline_instruments(account: AccountConfig) -> Mapping[str, Instrument]:
+    """The instruments of a sim account, from its settings alone (its store is not opened)."""
+    sim = in_memory(account)
     instruments = sim.instruments()
     sim.close()
     return instruments

@@ -16,7 +16,7 @@ import zlib
 
 from venues.sim.config import SimBinaryEvent
 
-YES, NO = "YES", "NO"
+YES, NO = "yes", "no"  # the legs as Kalshi names them: TICKER:yes, TICKER:no
 PAYOUT = 100.0
 
 

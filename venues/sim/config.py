@@ -71,6 +71,8 @@ class SimConfig(BaseModel):
     seed: int = 7
     clock: Literal["wall", "manual"] = "wall"
     tick_interval_s: float = Field(0.2, gt=0, description="wall seconds per market step")
+    speed: float = Field(60.0, gt=0, le=100_000, description="venue seconds per wall second (clock: wall): "
+                         "1-minute bars close every second at 60")
     depth: int = Field(20, ge=1, le=100)
     price_band_pct: Decimal = Field(Decimal("0.05"), gt=0, description="limit prices beyond this from mid are rejected")
     starting_cash: Decimal = Decimal(1_000_000)

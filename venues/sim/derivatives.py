@@ -43,6 +43,9 @@ class DerivativesMixin:
                         sym, Decimal(1), Decimal(1), Decimal(1), ZERO, "binary", sym, m, "USD",
                         maker_fee=ev.maker_fee, taker_fee=ev.taker_fee, price_band_pct=None,
                     )
+                # the market itself: its book (both sides) is what a kind watches; never traded
+                self._instruments[m] = Instrument(m, Decimal(1), Decimal(1), Decimal(1), ZERO, "binary_market", m, m,
+                                                  "USD", price_band_pct=None)
                 db.execute("INSERT OR IGNORE INTO market(instrument, step, mid, ts) VALUES (?, 0, ?, ?)",
                            (m, binary.prior(ev, name), self.clock()))
         self._settled: dict[str, dict[str, float]] = {}

@@ -1,8 +1,13 @@
 """An in-memory venue for backtests: the sim's matching against recorded data, no store.
 
-The backtest loop hands it each recorded quote with :meth:`set_market`; orders fill against
-it with the same matching code as the sim. Bars carry no book, so a bar offers unlimited
-size at its close. Nothing is kept per bar: fills are dropped once they have been read.
+The backtest loop hands it each recorded event with :meth:`set_market`; orders fill against
+it with the same matching code as the sim. The fill model is the honest one: an order that
+would take (IOC, market, a crossing limit) reaches the book of the NEXT event of its
+instrument, never the one whose price made the signal: a bar's open (bars carry no book, so
+the open offers unlimited size), or a book level by level against its recorded depth. What
+is left of an IOC is cancelled then; a post-only order that would cross is refused at once.
+Outcomes decided on a later event are handed out with :meth:`take_reports`. Nothing is kept
+per bar: fills and reports are dropped once read.
 """
 
 from __future__ import annotations
@@ -42,10 +47,14 @@ def _dec_price(x: float) -> Decimal:
 class ReplayVenue(VenueAdapter):
     capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, cancel_all=True)
 
-    def __init__(self, account: str, instruments: Mapping[str, Instrument]) -> None:
+    def __init__(self, account: str, instruments: Mapping[str, Instrument], defer: bool = True) -> None:
         super().__init__(account)
+        self.defer = defer  # False: taking orders match the current book at once (a replay of a session)
         self._instruments = dict(instruments)
         self._quote: dict[str, tuple[float, float, float, Sequence[float], Sequence[float]]] = {}
+        self._depth: dict[str, tuple[Sequence[float], Sequence[float]]] = {}  # level prices (books)
+        self._next: list[OrderRequest] = []  # taking orders waiting for the next event of their instrument
+        self._reports: list[OrderReport] = []  # outcomes decided on a later event than the submit
         self._orders: dict[str, OrderReport] = {}  # open orders, and the last few closed ones
         self._resting: dict[str, OrderRequest] = {}
         self._fills: list[FillReport] = []
@@ -63,19 +72,46 @@ class ReplayVenue(VenueAdapter):
 
     def set_market(self, ts: float, instrument: str, bid: float, ask: float,
                    bid_sizes: Sequence[float] = (), ask_sizes: Sequence[float] = (),
-                   extra: Mapping[str, float] | None = None) -> None:
+                   extra: Mapping[str, float] | None = None, open_px: float = 0.0,
+                   bid_prices: Sequence[float] = (), ask_prices: Sequence[float] = ()) -> None:
+        """The next event of ``instrument``: waiting orders fill on it (a bar at ``open_px``)."""
+        if self._next and open_px > 0:
+            # a bar: the orders decided at the close of the bar before fill at this one's open,
+            # which is that close's moment (the time the previous bar became known)
+            before = self._quote.get(instrument)
+            self._quote[instrument] = (before[0] if before else ts, open_px, open_px, (), ())
+            self._fill_next((instrument,))
         self._quote[instrument] = (ts, bid, ask, bid_sizes, ask_sizes)
         self._used[instrument] = {}
+        if bid_prices:
+            self._depth[instrument] = (bid_prices, ask_prices)
+        legs: tuple[str, ...] = ()
         if extra and "yes_ask" in extra:
-            self._set_legs(ts, instrument, extra)
+            legs = self._set_legs(ts, instrument, extra)
+        if self._next and not open_px:
+            self._fill_next((instrument, *legs))
         if self._resting:
             self._match_resting(instrument)
 
-    def _set_legs(self, ts: float, market: str, x: Mapping[str, float]) -> None:
-        """A binary market's book quotes both legs (``M:YES``, ``M:NO``; asks are 100 - opposite bids)."""
+    def _fill_next(self, instruments: tuple[str, ...]) -> None:
+        """Orders decided on an earlier event meet this one's book; IOC remainders are cancelled."""
+        keep: list[OrderRequest] = []
+        for req in self._next:
+            if req.instrument in instruments:
+                self._reports.append(self._execute(req))
+            else:
+                keep.append(req)
+        self._next = keep
+
+    def take_reports(self) -> list[OrderReport]:
+        out, self._reports = self._reports, []
+        return out
+
+    def _set_legs(self, ts: float, market: str, x: Mapping[str, float]) -> tuple[str, str]:
+        """A binary market's book quotes both legs (``M:yes``, ``M:no``; asks are 100 - opposite bids)."""
         ys, ns = x.get("yes_bid_size", 0.0), x.get("no_bid_size", 0.0)
-        for leg, bid, ask, bsz, asz in ((f"{market}:YES", x.get("yes_bid", 0.0), x["yes_ask"], ys, ns),
-                                        (f"{market}:NO", x.get("no_bid", 0.0), x["no_ask"], ns, ys)):
+        for leg, bid, ask, bsz, asz in ((f"{market}:yes", x.get("yes_bid", 0.0), x["yes_ask"], ys, ns),
+                                        (f"{market}:no", x.get("no_bid", 0.0), x["no_ask"], ns, ys)):
             if leg not in self._instruments:
                 self._instruments[leg] = Instrument(leg, Decimal(1), Decimal(1), Decimal(1), ZERO, "binary", leg,
                                                     market, maker_fee=ZERO, taker_fee=Decimal("0.01"))
@@ -83,11 +119,18 @@ class ReplayVenue(VenueAdapter):
             self._used[leg] = {}
             if self._resting:
                 self._match_resting(leg)
+        return f"{market}:yes", f"{market}:no"
 
     def _levels(self, instrument: str, side: Side) -> list[tuple[float, float]]:
+        """The opposite side, best first: every recorded level of a book, else the touch."""
         _ts, bid, ask, bsz, asz = self._quote[instrument]
+        depth = self._depth.get(instrument)
         if side is Side.BUY:
+            if depth and asz and len(depth[1]) == len(asz) and depth[1][0] == ask:
+                return list(zip(depth[1], asz, strict=True))
             return [(ask, asz[0] if asz else _UNLIMITED)]
+        if depth and bsz and len(depth[0]) == len(bsz) and depth[0][0] == bid:
+            return list(zip(depth[0], bsz, strict=True))
         return [(bid, bsz[0] if bsz else _UNLIMITED)]
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
@@ -99,7 +142,6 @@ class ReplayVenue(VenueAdapter):
             raise RejectedError(f"duplicate client order id {req.client_order_id}", reason="duplicate_client_order_id")
         if req.instrument not in self._quote:
             raise RejectedError(f"no market data yet for {req.instrument}", reason="no_market")
-        inst = self._instruments[req.instrument]
         _ts, bid, ask, _b, _a = self._quote[req.instrument]
         limit = req.price if req.order_type is OrderType.LIMIT else None
         crossing = limit is None or matching.crosses(req.side, limit, bid, ask)  # a Side is a str
@@ -108,6 +150,19 @@ class ReplayVenue(VenueAdapter):
                               reason="post-only order would cross the book")
             self._orders[req.client_order_id] = rep
             raise PostOnlyRejected("post-only order would cross the book", reason=rep.reason)
+        if self.defer and (crossing or req.tif is TimeInForce.IOC):  # it takes: on the next event's book
+            self._next.append(req)
+            rep = OrderReport(req.client_order_id, req.instrument, req.side, req.qty, OrderStatus.NEW, ZERO, req.price)
+            self._keep(rep)
+            return rep
+        return self._execute(req)
+
+    def _execute(self, req: OrderRequest) -> OrderReport:
+        """Match ``req`` against the current book of its instrument; rest what a limit leaves."""
+        inst = self._instruments[req.instrument]
+        _ts, bid, ask, _b, _a = self._quote[req.instrument]
+        limit = req.price if req.order_type is OrderType.LIMIT else None
+        crossing = limit is None or matching.crosses(req.side, limit, bid, ask)
         filled = ZERO
         if crossing and not (_b if req.side is Side.SELL else _a):
             # a bar: unlimited size at the close, so the whole order fills at the touch
@@ -178,6 +233,7 @@ class ReplayVenue(VenueAdapter):
             return None
         if rep.status.is_open:
             self._resting.pop(client_order_id, None)
+            self._next = [r for r in self._next if r.client_order_id != client_order_id]
             rep = OrderReport(rep.client_order_id, rep.instrument, rep.side, rep.qty, OrderStatus.CANCELLED,
                               rep.filled_qty, rep.price)
             self._orders[client_order_id] = rep
@@ -187,7 +243,7 @@ class ReplayVenue(VenueAdapter):
         return self._orders.get(client_order_id)
 
     def open_orders(self) -> list[OrderReport]:
-        return [self._orders[c] for c in self._resting]
+        return [self._orders[c] for c in (*self._resting, *(r.client_order_id for r in self._next))]
 
     def fills(self, cursor: str | None = None) -> FillPage:
         out = self._fills

@@ -1,0 +1,89 @@
+"""Each running variant's market-data stream: warm-up from venue history, then live events.
+
+The runtime hands every venue snapshot to :meth:`EngineStreams.dispatch`; each engine gets
+the event of the stream its YAML declares (see ``runner.marketdata.feed``). At start a variant
+on bars with ``warmup: venue`` is pre-seeded from the venue's candles (its strategy sees them
+as it would see live bars, and nothing is traded on them), so it is warm on its first live bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from runner.engine.variant import VariantEngine
+from runner.errors import RunnerError
+from runner.marketdata.feed import Feed, StreamKey, depth_cut, snapshot_event, stream_key
+from runner.marketdata.recorder import Recorder, stream_file
+from venues.base import BookSnapshot
+
+
+class EngineStreams:
+    def __init__(self, recorder: Recorder | None = None) -> None:
+        self.feed = Feed()
+        self.keys: dict[str, StreamKey] = {}
+        self.seeded: dict[str, tuple[int, int]] = {}  # variant -> (bars seeded, bars needed)
+        self.recorder = recorder
+        self._binary: dict[str, bool] = {}
+        self._history: dict[str, dict[str, list]] = {}  # type: ignore[type-arg]  # warm-up bars, until recorded
+        self.fresh: set[str] = set()  # variants that just became active: they see the current book once
+
+    def attach(self, eng: VariantEngine) -> str | None:
+        """Register ``eng``'s stream and warm it from the venue's history; a note on what happened."""
+        s = eng.loaded.stream
+        key = self.keys[eng.id] = stream_key(s)
+        binary = self._binary[eng.id] = eng.strategy.binary
+        rec = self.recorder
+        account = eng.venue.account
+        warm_until = None
+        note = self._warm_up(eng, key) if key[0] == "bars" and s.warmup == "venue" else None
+        if rec is not None:
+            files = {sym: stream_file(account, sym, key, binary) for sym in eng.spec.instruments}
+            for sym, events in self._history.pop(eng.id, {}).items():
+                for ev in events:
+                    rec.event(files[sym], key, ev, binary)
+                    warm_until = ev.ts if warm_until is None else max(warm_until, ev.ts)
+            rec.variant(eng.id, eng.loaded.yaml_text, account, files, warm_until)
+            eng.on_decision = lambda ev, d, views, vid=eng.id: rec.decision(vid, ev, d, views)  # type: ignore[misc]
+        return note
+
+    def _warm_up(self, eng: VariantEngine, key: StreamKey) -> str | None:
+        need = eng.strategy.history_needed
+        if need <= 0:
+            return None
+        got = 0
+        history: dict[str, list] = {}  # type: ignore[type-arg]
+        for sym in eng.spec.instruments:
+            try:
+                events = self.feed.warm_up(eng.venue.account, sym, key[1], need, eng.venue.candles)
+            except RunnerError as exc:
+                return f"no venue history for {sym} ({exc}): warming on live bars"
+            for ev in events:
+                eng.strategy.on_event(ev, {})  # history: the strategy's windows fill, nothing is traded
+            history[sym] = events
+            got = len(events) if not got else min(got, len(events))
+        self._history[eng.id] = history
+        self.seeded[eng.id] = (got, need)
+        return f"pre-seeded {got} of {need} bars from {eng.venue.account}'s history"
+
+    def detach(self, variant: str) -> None:
+        self.keys.pop(variant, None)
+        self.seeded.pop(variant, None)
+
+    def dispatch(self, account: str, book: BookSnapshot, engines: Sequence[VariantEngine]) -> None:
+        ev = snapshot_event(book)
+        keys = {self.keys[e.id] for e in engines if e.id in self.keys}
+        self.feed.update(account, ev, list(keys))
+        rec = self.recorder
+        for eng in engines:
+            key = self.keys.get(eng.id)
+            out = self.feed.event(account, ev.instrument, key) if key is not None else ev
+            if eng.id in self.fresh and key is not None and key[0] != "bars":
+                # The book that warmed it was skipped as `warming`; an unchanged book makes no
+                # event, so without this a quiet market would never be looked at once active.
+                self.fresh.discard(eng.id)
+                out = out or depth_cut(ev, key[1])
+            if out is not None:
+                if rec is not None and key is not None:
+                    rec.event(stream_file(account, ev.instrument, key, self._binary[eng.id]), key, out,
+                              self._binary[eng.id])
+                eng.on_event(out)

@@ -1,0 +1,91 @@
+"""From venue snapshots to the events each variant consumes, the same in paper and live.
+
+The runtime polls (or reads the streaming cache of) each instrument's book once per loop and
+hands the snapshot here; a variant on ``bars`` gets each closed bar once, a variant on
+``quotes`` an event when the top of book changed, one on ``books`` when the levels it samples
+(``book_depth``) changed. A poll that shows nothing new hands nothing. Bar builders are shared
+by the variants of one (account, instrument, timeframe), so they agree on every bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from runner.kinds.base import MarketEvent
+from runner.marketdata.bars import BarBuilder
+from runner.spec.data import Stream
+from venues.base import BookSnapshot, Candle
+
+StreamKey = tuple[str, int]  # (bars, timeframe) | (quotes, 1) | (books, depth)
+
+
+def stream_key(s: Stream) -> StreamKey:
+    if s.kind == "bars":
+        assert s.timeframe_s is not None
+        return ("bars", s.timeframe_s)
+    return (s.kind, 1 if s.kind == "quotes" else max(s.book_depth, 1))
+
+
+def snapshot_event(book: BookSnapshot) -> MarketEvent:
+    """A venue snapshot as one event, every level kept (prices and sizes)."""
+    return MarketEvent(book.ts, book.instrument, book.bids[0][0], book.asks[0][0],
+                       tuple(s for _, s in book.bids), tuple(s for _, s in book.asks), book.volume,
+                       dict(book.extra), 0.0, tuple(p for p, _ in book.bids), tuple(p for p, _ in book.asks))
+
+
+def depth_cut(ev: MarketEvent, depth: int) -> MarketEvent:
+    """``ev`` with at most ``depth`` levels a side (the levels a ``books`` stream samples)."""
+    if len(ev.bid_sizes) <= depth and len(ev.ask_sizes) <= depth:
+        return ev
+    return MarketEvent(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes[:depth], ev.ask_sizes[:depth], ev.volume,
+                       ev.extra, 0.0, ev.bid_prices[:depth], ev.ask_prices[:depth])
+
+
+def candle_event(instrument: str, c: Candle, timeframe_s: int) -> MarketEvent:
+    """A history candle as the bar event a backtest or the live builder would make (at its close)."""
+    return MarketEvent(c.ts + timeframe_s, instrument, c.close, c.close, (), (), c.volume, open=c.open)
+
+
+class Feed:
+    def __init__(self) -> None:
+        self._bars: dict[tuple[str, str, int], BarBuilder] = {}
+        self._seen: dict[tuple[str, str, StreamKey], Any] = {}
+        self._out: dict[tuple[str, str, StreamKey], MarketEvent | None] = {}
+
+    def update(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey]) -> None:
+        """Take one snapshot of ``ev.instrument``; :meth:`event` then says what each stream gets."""
+        sym = ev.instrument
+        for key in keys:
+            slot = (account, sym, key)
+            kind, n = key
+            if kind == "bars":
+                b = self._bars.get((account, sym, n))
+                if b is None:
+                    b = self._bars[(account, sym, n)] = BarBuilder(sym, n)
+                self._out[slot] = b.push(ev)
+                continue
+            depth_ev = depth_cut(ev, n)
+            sig = (depth_ev.bid, depth_ev.ask, depth_ev.bid_sizes, depth_ev.ask_sizes, depth_ev.bid_prices,
+                   depth_ev.ask_prices, tuple(sorted(ev.extra.items())) if ev.extra else ())
+            if self._seen.get(slot) == sig:
+                self._out[slot] = None  # nothing changed since the last poll: no event
+            else:
+                self._seen[slot] = sig
+                self._out[slot] = depth_ev
+
+    def event(self, account: str, sym: str, key: StreamKey) -> MarketEvent | None:
+        return self._out.get((account, sym, key))
+
+    def warm_up(self, account: str, sym: str, timeframe_s: int, need: int,
+                candles: Callable[[str, int, int], list[Candle]]) -> list[MarketEvent]:
+        """The venue's latest ``need`` closed bars as bar events; the builder continues after them."""
+        if need <= 0:
+            return []
+        history = candles(sym, timeframe_s, need)
+        events = [candle_event(sym, c, timeframe_s) for c in history]
+        if events:
+            b = self._bars.setdefault((account, sym, timeframe_s), BarBuilder(sym, timeframe_s))
+            if b.last_closed is None or b.last_closed < events[-1].ts:
+                b.seed_after(events[-1].ts)
+        return events

@@ -1,0 +1,162 @@
+"""Recordings of paper and live sessions, in the very formats `runner backtest` reads.
+
+``state/recordings/<session>/`` holds one file per stream a variant consumed (bars CSV, quotes
+CSV, books JSON Lines, binary-market books JSON Lines), written once per event however many
+variants share it, and one decision log per variant (``decisions/<variant>.jsonl``: the time
+of each event and what the variant decided, intents or the reason it did not act). Warm-up
+bars taken from the venue's history are written too, and ``session.json`` says up to when
+each variant was only warming, so a backtest of the session starts from the same state.
+Files are gzip-compressed when the session closes; older sessions are pruned by age.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any
+
+from runner.kinds.base import Decision, MarketEvent, PositionView
+
+StreamKey = tuple[str, int]
+
+
+def session_name(now: float | None = None) -> str:
+    t = datetime.fromtimestamp(now if now is not None else time.time(), UTC)
+    return t.strftime("%Y%m%dT%H%M%SZ")
+
+
+def stream_file(account: str, sym: str, key: StreamKey, binary: bool) -> str:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", sym)
+    kind, n = key
+    if kind == "bars":
+        return f"{account}__{safe}__bars-{n}s.csv"
+    if kind == "quotes":
+        return f"{account}__{safe}__quotes.csv"
+    return f"{account}__{safe}__{'binary-books' if binary else 'books'}-{n}.jsonl"
+
+
+def position_json(views: Mapping[str, PositionView]) -> dict[str, float]:
+    """The positions a decision was taken on (what the strategy saw: dust hidden)."""
+    return {sym: float(f"{v.qty:.10g}") for sym, v in sorted(views.items()) if v.qty}
+
+
+def decision_json(decision: Decision) -> Any:
+    if isinstance(decision, str):
+        return decision
+    return [{"instrument": i.instrument, "side": i.side, "purpose": i.purpose,
+             "qty": None if i.qty is None else float(f"{i.qty:.10g}")} for i in decision]
+
+
+class Recorder:
+    def __init__(self, root: Path, session: str | None = None) -> None:
+        self.session = session or session_name()
+        self.dir = root / self.session
+        (self.dir / "decisions").mkdir(parents=True, exist_ok=True)
+        self._files: dict[str, IO[str]] = {}
+        self._last: dict[str, float] = {}
+        self.meta: dict[str, Any] = {"session": self.session, "started": time.time(), "variants": {}}
+        self._write_meta()
+
+    def _write_meta(self) -> None:
+        (self.dir / "session.json").write_text(json.dumps(self.meta, indent=1))
+
+    def variant(self, vid: str, yaml_text: str, account: str, files: dict[str, str],
+                warm_until: float | None) -> None:
+        """A variant joined the session: its file, and the recorded file of each instrument."""
+        self.meta["variants"][vid] = {"yaml": yaml_text, "account": account, "files": files,
+                                      "warm_until": warm_until}
+        self._write_meta()
+
+    def _open(self, name: str, header: str | None) -> IO[str]:
+        fh = self._files.get(name)
+        if fh is None:
+            path = self.dir / name
+            new = not path.exists()
+            fh = self._files[name] = path.open("a", encoding="utf-8")
+            if new and header:
+                fh.write(header)
+        return fh
+
+    def event(self, name: str, key: StreamKey, ev: MarketEvent, binary: bool) -> None:
+        """Write ``ev`` to its stream file once (the variants of one stream share it)."""
+        if ev.ts <= self._last.get(name, -1.0):
+            return
+        self._last[name] = ev.ts
+        kind, n = key
+        if kind == "bars":  # high/low are not tracked by the bar event: written as its close
+            fh = self._open(name, "timestamp,open,high,low,close,volume,funding_rate\n")
+            rate = ev.extra.get("funding_rate") if ev.extra else None
+            fh.write(f"{ev.ts - n!r},{ev.open!r},{ev.bid!r},{ev.bid!r},{ev.bid!r},{ev.volume!r},"
+                     f"{'' if rate is None else repr(float(rate))}\n")
+        elif kind == "quotes":
+            fh = self._open(name, "timestamp,bid,bid_size,ask,ask_size\n")
+            b = ev.bid_sizes[0] if ev.bid_sizes else 0.0
+            a = ev.ask_sizes[0] if ev.ask_sizes else 0.0
+            fh.write(f"{ev.ts!r},{ev.bid!r},{b!r},{ev.ask!r},{a!r}\n")
+        elif binary:
+            x = ev.extra
+            row = {"ts": ev.ts, "market": ev.instrument,
+                   "yes_bids": [[x.get("yes_bid", 0.0), x.get("yes_bid_size", 0.0)]] if x.get("yes_bid") else [],
+                   "no_bids": [[x.get("no_bid", 0.0), x.get("no_bid_size", 0.0)]] if x.get("no_bid") else []}
+            self._open(name, None).write(json.dumps(row) + "\n")
+        else:
+            row = {"ts": ev.ts, "instrument": ev.instrument, "volume": ev.volume,
+                   "bids": [list(p) for p in zip(ev.bid_prices or (ev.bid,), ev.bid_sizes, strict=False)],
+                   "asks": [list(p) for p in zip(ev.ask_prices or (ev.ask,), ev.ask_sizes, strict=False)]}
+            self._open(name, None).write(json.dumps(row) + "\n")
+
+    def decision(self, vid: str, ev: MarketEvent, decision: Decision, views: Mapping[str, PositionView]) -> None:
+        fh = self._open(f"decisions/{vid}.jsonl", None)
+        fh.write(json.dumps({"ts": ev.ts, "decision": decision_json(decision), "position": position_json(views)})
+                 + "\n")
+
+    def flush(self) -> None:
+        for fh in self._files.values():
+            fh.flush()
+
+    def close(self) -> None:
+        """Close every file and compress it (``runner backtest`` reads ``.gz`` as is)."""
+        names = list(self._files)
+        for fh in self._files.values():
+            fh.close()
+        self._files.clear()
+        for name in names:
+            path = self.dir / name
+            with path.open("rb") as src, gzip.open(f"{path}.gz", "wb") as dst:
+                shutil.copyfileobj(src, dst)
+            path.unlink()
+        self.meta["files_compressed"] = True
+        self._write_meta()
+
+
+def prune(root: Path, keep_days: float, now: float | None = None) -> list[str]:
+    """Remove sessions older than ``keep_days``; returns their names."""
+    if not root.is_dir():
+        return []
+    cutoff = (now if now is not None else time.time()) - keep_days * 86400
+    gone = []
+    for d in sorted(root.iterdir()):
+        if d.is_dir() and d.stat().st_mtime < cutoff:
+            shutil.rmtree(d, ignore_errors=True)
+            gone.append(d.name)
+    return gone
+
+
+def latest(root: Path) -> str | None:
+    """The newest recorded session's name (the current one while a runner runs)."""
+    if not root.is_dir():
+        return None
+    names = sorted(d.name for d in root.iterdir() if (d / "session.json").exists())
+    return names[-1] if names else None
+
+
+def resolve(path: Path, name: str) -> Path:
+    """A recorded file by its name, compressed or not."""
+    plain = path / name
+    return plain if plain.exists() else path / f"{name}.gz"

@@ -1,0 +1,134 @@
+"""Issue 13: ``kalshi_sum`` trades on the ``kalshi`` adapter end to end, in both scopes.
+
+The real runtime, engine, ledger and Kalshi adapter (httpx + RSA signing); only Kalshi's HTTP
+is faked (respx), with the documented payload shapes. The kind watches the market (``TICKER``),
+trades its legs (``TICKER:yes`` / ``TICKER:no``), the venue nets YES against NO (the ledger keeps
+both legs; the ledger-vs-venue check compares them netted), and the settlement is read from the
+venue's own records and booked, leaving the ledger flat with the payout in realized PnL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import respx
+
+from runner.audit.inputs import gather_venues, read_ledger
+from runner.audit.venue_checks import ledger_vs_venue
+from tests.kit.home import make_home
+from tests.venues import test_kalshi_fake as fake
+from tests.venues.test_kalshi_fake import key_file, rsa_key  # noqa: F401 - pytest fixtures
+from venues.kalshi.config import DEMO_URL
+
+T2 = "KXFED-25DEC-T3.75"
+
+
+def venues_yaml(tickers: list[str]) -> str:
+    return (f"kalshi-demo:\n  adapter: kalshi\n  url: {DEMO_URL}\n  tickers: [{', '.join(tickers)}]\n"
+            "  credentials: {key_id: TEST_KALSHI_KEY_ID, private_key_path: TEST_KALSHI_KEY_PATH}\n")
+
+
+def sum_yaml(scope: str, instruments: list[str]) -> str:
+    return (f"name: Kalshi-sum\nversion: 9\nkind: kalshi_sum\nvenue: kalshi-demo\nmode: paper\n"
+            f"instruments: [{', '.join(instruments)}]\n"
+            f"params:\n  scope: {scope}\n  min_gap: 2\n  min_depth: 5\n  max_contracts: 10\n"
+            "risk:\n  max_order_notional: 5000\n  max_position_notional: 10000\n  max_daily_loss: 5000\n")
+
+
+@pytest.fixture
+def k(key_file: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[fake.FakeKalshi]:  # noqa: F811
+    monkeypatch.setenv("TEST_KALSHI_KEY_ID", fake.KEY_ID)
+    monkeypatch.setenv("TEST_KALSHI_KEY_PATH", str(key_file))
+    with respx.mock(assert_all_called=False) as router:
+        kf = fake.FakeKalshi(router)
+        kf.markets[T2] = {**kf.markets[fake.TICKER], "ticker": T2}
+        kf.take_iocs = kf.live_positions = True
+        kf.settlements = []
+        yield kf
+
+
+def legs(ledger, variant: str) -> dict[str, Decimal]:  # type: ignore[no-untyped-def]
+    return {p.instrument: p.qty for p in ledger.positions(variant=variant) if p.qty}
+
+
+def test_market_scope_buys_both_legs_nets_on_the_venue_and_books_the_settlement(
+        tmp_path: Path, k: fake.FakeKalshi) -> None:
+    # YES asks 46 (a NO bid at 54), NO asks 48 (a YES bid at 52): 94 < 100 - 2
+    k.set_book(yes=[(52, 20)], no=[(54, 20)])
+    home = make_home(tmp_path / "desk", venues_yaml([fake.TICKER]),
+                     variants={"Kalshi-sum_v9": sum_yaml("market", [fake.TICKER])})
+    ledger = home.ledger()
+    rt = home.runtime(ledger)
+    try:
+        rt.start()
+        for _ in range(4):
+            rt.step()
+        held = legs(ledger, "Kalshi-sum_v9")
+        assert held == {f"{fake.TICKER}:yes": Decimal(10), f"{fake.TICKER}:no": Decimal(10)}
+        orders = ledger.orders(variant="Kalshi-sum_v9")
+        assert {o.instrument for o in orders} == {f"{fake.TICKER}:yes", f"{fake.TICKER}:no"}
+        assert len({o.group_id for o in orders}) == 1  # one group: YES + NO
+
+        # Kalshi holds nothing (YES 10 and NO 10 net to zero): the check compares netted, no finding
+        led = read_ledger(ledger)
+        assert not ledger_vs_venue(led, gather_venues(led, rt.venues, rt.adapter, cache=dict(rt.adapters)))
+
+        k.settle(fake.TICKER, "no")
+        for _ in range(2):
+            rt.step()
+        assert legs(ledger, "Kalshi-sum_v9") == {}  # both legs closed by the venue's settlement
+        settled = [f for f in ledger.fills(variant="Kalshi-sum_v9") if f.liquidity == "settlement"]
+        assert {(f.instrument, f.price) for f in settled} == {
+            (f"{fake.TICKER}:yes", Decimal(0)), (f"{fake.TICKER}:no", Decimal(100))}
+        pnl = sum(p.realized_pnl for p in ledger.positions(variant="Kalshi-sum_v9"))
+        assert pnl == 10 * (100 - 46 - 48)  # cents: the payout less what the pair cost
+    finally:
+        rt.stop()
+        ledger.close()
+
+
+def test_event_scope_buys_yes_on_every_market_of_the_event(tmp_path: Path, k: fake.FakeKalshi) -> None:
+    k.set_book(yes=[(40, 20)], no=[(55, 20)])  # every market's YES asks 45: 90 < 98 for two
+    home = make_home(tmp_path / "desk", venues_yaml([fake.TICKER, T2]),
+                     variants={"Kalshi-sum_v9": sum_yaml("event", [fake.TICKER, T2])})
+    ledger = home.ledger()
+    rt = home.runtime(ledger)
+    try:
+        rt.start()
+        for _ in range(4):
+            rt.step()
+        assert legs(ledger, "Kalshi-sum_v9") == {f"{fake.TICKER}:yes": Decimal(10), f"{T2}:yes": Decimal(10)}
+        led = read_ledger(ledger)
+        assert not ledger_vs_venue(led, gather_venues(led, rt.venues, rt.adapter, cache=dict(rt.adapters)))
+    finally:
+        rt.stop()
+        ledger.close()
+
+
+def test_a_pair_netted_to_nothing_settles_from_the_markets_own_result(tmp_path: Path, k: fake.FakeKalshi) -> None:
+    """Kalshi may keep no settlement record for a YES+NO pair it netted to zero: the settled
+    market's own ``result`` closes the ledger's legs instead."""
+    k.set_book(yes=[(52, 20)], no=[(54, 20)])
+    home = make_home(tmp_path / "desk", venues_yaml([fake.TICKER]),
+                     variants={"Kalshi-sum_v9": sum_yaml("market", [fake.TICKER])})
+    ledger = home.ledger()
+    rt = home.runtime(ledger)
+    try:
+        rt.start()
+        for _ in range(4):
+            rt.step()
+        assert len(legs(ledger, "Kalshi-sum_v9")) == 2
+        k.orderbook = {"orderbook_fp": {"yes_dollars": [], "no_dollars": []}}  # settled: no book, no record
+        k.markets[fake.TICKER] = {**k.markets[fake.TICKER], "status": "finalized", "result": "yes",
+                                  "settlement_ts": "2025-12-17T15:00:05Z"}
+        for _ in range(2):
+            rt.step()
+        assert legs(ledger, "Kalshi-sum_v9") == {}
+        paid = [f for f in ledger.fills(variant="Kalshi-sum_v9") if f.liquidity == "settlement" and f.price == 100]
+        assert [f.instrument for f in paid] == [f"{fake.TICKER}:yes"]
+    finally:
+        rt.stop()
+        ledger.close()

@@ -1,0 +1,100 @@
+"""A paper session on the sim is recorded in the backtest's formats, and parity proves the
+backtest of the recording decides exactly as the session did (and can tell when it does not)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from runner.engine.parity import parity
+from runner.spec.deployment_config import load_venues
+from tests.kit.home import make_home, variant_text
+from tests.kit.process import cli as runner
+from tests.kit.venue_time import run, runtime
+
+PARAMS = {"window": 5, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": 1.0, "long_only": False,
+          "order_notional": 2000}
+RISK = {"max_order_notional": 5000, "max_position_notional": 10000, "max_daily_loss": 5000}
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A one-hour session (venue time) of an MR variant on 1-minute bars, warmed from the sim."""
+    home = make_home(tmp_path_factory.mktemp("home"),
+                     variants={"MR_v5": variant_text("MR_v5", PARAMS, RISK, data=None)}).path
+    t = [time.time()]
+    rt = runtime(home, t)
+    run(rt, t, 300)
+    rt.stop()
+    rt.ledger.close()
+    (sess,) = (home / "state" / "recordings").iterdir()
+    return home, sess
+
+
+def test_the_session_records_its_bars_compressed_and_a_decision_per_bar(session: tuple[Path, Path]) -> None:
+    _home, sess = session
+    names = sorted(p.name for p in sess.rglob("*") if p.is_file())
+    assert names == ["MR_v5.jsonl.gz", "session.json", "sim__BTC-USD__bars-60s.csv.gz"]
+    meta = json.loads((sess / "session.json").read_text())
+    assert meta["variants"]["MR_v5"]["warm_until"] is not None
+    status = runner(_home, "status", "--json")
+    assert json.loads(status.stdout)["session"] == sess.name
+
+
+def test_a_recorded_session_backtests_as_is(session: tuple[Path, Path]) -> None:
+    home, sess = session
+    out = runner(home, "backtest", str(home / "strategies.d" / "MR_v5.yaml"), "--data",
+                 str(sess / "sim__BTC-USD__bars-60s.csv.gz"), "--json")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["bars"] >= 60
+
+
+def test_parity_of_the_session_is_complete(session: tuple[Path, Path]) -> None:
+    home, sess = session
+    doc = parity(sess, load_venues(home))
+    (v,) = doc["variants"]
+    # Not always 100% yet: a bar carries no spread, so an IOC whose limit lies between the mid
+    # and the touch fills at the next bar's open in the backtest while the venue refused it.
+    assert v["events"] >= 55 and v["identical"] >= v["events"] - 3
+    assert len(v["divergences"]) == v["events"] - v["identical"]
+    assert all(d["cause"] == "fills" for d in v["divergences"])  # never the variant's own logic
+    res = runner(home, "parity", sess.name, "--json")
+    assert res.returncode == (1 if v["divergences"] else 0), res.stderr
+    assert json.loads(res.stdout)["session"] == sess.name
+
+
+def test_a_changed_parameter_is_reported_as_divergence_and_exits_1(session: tuple[Path, Path], tmp_path: Path) -> None:
+    home, sess = session
+    changed = tmp_path / "MR_v5.yaml"
+    changed.write_text(variant_text("MR_v5", {**PARAMS, "entry_z": 0.5}, RISK, data=None))
+    res = runner(home, "parity", sess.name, "--file", str(changed), "--json")
+    assert res.returncode == 1, res.stderr
+    (v,) = json.loads(res.stdout)["variants"]
+    assert v["identical"] < v["events"]
+    first = v["divergences"][0]
+    assert {"ts", "live", "backtest"} <= set(first) and first["live"] != first["backtest"]
+    assert first["cause"] == "decision" and first["live_position"] == first["backtest_position"]
+
+
+def test_replay_runs_the_recording_through_the_runtime_and_decides_as_the_session_did(
+        session: tuple[Path, Path]) -> None:
+    import gzip
+
+    home, sess = session
+    res = runner(home, "replay", sess.name, "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    (v,) = doc["variants"]
+    assert v["id"] == "MR_v5" and v["fills"] > 0
+    (replayed,) = (Path(doc["replay"]) / "state" / "recordings").iterdir()
+
+    def decisions(d: Path) -> dict[float, object]:
+        with gzip.open(d / "decisions" / "MR_v5.jsonl.gz", "rt") as fh:
+            return {row["ts"]: row["decision"] for row in map(json.loads, fh)}
+
+    live, again = decisions(sess), decisions(replayed)
+    same = sum(1 for ts, d in live.items() if again.get(ts) == d)
+    assert same >= len(live) - 5  # the session's books matched again: the same decisions, bar by bar
