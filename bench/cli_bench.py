@@ -56,7 +56,9 @@ def wall(argv: list[str], calls: int) -> list[float]:
     out = []
     for _ in range(calls):
         t0 = time.perf_counter()
-        subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        res = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        if res.returncode != 0:
+            raise SystemExit(f"{' '.join(argv)}: exit {res.returncode}: {res.stderr.decode()[-500:]}")
         out.append(time.perf_counter() - t0)
     return out
 
@@ -66,6 +68,7 @@ def main() -> None:
     ap.add_argument("--fills", type=int, default=100_000)
     ap.add_argument("--calls", type=int, default=20)
     ap.add_argument("--home", type=Path, help="reuse (or build into) this deployment")
+    ap.add_argument("--only", help="only the commands starting with this word (e.g. status)")
     a = ap.parse_args()
     tmp = None
     home = a.home
@@ -80,6 +83,8 @@ def main() -> None:
     rows = [("python -c pass", wall([sys.executable, "-c", "pass"], a.calls)),
             ("runner --version", wall([sys.executable, "-m", "runner", "--version"], a.calls))]
     for cmd in COMMANDS:
+        if a.only and cmd[0] != a.only:
+            continue
         rows.append((f"runner {' '.join(cmd)}",
                      wall([sys.executable, "-m", "runner", "--home", str(home), *cmd], a.calls)))
     print(f"| command | p50 s | p90 s |  ({a.calls} calls, {a.fills} fills, {os.cpu_count()} cores)")

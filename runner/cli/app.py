@@ -26,6 +26,12 @@ class Ctx:
     def ledger(self, create: bool = True):  # type: ignore[no-untyped-def]
         from runner.ledger.store import Ledger, default_url
 
+        self.require_deployment()
+        url = self.db or default_url(self.home)
+        return Ledger(url, create=create)
+
+    def require_deployment(self) -> None:
+        """A --home without a deployment is bad input (exit 2), never a fresh empty ledger."""
         if self.db is None:
             from runner.cli.liveness import has_deployment
             from runner.errors import BadInputError
@@ -33,8 +39,6 @@ class Ctx:
             if not has_deployment(self.home):
                 raise BadInputError(f"--home {self.home}: no deployment here (no strategies.d, state/ or venues.yaml); "
                                     "`runner run` creates one")
-        url = self.db or default_url(self.home)
-        return Ledger(url, create=create)
 
     def venues(self):  # type: ignore[no-untyped-def]
         from runner.spec.deployment_config import load_venues

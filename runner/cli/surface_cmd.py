@@ -54,12 +54,10 @@ def alerts_test(as_json: bool = typer.Option(False, "--json", help="one JSON doc
     import socket
 
     from runner.audit.alerts import _redact
-    from runner.cli.liveness import has_deployment
     from runner.errors import BadInputError
 
     c = ctx()
-    if not has_deployment(c.home):
-        raise BadInputError(f"--home {c.home}: no deployment here (no strategies.d, state/ or venues.yaml)")
+    c.require_deployment()
     urls = list(c.config().alerts.urls)
     if not urls:
         raise BadInputError(f"{c.home / 'runner.yaml'}: no alert URLs configured (alerts.urls)")
