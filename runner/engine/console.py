@@ -25,7 +25,9 @@ def num(d: Decimal) -> str:
 
 
 def cashflow_kind(f: NewFill) -> str | None:
-    """``funding`` or ``settlement`` for the rows ``cashflows`` books, else None (a trade)."""
+    """``funding`` or ``settlement`` for the rows ``cashflows`` and venue records book, else None (a trade)."""
+    if f.liquidity in ("funding", "settlement"):
+        return f.liquidity
     if ":funding:" in f.fill_key:
         return "funding"
     if ":settle:" in f.fill_key:
