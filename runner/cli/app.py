@@ -18,10 +18,15 @@ app = typer.Typer(
 )
 
 
+# Commands that need no deployment: they read files, or create one (`run`).
+NO_DEPLOYMENT = frozenset({"run", "backtest", "validate", "schema", "replay", "parity"})
+
+
 @dataclass
 class Ctx:
     home: Path
     db: str | None
+    command: str | None = None
 
     def ledger(self, create: bool = True):  # type: ignore[no-untyped-def]
         from runner.ledger.store import Ledger, default_url
@@ -32,7 +37,7 @@ class Ctx:
 
     def require_deployment(self) -> None:
         """A --home without a deployment is bad input (exit 2), never a fresh empty ledger."""
-        if self.db is None:
+        if self.db is None and self.command not in NO_DEPLOYMENT:
             from runner.cli.liveness import has_deployment
             from runner.errors import BadInputError
 
@@ -56,13 +61,14 @@ _CTX: list[Ctx] = []
 
 @app.callback()
 def root(
+    click_ctx: typer.Context,
     home: Path = typer.Option(None, "--home", envvar="RUNNER_HOME", help="deployment directory (default: .)"),
     db: str = typer.Option(None, "--db", envvar="RUNNER_DB", help="ledger URL (default: sqlite state/ledger.db)"),
     version: bool = typer.Option(False, "--version", is_eager=True, callback=lambda v: _version(v),
                                  help="print the version and exit"),
 ) -> None:
     _CTX.clear()
-    _CTX.append(Ctx((home or Path(os.getcwd())).resolve(), db))
+    _CTX.append(Ctx((home or Path(os.getcwd())).resolve(), db, click_ctx.invoked_subcommand))
 
 
 def _version(wanted: bool) -> None:
