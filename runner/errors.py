@@ -41,6 +41,11 @@ class TransientError(RunnerError):
         self.retry_after = retry_after
 
 
+class StaleDataError(TransientError):
+    """No market data fresh enough to act on: the stream is down or stale and the REST
+    fallback is refused (budget spent, rate limited, venue down). A skip, never an old book."""
+
+
 class AmbiguousError(RunnerError):
     """The request may or may not have taken effect (timeout after send): look it up first."""
 

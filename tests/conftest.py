@@ -9,6 +9,16 @@ from collections.abc import Iterator
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _no_stream_outlives_its_test() -> Iterator[None]:
+    """A test that builds an adapter with create() (streaming on) and never closes it would
+    leave its stream thread dialling the real venue for the rest of the run: close it."""
+    yield
+    from venues.streams.feed import close_started
+
+    close_started()
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh database on the PostgreSQL server that .ci/run starts on loopback.

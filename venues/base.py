@@ -16,9 +16,13 @@ from datetime import datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from runner.errors import PrecisionError
+
+if TYPE_CHECKING:
+    from venues.streams.events import StreamEvent
+    from venues.streams.feed import AccountFeed
 
 
 def _power_of_ten(step: Decimal) -> bool:
@@ -316,6 +320,7 @@ class VenueAdapter(abc.ABC):
     """One account on one venue. Implementations live in ``venues/<name>/``."""
 
     capabilities: Capabilities = Capabilities()
+    feed: AccountFeed | None = None  # request budget and stream, where the adapter has them
 
     def __init__(self, account: str) -> None:
         self.account = account
@@ -377,6 +382,14 @@ class VenueAdapter(abc.ABC):
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+    def stream_events(self) -> list[StreamEvent]:
+        """Gaps, resyncs and reconnects of the account's stream since the last call (drained)."""
+        return self.feed.drain_events() if self.feed is not None else []
+
+    def stream_status(self) -> dict[str, Any]:
+        """Stream state and request budget use, as plain data (``runner status --json``)."""
+        return self.feed.status() if self.feed is not None else {"stream": "off"}
 
     def is_market_open(self, instrument: str | None = None) -> bool:
         """Whether the venue's session is open for ``instrument`` (equities close; crypto does not).

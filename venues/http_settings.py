@@ -1,4 +1,5 @@
-"""Settings every HTTP venue account shares: timeouts and how cancels retry (see retry.py)."""
+"""Settings every HTTP venue account shares: timeouts, how cancels retry (see retry.py), and
+streaming and the request budget (see streams/ and ratelimit.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,11 @@ class HttpSettings(BaseModel):
     backoff_s: float = Field(0.25, ge=0, description="first retry delay, doubled each attempt")
     backoff_max_s: float = Field(8.0, ge=0)
     rate_limit_retry_s: float = Field(1.0, ge=0, description="retry hint of a 429 without Retry-After")
+    stream: bool = Field(True, description="market data and fill signals by WebSocket; REST is the fallback")
+    ws_url: str | None = Field(None, description="WebSocket endpoint; default derived from the REST URL")
+    stream_stale_s: float | None = Field(None, gt=0, description="silence that makes the stream stale (venue default)")
+    fill_poll_s: float = Field(5.0, gt=0, description="with a live stream, read REST fills at least this often")
+    budget_scale: float = Field(1.0, gt=0, le=1, description="share of the venue's published rate limits to use")
 
     @property
     def cancel_backoff(self) -> Backoff:

@@ -26,7 +26,7 @@ from runner.engine.sink import ImmediateSink
 from runner.engine.streams import EngineStreams
 from runner.engine.variant import VariantEngine
 from runner.engine.venue_records import VenueRecords, keeps_records
-from runner.errors import BadInputError, RefusedError, RunnerError, SpecError, TransientError
+from runner.errors import BadInputError, RefusedError, RunnerError, SpecError, StaleDataError, TransientError
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
 from runner.ledger.identity import client_id_salt
@@ -287,6 +287,12 @@ class Runtime:
             for sym, engines in insts.items():
                 try:
                     book = ad.book(sym)
+                except StaleDataError:
+                    # the stream is down or stale and REST may not be asked now: a skip, never an
+                    # old book, and no lifecycle trouble (nothing was refused, nothing failed here)
+                    for eng in engines:
+                        eng._skip("stale_data")
+                    continue
                 except RunnerError as exc:
                     for eng in engines:
                         eng.troubles.append(_trouble(exc, f"market data {sym}: {exc}"))

@@ -23,6 +23,7 @@ mode: paper
 instruments: [BTC-USD, BTC-PERP]
 params: {{open_apr: 0.05, close_apr: -5.0, order_notional: {notional}}}
 risk: {{max_order_notional: 5000, max_position_notional: 10000, max_daily_loss: 1000}}
+data: {{quotes: true}}
 """
 
 

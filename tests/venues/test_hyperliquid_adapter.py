@@ -171,6 +171,14 @@ class TestErrors:
             v.submit(buy())
         assert info.value.retry_after == 3.0
         hl.info_queue["userFillsByTime"] = [(429, {"error": "rate limited"}, {})]
+        with pytest.raises(TransientError) as info:  # within the venue's hint: refused here, nothing sent
+            v.fills()
+        assert 2.0 < info.value.retry_after <= 3.0
+        assert len(hl.info_queue["userFillsByTime"]) == 1
+
+    def test_a_429_without_retry_after_uses_the_configured_hint(self, hl: fake.FakeHyperliquid) -> None:
+        v = fake.make_adapter()
+        hl.info_queue["userFillsByTime"] = [(429, {"error": "rate limited"}, {})]
         with pytest.raises(TransientError) as info:
             v.fills()
         assert info.value.retry_after == 1.0

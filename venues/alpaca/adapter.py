@@ -44,7 +44,9 @@ from venues.base import (
     VenueAdapter,
 )
 from venues.candles import closed
+from venues.ratelimit import Priority, RequestBudget
 from venues.retry import Backoff, with_backoff
+from venues.streams.feed import AccountFeed, StreamParts, feed_for
 
 T = TypeVar("T")
 
@@ -69,6 +71,7 @@ class AlpacaAdapter(VenueAdapter):
         self._instruments: dict[str, Instrument] = {}
         self._by_compact: dict[str, str] = {}
         self._cids: dict[str, str] = {}  # Alpaca order id -> our client order id
+        self.feed = AccountFeed(account, RequestBudget(account, {}))  # create() sets the real one
 
     # --- plumbing ----------------------------------------------------------------------
     @property
@@ -77,10 +80,24 @@ class AlpacaAdapter(VenueAdapter):
             self._clients = self._make_clients()
         return self._clients
 
-    def _call(self, fn: Callable[[], T], *, submitting: bool = False, cid: str | None = None) -> T:
-        with translated(self.account, submitting=submitting, client_order_id=cid,
-                        rate_limit_retry_s=self.config.rate_limit_retry_s):
-            return fn()
+    def _call(self, fn: Callable[[], T], *, submitting: bool = False, cid: str | None = None,
+              cancelling: bool = False) -> T:
+        """Spend the account's budget (orders and cancels first), then call with errors translated."""
+        budget = self.feed.budget if self.feed is not None else None
+        if budget is not None:
+            budget.spend(priority=Priority.ORDER if submitting or cancelling else Priority.READ)
+        try:
+            with translated(self.account, submitting=submitting, client_order_id=cid,
+                            rate_limit_retry_s=self.config.rate_limit_retry_s):
+                out = fn()
+        except Exception as exc:  # a 429 is a TransientError with Alpaca's (or our default) hint
+            hint = getattr(exc, "retry_after", None)
+            if budget is not None and hint is not None:
+                budget.penalize(hint)
+            raise
+        if budget is not None:
+            budget.answered()
+        return out
 
     def _symbol(self, venue_symbol: str) -> str:
         return self._by_compact.get(compact(venue_symbol), venue_symbol)
@@ -115,6 +132,8 @@ class AlpacaAdapter(VenueAdapter):
         return None
 
     def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
         if self._clients is not None:
             for client in (self._clients.trading, self._clients.stocks, self._clients.crypto):
                 client._session.close()
@@ -183,7 +202,7 @@ class AlpacaAdapter(VenueAdapter):
 
         def attempt() -> bool:
             try:
-                self._call(lambda: self.clients.trading.cancel_order_by_id(vid))
+                self._call(lambda: self.clients.trading.cancel_order_by_id(vid), cancelling=True)
             except RejectedError as exc:
                 # 422 "order is not cancelable" (filled meanwhile) / 404: the lookup tells which
                 if http_status(exc) in (404, 422):
@@ -210,6 +229,8 @@ class AlpacaAdapter(VenueAdapter):
     # --- account -----------------------------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
         """FILL activities after ``cursor`` (an activity id), oldest first, page by page."""
+        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+            return FillPage([], cursor)  # trade_updates signalled no fill: no request
         out = []
         token = cursor
         for _ in range(50):
@@ -272,7 +293,14 @@ class AlpacaAdapter(VenueAdapter):
 
     # --- market data -------------------------------------------------------------------
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
-        """Crypto: the latest order book. Equities: the latest NBBO quote, as one level."""
+        """Crypto: the latest order book. Equities: the latest NBBO quote, as one level. Streamed
+        while the data stream is live, else read by REST."""
+        if self.feed is None:
+            return self._rest_book(instrument, depth)
+        self.instrument(instrument)
+        return self.feed.book(instrument, depth, lambda: self._rest_book(instrument, depth))
+
+    def _rest_book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         inst = self.instrument(instrument)
         if inst.kind == "equity":
             from alpaca.data.requests import StockLatestQuoteRequest
@@ -336,4 +364,19 @@ def create(account: AccountConfig) -> AlpacaAdapter:
             raise BadInputError(f"venues.yaml: {account.name}: set {missing}")
         return build_clients(config, key, secret, account.url)
 
-    return AlpacaAdapter(account.name, config, clients)
+    adapter = AlpacaAdapter(account.name, config, clients)
+
+    def stream(parts: StreamParts) -> Any:
+        from venues.alpaca.stream import AlpacaStream
+
+        return AlpacaStream(parts, api_key=account.secret("api_key") or "", secret_key=account.secret("secret_key") or "",
+                            is_equity=lambda s: adapter.instrument(s).kind == "equity", ws_url=config.ws_url,
+                            stock_feed=config.stock_feed, paper=config.paper,
+                            trading=config.trading_ws_url is not None or not (account.url or config.url),
+                            trading_ws_url=config.trading_ws_url)
+
+    # A url: override (a local stand-in) without ws_url would stream from the real venue: no stream.
+    streams = config.ws_url is not None or not (account.url or config.url)
+    adapter.feed = feed_for(account.name, "alpaca", config, stream=stream if streams else None,
+                            resync=adapter._rest_book)
+    return adapter

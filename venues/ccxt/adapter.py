@@ -9,6 +9,7 @@ Every SDK call goes through :meth:`CcxtAdapter._call`, where ccxt errors become 
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -43,7 +44,9 @@ from venues.ccxt.config import CcxtConfig
 from venues.ccxt.errors import install_code_overrides, retry_after_header, translated
 from venues.ccxt.fills import collect_fills
 from venues.ccxt.precision import contract_size, dec, instrument_from_market
+from venues.ratelimit import Limit, Priority, RequestBudget
 from venues.retry import Backoff, with_backoff
+from venues.streams.feed import AccountFeed, StreamParts, feed_for
 
 T = TypeVar("T")
 ZERO = Decimal(0)
@@ -101,14 +104,28 @@ class CcxtAdapter(VenueAdapter):
         self._cids: dict[str, str] = {}  # venue order id -> our client id, for fills without one
         native = config.lookup_by_client_id
         self._native_lookup = exchange.id in NATIVE_CLIENT_ID_LOOKUP if native is None else native
+        self.feed = AccountFeed(account, RequestBudget(account, {}))  # create() sets the real one
+        self._account_config = AccountConfig(account, "ccxt")  # create() sets the real one (credentials)
 
     # --- plumbing ----------------------------------------------------------------------
-    def _call(self, fn: Callable[[], T], *, submitting: bool = False, cid: str | None = None) -> T:
+    def _call(self, fn: Callable[[], T], *, submitting: bool = False, cid: str | None = None,
+              cancelling: bool = False) -> T:
         def hint() -> float:
             return retry_after_header(self.exchange, self.config.rate_limit_retry_s)
 
+        budget = self.feed.budget if self.feed is not None else None
+        if budget is not None:  # the account's budget first: orders and cancels may spend its reserve
+            budget.spend(priority=Priority.ORDER if submitting or cancelling else Priority.READ)
         with translated(self.account, submitting=submitting, client_order_id=cid, retry_after=hint):
-            return fn()
+            try:
+                out = fn()
+            except ccxt.RateLimitExceeded:
+                if budget is not None:
+                    budget.penalize(hint())
+                raise
+        if budget is not None:
+            budget.answered()
+        return out
 
     # --- setup -------------------------------------------------------------------------
     def connect(self) -> None:
@@ -134,6 +151,8 @@ class CcxtAdapter(VenueAdapter):
         return self._instruments
 
     def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
         session = getattr(self.exchange, "session", None)
         if session is not None:
             session.close()
@@ -172,13 +191,13 @@ class CcxtAdapter(VenueAdapter):
             try:
                 if self._native_lookup:
                     self._call(lambda: self.exchange.cancel_order(
-                        "", instrument, {"clientOrderId": client_order_id}))
+                        "", instrument, {"clientOrderId": client_order_id}), cancelling=True)
                 else:
                     found = self._find_by_scan(client_order_id, instrument)
                     if found is None or not found.status.is_open or not found.venue_order_id:
                         return False
                     vid = found.venue_order_id
-                    self._call(lambda: self.exchange.cancel_order(vid, instrument))
+                    self._call(lambda: self.exchange.cancel_order(vid, instrument), cancelling=True)
             except RejectedError as exc:
                 if isinstance(exc.__cause__, ccxt.OrderNotFound):
                     return False  # already filled, cancelled, or never seen: the lookup tells which
@@ -273,6 +292,8 @@ class CcxtAdapter(VenueAdapter):
 
     # --- account -----------------------------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
+        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+            return FillPage([], cursor)  # the stream saw no trade of ours: no request
         return collect_fills(self, cursor)
 
     def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
@@ -318,6 +339,35 @@ class CcxtAdapter(VenueAdapter):
 
     # --- market data -------------------------------------------------------------------
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        """The ccxt.pro book while the stream is live, else ``fetch_order_book``."""
+        if self.feed is None:
+            return self._rest_book(instrument, depth)
+        self.instrument(instrument)
+        snap = self.feed.book(instrument, depth, lambda: self._rest_book(instrument, depth))
+        if "funding_rate" not in snap.extra:  # a streamed book: a swap's funding rides along as by REST
+            extra = self._funding_extra(instrument)
+            if extra:
+                snap = dataclasses.replace(snap, extra={**snap.extra, **extra})
+        return snap
+
+    def stream(self, parts: StreamParts) -> Any:
+        """The ccxt.pro stream of this account, on the markets the REST client loaded."""
+        from venues.ccxt.stream import CcxtStream
+
+        def make() -> Any:
+            import ccxt.pro
+
+            pro = build_exchange(self.config, self._account_config, module=ccxt.pro)
+            if self.config.ws_url:
+                api = pro.urls["api"]
+                if isinstance(api, dict):
+                    api["ws"] = self.config.ws_url
+            pro.set_markets(self.exchange.markets, self.exchange.currencies)
+            return pro
+
+        return CcxtStream(parts, make, my_trades=bool(getattr(self.exchange, "apiKey", None)))
+
+    def _rest_book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         self.instrument(instrument)
         raw = self._call(lambda: self.exchange.fetch_order_book(instrument, depth))
         ts = raw.get("timestamp")
@@ -346,7 +396,6 @@ class CcxtAdapter(VenueAdapter):
             self._funding[symbol] = (self.clock(), extra)
         return extra
 
-
     def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:
         """``fetch_ohlcv`` in the exchange's own timeframe labels; none when it lacks this timeframe."""
         self.instrument(instrument)
@@ -358,9 +407,9 @@ class CcxtAdapter(VenueAdapter):
                        for r in rows), timeframe_s, self.clock(), limit)
 
 
-def build_exchange(config: CcxtConfig, account: AccountConfig) -> Any:
-    """The ccxt client, configured but not connected: no network until connect()."""
-    klass = getattr(ccxt, config.exchange, None)
+def build_exchange(config: CcxtConfig, account: AccountConfig, module: Any = ccxt) -> Any:
+    """The ccxt client (``module=ccxt.pro``: its WebSocket twin), configured but not connected."""
+    klass = getattr(module, config.exchange, None)
     if klass is None or not isinstance(klass, type):
         raise BadInputError(f"venues.yaml: {account.name}: ccxt has no exchange {config.exchange!r}")
     params: dict[str, Any] = {
@@ -398,4 +447,12 @@ def create(account: AccountConfig) -> CcxtAdapter:
     if not config.sandbox and not account.live and not (account.url or config.url):
         raise BadInputError(f"venues.yaml: {account.name}: sandbox: false points at real money; "
                             "it needs live: true on the account")
-    return CcxtAdapter(account.name, config, build_exchange(config, account))
+    adapter = CcxtAdapter(account.name, config, build_exchange(config, account))
+    adapter._account_config = account
+    # the exchange's own throttle figure (ms between calls; OKX 100: 20 per 2 s) is its published limit
+    per_2s = max(1.0, 2000.0 / float(getattr(adapter.exchange, "rateLimit", 100) or 100))
+    # a url: override (a local stand-in) without ws_url would stream from the real venue: no stream
+    streams = config.ws_url is not None or not (account.url or config.url)
+    adapter.feed = feed_for(account.name, "ccxt", config, stream=adapter.stream if streams else None,
+                            resync=adapter._rest_book, limits={"rest": Limit(per_2s, 2.0)})
+    return adapter

@@ -34,3 +34,8 @@ class CcxtConfig(BaseModel):
     cancel_backoff_s: float = Field(0.5, gt=0, description="first wait between cancel tries; doubles")
     cancel_backoff_cap_s: float = Field(8.0, gt=0)
     fills_page_limit: int = Field(100, ge=1, description="page size of the venue's fills endpoint")
+    stream: bool = Field(True, description="books and fill signals by ccxt.pro WebSocket; REST is the fallback")
+    ws_url: str | None = Field(None, description="WebSocket endpoint override (the exchange's urls.api.ws)")
+    stream_stale_s: float | None = Field(None, gt=0, description="silence that makes the stream stale (30 s)")
+    fill_poll_s: float = Field(5.0, gt=0, description="with a live stream, read REST fills at least this often")
+    budget_scale: float = Field(1.0, gt=0, le=1, description="share of the exchange's rate limit to use")

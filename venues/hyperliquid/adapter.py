@@ -8,6 +8,7 @@ Orders carry our client id as cloid, so a lookup after a timeout finds them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -41,10 +42,13 @@ from venues.candles import closed, timeframe_label
 from venues.hyperliquid import precision, reports
 from venues.hyperliquid.config import HyperliquidConfig
 from venues.hyperliquid.errors import action_error, statuses, translate
+from venues.ratelimit import RequestBudget
 from venues.retry import with_backoff
+from venues.streams.feed import AccountFeed, feed_for
 
 if TYPE_CHECKING:
     from venues.hyperliquid.client import Clients
+    from venues.streams.protocol import StreamProtocol
 
 T = TypeVar("T")
 TIF = {TimeInForce.GTC: "Gtc", TimeInForce.IOC: "Ioc", TimeInForce.POST_ONLY: "Alo"}
@@ -77,6 +81,7 @@ class HyperliquidAdapter(VenueAdapter):
         self._funding: dict[str, float] = {}  # coin -> current funding rate per interval
         self._ctx_at = -1e18
         self._no_cloid: set[int] = set()  # orders placed without a cloid (asked once)
+        self.feed = AccountFeed(account, RequestBudget(account, {}))  # create() sets the real one
 
     def __repr__(self) -> str:  # never show the key
         return f"HyperliquidAdapter({self.account!r}, {self.base_url!r})"
@@ -89,7 +94,8 @@ class HyperliquidAdapter(VenueAdapter):
         self._clients = self._call(lambda: client.connect(
             self.base_url, timeout=cfg.timeout_s, dexes=cfg.dexes, spot=cfg.spot,
             secret_key=self._secret_key, account_address=self._account_address,
-            vault_address=cfg.vault_address,
+            vault_address=cfg.vault_address, budget=self.feed.budget if self.feed else None,
+            rate_limit_retry_s=cfg.rate_limit_retry_s,
         ), mutating=False)
 
     def symbol_problem(self, symbol: str) -> str | None:
@@ -258,6 +264,8 @@ class HyperliquidAdapter(VenueAdapter):
     # --- fills, positions, balances ----------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
         """Fills after ``cursor`` from ``userFillsByTime`` (at most 2000 a call), oldest first."""
+        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+            return FillPage([], cursor)  # the stream saw no fill: no request
         c = self._c()
         start, seen = reports.decode_cursor(cursor)
         rows = self._call(lambda: c.info.user_fills_by_time(self._user(), start), mutating=False)
@@ -332,6 +340,29 @@ class HyperliquidAdapter(VenueAdapter):
         return out
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        """The streamed ``l2Book`` while the stream is live, else ``l2Book`` by REST (weight 2)."""
+        if self.feed is None:
+            return self._rest_book(instrument, depth)
+        snap = self.feed.book(instrument, depth, lambda: self._rest_book(instrument, depth))
+        if "funding_rate" not in snap.extra:  # a streamed book: the perp's funding rides along as by REST
+            inst = self.instrument(instrument)
+            extra = self._funding_extra(inst) if inst.kind == "perp" else {}
+            if extra:
+                snap = dataclasses.replace(snap, extra={**snap.extra, **extra})
+        return snap
+
+    def stream_protocol(self) -> StreamProtocol:
+        from venues.hyperliquid.stream import HyperliquidStream, ws_url
+
+        c = self._c()
+        return HyperliquidStream(self.config.ws_url or ws_url(self.base_url), coin=lambda s: self.instrument(s).venue_symbol,
+                                 symbol=self._symbol, user=c.address)
+
+    def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
+
+    def _rest_book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         inst = self.instrument(instrument)
         snap = self._call(lambda: self._c().info.l2_snapshot(inst.venue_symbol), mutating=False)
         bids, asks = snap["levels"]
@@ -384,6 +415,9 @@ def create(account: AccountConfig) -> HyperliquidAdapter:
         from runner.errors import BadInputError
 
         raise BadInputError(f"venues.yaml: {account.name}: {exc}") from None
-    return HyperliquidAdapter(account.name, config, config.base_url(account.url),
-                              secret_key=account.secret("secret_key"),
-                              account_address=account.secret("account_address"))
+    adapter = HyperliquidAdapter(account.name, config, config.base_url(account.url),
+                                 secret_key=account.secret("secret_key"),
+                                 account_address=account.secret("account_address"))
+    adapter.feed = feed_for(account.name, "hyperliquid", config, protocol=adapter.stream_protocol,
+                            resync=adapter._rest_book)
+    return adapter

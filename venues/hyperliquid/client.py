@@ -17,25 +17,90 @@ from hyperliquid.utils.types import Cloid
 
 from venues.base import Instrument
 from venues.hyperliquid import precision
-from venues.hyperliquid.errors import raise_for_status
+from venues.hyperliquid.errors import raise_for_status, retry_after_of
+from venues.ratelimit import Priority, RequestBudget
 
 HIP3_FIRST_ASSET = 110_000  # builder dexes' asset ids: 110000 + 10000 * (position - 1)
 HIP3_ASSET_STRIDE = 10_000
 
 
+# Published request weights: /info by type (l2Book 2, most others 20), /exchange 1 + 1 per 40
+# orders or cancels batched. Reads that also charge per item returned are counted at base.
+INFO_WEIGHT = {"l2Book": 2, "allMids": 2, "clearinghouseState": 2, "orderStatus": 2,
+               "spotClearinghouseState": 2, "exchangeStatus": 2, "userRole": 60}
+# reads that also weigh 1 per this many items returned
+PER_ITEMS = {**dict.fromkeys(("recentTrades", "historicalOrders", "userFills", "userFillsByTime", "fundingHistory",
+                              "userFunding", "nonUserFundingUpdates", "twapHistory", "userTwapSliceFills",
+                              "userTwapSliceFillsByTime"), 20), "candleSnapshot": 60}
+
+
+def request_weight(url_path: str, payload: Any) -> tuple[float, Priority]:
+    if url_path == "/exchange":
+        action = (payload or {}).get("action") or {}
+        batch = action.get("orders") or action.get("cancels") or []
+        return 1 + len(batch) // 40, Priority.ORDER
+    kind = (payload or {}).get("type", "") if isinstance(payload, dict) else ""
+    return INFO_WEIGHT.get(kind, 20), Priority.READ
+
+
+def item_weight(payload: Any, answer: Any) -> int:
+    """The weight a read adds for what it returned (userFillsByTime: 1 per 20 fills)."""
+    kind = payload.get("type", "") if isinstance(payload, dict) else ""
+    per = PER_ITEMS.get(kind)
+    return len(answer) // per if per and isinstance(answer, list) else 0
+
+
+def _budgeted_post(post: Any, budget: RequestBudget | None, url_path: str, payload: Any,
+                   rate_limit_retry_s: float) -> Any:
+    """Every HTTP call of the account spends its budget first (and what it returned, after);
+    a 429 closes the budget's gate."""
+    if budget is None:
+        return post(url_path, payload)
+    weight, priority = request_weight(url_path, payload)
+    budget.spend(weight, priority=priority)
+    try:
+        out = post(url_path, payload)
+    except Exception as exc:
+        hint = retry_after_of(exc, rate_limit_retry_s)
+        if hint is not None:
+            budget.penalize(hint)
+        raise
+    budget.answered()
+    budget.charge(item_weight(payload, out))
+    return out
+
+
 class _API(API):
+    budget: RequestBudget | None = None
+    rate_limit_retry_s = 1.0
+
     def _handle_exception(self, response: Any) -> None:
         raise_for_status(response)
+
+    def post(self, url_path: str, payload: Any = None) -> Any:
+        return _budgeted_post(super().post, self.budget, url_path, payload, self.rate_limit_retry_s)
 
 
 class _Info(Info):
+    budget: RequestBudget | None = None
+    rate_limit_retry_s = 1.0
+
     def _handle_exception(self, response: Any) -> None:
         raise_for_status(response)
+
+    def post(self, url_path: str, payload: Any = None) -> Any:
+        return _budgeted_post(super().post, self.budget, url_path, payload, self.rate_limit_retry_s)
 
 
 class _Exchange(Exchange):
+    budget: RequestBudget | None = None
+    rate_limit_retry_s = 1.0
+
     def _handle_exception(self, response: Any) -> None:
         raise_for_status(response)
+
+    def post(self, url_path: str, payload: Any = None) -> Any:
+        return _budgeted_post(super().post, self.budget, url_path, payload, self.rate_limit_retry_s)
 
 
 @dataclass
@@ -52,12 +117,16 @@ def cloid(client_order_id: str) -> Cloid:
 
 
 def connect(base_url: str, *, timeout: float, dexes: tuple[str, ...], spot: bool,
-            secret_key: str | None, account_address: str | None, vault_address: str | None) -> Clients:
-    """Fetch meta (and spotMeta, perpDexs, each dex's meta) and build the SDK clients on it."""
+            secret_key: str | None, account_address: str | None, vault_address: str | None,
+            budget: RequestBudget | None = None, rate_limit_retry_s: float = 1.0) -> Clients:
+    """Fetch meta (and spotMeta, perpDexs, each dex's meta) and build the SDK clients on it.
+    Every client spends ``budget`` (the account's) before each request."""
     api = _API(base_url, timeout)
+    api.budget, api.rate_limit_retry_s = budget, rate_limit_retry_s
     meta = api.post("/info", {"type": "meta"})
     spot_meta = api.post("/info", {"type": "spotMeta"}) if spot else {"tokens": [], "universe": []}
     info = _Info(base_url, skip_ws=True, meta=meta, spot_meta=spot_meta, timeout=timeout)
+    info.budget, info.rate_limit_retry_s = budget, rate_limit_retry_s
     out = Clients(info=info, exchange=None, address=account_address)
     _add_perps(out, meta, spot_meta)
     if dexes:
@@ -82,6 +151,7 @@ def connect(base_url: str, *, timeout: float, dexes: tuple[str, ...], spot: bool
         exchange = _Exchange(wallet, base_url, meta=meta, spot_meta=spot_meta, timeout=timeout,
                              account_address=account_address, vault_address=vault_address)
         exchange.info = info  # one Info, which knows the builder dexes' assets too
+        exchange.budget, exchange.rate_limit_retry_s = budget, rate_limit_retry_s
         out.exchange = exchange
         out.address = account_address or vault_address or wallet.address
     return out

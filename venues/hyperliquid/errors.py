@@ -50,6 +50,15 @@ def _retry_after(headers: Mapping[str, str] | None, default: float) -> float:
         return default
 
 
+def retry_after_of(exc: BaseException, default: float) -> float | None:
+    """The wait a 429 asks for (its Retry-After, else ``default``); None for any other error."""
+    from hyperliquid.utils.error import ClientError
+
+    if isinstance(exc, ClientError) and exc.status_code == 429:
+        return _retry_after(exc.header, default)
+    return None
+
+
 def translate(exc: BaseException, *, venue: str, mutating: bool, client_order_id: str | None = None,
               rate_limit_retry_s: float = 1.0, placing: bool = False) -> RunnerError | None:
     """The runner error for ``exc``, or None when it is not an I/O error (a bug: re-raise).

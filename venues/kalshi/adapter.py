@@ -39,7 +39,10 @@ from venues.kalshi.config import KalshiConfig
 from venues.kalshi.errors import reason
 from venues.kalshi.signing import KalshiAuth, load_private_key
 from venues.kalshi.transport import KalshiHttp
+from venues.ratelimit import KALSHI_TIERS, RequestBudget
 from venues.retry import with_backoff
+from venues.streams.feed import AccountFeed, feed_for
+from venues.streams.protocol import StreamProtocol
 
 SETTLEMENT_RECHECK_S = 60.0
 
@@ -62,6 +65,8 @@ class KalshiAdapter(VenueAdapter):
         self._key_path = private_key_path
         self._sleep = sleep
         self._clock = clock
+        self._auth: KalshiAuth | None = None
+        self.feed = AccountFeed(account, RequestBudget(account, {}))  # create() sets the real one
         self._http: KalshiHttp | None = None
         self._instruments: dict[str, Instrument] = {}
         self._order_ids: dict[str, str] = {}  # client order id -> Kalshi order id
@@ -80,9 +85,10 @@ class KalshiAdapter(VenueAdapter):
         if self._key_id and self._key_path:
             auth = KalshiAuth(self._key_id, load_private_key(self._key_path), self._clock)
         cfg = self.config
+        self._auth = auth
         self._http = KalshiHttp(self.base_url, venue=self.account, timeout=cfg.timeout_s, auth=auth,
                                 rate_limit_retry_s=cfg.rate_limit_retry_s, page_limit=cfg.page_limit,
-                                max_pages=cfg.max_pages)
+                                max_pages=cfg.max_pages, budget=self.feed.budget if self.feed else None)
         for ticker in cfg.tickers:
             self._load_market(ticker)
         for series in cfg.series:
@@ -90,8 +96,15 @@ class KalshiAdapter(VenueAdapter):
                 self._add(market)
 
     def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
         if self._http is not None:
             self._http.close()
+
+    def stream_protocol(self) -> StreamProtocol:
+        from venues.kalshi.stream import KalshiStream, ws_url
+
+        return KalshiStream(self.config.ws_url or ws_url(self.base_url), auth=self._auth)
 
     @property
     def http(self) -> KalshiHttp:
@@ -206,6 +219,8 @@ class KalshiAdapter(VenueAdapter):
     def fills(self, cursor: str | None = None) -> FillPage:
         """Fills after ``cursor``, oldest first. The cursor is ours (last second seen and the
         fill ids already returned in it): Kalshi pages newest first and filters by second."""
+        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+            return FillPage([], cursor)  # the stream saw no fill: no request
         since, _, seen_ids = (cursor or "0:").partition(":")
         since_s, seen = int(since), {s for s in seen_ids.split(",") if s}
         rows = list(self.http.pages("/portfolio/fills", "fills", min_ts=since_s or None))
@@ -261,9 +276,16 @@ class KalshiAdapter(VenueAdapter):
                                                               min_ts=min_ts)]
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
-        """A leg's book, or the market's (a bare ticker: both sides in ``extra``). An empty
-        market book is how a settled market looks: its settlement, read from the venue's own
-        records, rides along in ``extra`` so the engine books it like the sim's."""
+        """A leg's book, or the market's (a bare ticker: both sides in ``extra``): streamed while
+        the stream is live, else the REST order book (one read). An empty streamed book is no
+        answer, so a settled market is always read by REST, where its settlement rides along."""
+        if self.feed is None:
+            return self._rest_book(instrument, depth)
+        return self.feed.book(instrument, depth, lambda: self._rest_book(instrument, depth))
+
+    def _rest_book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        """An empty market book is how a settled market looks: its settlement, read from the
+        venue's own records, rides along in ``extra`` so the engine books it like the sim's."""
         ticker, side = markets.parse_symbol(instrument)
         payload = self.http.get(f"/markets/{ticker}/orderbook", depth=min(max(depth, 1), 100))
         snap = markets.book(instrument, payload, depth, self._clock())
@@ -322,5 +344,9 @@ def create(account: AccountConfig) -> KalshiAdapter:
         from runner.errors import BadInputError
 
         raise BadInputError(f"venues.yaml: {account.name}: {exc}") from None
-    return KalshiAdapter(account.name, config, config.base_url(account.url), key_id=account.secret("key_id"),
-                         private_key_path=account.secret("private_key_path"))
+    adapter = KalshiAdapter(account.name, config, config.base_url(account.url), key_id=account.secret("key_id"),
+                            private_key_path=account.secret("private_key_path"))
+    adapter.feed = feed_for(account.name, "kalshi", config, protocol=adapter.stream_protocol,
+                            resync=adapter._rest_book, limits=KALSHI_TIERS[config.tier])
+    adapter.feed.stamp_as_of = True  # Kalshi's books carry no time: a REST read is stamped "now"
+    return adapter

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 
 from venues.http_settings import HttpSettings
@@ -18,6 +20,8 @@ class KalshiConfig(HttpSettings):
     series: tuple[str, ...] = Field((), description="series whose open markets load at connect()")
     page_limit: int = Field(200, ge=1, le=1000, description="page size of list endpoints")
     max_pages: int = Field(50, ge=1, description="stop paging a list after this many pages")
+    tier: Literal["basic", "advanced", "premier", "prime"] = Field(
+        "basic", description="the account's API access tier: its read/write limits per second")
 
     def base_url(self, override: str | None) -> str:
         """``url:`` of the account wins (plain http://127.0.0.1:PORT works); else demo or prod."""

@@ -57,9 +57,12 @@ class KalshiAuth(httpx.Auth):
     def __repr__(self) -> str:
         return "KalshiAuth(<key>)"
 
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+    def headers(self, method: str, path: str) -> dict[str, str]:
+        """The three signed headers for one request (or one WebSocket handshake: GET + its path)."""
         ts = str(int(self._clock() * 1000))
-        request.headers["KALSHI-ACCESS-KEY"] = self._key_id
-        request.headers["KALSHI-ACCESS-TIMESTAMP"] = ts
-        request.headers["KALSHI-ACCESS-SIGNATURE"] = sign(self._key, ts, request.method, request.url.path)
+        return {"KALSHI-ACCESS-KEY": self._key_id, "KALSHI-ACCESS-TIMESTAMP": ts,
+                "KALSHI-ACCESS-SIGNATURE": sign(self._key, ts, method, path)}
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(self.headers(request.method, request.url.path))
         yield request

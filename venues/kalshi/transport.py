@@ -12,12 +12,15 @@ from typing import Any
 import httpx
 
 from venues.kalshi.errors import from_status, from_transport
+from venues.ratelimit import Priority, RequestBudget
 
 
 class KalshiHttp:
     def __init__(self, base_url: str, *, venue: str, timeout: float, auth: httpx.Auth | None,
-                 rate_limit_retry_s: float, page_limit: int, max_pages: int) -> None:
+                 rate_limit_retry_s: float, page_limit: int, max_pages: int,
+                 budget: RequestBudget | None = None) -> None:
         self.venue = venue
+        self.budget = budget  # reads spend "read", orders and cancels "write" (Kalshi's two limits)
         self.client = httpx.Client(base_url=base_url, timeout=timeout, auth=auth,
                                    headers={"Accept": "application/json"})
         self._retry_s = rate_limit_retry_s
@@ -30,6 +33,19 @@ class KalshiHttp:
     def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
                 json: Any = None, client_order_id: str | None = None,
                 allow: tuple[int, ...] = ()) -> httpx.Response:
+        """One call, spending the account's budget first; a 429 closes the budget to reads."""
+        def send() -> httpx.Response:
+            return self._send(method, path, params=params, json=json, client_order_id=client_order_id, allow=allow)
+
+        if self.budget is None:
+            return send()
+        writing = method != "GET"
+        return self.budget.call(send, bucket="write" if writing else "read",
+                                priority=Priority.ORDER if writing else Priority.READ)
+
+    def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
+              json: Any = None, client_order_id: str | None = None,
+              allow: tuple[int, ...] = ()) -> httpx.Response:
         mutating = method != "GET"
         try:
             resp = self.client.request(method, path, params=params, json=json)

@@ -41,6 +41,8 @@ from venues.sim.config import SimConfig
 from venues.sim.derivatives import DerivativesMixin
 from venues.sim.market import build_book, next_mid, step_rng
 from venues.sim.store import SimStore
+from venues.sim.stream import SimStream
+from venues.streams.feed import StreamParts, feed_for
 
 ZERO = Decimal(0)
 POST_ONLY_CROSS = "post-only order would cross the book"
@@ -68,6 +70,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         self._used: dict[str, dict[float, float]] = {}
         # Test hooks that make the sim misbehave the way real venues do (see tests/kit).
         self.faults: list[str] = []
+        self._stream: SimStream | None = None  # set by the feed when the account streams
 
     # --- setup -------------------------------------------------------------------------
     def _venue_clock(self, wall: Callable[[], float]) -> Callable[[], float]:
@@ -115,6 +118,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         return self._instruments
 
     def close(self) -> None:
+        if self.feed is not None:
+            self.feed.close()
         self.store.close()
 
     # --- market ------------------------------------------------------------------------
@@ -159,6 +164,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         snap = BookSnapshot(sym, self.clock(), bids, asks, volume=vol, extra=extra)
         self._books[sym] = (step, snap)
         self._used[sym] = {}
+        if self._stream is not None:
+            self._stream.publish(snap)
         return snap
 
     def _current(self, sym: str) -> BookSnapshot:
@@ -172,6 +179,22 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         return self._book_at(sym, row[0], row[1])
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
+        """With ``stream: true`` the book each market step pushed; else (or while the stream is
+        down) computed on request, as a REST read."""
+        if self.feed is None or not self.feed.enabled:
+            return self._rest_book(instrument, depth)
+        if self._stream is not None:
+            self._stream.follow(self.faults)
+        due = self._due_steps()
+        if due:
+            self.advance(due)
+        return self.feed.book(instrument, depth, lambda: self._rest_book(instrument, depth))
+
+    def stream(self, parts: StreamParts) -> SimStream:
+        self._stream = SimStream(parts, clock=self.clock)
+        return self._stream
+
+    def _rest_book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         self._fault("book")
         due = self._due_steps()
         if due:
@@ -416,7 +439,9 @@ def _config(account: AccountConfig) -> SimConfig:
 def create(account: AccountConfig) -> SimAdapter:
     config = _config(account)
     path = Path(config.store) if config.store else account.home / "state" / "sim" / f"{account.name}.db"
-    return SimAdapter(account.name, config, path)
+    sim = SimAdapter(account.name, config, path)
+    sim.feed = feed_for(account.name, "sim", config, stream=sim.stream, resync=sim._rest_book)
+    return sim
 
 
 def in_memory(account: AccountConfig) -> SimAdapter:

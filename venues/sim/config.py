@@ -79,3 +79,7 @@ class SimConfig(BaseModel):
     instruments: dict[str, SimInstrument] = Field(default_factory=_default_instruments)
     binary_events: dict[str, SimBinaryEvent] = Field(default_factory=_default_events)
     store: str | None = Field(None, description="path of the sim's own account database")
+    stream: bool = Field(False, description="serve books as pushed by each market step, as a venue stream does")
+    stream_stale_s: float | None = Field(None, gt=0, description="kept for symmetry; the sim is never silent")
+    fill_poll_s: float = Field(5.0, gt=0, description="unused: sim fills are read on every call")
+    budget_scale: float = Field(1.0, gt=0, le=1, description="unused: the sim has no rate limit")

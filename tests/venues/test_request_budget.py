@@ -1,0 +1,138 @@
+"""The request budget of an account: the venue's published limits as token buckets, reads
+stopped at a reserve that orders and cancels may still spend, a 429 closing reads for the
+venue's hint, and the state readable as data. A manual clock: nothing here waits."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.errors import TransientError
+from venues.hyperliquid.client import item_weight, request_weight
+from venues.ratelimit import KALSHI_TIERS, Limit, Priority, RequestBudget, published
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.t = 1000.0
+
+    def __call__(self) -> float:
+        return self.t
+
+
+def hyperliquid(clock: Clock) -> RequestBudget:
+    return RequestBudget("hl", published("hyperliquid"), clock=clock)
+
+
+def test_book_polling_stops_at_the_reserve_of_the_published_hyperliquid_limit() -> None:
+    clock = Clock()
+    budget = hyperliquid(clock)
+    books = 0
+    with pytest.raises(TransientError) as info:
+        while True:
+            budget.spend(2)  # an l2Book weighs 2
+            books += 1
+    assert books == 480  # 1200 a minute, less the 20 % kept for orders, at weight 2
+    assert info.value.retry_after == pytest.approx(0.1)  # 2 weight at 20 a second
+    for _ in range(240):  # orders and cancels still go: they may spend the reserve
+        budget.spend(1, priority=Priority.ORDER)
+    with pytest.raises(TransientError):
+        budget.spend(1, priority=Priority.ORDER)
+
+
+def test_the_bucket_refills_at_the_published_rate() -> None:
+    clock = Clock()
+    budget = RequestBudget("a", {"rest": Limit(200, 60)}, clock=clock)
+    for _ in range(160):
+        budget.spend()
+    with pytest.raises(TransientError):
+        budget.spend()
+    clock.t += 0.3  # 200 a minute: one call every 0.3 s
+    budget.spend()
+    with pytest.raises(TransientError):
+        budget.spend()
+
+
+def test_a_429_closes_reads_for_the_venues_hint_until_an_answer_or_the_hint_passes() -> None:
+    clock = Clock()
+    budget = hyperliquid(clock)
+    budget.penalize(5.0)
+    with pytest.raises(TransientError) as info:
+        budget.spend(2)
+    assert info.value.retry_after == pytest.approx(5.0)
+    budget.spend(1, priority=Priority.ORDER)  # a cancel is not held behind the gate
+    clock.t += 5.0
+    budget.spend(2)
+    budget.penalize(5.0)
+    budget.answered()  # a request went through: the ban is over
+    budget.spend(2)
+
+
+def test_call_closes_the_gate_on_a_rate_limit_error_and_not_on_other_transients() -> None:
+    budget = hyperliquid(Clock())
+
+    def limited() -> None:
+        raise TransientError("429", retry_after=2.0)
+
+    def down() -> None:
+        raise TransientError("503")
+
+    with pytest.raises(TransientError):
+        budget.call(down)
+    budget.spend(2)
+    with pytest.raises(TransientError):
+        budget.call(limited)
+    with pytest.raises(TransientError, match="rate limited by the venue"):
+        budget.spend(2)
+
+
+def test_kalshi_reads_and_writes_are_separate_limits_of_the_tier() -> None:
+    clock = Clock()
+    budget = RequestBudget("k", KALSHI_TIERS["basic"], clock=clock)
+    for _ in range(16):
+        budget.spend(bucket="read")
+    with pytest.raises(TransientError):
+        budget.spend(bucket="read")
+    for _ in range(10):
+        budget.spend(bucket="write", priority=Priority.ORDER)
+    assert KALSHI_TIERS["prime"]["read"].capacity == 400
+
+
+def test_the_state_is_plain_data() -> None:
+    clock = Clock()
+    budget = hyperliquid(clock)
+    budget.spend(2)
+    budget.spend(20)
+    budget.penalize(3.0)
+    s = budget.status()
+    rest = s["buckets"]["rest"]
+    assert rest["capacity"] == 1200 and rest["spent_in_window"] == 22 and rest["requests"] == 2
+    assert s["rate_limited"] == 1 and s["blocked_for_s"] == 3.0
+    clock.t += 61
+    assert budget.status()["buckets"]["rest"]["spent_in_window"] == 0
+
+
+def test_scaling_leaves_headroom_for_other_clients() -> None:
+    assert published("hyperliquid", scale=0.5)["rest"].capacity == 600
+    assert published("sim") == {}
+
+
+@pytest.mark.parametrize(("path", "payload", "weight", "priority"), [
+    ("/info", {"type": "l2Book", "coin": "ETH"}, 2, Priority.READ),
+    ("/info", {"type": "userFillsByTime"}, 20, Priority.READ),
+    ("/info", {"type": "meta"}, 20, Priority.READ),
+    ("/exchange", {"action": {"type": "order", "orders": [{}] * 79}}, 2, Priority.ORDER),
+    ("/exchange", {"action": {"type": "cancelByCloid", "cancels": [{}]}}, 1, Priority.ORDER),
+])
+def test_hyperliquid_weights_are_the_published_ones(path: str, payload: dict, weight: int, priority: Priority) -> None:
+    assert request_weight(path, payload) == (weight, priority)
+
+
+def test_a_hyperliquid_read_also_weighs_what_it_returned() -> None:
+    clock = Clock()
+    budget = hyperliquid(clock)
+    assert item_weight({"type": "userFillsByTime"}, [{}] * 2000) == 100
+    assert item_weight({"type": "candleSnapshot"}, [{}] * 120) == 2
+    assert item_weight({"type": "l2Book"}, {"levels": []}) == 0
+    budget.spend(20)
+    budget.charge(item_weight({"type": "userFillsByTime"}, [{}] * 2000))
+    assert budget.status()["buckets"]["rest"]["spent_in_window"] == 120

@@ -1,0 +1,196 @@
+"""A request budget per account, from the venue's published limits, shared by every call.
+
+Each venue states its limits as weight per window (Hyperliquid 1,200 a minute per address,
+an ``l2Book`` weighing 2; Kalshi's tiers as reads and writes per second; Alpaca 200 calls a
+minute; OKX 20 book requests per 2 s). A token bucket per limit refills continuously. Reads
+(books, fills, reconciliation, audits) may not spend the last ``reserve`` of a bucket: that
+share is kept for order entry and cancels, which therefore always go first. A 429 closes the
+account to reads for the venue's retry hint (sending into a ban only lengthens it); orders and
+cancels are not held back here, because their own retry (the cancel backoff, the engine's
+transient backoff) already waits out the same hint and a cancel must not queue behind reads.
+Any answered request reopens the gate early: the ban is evidently over.
+
+Nothing here sleeps: a refused call raises :class:`TransientError` carrying ``retry_after``,
+so the caller (the engine's backoff, or the cancel retry) decides when to come back and no
+trading loop ever waits on another account's budget. The state is readable as plain data
+(:meth:`RequestBudget.status`) for ``runner status --json``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any, TypeVar
+
+from runner.errors import TransientError
+
+T = TypeVar("T")
+
+
+class Priority(IntEnum):
+    ORDER = 0  # order entry and cancels: may spend the reserve
+    READ = 1  # books, fills, positions, audits: stop at the reserve
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    """``capacity`` weight per ``window_s`` seconds, as the venue publishes it."""
+
+    capacity: float
+    window_s: float
+    reserve: float = 0.2  # share of the capacity only Priority.ORDER may spend
+
+    @property
+    def rate(self) -> float:
+        return self.capacity / self.window_s
+
+    def scaled(self, factor: float) -> Limit:
+        return Limit(self.capacity * factor, self.window_s, self.reserve)
+
+
+# Published limits by adapter name (sources in the README, "Rate limits"). Bucket names are
+# the adapter's own: it says which bucket each call spends.
+PUBLISHED: dict[str, dict[str, Limit]] = {
+    "hyperliquid": {"rest": Limit(1200, 60)},  # weight per minute per address; l2Book 2, info 20, action 1
+    "alpaca": {"rest": Limit(200, 60)},  # calls per minute per account
+    "ccxt": {"rest": Limit(20, 2)},  # OKX: 20 requests per 2 s; create() uses the exchange's rateLimit
+    "kalshi": {"read": Limit(20, 1), "write": Limit(10, 1)},  # basic tier
+    "sim": {},  # in process: no limit
+}
+
+KALSHI_TIERS: dict[str, dict[str, Limit]] = {
+    "basic": {"read": Limit(20, 1), "write": Limit(10, 1)},
+    "advanced": {"read": Limit(30, 1), "write": Limit(30, 1)},
+    "premier": {"read": Limit(100, 1), "write": Limit(100, 1)},
+    "prime": {"read": Limit(400, 1), "write": Limit(400, 1)},
+}
+
+
+class _Bucket:
+    __slots__ = ("limit", "tokens", "stamp", "spent", "requests", "refused")
+
+    def __init__(self, limit: Limit, now: float) -> None:
+        self.limit = limit
+        self.tokens = limit.capacity
+        self.stamp = now
+        self.spent: deque[tuple[float, float]] = deque()  # (time, weight) within the last window
+        self.requests = 0
+        self.refused = 0
+
+    def refill(self, now: float) -> None:
+        lim = self.limit
+        self.tokens = min(lim.capacity, self.tokens + (now - self.stamp) * lim.rate)
+        self.stamp = now
+        while self.spent and self.spent[0][0] <= now - lim.window_s:
+            self.spent.popleft()
+
+    def floor(self, priority: Priority) -> float:
+        return 0.0 if priority is Priority.ORDER else self.limit.capacity * self.limit.reserve
+
+
+class RequestBudget:
+    """The budget of one account: buckets by name, one 429 gate, counters. Thread-safe (the
+    stream thread resyncs through the same budget as the trading loop)."""
+
+    def __init__(self, account: str, limits: Mapping[str, Limit], *,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.account = account
+        self._clock = clock
+        now = clock()
+        self._buckets = {name: _Bucket(lim, now) for name, lim in limits.items()}
+        self._blocked_until = 0.0
+        self._rate_limited = 0
+        self._lock = threading.Lock()
+
+    def spend(self, weight: float = 1.0, *, bucket: str = "rest", priority: Priority = Priority.READ) -> None:
+        """Take ``weight`` from ``bucket`` or raise TransientError with the wait as retry_after.
+        An unknown bucket (a venue with no published limit for it) is free."""
+        with self._lock:
+            now = self._clock()
+            if now < self._blocked_until and priority is Priority.READ:
+                wait = self._blocked_until - now
+                b = self._buckets.get(bucket)
+                if b is not None:
+                    b.refused += 1
+                raise TransientError(f"{self.account}: rate limited by the venue; retry in {wait:.2f}s",
+                                     venue=self.account, retry_after=wait)
+            b = self._buckets.get(bucket)
+            if b is None:
+                return
+            b.refill(now)
+            floor = b.floor(priority)
+            if b.tokens - weight < floor - 1e-9:  # float refill: 0.3 s at 200/min is 0.999...
+                b.refused += 1
+                wait = (weight + floor - b.tokens) / b.limit.rate
+                raise TransientError(
+                    f"{self.account}: request budget {bucket!r} spent ({b.limit.capacity:g} per "
+                    f"{b.limit.window_s:g}s); retry in {wait:.2f}s", venue=self.account, retry_after=wait)
+            b.tokens -= weight
+            b.requests += 1
+            b.spent.append((now, weight))
+
+    def charge(self, weight: float, *, bucket: str = "rest") -> None:
+        """Weight the venue counts only after answering (Hyperliquid: 1 per 20 fills returned):
+        taken without refusal, so the bucket may go below zero and later calls wait longer."""
+        with self._lock:
+            b = self._buckets.get(bucket)
+            if b is None or weight <= 0:
+                return
+            now = self._clock()
+            b.refill(now)
+            b.tokens -= weight
+            b.spent.append((now, weight))
+
+    def penalize(self, retry_after: float | None) -> None:
+        """The venue answered 429: no read on this account before its retry hint has passed."""
+        with self._lock:
+            self._rate_limited += 1
+            until = self._clock() + max(retry_after or 0.0, 0.0)
+            self._blocked_until = max(self._blocked_until, until)
+
+    def answered(self) -> None:
+        """A request just went through: the venue takes calls again, whatever the hint said."""
+        if self._blocked_until:
+            with self._lock:
+                self._blocked_until = 0.0
+
+    def call(self, fn: Callable[[], T], weight: float = 1.0, *, bucket: str = "rest",
+             priority: Priority = Priority.READ) -> T:
+        """Spend, then call; a rate-limit answer (TransientError with a retry hint) closes the gate."""
+        self.spend(weight, bucket=bucket, priority=priority)
+        try:
+            out = fn()
+        except TransientError as exc:
+            if exc.retry_after is not None:
+                self.penalize(exc.retry_after)
+            raise
+        self.answered()
+        return out
+
+    def status(self) -> dict[str, Any]:
+        """Plain data: what each bucket holds and spent over its last window, refusals, 429s."""
+        with self._lock:
+            now = self._clock()
+            out: dict[str, Any] = {"account": self.account,
+                                   "blocked_for_s": round(max(0.0, self._blocked_until - now), 3),
+                                   "rate_limited": self._rate_limited, "buckets": {}}
+            for name, b in self._buckets.items():
+                b.refill(now)
+                out["buckets"][name] = {
+                    "capacity": b.limit.capacity, "window_s": b.limit.window_s,
+                    "available": round(b.tokens, 3), "spent_in_window": round(sum(w for _, w in b.spent), 3),
+                    "requests": b.requests, "refused": b.refused,
+                }
+            return out
+
+
+def published(adapter: str, *, scale: float = 1.0, overrides: Mapping[str, Limit] | None = None) -> dict[str, Limit]:
+    """The published limits of ``adapter`` times ``scale`` (headroom for other clients of the
+    same address or IP), with per-bucket ``overrides``."""
+    limits = {k: v.scaled(scale) for k, v in PUBLISHED.get(adapter, {}).items()}
+    limits.update(overrides or {})
+    return limits

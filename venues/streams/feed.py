@@ -1,0 +1,208 @@
+"""What an adapter holds per account: its request budget and, when enabled, its stream.
+
+``book()`` serves the latest streamed book without a request while the connection is live
+and fresh; otherwise it asks REST (the adapter's own call, which spends the budget); when
+neither can answer it raises :class:`StaleDataError` so a variant skips instead of trading
+on an old book. Own fills: the stream only says *when* to read; the REST fill cursor stays
+the source of truth, read on every stream signal, after every (re)connect, and at least
+every ``fill_poll_s`` as a safety net.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import weakref
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any, Protocol
+
+from runner.errors import StaleDataError, TransientError
+from venues.base import BookSnapshot
+from venues.ratelimit import Limit, RequestBudget, published
+from venues.streams.book import BookCache
+from venues.streams.connection import ReconnectBackoff, StreamConnection
+from venues.streams.events import EventLog, StreamEvent, StreamState
+from venues.streams.protocol import StreamProtocol
+
+_STARTED: weakref.WeakSet[AccountFeed] = weakref.WeakSet()  # feeds whose stream thread runs
+
+
+def close_started() -> int:
+    """Close every stream still running (at exit, so no stream thread outlives the program;
+    and after each test). Returns how many were open."""
+    feeds = list(_STARTED)
+    for feed in feeds:
+        feed.close()
+    return len(feeds)
+
+
+atexit.register(close_started)
+
+FILL_FOLLOW_S = 2.0  # after a fill signal, keep reading REST fills this long...
+FILL_FOLLOW_EVERY_S = 0.5  # ...at most this often
+
+
+class Stream(Protocol):
+    """What the feed needs of a stream: ours (:class:`StreamConnection`) or an SDK's wrapped."""
+
+    state: StreamState
+    connects: int
+    last_heard: float
+    stale_after_s: float
+
+    def start(self) -> None: ...
+    def want(self, instrument: str) -> None: ...
+    def is_live(self) -> bool: ...
+    def close(self, timeout: float = 5.0) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StreamParts:
+    """What an SDK-driven stream is built from: the feed's cache, log and fill wake-up."""
+
+    account: str
+    cache: BookCache
+    log: EventLog
+    wake_fills: Callable[[], None]
+    resync: Callable[[str], BookSnapshot] | None
+    stale_after_s: float | None
+    backoff: ReconnectBackoff
+
+
+class AccountFeed:
+    def __init__(self, account: str, budget: RequestBudget, *,
+                 protocol: Callable[[], StreamProtocol] | None = None,
+                 stream: Callable[[StreamParts], Stream] | None = None,
+                 resync: Callable[[str], BookSnapshot] | None = None,
+                 stale_after_s: float | None = None, fill_poll_s: float = 5.0,
+                 fill_follow_s: float = FILL_FOLLOW_S, backoff: ReconnectBackoff = ReconnectBackoff(),
+                 stamp_as_of: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+        """``protocol`` (a wire protocol we run) or ``stream`` (an SDK's, wrapped); neither: REST only.
+        ``stamp_as_of``: the venue's books carry no time of their own (Kalshi), so a streamed book
+        is stamped with when the stream was last heard from, as a REST read is with its own time,
+        and a quiet market does not look stale."""
+        self.account = account
+        self.budget = budget
+        self.cache = BookCache()
+        self.log = EventLog()
+        self._protocol = protocol
+        self._stream = stream
+        self._resync = resync
+        self._stale_after_s = stale_after_s
+        self._backoff = backoff
+        self._fill_poll_s = fill_poll_s
+        self.fill_follow_s = fill_follow_s
+        self.stamp_as_of = stamp_as_of
+        self._clock = clock
+        self._conn: Stream | None = None
+        self._woken = threading.Event()
+        self._last_fill_read = 0.0
+        self._follow_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def enabled(self) -> bool:
+        return self._protocol is not None or self._stream is not None
+
+    @property
+    def connection(self) -> Stream | None:
+        return self._conn
+
+    def start(self) -> Stream:
+        if self._conn is not None:  # the hot path: no lock once started
+            return self._conn
+        with self._lock:
+            if self._conn is None:
+                if self._stream is not None:
+                    self._conn = self._stream(StreamParts(self.account, self.cache, self.log, self._woken.set,
+                                                          self._resync, self._stale_after_s, self._backoff))
+                else:
+                    assert self._protocol is not None
+                    self._conn = StreamConnection(self.account, self._protocol(), self.cache, self.log,
+                                                  resync=self._resync, on_fill=self._woken.set,
+                                                  backoff=self._backoff, stale_after_s=self._stale_after_s)
+                self._conn.start()
+                _STARTED.add(self)
+            return self._conn
+
+    # --- books -----------------------------------------------------------------------------
+    def book(self, instrument: str, depth: int, rest: Callable[[], BookSnapshot]) -> BookSnapshot:
+        if self.enabled:
+            conn = self.start()
+            conn.want(instrument)
+            if conn.is_live():
+                hit = self.cache.get(instrument)
+                # an empty streamed book is no answer (a settled market says why only by REST)
+                if hit is not None and (hit[0].bids or hit[0].asks):
+                    book = hit[0]
+                    if len(book.bids) > depth or len(book.asks) > depth:
+                        book = replace(book, bids=book.bids[:depth], asks=book.asks[:depth])
+                    if self.stamp_as_of:  # no venue time: the book is current as of the last word heard
+                        as_of = time.time() - (time.monotonic() - conn.last_heard)
+                        if as_of > book.ts:
+                            book = replace(book, ts=as_of)
+                    return book
+        try:
+            return rest()
+        except TransientError as exc:
+            if not self.enabled:
+                raise
+            state = self._conn.state.value if self._conn else "off"
+            raise StaleDataError(f"{self.account}: stale market data for {instrument}: stream {state}, "
+                                 f"REST fallback refused ({exc})", venue=self.account,
+                                 retry_after=exc.retry_after) from exc
+
+    # --- fills -----------------------------------------------------------------------------
+    def fills_due(self) -> bool:
+        """Whether to read the REST fill cursor now (always, without a live stream).
+
+        A signal is followed by a few more reads (every ``FILL_FOLLOW_EVERY_S`` for
+        ``fill_follow_s``): a venue's REST view can lag its stream by a moment."""
+        conn = self._conn
+        if conn is None or not conn.is_live():
+            return True
+        now = self._clock()
+        if self._woken.is_set():
+            self._woken.clear()  # before the read: a fill signalled during it wakes the next one
+            self._follow_until = now + self.fill_follow_s
+        elif now - self._last_fill_read < self._fill_poll_s and (
+                now >= self._follow_until or now - self._last_fill_read < FILL_FOLLOW_EVERY_S):
+            return False
+        self._last_fill_read = now
+        return True
+
+    # --- state -----------------------------------------------------------------------------
+    def drain_events(self) -> list[StreamEvent]:
+        return self.log.drain()
+
+    def status(self) -> dict[str, Any]:
+        conn = self._conn
+        state = StreamState.OFF if not self.enabled else (conn.state if conn else StreamState.IDLE)
+        out: dict[str, Any] = {"stream": state.value, "budget": self.budget.status(), "events": self.log.counts()}
+        if conn is not None:
+            out["connects"] = conn.connects
+            out["silent_s"] = round(time.monotonic() - conn.last_heard, 3) if conn.last_heard else None
+            out["stale_after_s"] = conn.stale_after_s
+        return out
+
+    def close(self) -> None:
+        _STARTED.discard(self)
+        if self._conn is not None:
+            self._conn.close()
+
+
+def feed_for(account: str, adapter: str, settings: Any, *,
+             protocol: Callable[[], StreamProtocol] | None = None,
+             stream: Callable[[StreamParts], Stream] | None = None,
+             resync: Callable[[str], BookSnapshot] | None = None,
+             limits: Mapping[str, Limit] | None = None) -> AccountFeed:
+    """The feed of an account from its validated settings (``HttpSettings`` keys): the
+    venue's published limits (or ``limits``, e.g. a Kalshi tier) scaled by ``budget_scale``;
+    the stream only if ``stream``."""
+    base = published(adapter) if limits is None else dict(limits)
+    budget = RequestBudget(account, {k: v.scaled(settings.budget_scale) for k, v in base.items()})
+    return AccountFeed(account, budget, protocol=protocol if settings.stream else None,
+                       stream=stream if settings.stream else None, resync=resync,
+                       stale_after_s=settings.stream_stale_s, fill_poll_s=settings.fill_poll_s)
