@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import sys
 
-from runner.cli import agent_cmd, digest_cmd, integrity, ops, parity_cmd, read, run_cmd, validate_cmd, venues_cmd  # noqa: F401 - registers commands
+from runner.cli import (  # noqa: F401 - registers commands
+    agent_cmd,
+    digest_cmd,
+    integrity,
+    ops,
+    parity_cmd,
+    read,
+    run_cmd,
+    surface_cmd,
+    validate_cmd,
+    venues_cmd,
+)
 from runner.cli.app import app
 
 GLOBAL_OPTIONS = ("--home", "--db")

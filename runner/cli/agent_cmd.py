@@ -18,10 +18,13 @@ JSON = typer.Option(False, "--json", help="one JSON document on stdout")
 
 def _agent_answer(variant: str | None = None, question: str | None = None):  # type: ignore[no-untyped-def]
     from agent.context import AgentContext
+    from runner.errors import BadInputError
 
-    c = ctx()
+    c = ctx()  # no deployment check: on an empty directory triage says how to start one
     actx = AgentContext.open(c.home, c.db)
     try:
+        if variant and variant not in actx.variant_ids():
+            raise BadInputError(f"unknown variant {variant!r} (deployed: {', '.join(actx.variant_ids()) or 'none'})")
         key = os.environ.get("ANTHROPIC_API_KEY")
         if not key:
             from agent import triage as offline

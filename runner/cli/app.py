@@ -12,22 +12,38 @@ from typing import Any
 import typer
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, rich_markup_mode=None, pretty_exceptions_enable=False,
+    add_completion=True, no_args_is_help=True, context_settings={"help_option_names": ["-h", "--help"]}, rich_markup_mode=None, pretty_exceptions_enable=False,
     help="Declarative strategy runner. Reading commands accept --json. Exit: 0 ok, 1 problem found "
     "or action refused, 2 bad input.",
 )
+
+
+# Commands that need no deployment: they read files, or create one (`run`).
+NO_DEPLOYMENT = frozenset({"run", "backtest", "validate", "schema", "replay", "parity"})
 
 
 @dataclass
 class Ctx:
     home: Path
     db: str | None
+    command: str | None = None
 
     def ledger(self, create: bool = True):  # type: ignore[no-untyped-def]
         from runner.ledger.store import Ledger, default_url
 
+        self.require_deployment()
         url = self.db or default_url(self.home)
         return Ledger(url, create=create)
+
+    def require_deployment(self) -> None:
+        """A --home without a deployment is bad input (exit 2), never a fresh empty ledger."""
+        if self.db is None and self.command not in NO_DEPLOYMENT:
+            from runner.cli.liveness import has_deployment
+            from runner.errors import BadInputError
+
+            if not has_deployment(self.home):
+                raise BadInputError(f"--home {self.home}: no deployment here (no strategies.d, state/ or venues.yaml); "
+                                    "`runner run` creates one")
 
     def venues(self):  # type: ignore[no-untyped-def]
         from runner.spec.deployment_config import load_venues
@@ -45,11 +61,26 @@ _CTX: list[Ctx] = []
 
 @app.callback()
 def root(
+    click_ctx: typer.Context,
     home: Path = typer.Option(None, "--home", envvar="RUNNER_HOME", help="deployment directory (default: .)"),
     db: str = typer.Option(None, "--db", envvar="RUNNER_DB", help="ledger URL (default: sqlite state/ledger.db)"),
+    version: bool = typer.Option(False, "--version", is_eager=True, callback=lambda v: _version(v),
+                                 help="print the version and exit"),
 ) -> None:
     _CTX.clear()
-    _CTX.append(Ctx((home or Path(os.getcwd())).resolve(), db))
+    _CTX.append(Ctx((home or Path(os.getcwd())).resolve(), db, click_ctx.invoked_subcommand))
+
+
+def _version(wanted: bool) -> None:
+    if not wanted:
+        return
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        typer.echo(f"runner {version('runner')}")
+    except PackageNotFoundError:
+        typer.echo("runner (source checkout, not installed)")
+    raise typer.Exit(0)
 
 
 def ctx() -> Ctx:

@@ -35,8 +35,10 @@ def _legs(v: dict) -> str:  # type: ignore[type-arg]
 
 
 @app.command()
-def status(as_json: bool = JSON) -> None:
-    """Every variant: state, reason, since, position, open orders, PnL, last error; deploy errors."""
+def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help="every column (default: fits "
+                                                           "80 columns)")) -> None:
+    """Whether a runner is running; every variant: state, why, position, PnL; deploy errors."""
+    from runner.cli.liveness import describe
     from runner.cli.views import status_view
     from runner.marketdata.recorder import latest
 
@@ -45,15 +47,25 @@ def status(as_json: bool = JSON) -> None:
     if as_json:
         emit_json(doc)
         return
+    typer.echo(describe(doc["runner"]))
     if doc["session"]:
         typer.echo(f"session {doc['session']} (state/recordings/{doc['session']})")
-    _table("variants", ["id", "kind", "venue", "mode", "state", "reason", "since", "position", "orders", "pnl",
-                        "today", "ccy", "last error"],
-           [[v["id"], v["kind"], v["venue"], v["mode"], v["state"], f"{v['reason']}: {v['detail']}".strip(": "),
-             v["since"], _legs(v), v["open_orders"], v["pnl"], v["pnl_today"], v["currency"], v["last_error"]]
-            for v in doc["variants"]])
+    if wide:
+        _table("variants", ["id", "kind", "venue", "mode", "state", "reason", "since", "position", "orders", "pnl",
+                            "today", "ccy", "last error"],
+               [[v["id"], v["kind"], v["venue"], v["mode"], v["state"], f"{v['reason']}: {v['detail']}".strip(": "),
+                 v["since"], _legs(v), v["open_orders"], _money(v["pnl"]), _money(v["pnl_today"]), v["currency"], v["last_error"]]
+                for v in doc["variants"]])
+    else:
+        from runner.cli.narrow import narrow_status
+
+        narrow_status(doc["variants"])
     if doc["errors"]:
         _table("deploy errors", ["file", "message"], [[e["file"], e["message"]] for e in doc["errors"]])
+
+
+def _money(x: float) -> str:
+    return f"{x:,.2f}"
 
 
 @app.command()
@@ -62,16 +74,29 @@ def events(variant: str = typer.Argument(None), limit: int = typer.Option(200, "
     from runner.cli.views import events_view
 
     led = ctx().ledger()
-    if variant and led.deployment(variant) is None:
-        from runner.errors import BadInputError
-
-        raise BadInputError(f"unknown variant {variant!r}")
+    require_known(led, variant)
     rows = events_view(led, variant, limit)
     if as_json:
         emit_json({"events": rows})
         return
     _table("events", ["ts", "variant", "from", "to", "reason", "actor", "detail"],
            [[e["ts"], e["variant"], e["from"], e["to"], e["reason"], e["actor"], e["detail"]] for e in rows])
+
+
+def require_known(led, variant: str | None, run: str = "main") -> None:  # type: ignore[no-untyped-def]
+    """Unknown variants and run ids are bad input (exit 2), never an empty answer."""
+    from sqlalchemy import select
+
+    from runner.errors import BadInputError
+    from runner.ledger.models import MAIN_RUN
+    from runner.ledger.store import T_RUNS
+
+    if run != MAIN_RUN:
+        with led.engine.connect() as conn:
+            if conn.execute(select(T_RUNS.c.run_id).where(T_RUNS.c.run_id == run)).first() is None:
+                raise BadInputError(f"unknown run id {run!r} (`runner backtest` prints a run's id)")
+    if variant and led.deployment(variant) is None and led.deployment(f"{variant}@{run}") is None:
+        raise BadInputError(f"unknown variant {variant!r}" + (f" in run {run!r}" if run != MAIN_RUN else ""))
 
 
 RUN = typer.Option("main", "--run", help="a backtest's run id (`runner backtest` prints it); default: paper/live")
@@ -83,7 +108,9 @@ def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Opt
     """Fills, oldest first (the latest --limit; 0 for all)."""
     from runner.cli.views import fills_view
 
-    rows = fills_view(ctx().ledger(), variant, limit, run)
+    led = ctx().ledger()
+    require_known(led, variant, run)
+    rows = fills_view(led, variant, limit, run)
     if as_json:
         emit_json({"fills": rows})
         return
@@ -97,7 +124,9 @@ def positions(variant: str = typer.Option(None, "--variant"), run: str = RUN, as
     """Positions derived from fills, marked at the last mid the runner saw, PnL in the account currency."""
     from runner.cli.views import positions_view
 
-    rows = positions_view(ctx().ledger(), variant, run)
+    led = ctx().ledger()
+    require_known(led, variant, run)
+    rows = positions_view(led, variant, run)
     if as_json:
         emit_json({"positions": rows})
         return

@@ -14,6 +14,9 @@ from runner.cli.app import app, ctx
 def run(
     duration: float = typer.Option(None, "--duration", help="stop after this many seconds (default: until Ctrl-C)"),
     quiet: bool = typer.Option(False, "--quiet", help="print nothing but errors"),
+    verbose: bool = typer.Option(False, "--verbose", help="every quote order and fill; lines not cut at 80 columns"),
+    log_level: str = typer.Option("info", "--log-level", help="state/logs/runner.log: debug, info, warning, error"),
+    log_format: str = typer.Option("text", "--log-format", help="state/logs/runner.log: text or json (JSON lines)"),
 ) -> None:
     """Run every deployed variant: watch strategies.d, trade, schedule audits."""
     from runner.embedded import init_deployment
@@ -21,13 +24,20 @@ def run(
     from runner.engine.report import Reporter
     from runner.engine.runtime import Runtime
     from runner.engine.watch import StrategiesWatcher
+    from runner.logs import FORMATS, LEVELS, setup_file_logging
 
+    if log_level.lower() not in LEVELS or log_format not in FORMATS:
+        from runner.errors import BadInputError
+
+        raise BadInputError(f"--log-level must be one of {', '.join(LEVELS)} and --log-format one of "
+                            f"{', '.join(FORMATS)} (got {log_level!r}, {log_format!r})")
     os.umask(os.umask(0o077) | 0o077)  # what the runner writes (ledger, sim, recordings) is private
     c = ctx()
     created = init_deployment(c.home)
+    setup_file_logging(c.home, log_level.lower(), log_format)
     venues, config = c.venues(), c.config()
     ledger = c.ledger()
-    reporter = Reporter(quiet=quiet)
+    reporter = Reporter(quiet=quiet, verbose=verbose)
     if created:
         reporter.info(f"fresh deployment in {c.home}: created {', '.join(created)} from the embedded samples")
     rt = Runtime(c.home, ledger, venues, config, reporter)

@@ -71,6 +71,7 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
     open_orders = ledger.orders_with_status(OPEN, MAIN_RUN)
     last_errors = _last_errors(ledger)
     file_errors = {e.file: e.message for e in ledger.spec_errors()}  # "cannot start/run" says why here
+    today = _today_all(ledger)
     variants = []
     for dep in ledger.deployments():
         if "@" in dep.variant:
@@ -89,29 +90,56 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
             "positions": {p["instrument"]: p["qty"] for p in mine if p["qty"]},
             "pnl": sum(p["realized_pnl"] + p["unrealized_pnl"] for p in mine),
             "currency": ",".join(sorted({p["currency"] for p in mine})) or "USD",
-            "pnl_today": _today(ledger, dep.variant) + sum(p["unrealized_pnl"] for p in mine),
+            "pnl_today": today.get(dep.variant, 0.0) + sum(p["unrealized_pnl"] for p in mine),
             "open_orders": sum(1 for o, _ in open_orders if o.variant == dep.variant),
             "last_error": _why_not(file_errors.get(dep.path, ""), dep.variant) or last_errors.get(dep.variant),
         })
     errors = [{"file": e.file, "message": e.message, "ts": iso(e.ts)} for e in ledger.spec_errors()]
     beats = ledger.heartbeats()
-    return {"variants": variants, "errors": errors,
+    from runner.cli.liveness import runner_liveness
+
+    alive = runner_liveness(beats)
+    for v in variants:
+        v["running"] = alive["state"] == "running" and v["state"] not in ("retired", "unknown")
+    return {"variants": variants, "errors": errors, "runner": alive,
             "runners": [{"id": h.runner_id, "host": h.host, "pid": h.pid, "ts": iso(h.ts)} for h in beats]}
 
 
-def _today(ledger: Ledger, variant: str) -> float:
+def _today_all(ledger: Ledger) -> dict[str, float]:
+    """Each variant's realized PnL booked today (UTC), folding its fills in one pass.
+
+    Core rows, not ORM objects: building 100k SQLModel fills took `status` 30 s; the average cost
+    at midnight still needs every earlier fill. Only variants that traded today are folded."""
     from datetime import UTC, datetime
+
+    from sqlalchemy import String, select, type_coerce
 
     from runner.ledger.marks import latest_marks
     from runner.ledger.positions import realized_on_day
+    from runner.ledger.store import T_FILLS
     from runner.money import unit_scale
 
+    now = datetime.now(UTC)
+    day = now.date().isoformat()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    c = T_FILLS.c
+    sqlite = ledger.url.startswith("sqlite")
+    with ledger.engine.connect() as conn:
+        since = c.ts >= (midnight.replace(tzinfo=None) if sqlite else midnight)
+        today = {v for (v,) in conn.execute(select(c.variant).where(c.run_id == MAIN_RUN, since).distinct())}
+        if not today:
+            return {}
+        raw = [type_coerce(col, String) for col in (c.qty, c.price, c.fee)]  # Decimal() ourselves: 3x faster
+        q = (select(c.variant, c.instrument, c.side, *raw, type_coerce(c.ts, String) if sqlite else c.ts)
+             .where(c.run_id == MAIN_RUN, c.variant.in_(sorted(today))).order_by(c.id))
+        per: dict[str, list[tuple]] = {}  # type: ignore[type-arg]
+        for variant, inst, side, qty, price, fee, ts in conn.execute(q):
+            ts = datetime.fromisoformat(ts) if isinstance(ts, str) else ts
+            per.setdefault(variant, []).append((inst, 1 if side == "buy" else -1, Decimal(qty), Decimal(price),
+                                                Decimal(fee), ts if ts.tzinfo else ts.replace(tzinfo=UTC)))
     quotes = {sym: q for (_acct, sym), (q, _m, _t) in latest_marks(ledger).items()}
-    fills = ledger.fills(MAIN_RUN, variant, limit=None)
-    day = datetime.now(UTC).date().isoformat()
-    return float(realized_on_day(((f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee,
-                                   f.ts if f.ts.tzinfo else f.ts.replace(tzinfo=UTC)) for f in fills), day,
-                                 lambda sym: unit_scale(quotes.get(sym, "USD"))))
+    scale = lambda sym: unit_scale(quotes.get(sym, "USD"))  # noqa: E731 - account currency (Kalshi cents)
+    return {v: float(realized_on_day(rows, day, scale)) for v, rows in per.items()}
 
 
 def _why_not(message: str, variant: str) -> str | None:

@@ -64,11 +64,13 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path) -> None:
     res = runner(tmp_path, "--db", "nosuch://x", "status")
     assert res.returncode == 2 and "cannot open ledger database" in res.stderr
     res = runner(tmp_path, "pause", "NOPE_v1")
-    assert res.returncode == 2 and "unknown variant" in res.stderr
+    assert res.returncode == 2 and "no deployment here" in res.stderr  # an empty --home is not a deployment
     bad = tmp_path / "bars.csv"
     bad.write_text("timestamp,open,high,low,close,volume\n1700000000,1,1,1,1,1\n1700000060,1,1,1,oops,1\n")
     (tmp_path / "strategies.d").mkdir(exist_ok=True)
     (tmp_path / "strategies.d" / "MR_v13.yaml").write_text(mr_yaml().replace("{quotes: true}", "{bars: 1m}"))
+    res = runner(tmp_path, "pause", "NOPE_v1")
+    assert res.returncode == 2 and "unknown variant" in res.stderr
     res = runner(tmp_path, "backtest", str(tmp_path / "strategies.d" / "MR_v13.yaml"), "--data", str(bad))
     assert res.returncode == 2 and f"{bad}:3: bad bar row" in res.stderr
     runs = json.loads(runner(tmp_path, "status", "--json").stdout)
