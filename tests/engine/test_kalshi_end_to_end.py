@@ -27,7 +27,9 @@ T2 = "KXFED-25DEC-T3.75"
 
 
 def venues_yaml(tickers: list[str]) -> str:
-    return (f"kalshi-demo:\n  adapter: kalshi\n  url: {DEMO_URL}\n  tickers: [{', '.join(tickers)}]\n"
+    # tier premier: these tests step the runtime back to back, many loop ticks a second, far
+    # faster than a running runner; the basic tier's 20 reads a second would refuse reads here
+    return (f"kalshi-demo:\n  adapter: kalshi\n  url: {DEMO_URL}\n  tier: premier\n  tickers: [{', '.join(tickers)}]\n"
             "  credentials: {key_id: TEST_KALSHI_KEY_ID, private_key_path: TEST_KALSHI_KEY_PATH}\n")
 
 
