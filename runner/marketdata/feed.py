@@ -18,6 +18,10 @@ from runner.spec.data import Stream
 from venues.base import BookSnapshot, Candle
 
 StreamKey = tuple[str, int]  # (bars, timeframe) | (quotes, 1) | (books, depth)
+# An unchanged book is handed out again after this much venue time: a quiet market (a Kalshi book
+# can sit still for minutes) must not starve a strategy's timed duties (an orphan leg's sweep, a
+# time-stop). The repeat is an event like any other: recorded, so a backtest of the session sees it.
+QUIET_REPEAT_S = 10.0
 
 
 def stream_key(s: Stream) -> StreamKey:
@@ -52,6 +56,7 @@ class Feed:
         self._bars: dict[tuple[str, str, int], BarBuilder] = {}
         self._seen: dict[tuple[str, str, StreamKey], Any] = {}
         self._out: dict[tuple[str, str, StreamKey], MarketEvent | None] = {}
+        self._emitted: dict[tuple[str, str, StreamKey], float] = {}  # venue time of the last event handed out
 
     def update(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey]) -> None:
         """Take one snapshot of ``ev.instrument``; :meth:`event` then says what each stream gets."""
@@ -68,10 +73,11 @@ class Feed:
             depth_ev = depth_cut(ev, n)
             sig = (depth_ev.bid, depth_ev.ask, depth_ev.bid_sizes, depth_ev.ask_sizes, depth_ev.bid_prices,
                    depth_ev.ask_prices, tuple(sorted(ev.extra.items())) if ev.extra else ())
-            if self._seen.get(slot) == sig:
+            if self._seen.get(slot) == sig and ev.ts - self._emitted.get(slot, ev.ts) < QUIET_REPEAT_S:
                 self._out[slot] = None  # nothing changed since the last poll: no event
             else:
                 self._seen[slot] = sig
+                self._emitted[slot] = ev.ts
                 self._out[slot] = depth_ev
 
     def event(self, account: str, sym: str, key: StreamKey) -> MarketEvent | None:

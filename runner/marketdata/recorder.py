@@ -56,6 +56,16 @@ def decision_json(decision: Decision) -> Any:
 class Recorder:
     def __init__(self, root: Path, session: str | None = None) -> None:
         self.session = session or session_name()
+        root.mkdir(parents=True, exist_ok=True)
+        if session is None:  # two runners of one home started in the same second: one directory each
+            n = 1
+            while True:
+                try:
+                    (root / self.session).mkdir()
+                    break
+                except FileExistsError:
+                    n += 1
+                    self.session = f"{session_name()}-{n}"
         self.dir = root / self.session
         (self.dir / "decisions").mkdir(parents=True, exist_ok=True)
         self._files: dict[str, IO[str]] = {}
