@@ -12,6 +12,8 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import os
+import stat
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +35,13 @@ ALIASES = {
 
 
 def _open(path: Path, newline: str | None = None):  # type: ignore[no-untyped-def]
-    """A data file as text; ``.gz`` (a closed recording) is read as is."""
+    """A data file as text; ``.gz`` (a closed recording) is read as is. Only a regular file is
+    opened: a FIFO would block the backtest forever and /dev/zero would never end."""
+    mode = os.stat(path).st_mode  # follows a symlink: a link to /dev/zero is a device
+    if not stat.S_ISREG(mode):
+        what = ("a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+                else "a directory" if stat.S_ISDIR(mode) else "not a regular file")
+        raise BadInputError(f"{path}: {what}: only regular files are read as data")
     if path.suffix == ".gz":
         return gzip.open(path, "rt", encoding="utf-8", newline=newline)
     return path.open(encoding="utf-8", newline=newline)

@@ -81,3 +81,22 @@ def test_the_cli_exits_2_naming_the_line_of_a_duplicated_bar(tmp_path: Path) -> 
     assert res.returncode == 2
     assert f"{path}:5: bad bar row: duplicated timestamp 2023-11-14T22:16:00Z" in res.stderr
     assert "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("kind", ["fifo", "dev_zero_link", "directory"])
+def test_a_data_path_that_is_not_a_regular_file_is_refused_not_read(tmp_path: Path, kind: str) -> None:
+    """A FIFO would block the backtest forever and /dev/zero would never end: exit 2 at once
+    (the subprocess's own timeout is the bound that fails this test if it hangs)."""
+    import os
+
+    path = tmp_path / "bars.csv"
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "dev_zero_link":
+        path.symlink_to("/dev/zero")
+    else:
+        path.mkdir()
+    res = runner(tmp_path, "backtest", str(MR), "--data", str(path), timeout=60)
+    assert res.returncode == 2, res.stderr
+    assert f"{path}: " in res.stderr and "only regular files are read as data" in res.stderr
+    assert "Traceback" not in res.stderr
