@@ -29,6 +29,7 @@ from venues.base import BookSnapshot
 from venues.streams.book import LevelBook
 from venues.streams.events import StreamEvent, StreamEventKind, StreamState
 from venues.streams.feed import StreamParts
+from venues.streams.loop_thread import LoopThread
 
 K = StreamEventKind
 
@@ -76,68 +77,31 @@ class AlpacaStream:
         self.state = StreamState.CONNECTING
         self.connects = 0
         self.last_heard = 0.0
-        self._wanted: set[str] = set()
-        self._lock = threading.Lock()  # want() runs on the trading thread, the start on this one
+        self._io = LoopThread(f"stream-{parts.account}")  # the asyncio loop the SDK runs on
         self._books: dict[str, tuple[LevelBook, LevelBook]] = {}
         self._streams: dict[str, Any] = {}  # "crypto" | "stocks" -> observed SDK stream
         self._tasks: list[asyncio.Task[None]] = []
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stop: asyncio.Event | None = None
-        self._thread: threading.Thread | None = None
         self._stopping = False
 
     # --- the trading thread ------------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        ready = threading.Event()
-        self._thread = threading.Thread(target=self._main, args=(ready,), daemon=True,
-                                        name=f"stream-{self.parts.account}")
-        self._thread.start()
-        ready.wait(5.0)
+        self._io.start(self._run)
 
     def want(self, instrument: str) -> None:
-        with self._lock:
-            if instrument in self._wanted:
-                return
-            self._wanted.add(instrument)
-        loop = self._loop
-        if loop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(self._subscribe, instrument)
+        self._io.want(instrument, self._subscribe)
 
     def is_live(self) -> bool:
         return self.state is StreamState.LIVE and time.monotonic() - self.last_heard <= self.stale_after_s
 
     def close(self, timeout: float = 5.0) -> None:
         self._stopping = True
-        loop, stop = self._loop, self._stop
-        if loop is not None and stop is not None and not loop.is_closed():
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(stop.set)
-        if self._thread is not None:
-            self._thread.join(timeout)
+        self._io.close(timeout)
         self.state = StreamState.CLOSED
 
     # --- the stream thread -------------------------------------------------------------------
-    def _main(self, ready: threading.Event) -> None:
-        loop = asyncio.new_event_loop()
-        asyncio.set_event_loop(loop)
-        self._loop = loop
-        try:
-            loop.run_until_complete(self._run(ready))
-        finally:
-            pending = asyncio.all_tasks(loop)
-            for task in pending:
-                task.cancel()
-            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
-            loop.close()
-
     async def _run(self, ready: threading.Event) -> None:
-        self._stop = asyncio.Event()
         ready.set()
-        with self._lock:
-            wanted = sorted(self._wanted)
+        wanted = self._io.wanted()
         for inst in wanted:
             self._subscribe(inst)
         if self._trading is not None:
@@ -147,7 +111,7 @@ class AlpacaStream:
             self._streams["trading"] = trades
             self._tasks.append(asyncio.ensure_future(trades._run_forever()))
         watchdog = asyncio.ensure_future(self._watchdog())
-        await self._stop.wait()
+        await self._io.stop.wait()  # type: ignore[union-attr]
         watchdog.cancel()
         for stream in self._streams.values():
             with contextlib.suppress(Exception):
