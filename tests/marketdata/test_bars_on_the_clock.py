@@ -56,3 +56,27 @@ def test_the_bar_builder_hands_each_bar_once_at_its_close_with_the_book_of_that_
         (60.0, 100.0, 101.0, (7.0,), 3.0),  # 0..60: open 100, close 101, the book at 59 s
         (120.0, 99.0, 99.0, (2.0,), 1.0),  # 60..120 (a gap follows: 120..180 has no snapshot, no bar)
     ]
+
+
+def test_a_book_stream_hands_a_change_at_once_and_an_unchanged_book_again_only_after_a_quiet_spell() -> None:
+    """Book and quote kinds get an event per change, not per poll; a book that sits still is
+    handed out again after QUIET_REPEAT_S of venue time, so timed duties (an orphan's sweep, a
+    time-stop) are never starved by a quiet market."""
+    from runner.marketdata.feed import QUIET_REPEAT_S, Feed
+    from venues.base import BookSnapshot
+
+    feed, key = Feed(), ("books", 5)
+
+    def poll(ts: float, bid: float) -> MarketEvent | None:
+        from runner.marketdata.feed import snapshot_event
+
+        feed.update("acct", snapshot_event(BookSnapshot("X", ts, [(bid, 1.0)], [(bid + 1, 1.0)])), [key])
+        return feed.event("acct", "X", key)
+
+    assert poll(0.0, 100.0) is not None  # the first book
+    assert poll(1.0, 100.0) is None  # unchanged: no event
+    assert poll(2.0, 101.0) is not None  # a change: at once
+    assert poll(2.0 + QUIET_REPEAT_S / 2, 101.0) is None
+    again = poll(2.0 + QUIET_REPEAT_S, 101.0)
+    assert again is not None and again.ts == 2.0 + QUIET_REPEAT_S and again.bid == 101.0
+    assert poll(3.0 + QUIET_REPEAT_S, 101.0) is None  # the quiet spell starts over from the repeat
