@@ -32,8 +32,9 @@ T = TypeVar("T")
 
 
 class Priority(IntEnum):
-    ORDER = 0  # order entry and cancels: may spend the reserve
-    READ = 1  # books, fills, positions, audits: stop at the reserve
+    CANCEL = 0  # cancels: may spend everything, so a stop can always take its orders off the book
+    ORDER = 1  # order entry: may spend the reserve, but not the last share kept for cancels
+    READ = 2  # books, fills, positions, audits: stop at the reserve
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,14 +43,15 @@ class Limit:
 
     capacity: float
     window_s: float
-    reserve: float = 0.2  # share of the capacity only Priority.ORDER may spend
+    reserve: float = 0.2  # share of the capacity only orders and cancels may spend
+    cancel_reserve: float = 0.05  # share of it only cancels may spend (a quoting storm cannot use it)
 
     @property
     def rate(self) -> float:
         return self.capacity / self.window_s
 
     def scaled(self, factor: float) -> Limit:
-        return Limit(self.capacity * factor, self.window_s, self.reserve)
+        return Limit(self.capacity * factor, self.window_s, self.reserve, self.cancel_reserve)
 
 
 # Published limits by adapter name (sources in the README, "Rate limits"). Bucket names are
@@ -89,7 +91,11 @@ class _Bucket:
             self.spent.popleft()
 
     def floor(self, priority: Priority) -> float:
-        return 0.0 if priority is Priority.ORDER else self.limit.capacity * self.limit.reserve
+        if priority is Priority.CANCEL:
+            return 0.0
+        if priority is Priority.ORDER:  # whole requests: a 10-a-second bucket keeps none back
+            return float(int(self.limit.capacity * self.limit.cancel_reserve))
+        return self.limit.capacity * self.limit.reserve
 
 
 class RequestBudget:

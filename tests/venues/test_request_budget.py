@@ -33,10 +33,14 @@ def test_book_polling_stops_at_the_reserve_of_the_published_hyperliquid_limit() 
             books += 1
     assert books == 480  # 1200 a minute, less the 20 % kept for orders, at weight 2
     assert info.value.retry_after == pytest.approx(0.1)  # 2 weight at 20 a second
-    for _ in range(240):  # orders and cancels still go: they may spend the reserve
+    for _ in range(180):  # orders still go: they may spend the reserve, less the cancels' share
         budget.spend(1, priority=Priority.ORDER)
     with pytest.raises(TransientError):
         budget.spend(1, priority=Priority.ORDER)
+    for _ in range(60):  # and cancels go after a quoting storm spent the rest: a stop can always cancel
+        budget.spend(1, priority=Priority.CANCEL)
+    with pytest.raises(TransientError):
+        budget.spend(1, priority=Priority.CANCEL)
 
 
 def test_the_bucket_refills_at_the_published_rate() -> None:
@@ -121,7 +125,7 @@ def test_scaling_leaves_headroom_for_other_clients() -> None:
     ("/info", {"type": "userFillsByTime"}, 20, Priority.READ),
     ("/info", {"type": "meta"}, 20, Priority.READ),
     ("/exchange", {"action": {"type": "order", "orders": [{}] * 79}}, 2, Priority.ORDER),
-    ("/exchange", {"action": {"type": "cancelByCloid", "cancels": [{}]}}, 1, Priority.ORDER),
+    ("/exchange", {"action": {"type": "cancelByCloid", "cancels": [{}]}}, 1, Priority.CANCEL),
 ])
 def test_hyperliquid_weights_are_the_published_ones(path: str, payload: dict, weight: int, priority: Priority) -> None:
     assert request_weight(path, payload) == (weight, priority)

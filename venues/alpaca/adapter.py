@@ -85,7 +85,7 @@ class AlpacaAdapter(VenueAdapter):
         """Spend the account's budget (orders and cancels first), then call with errors translated."""
         budget = self.feed.budget if self.feed is not None else None
         if budget is not None:
-            budget.spend(priority=Priority.ORDER if submitting or cancelling else Priority.READ)
+            budget.spend(priority=Priority.CANCEL if cancelling else Priority.ORDER if submitting else Priority.READ)
         try:
             with translated(self.account, submitting=submitting, client_order_id=cid,
                             rate_limit_retry_s=self.config.rate_limit_retry_s):

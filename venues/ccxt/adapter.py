@@ -115,7 +115,7 @@ class CcxtAdapter(VenueAdapter):
 
         budget = self.feed.budget if self.feed is not None else None
         if budget is not None:  # the account's budget first: orders and cancels may spend its reserve
-            budget.spend(priority=Priority.ORDER if submitting or cancelling else Priority.READ)
+            budget.spend(priority=Priority.CANCEL if cancelling else Priority.ORDER if submitting else Priority.READ)
         with translated(self.account, submitting=submitting, client_order_id=cid, retry_after=hint):
             try:
                 out = fn()

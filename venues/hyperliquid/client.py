@@ -38,7 +38,8 @@ def request_weight(url_path: str, payload: Any) -> tuple[float, Priority]:
     if url_path == "/exchange":
         action = (payload or {}).get("action") or {}
         batch = action.get("orders") or action.get("cancels") or []
-        return 1 + len(batch) // 40, Priority.ORDER
+        cancelling = str(action.get("type", "")).startswith("cancel")
+        return 1 + len(batch) // 40, Priority.CANCEL if cancelling else Priority.ORDER
     kind = (payload or {}).get("type", "") if isinstance(payload, dict) else ""
     return INFO_WEIGHT.get(kind, 20), Priority.READ
 

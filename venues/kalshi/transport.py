@@ -41,7 +41,8 @@ class KalshiHttp:
             return send()
         writing = method != "GET"
         return self.budget.call(send, bucket="write" if writing else "read",
-                                priority=Priority.ORDER if writing else Priority.READ)
+                                priority=Priority.CANCEL if method == "DELETE" else
+                                Priority.ORDER if writing else Priority.READ)
 
     def _send(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
               json: Any = None, client_order_id: str | None = None,
