@@ -140,3 +140,28 @@ def test_a_hyperliquid_read_also_weighs_what_it_returned() -> None:
     budget.spend(20)
     budget.charge(item_weight({"type": "userFillsByTime"}, [{}] * 2000))
     assert budget.status()["buckets"]["rest"]["spent_in_window"] == 120
+
+
+def test_the_lookup_that_finishes_a_hyperliquid_cancel_spends_at_the_cancels_priority() -> None:
+    """Reads stop at the reserve; a cancel's follow-up lookup (info orderStatus) is part of the
+    cancel, so with the reads' share spent it still goes (a clean stop must learn the outcome)."""
+    from venues.hyperliquid.client import _budgeted_post, spent_as
+
+    clock = Clock()
+    budget = hyperliquid(clock)
+    while True:  # the reads' share spent by book polling
+        try:
+            budget.spend(2)
+        except TransientError:
+            break
+    sent: list[str] = []
+
+    def post(path: str, payload: dict) -> dict:  # type: ignore[type-arg]
+        sent.append(payload["type"])
+        return {}
+
+    with pytest.raises(TransientError):
+        _budgeted_post(post, budget, "/info", {"type": "orderStatus"}, 1.0)
+    with spent_as(Priority.CANCEL):
+        _budgeted_post(post, budget, "/info", {"type": "orderStatus"}, 1.0)
+    assert sent == ["orderStatus"]

@@ -256,7 +256,11 @@ class HyperliquidAdapter(VenueAdapter):
             err = action_error(resp, venue=self.account, what=f"cancel {client_order_id}", mutating=False)
             assert err is not None
             raise err
-        return self.order(client_order_id, instrument)
+        from venues.hyperliquid.client import spent_as
+        from venues.ratelimit import Priority
+
+        with spent_as(Priority.CANCEL):  # the cancel went out; its outcome is read at its priority
+            return self.order(client_order_id, instrument)
 
     def order(self, client_order_id: str, instrument: str) -> OrderReport | None:
         from venues.hyperliquid.client import cloid

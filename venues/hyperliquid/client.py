@@ -7,6 +7,9 @@ their HTTP error hook so every failure reaches :mod:`venues.hyperliquid.errors` 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +37,20 @@ PER_ITEMS = {**dict.fromkeys(("recentTrades", "historicalOrders", "userFills", "
                               "userTwapSliceFillsByTime"), 20), "candleSnapshot": 60}
 
 
+_AS: ContextVar[Priority | None] = ContextVar("hyperliquid_priority", default=None)
+
+
+@contextmanager
+def spent_as(priority: Priority) -> Iterator[None]:
+    """Requests made inside spend the budget at ``priority``: the lookup that finishes a cancel
+    is part of the cancel, and must not be refused where the cancel itself was not."""
+    token = _AS.set(priority)
+    try:
+        yield
+    finally:
+        _AS.reset(token)
+
+
 def request_weight(url_path: str, payload: Any) -> tuple[float, Priority]:
     if url_path == "/exchange":
         action = (payload or {}).get("action") or {}
@@ -58,7 +75,8 @@ def _budgeted_post(post: Any, budget: RequestBudget | None, url_path: str, paylo
     if budget is None:
         return post(url_path, payload)
     weight, priority = request_weight(url_path, payload)
-    budget.spend(weight, priority=priority)
+    raised = _AS.get()  # not `or`: CANCEL is 0
+    budget.spend(weight, priority=priority if raised is None else min(priority, raised))
     try:
         out = post(url_path, payload)
     except Exception as exc:
