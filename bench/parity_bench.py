@@ -20,7 +20,7 @@ sys.path.insert(0, str(REPO))
 
 from runner.engine.parity import parity  # noqa: E402
 from runner.spec.deployment_config import load_venues  # noqa: E402
-from tests.kit.home import make_home  # noqa: E402
+from tests.kit.home import SIM_MANUAL, make_home  # noqa: E402
 from tests.kit.venue_time import run, runtime  # noqa: E402
 
 SAMPLES = ("MR_v13.yaml", "MMTV_v3.yaml", "funding-arb_v1.yaml", "Kalshi-sum_v1.yaml")
@@ -41,7 +41,7 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=300, help="market steps of 12 venue seconds (300 = 1 hour)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        home = make_home(Path(tmp))
+        home = make_home(Path(tmp), SIM_MANUAL + "  fill_latency: next_step\n")
         for name in SAMPLES:
             home.add_variant(name)
         home.add_variant("IS_v1.yaml", IMBALANCE)

@@ -383,6 +383,13 @@ class VenueAdapter(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
+    def catch_up(self) -> list[OrderReport] | None:
+        """For a venue that models order latency (the sim, a replay): bring its market up to
+        now and hand out the orders whose outcome it decided since the last call, so the
+        runtime reads them (and their fills) before the strategy sees the next event, as the
+        backtest does. None: outcomes are known at submit (every real venue's answer)."""
+        return None
+
     def stream_events(self) -> list[StreamEvent]:
         """Gaps, resyncs and reconnects of the account's stream since the last call (drained)."""
         return self.feed.drain_events() if self.feed is not None else []

@@ -4,8 +4,9 @@ The session's variants are deployed into a fresh deployment under ``state/replay
 by the same :class:`Runtime` as `runner run` (order path, lifecycle, guards, audits of the
 loop), against :class:`RecordedVenue`: it serves the recorded books (a recorded bar as two
 snapshots, its open and its close, so the bar builder rebuilds the same bar) on the
-recording's clock, and matches orders at once on the current recorded book. The replay is
-recorded like any session, so `runner parity` can compare it too.
+recording's clock; an order that takes meets the NEXT recorded book of its instrument (as in
+the backtest and on a sim with ``fill_latency: next_step``), resting orders each book that
+trades through them. The replay is recorded like any session, so `runner parity` can compare it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from runner.marketdata.readers import read_events
 from runner.marketdata.recorder import resolve
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from runner.spec.load import parse_variant
-from venues.base import BookSnapshot
+from venues.base import BookSnapshot, OrderReport
 from venues.sim.replay import ReplayVenue
 
 UNLIMITED = 1e18
@@ -44,14 +45,17 @@ def snapshots(ev: MarketEvent, timeframe_s: int | None) -> list[MarketEvent]:
 
 
 class RecordedVenue(ReplayVenue):
-    """The recorded books on the recording's clock; orders match at once on the current one."""
+    """The recorded books on the recording's clock; taking orders meet the next one."""
 
     def __init__(self, account: str, instruments: dict[str, Any], events: Iterator[MarketEvent]) -> None:
-        super().__init__(account, instruments, defer=False)
+        super().__init__(account, instruments, defer=True)
         self._events = events
         self._next_ev: MarketEvent | None = next(events, None)
         self._current: dict[str, MarketEvent] = {}
         self.now = self._next_ev.ts if self._next_ev else 0.0
+
+    def catch_up(self) -> list[OrderReport]:
+        return self.take_reports()
 
     def next_time(self) -> float | None:
         return self._next_ev.ts if self._next_ev else None

@@ -327,6 +327,7 @@ class Runtime:
             self.deploy(files)
         elif self.rescan:
             self.deploy()
+        self._catch_up()
         self._market()
         for vid in [v for v, e in self.engines.items() if e.fenced]:
             self._let_go(vid, f"order refused by the lease fence ({self.engines[vid].fenced})")
@@ -386,8 +387,27 @@ class Runtime:
                 live = [e for e in engines if e.state is not State.RETIRED]  # retired: settlements only (above)
                 self.streams.dispatch(account, book, live)  # each engine its stream: bars, quotes, books
 
-    def _fills(self) -> None:
+    def _catch_up(self) -> None:
+        """A venue modelling order latency decided some outcomes since the last step: read them
+        and their fills now, before the strategies see the next event (the backtest's order)."""
         for account, ad in self.adapters.items():
+            try:
+                reports = ad.catch_up()
+            except RunnerError as exc:
+                self._report_once(account, "catch_up", f"catching up: {exc}", self.clock())
+                continue
+            if reports is None:
+                continue
+            self._fills(account)
+            for rep in reports:
+                known = self.owner.get(rep.client_order_id)
+                if known is not None:
+                    contained(known[0], f"order {rep.client_order_id}", known[0].on_report, rep)
+
+    def _fills(self, only: str | None = None) -> None:
+        for account, ad in self.adapters.items():
+            if only is not None and account != only:
+                continue
             cursor = self.ledger.cursor(account)
             try:
                 page = ad.fills(cursor)

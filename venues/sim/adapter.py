@@ -3,7 +3,9 @@
 It keeps its own orders, fills, positions and balances in ``state/sim/<account>.db``
 (never the ledger), matches against a synthetic L2 book (partial fills when thin), rejects
 post-only orders that would cross and limit prices outside its band, and fills resting
-orders queue-free when the market trades through them.
+orders queue-free when the market trades through them. With ``fill_latency: next_step`` an
+order that takes is held until the next market step and meets that step's book (the book the
+strategy sees next), as the backtest fills on the next event: ``catch_up`` hands the outcomes out.
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         # Test hooks that make the sim misbehave the way real venues do (see tests/kit).
         self.faults: list[str] = []
         self._stream: SimStream | None = None  # set by the feed when the account streams
+        self._held: set[str] = set()  # instruments with taking orders held for the next step
+        self._deferring = False  # inside the last step of an advance: held orders meet its book
+        self._decided: list[tuple[str, str]] = []  # held orders executed since the last catch_up
 
     # --- setup -------------------------------------------------------------------------
     def _venue_clock(self, wall: Callable[[], float]) -> Callable[[], float]:
@@ -112,6 +117,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                     (sym, ic.mu, self.clock()),
                 )
             self._connect_binary(db)
+            self._held = {r[0] for r in db.execute(
+                "SELECT o.instrument FROM deferred d JOIN orders o USING (client_order_id)")}
             for sym, ic in self.config.instruments.items():
                 step, mid, ts = db.execute("SELECT step, mid, ts FROM market WHERE instrument=?", (sym,)).fetchone()
                 history.ensure(db, self.config.seed, sym, ic, step, mid, ts, self.step_s)
@@ -127,7 +134,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     # --- market ------------------------------------------------------------------------
     def advance(self, steps: int = 1) -> None:
         """Move every instrument's market ``steps`` steps and fill resting orders it crosses."""
-        for _ in range(steps):
+        for i in range(steps):
+            self._deferring = i == steps - 1  # held orders meet the last step's book: the one served next
             now = self.clock()
             with self.store.tx() as db:
                 mids: dict[str, float] = {}
@@ -143,6 +151,34 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                     history.record(db, sym, step + 1, now, new_mid)
                     self._match_resting(db, sym, self._book_at(sym, step + 1, new_mid))
                 self._advance_events(db)
+        self._deferring = False
+
+    def catch_up(self) -> list[OrderReport] | None:
+        if self.config.fill_latency == "none":
+            return None
+        due = self._due_steps()
+        if due:
+            self.advance(due)
+        decided, self._decided = self._decided, []
+        return [r for cid, sym in decided if (r := self.order(cid, sym)) is not None]
+
+    def _run_deferred(self, db, sym: str, book: BookSnapshot) -> None:  # type: ignore[no-untyped-def]
+        """The held taking orders of ``sym`` meet ``book``, the first step after their submit."""
+        if sym not in self._held:
+            return
+        self._held.discard(sym)
+        rows = db.execute(
+            "SELECT o.client_order_id, o.venue_order_id, o.side, o.qty, o.price, o.order_type, o.tif, o.status"
+            " FROM deferred d JOIN orders o USING (client_order_id) WHERE o.instrument=? ORDER BY o.ts", (sym,),
+        ).fetchall()
+        for cid, vid, side, qty, price, otype, tif, status in rows:
+            db.execute("DELETE FROM deferred WHERE client_order_id=?", (cid,))
+            if status != "new":
+                continue  # cancelled (or expired) on its way
+            req = OrderRequest(cid, sym, Side(side), Decimal(qty), OrderType(otype),
+                               None if price is None else Decimal(price), TimeInForce(tif))
+            self._execute_taker(db, req, self.instrument(sym), book, vid)
+            self._decided.append((cid, sym))
 
     def _due_steps(self) -> int:
         if self.config.clock != "wall":
@@ -229,7 +265,10 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                  None if req.price is None else str(req.price), req.order_type.value, req.tif.value,
                  "rejected" if reason else "new", "0", "0", reason, now),
             )
-            if not reason:
+            if not reason and self.config.fill_latency == "next_step" and _takes(req, book):
+                db.execute("INSERT INTO deferred(client_order_id) VALUES (?)", (req.client_order_id,))
+                self._held.add(req.instrument)
+            elif not reason:
                 self._execute_taker(db, req, inst, book, vid)
         report = self.order(req.client_order_id, req.instrument)
         assert report is not None
@@ -297,6 +336,9 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         db.execute("UPDATE orders SET status=? WHERE client_order_id=?", (status, req.client_order_id))
 
     def _match_resting(self, db, sym: str, book: BookSnapshot) -> None:  # type: ignore[no-untyped-def]
+        """A new step's book meets the orders: held takers first (they arrive with it), then resting ones."""
+        if self._deferring:
+            self._run_deferred(db, sym, book)
         inst = self._instruments.get(sym)
         if inst is None:
             return
@@ -411,6 +453,15 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     def _fault(self, where: str) -> None:
         if f"down:{where}" in self.faults or "down" in self.faults:
             raise TransientError(f"{self.account}: venue unavailable (503)", venue=self.account, retry_after=1.0)
+
+
+def _takes(req: OrderRequest, book: BookSnapshot) -> bool:
+    """Would ``req`` take liquidity (so it travels to the next step under ``fill_latency``)?"""
+    if req.tif is TimeInForce.POST_ONLY:
+        return False
+    if req.order_type is not OrderType.LIMIT or req.price is None or req.tif is TimeInForce.IOC:
+        return True
+    return matching.crosses(req.side.value, req.price, *_touch(book))
 
 
 def _touch(book: BookSnapshot) -> tuple[float, float]:

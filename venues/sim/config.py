@@ -75,6 +75,9 @@ class SimConfig(BaseModel):
     tick_interval_s: float = Field(0.2, gt=0, description="wall seconds per market step")
     speed: float = Field(60.0, gt=0, le=100_000, description="venue seconds per wall second (clock: wall): "
                          "1-minute bars close every second at 60")
+    fill_latency: Literal["none", "next_step"] = Field(
+        "none", description="next_step: an order that takes (IOC, market, a crossing limit) meets the book of "
+        "the next market step, never the one it was decided on (the backtest's fill model)")
     depth: int = Field(20, ge=1, le=100)
     price_band_pct: Decimal = Field(Decimal("0.05"), gt=0, description="limit prices beyond this from mid are rejected")
     starting_cash: Decimal = Decimal(1_000_000)
