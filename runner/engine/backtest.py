@@ -142,7 +142,10 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
             if engine.strategy.warm:
                 life.fire(engine, Trigger.WARM, "warm", "pre-seeded from the session's warm-up history")
         engine.on_decision = on_decision
-        bars, fills, cash = _loop(engine, venue, sink, life, stats, events, run_id, key, capital, qty)
+        together = len(streams) > 1 or kind.binary  # several instruments (or markets) can share a moment
+        if together:
+            events = _known_together(events, venue)
+        bars, fills, cash = _loop(engine, venue, sink, life, stats, events, run_id, key, capital, qty, together)
     finally:
         sink.close()  # everything written, the writer process gone (also when a data row was bad)
     skips = engine.take_skips()
@@ -161,6 +164,28 @@ def _seed(engine: VariantEngine, events: Iterator[MarketEvent], until: float) ->
             return itertools.chain((ev,), events)
         engine.strategy.on_event(ev, {})
     return iter(())
+
+
+def _known_together(events: Iterable[MarketEvent], venue: ReplayVenue) -> Iterator[MarketEvent]:
+    """Events of one moment (several instruments' bars closing together, several markets in one
+    file) are known together: each reaches the venue, so the orders waiting for any of them
+    fill, before the strategy sees the first, as a live loop reads every venue step's outcomes
+    before it decides. ``_loop`` then does not hand them to the venue again."""
+    group: list[MarketEvent] = []
+    for ev in events:
+        if group and ev.ts != group[0].ts:
+            yield from _to_venue(group, venue)
+            group = []
+        group.append(ev)
+    yield from _to_venue(group, venue)
+
+
+def _to_venue(group: list[MarketEvent], venue: ReplayVenue) -> list[MarketEvent]:
+    for ev in group:
+        if ev.bid > 0:
+            venue.set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra, ev.open,
+                             ev.bid_prices, ev.ask_prices)
+    return group
 
 
 def _handle_troubles(engine: VariantEngine, life: LifecycleDriver) -> None:
@@ -189,8 +214,8 @@ def _held(qty: dict[str, float]) -> list[tuple[str, float]]:
 
 
 def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: LifecycleDriver, stats: EquityStats,
-          events: Iterable[MarketEvent], run_id: str, key: str, cash: float, qty: dict[str, float]
-          ) -> tuple[int, int, float]:
+          events: Iterable[MarketEvent], run_id: str, key: str, cash: float, qty: dict[str, float],
+          together: bool = False) -> tuple[int, int, float]:
     """The replay itself: kept tight, it runs once per recorded event."""
     fills = 0
     bars = 0
@@ -213,8 +238,9 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
             continue
         # orders decided on earlier events reach the venue now: they fill on this event (a bar's
         # open, a book level by level), and the strategy sees the outcome before it decides again
-        set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra, ev.open,
-                   ev.bid_prices, ev.ask_prices)
+        if not together:  # else `_known_together` handed it over with its moment's other events
+            set_market(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes, ev.ask_sizes, ev.extra, ev.open,
+                       ev.bid_prices, ev.ask_prices)
         if venue._reports:
             for rep in venue.take_reports():
                 engine.on_report(rep)

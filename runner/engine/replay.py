@@ -38,7 +38,9 @@ def snapshots(ev: MarketEvent, timeframe_s: int | None) -> list[MarketEvent]:
     """A recorded bar becomes its open and its close inside the bar; other events stay as they are."""
     if timeframe_s and ev.open > 0:
         t0 = ev.ts - timeframe_s
-        return [MarketEvent(t0, ev.instrument, ev.open, ev.open, volume=0.0, extra=ev.extra),
+        x = ev.extra
+        ob, oa = (x["open_bid"], x["open_ask"]) if "open_ask" in x else (ev.open, ev.open)
+        return [MarketEvent(t0, ev.instrument, ob, oa, volume=0.0, extra=ev.extra),
                 MarketEvent(ev.ts - min(0.001, timeframe_s / 10), ev.instrument, ev.bid, ev.ask,
                             volume=ev.volume, extra=ev.extra)]
     return [ev]

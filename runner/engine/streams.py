@@ -41,7 +41,7 @@ class EngineStreams:
             files = {sym: stream_file(account, sym, key, binary) for sym in eng.spec.instruments}
             for sym, events in self._history.pop(eng.id, {}).items():
                 for ev in events:
-                    rec.event(files[sym], key, ev, binary)
+                    rec.event(files[sym], key, ev, binary, self._range(account, sym, key, ev.ts))
                     warm_until = ev.ts if warm_until is None else max(warm_until, ev.ts)
             rec.variant(eng.id, eng.loaded.yaml_text, account, files, warm_until)
             eng.on_decision = lambda ev, d, views, vid=eng.id: rec.decision(vid, ev, d, views)  # type: ignore[misc]
@@ -66,6 +66,9 @@ class EngineStreams:
         self.seeded[eng.id] = (got, need)
         return f"pre-seeded {got} of {need} bars from {eng.venue.account}'s history"
 
+    def _range(self, account: str, sym: str, key: StreamKey, ts: float) -> tuple[float, ...] | None:
+        return self.feed.bar_range(account, sym, key[1], ts) if key[0] == "bars" else None
+
     def detach(self, variant: str) -> None:
         self.keys.pop(variant, None)
         self.seeded.pop(variant, None)
@@ -86,5 +89,5 @@ class EngineStreams:
             if out is not None:
                 if rec is not None and key is not None:
                     rec.event(stream_file(account, ev.instrument, key, self._binary[eng.id]), key, out,
-                              self._binary[eng.id])
+                              self._binary[eng.id], self._range(account, ev.instrument, key, out.ts))
                 contained(eng, f"market event {ev.instrument}", eng.on_event, out)  # its fault stays its own

@@ -15,7 +15,8 @@ from runner.kinds.base import NO_EXTRA, MarketEvent
 class BarBuilder:
     """One instrument, one timeframe. :meth:`push` each snapshot; it returns the bars it closed."""
 
-    __slots__ = ("instrument", "tf", "_t0", "_open", "_high", "_low", "_last", "_volume", "last_closed")
+    __slots__ = ("instrument", "tf", "_t0", "_open", "_high", "_low", "_last", "_volume", "last_closed",
+                 "closed_range", "_touch")
 
     def __init__(self, instrument: str, timeframe_s: float) -> None:
         self.instrument = instrument
@@ -25,6 +26,10 @@ class BarBuilder:
         self._last: MarketEvent | None = None  # the latest snapshot inside the open bar
         self._volume = 0.0
         self.last_closed: float | None = None  # end of the latest bar handed over
+        # (high, low, open bid, open ask) of that bar: recordings keep them. The open's touch is
+        # what an order decided at the previous close met on the venue; a backtest fills it there.
+        self.closed_range: tuple[float, float, float, float] | None = None
+        self._touch = (0.0, 0.0)
 
     def seed_after(self, bar_end: float) -> None:
         """Bars ending at or before ``bar_end`` were already handed over (warm-up history)."""
@@ -41,6 +46,7 @@ class BarBuilder:
             if self.last_closed is not None and t0 + self.tf <= self.last_closed:
                 return closed  # a bar the warm-up history already covered
             self._t0, self._open, self._high, self._low, self._volume = t0, mid, mid, mid, 0.0
+            self._touch = (snap.bid, snap.ask)
         else:
             self._high, self._low = max(self._high, mid), min(self._low, mid)
         self._volume += snap.volume
@@ -53,6 +59,7 @@ class BarBuilder:
         end = self._t0 + self.tf
         close = (last.bid + last.ask) * 0.5
         self.last_closed = end
+        self.closed_range = (max(self._high, close), min(self._low, close), *self._touch)
         self._t0 = None
         return MarketEvent(end, self.instrument, close, close, last.bid_sizes, last.ask_sizes, self._volume,
                            last.extra or NO_EXTRA, self._open, last.bid_prices, last.ask_prices)

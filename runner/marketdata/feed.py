@@ -57,6 +57,7 @@ class Feed:
         self._seen: dict[tuple[str, str, StreamKey], Any] = {}
         self._out: dict[tuple[str, str, StreamKey], MarketEvent | None] = {}
         self._emitted: dict[tuple[str, str, StreamKey], float] = {}  # venue time of the last event handed out
+        self._candle_ranges: dict[tuple[str, str, int], dict[float, tuple[float, float]]] = {}  # warm-up (high, low)
 
     def update(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey]) -> None:
         """Take one snapshot of ``ev.instrument``; :meth:`event` then says what each stream gets."""
@@ -83,6 +84,15 @@ class Feed:
     def event(self, account: str, sym: str, key: StreamKey) -> MarketEvent | None:
         return self._out.get((account, sym, key))
 
+    def bar_range(self, account: str, sym: str, timeframe_s: int, end: float
+                  ) -> tuple[float, float] | tuple[float, float, float, float] | None:
+        """(high, low[, open bid, open ask]) of the bar of ``sym`` ending at ``end``: the one just
+        closed (with the touch at its open), or a warm-up candle's."""
+        b = self._bars.get((account, sym, timeframe_s))
+        if b is not None and b.last_closed == end and b.closed_range is not None:
+            return b.closed_range
+        return self._candle_ranges.get((account, sym, timeframe_s), {}).get(end)
+
     def warm_up(self, account: str, sym: str, timeframe_s: int, need: int,
                 candles: Callable[[str, int, int], list[Candle]]) -> list[MarketEvent]:
         """The venue's latest ``need`` closed bars as bar events; the builder continues after them."""
@@ -90,6 +100,7 @@ class Feed:
             return []
         history = candles(sym, timeframe_s, need)
         events = [candle_event(sym, c, timeframe_s) for c in history]
+        self._candle_ranges[(account, sym, timeframe_s)] = {c.ts + timeframe_s: (c.high, c.low) for c in history}
         if events:
             b = self._bars.setdefault((account, sym, timeframe_s), BarBuilder(sym, timeframe_s))
             if b.last_closed is None or b.last_closed < events[-1].ts:

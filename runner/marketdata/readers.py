@@ -133,6 +133,9 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
         iv = _col(header, ALIASES["volume"])
         io = _col(header, ALIASES["open"])
         ifr = _col(header, ("funding_rate",))  # optional: the perp's current funding rate (recordings)
+        ifi = _col(header, ("funding_interval_s",))  # optional: the interval the venue states (recordings)
+        iob = _col(header, ("open_bid",))  # optional: the touch at the bar's open (recordings)
+        ioa = _col(header, ("open_ask",))
         assert its is not None and ic is not None
         need = max(its, ic, iv if iv is not None else 0, io if io is not None else 0) + 1
         parse_ts = None
@@ -181,6 +184,10 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
                                       NO_EXTRA, pending[1])
                 prev = ts
                 extra = NO_EXTRA if ifr is None or len(row) <= ifr or not row[ifr] else {"funding_rate": float(row[ifr])}
+                if ifi is not None and len(row) > ifi and row[ifi]:
+                    extra = {**extra, "funding_interval_s": float(row[ifi])}
+                if iob is not None and ioa is not None and len(row) > max(iob, ioa) and row[iob] and row[ioa]:
+                    extra = {**extra, "open_bid": float(row[iob]), "open_ask": float(row[ioa])}
                 yield MarketEvent(ts + tf, instrument, close, close, (), (), vol, extra, opn)
         except ValueError as exc:
             raise BadInputError(f"{path}:{lineno}: bad bar row: {exc}") from None
@@ -313,6 +320,7 @@ def read_binary_books(path: Path) -> Iterator[MarketEvent]:
             yield MarketEvent(
                 ts, market, yes_bid, extra["yes_ask"],
                 tuple(float(s) for _, s in yes), tuple(float(s) for _, s in no), extra=extra,
+                bid_prices=tuple(float(p) for p, _ in yes), ask_prices=tuple(100.0 - float(p) for p, _ in no),
             )
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             raise BadInputError(f"{path}:{lineno}: bad binary book row: {exc!s}") from None

@@ -93,27 +93,39 @@ class Recorder:
                 fh.write(header)
         return fh
 
-    def event(self, name: str, key: StreamKey, ev: MarketEvent, binary: bool) -> None:
-        """Write ``ev`` to its stream file once (the variants of one stream share it)."""
+    def event(self, name: str, key: StreamKey, ev: MarketEvent, binary: bool,
+              bar: tuple[float, ...] | None = None) -> None:
+        """Write ``ev`` to its stream file once (the variants of one stream share it); a bar with
+        the high and low its builder saw (else its open and close bound it) and the touch at its
+        open (``bar``: high, low[, open bid, open ask])."""
         if ev.ts <= self._last.get(name, -1.0):
             return
         self._last[name] = ev.ts
         kind, n = key
-        if kind == "bars":  # high/low are not tracked by the bar event: written as its close
-            fh = self._open(name, "timestamp,open,high,low,close,volume,funding_rate\n")
-            rate = ev.extra.get("funding_rate") if ev.extra else None
-            fh.write(f"{ev.ts - n!r},{ev.open!r},{ev.bid!r},{ev.bid!r},{ev.bid!r},{ev.volume!r},"
-                     f"{'' if rate is None else repr(float(rate))}\n")
+        if kind == "bars":
+            fh = self._open(name, "timestamp,open,high,low,close,volume,funding_rate,funding_interval_s,"
+                                  "open_bid,open_ask\n")
+            x = ev.extra or {}
+            rate, every = x.get("funding_rate"), x.get("funding_interval_s")
+            high, low = bar[:2] if bar else (max(ev.open, ev.bid), min(ev.open, ev.bid))
+            touch = f"{bar[2]!r},{bar[3]!r}" if bar and len(bar) == 4 else ","
+            fh.write(f"{ev.ts - n!r},{ev.open!r},{high!r},{low!r},{ev.bid!r},{ev.volume!r},"
+                     f"{'' if rate is None else repr(float(rate))},{'' if every is None else repr(float(every))},"
+                     f"{touch}\n")
         elif kind == "quotes":
             fh = self._open(name, "timestamp,bid,bid_size,ask,ask_size\n")
             b = ev.bid_sizes[0] if ev.bid_sizes else 0.0
             a = ev.ask_sizes[0] if ev.ask_sizes else 0.0
             fh.write(f"{ev.ts!r},{ev.bid!r},{b!r},{ev.ask!r},{a!r}\n")
-        elif binary:
+        elif binary:  # every sampled level: YES bids, and NO bids (100 - each YES ask)
             x = ev.extra
-            row = {"ts": ev.ts, "market": ev.instrument,
-                   "yes_bids": [[x.get("yes_bid", 0.0), x.get("yes_bid_size", 0.0)]] if x.get("yes_bid") else [],
-                   "no_bids": [[x.get("no_bid", 0.0), x.get("no_bid_size", 0.0)]] if x.get("no_bid") else []}
+            if ev.bid_prices or ev.ask_prices:
+                yes = [[p, s] for p, s in zip(ev.bid_prices, ev.bid_sizes, strict=False) if p > 0][:n]
+                no = [[100.0 - p, s] for p, s in zip(ev.ask_prices, ev.ask_sizes, strict=False) if p < 100][:n]
+            else:
+                yes = [[x.get("yes_bid", 0.0), x.get("yes_bid_size", 0.0)]] if x.get("yes_bid") else []
+                no = [[x.get("no_bid", 0.0), x.get("no_bid_size", 0.0)]] if x.get("no_bid") else []
+            row = {"ts": ev.ts, "market": ev.instrument, "yes_bids": yes, "no_bids": no}
             self._open(name, None).write(json.dumps(row) + "\n")
         else:
             row = {"ts": ev.ts, "instrument": ev.instrument, "volume": ev.volume,

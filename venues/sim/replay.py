@@ -79,7 +79,8 @@ class ReplayVenue(VenueAdapter):
             # a bar: the orders decided at the close of the bar before fill at this one's open,
             # which is that close's moment (the time the previous bar became known)
             before = self._quote.get(instrument)
-            self._quote[instrument] = (before[0] if before else ts, open_px, open_px, (), ())
+            ob, oa = (extra["open_bid"], extra["open_ask"]) if extra and "open_ask" in extra else (open_px, open_px)
+            self._quote[instrument] = (before[0] if before else ts, ob, oa, (), ())
             self._fill_next((instrument,))
         self._quote[instrument] = (ts, bid, ask, bid_sizes, ask_sizes)
         self._used[instrument] = {}
@@ -87,7 +88,7 @@ class ReplayVenue(VenueAdapter):
             self._depth[instrument] = (bid_prices, ask_prices)
         legs: tuple[str, ...] = ()
         if extra and "yes_ask" in extra:
-            legs = self._set_legs(ts, instrument, extra)
+            legs = self._set_legs(ts, instrument, extra, bid_sizes, ask_sizes, bid_prices, ask_prices)
         if self._next and not open_px:
             self._fill_next((instrument, *legs))
         if self._resting:
@@ -107,15 +108,28 @@ class ReplayVenue(VenueAdapter):
         out, self._reports = self._reports, []
         return out
 
-    def _set_legs(self, ts: float, market: str, x: Mapping[str, float]) -> tuple[str, str]:
-        """A binary market's book quotes both legs (``M:yes``, ``M:no``; asks are 100 - opposite bids)."""
+    def _set_legs(self, ts: float, market: str, x: Mapping[str, float], yes_sizes: Sequence[float] = (),
+                  no_sizes: Sequence[float] = (), yes_prices: Sequence[float] = (),
+                  yes_asks: Sequence[float] = ()) -> tuple[str, str]:
+        """A binary market's book quotes both legs (``M:yes``, ``M:no``; asks are 100 - opposite
+        bids), level by level where the book has its levels' prices, else its touch."""
         ys, ns = x.get("yes_bid_size", 0.0), x.get("no_bid_size", 0.0)
-        for leg, bid, ask, bsz, asz in ((f"{market}:yes", x.get("yes_bid", 0.0), x["yes_ask"], ys, ns),
-                                        (f"{market}:no", x.get("no_bid", 0.0), x["no_ask"], ns, ys)):
+        deep = bool(yes_prices) and len(yes_prices) == len(yes_sizes) and len(yes_asks) == len(no_sizes)
+        no_prices = tuple(100.0 - p for p in yes_asks) if deep else ()
+        no_asks = tuple(100.0 - p for p in yes_prices) if deep else ()
+        for leg, bid, ask, bsz, asz, bp, ap in (
+                (f"{market}:yes", x.get("yes_bid", 0.0), x["yes_ask"], yes_sizes or (ys,), no_sizes or (ns,),
+                 yes_prices, yes_asks),
+                (f"{market}:no", x.get("no_bid", 0.0), x["no_ask"], no_sizes or (ns,), yes_sizes or (ys,),
+                 no_prices, no_asks)):
             if leg not in self._instruments:
                 self._instruments[leg] = Instrument(leg, Decimal(1), Decimal(1), Decimal(1), ZERO, "binary", leg,
                                                     market, CENTS_QUOTE, maker_fee=ZERO, taker_fee=KALSHI_TAKER_RATE)
-            self._quote[leg] = (ts, bid, ask, (bsz,), (asz,))
+            if deep:
+                self._quote[leg] = (ts, bid, ask, bsz, asz)
+                self._depth[leg] = (bp, ap)
+            else:
+                self._quote[leg] = (ts, bid, ask, (bsz[0] if bsz else 0.0,), (asz[0] if asz else 0.0,))
             self._used[leg] = {}
             if self._resting:
                 self._match_resting(leg)
