@@ -35,22 +35,27 @@ UNLIMITED = 1e18
 
 
 def snapshots(ev: MarketEvent, timeframe_s: int | None) -> list[MarketEvent]:
-    """A recorded bar becomes its open and its close inside the bar; other events stay as they are."""
+    """A recorded bar becomes its open, the touch an order sent at the open met (where recorded)
+    and its close, inside the bar; other events stay as they are."""
     if timeframe_s and ev.open > 0:
         t0 = ev.ts - timeframe_s
         x = ev.extra
-        ob, oa = (x["open_bid"], x["open_ask"]) if "open_ask" in x else (ev.open, ev.open)
-        return [MarketEvent(t0, ev.instrument, ob, oa, volume=0.0, extra=ev.extra),
-                MarketEvent(ev.ts - min(0.001, timeframe_s / 10), ev.instrument, ev.bid, ev.ask,
-                            volume=ev.volume, extra=ev.extra)]
+        out = [MarketEvent(t0, ev.instrument, ev.open, ev.open, volume=0.0, extra=x)]
+        if "fill_ask" in x:
+            out.append(MarketEvent(t0 + min(0.001, timeframe_s / 10), ev.instrument, x["fill_bid"], x["fill_ask"],
+                                   volume=0.0, extra=x))
+        out.append(MarketEvent(ev.ts - min(0.001, timeframe_s / 10), ev.instrument, ev.bid, ev.ask,
+                               volume=ev.volume, extra=x))
+        return out
     return [ev]
 
 
 class RecordedVenue(ReplayVenue):
     """The recorded books on the recording's clock; taking orders meet the next one."""
 
-    def __init__(self, account: str, instruments: dict[str, Any], events: Iterator[MarketEvent]) -> None:
-        super().__init__(account, instruments, defer=True)
+    def __init__(self, account: str, instruments: dict[str, Any], events: Iterator[MarketEvent],
+                 defer: bool = True) -> None:
+        super().__init__(account, instruments, defer=defer)
         self._events = events
         self._next_ev: MarketEvent | None = next(events, None)
         self._current: dict[str, MarketEvent] = {}
@@ -85,6 +90,15 @@ class RecordedVenue(ReplayVenue):
         return BookSnapshot(instrument, self.now, bids, asks, ev.volume, dict(ev.extra))
 
 
+def _latency(venues: VenuesConfig | None, account: str) -> bool:
+    """Whether the recorded account held taking orders for the next step (a real venue answers
+    at once; the sim with ``fill_latency: next_step`` does not): the replay does as it did."""
+    acc = venues.accounts.get(account) if venues is not None else None
+    if acc is None or acc.adapter != "sim":
+        return False
+    return acc.settings.get("fill_latency", "none") == "next_step"
+
+
 def replay(session_dir: Path, home: Path, venues: VenuesConfig | None, speed: float | None = None
            ) -> dict[str, Any]:
     meta = json.loads((session_dir / "session.json").read_text())
@@ -109,7 +123,8 @@ def replay(session_dir: Path, home: Path, venues: VenuesConfig | None, speed: fl
     if len(streams_by_account) != 1:
         raise BadInputError(f"{session_dir}: replay runs one account's recording at a time")
     account, streams = next(iter(streams_by_account.items()))
-    venue = RecordedVenue(account, instruments[account], heapq.merge(*streams, key=lambda e: e.ts))
+    venue = RecordedVenue(account, instruments[account], heapq.merge(*streams, key=lambda e: e.ts),
+                          defer=_latency(venues, account))
     ledger = Ledger(default_url(out))
     rt = Runtime(out, ledger, venues or VenuesConfig(accounts={}), RunnerConfig(), clock=lambda: venue.now)
     rt.adapters[account] = venue

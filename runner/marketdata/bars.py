@@ -16,7 +16,7 @@ class BarBuilder:
     """One instrument, one timeframe. :meth:`push` each snapshot; it returns the bars it closed."""
 
     __slots__ = ("instrument", "tf", "_t0", "_open", "_high", "_low", "_last", "_volume", "last_closed",
-                 "closed_range", "_touch")
+                 "closed_range", "_touch", "_seen")
 
     def __init__(self, instrument: str, timeframe_s: float) -> None:
         self.instrument = instrument
@@ -26,10 +26,12 @@ class BarBuilder:
         self._last: MarketEvent | None = None  # the latest snapshot inside the open bar
         self._volume = 0.0
         self.last_closed: float | None = None  # end of the latest bar handed over
-        # (high, low, open bid, open ask) of that bar: recordings keep them. The open's touch is
-        # what an order decided at the previous close met on the venue; a backtest fills it there.
+        # (high, low, fill bid, fill ask) of that bar: recordings keep them. The previous bar is
+        # known (and decided on) at this bar's first snapshot; an order sent then meets the venue's
+        # next one, the bar's second: its touch is where a backtest of the recording fills it.
         self.closed_range: tuple[float, float, float, float] | None = None
         self._touch = (0.0, 0.0)
+        self._seen = 0  # snapshots inside the open bar, up to 2
 
     def seed_after(self, bar_end: float) -> None:
         """Bars ending at or before ``bar_end`` were already handed over (warm-up history)."""
@@ -46,9 +48,11 @@ class BarBuilder:
             if self.last_closed is not None and t0 + self.tf <= self.last_closed:
                 return closed  # a bar the warm-up history already covered
             self._t0, self._open, self._high, self._low, self._volume = t0, mid, mid, mid, 0.0
-            self._touch = (snap.bid, snap.ask)
+            self._touch, self._seen = (snap.bid, snap.ask), 1
         else:
             self._high, self._low = max(self._high, mid), min(self._low, mid)
+            if self._seen == 1:
+                self._touch, self._seen = (snap.bid, snap.ask), 2
         self._volume += snap.volume
         self._last = snap
         return closed

@@ -134,8 +134,8 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
         io = _col(header, ALIASES["open"])
         ifr = _col(header, ("funding_rate",))  # optional: the perp's current funding rate (recordings)
         ifi = _col(header, ("funding_interval_s",))  # optional: the interval the venue states (recordings)
-        iob = _col(header, ("open_bid",))  # optional: the touch at the bar's open (recordings)
-        ioa = _col(header, ("open_ask",))
+        iob = _col(header, ("fill_bid",))  # optional: the touch an order sent at its open met (recordings)
+        ioa = _col(header, ("fill_ask",))
         assert its is not None and ic is not None
         need = max(its, ic, iv if iv is not None else 0, io if io is not None else 0) + 1
         parse_ts = None
@@ -187,7 +187,7 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
                 if ifi is not None and len(row) > ifi and row[ifi]:
                     extra = {**extra, "funding_interval_s": float(row[ifi])}
                 if iob is not None and ioa is not None and len(row) > max(iob, ioa) and row[iob] and row[ioa]:
-                    extra = {**extra, "open_bid": float(row[iob]), "open_ask": float(row[ioa])}
+                    extra = {**extra, "fill_bid": float(row[iob]), "fill_ask": float(row[ioa])}
                 yield MarketEvent(ts + tf, instrument, close, close, (), (), vol, extra, opn)
         except ValueError as exc:
             raise BadInputError(f"{path}:{lineno}: bad bar row: {exc}") from None

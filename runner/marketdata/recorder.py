@@ -104,7 +104,7 @@ class Recorder:
         kind, n = key
         if kind == "bars":
             fh = self._open(name, "timestamp,open,high,low,close,volume,funding_rate,funding_interval_s,"
-                                  "open_bid,open_ask\n")
+                                  "fill_bid,fill_ask\n")
             x = ev.extra or {}
             rate, every = x.get("funding_rate"), x.get("funding_interval_s")
             high, low = bar[:2] if bar else (max(ev.open, ev.bid), min(ev.open, ev.bid))

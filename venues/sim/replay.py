@@ -79,7 +79,7 @@ class ReplayVenue(VenueAdapter):
             # a bar: the orders decided at the close of the bar before fill at this one's open,
             # which is that close's moment (the time the previous bar became known)
             before = self._quote.get(instrument)
-            ob, oa = (extra["open_bid"], extra["open_ask"]) if extra and "open_ask" in extra else (open_px, open_px)
+            ob, oa = (extra["fill_bid"], extra["fill_ask"]) if extra and "fill_ask" in extra else (open_px, open_px)
             self._quote[instrument] = (before[0] if before else ts, ob, oa, (), ())
             self._fill_next((instrument,))
         self._quote[instrument] = (ts, bid, ask, bid_sizes, ask_sizes)
