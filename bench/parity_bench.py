@@ -23,7 +23,7 @@ from runner.spec.deployment_config import load_venues  # noqa: E402
 from tests.kit.home import SIM_MANUAL, make_home  # noqa: E402
 from tests.kit.venue_time import run, runtime  # noqa: E402
 
-SAMPLES = ("MR_v13.yaml", "MMTV_v3.yaml", "funding-arb_v1.yaml", "Kalshi-sum_v1.yaml")
+SAMPLES = ("MR_v13.yaml", "MMTV_v3.yaml", "funding-arb_v1.yaml", "Kalshi-sum_v1.yaml", "imbalance-scalper_v1.yaml")
 IMBALANCE = """\
 name: IS
 version: 1
