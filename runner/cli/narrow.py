@@ -29,7 +29,9 @@ def _position(v: dict[str, Any]) -> str:
 
 
 def _state(v: dict[str, Any]) -> str:
-    return v["state"] if _run(v) else f"{v['state']}*"
+    w = v.get("warming")
+    state = f"warming {w['have']}/{w['need']}" if w else v["state"]
+    return state if _run(v) else f"{state}*"
 
 
 def _run(v: dict[str, Any]) -> bool:

@@ -44,6 +44,12 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
 
     doc = status_view(ctx().ledger())
     doc["session"] = latest(ctx().home / "state" / "recordings")  # recordings: runner parity SESSION
+    from runner.engine.warming import read as warming
+
+    progress = warming(ctx().home)  # events seen of those needed, as the runner last wrote them
+    for v in doc["variants"]:
+        p = progress.get(v["id"]) if v["state"] == "warming" else None
+        v["warming"] = {"have": int(p["have"]), "need": int(p["need"])} if isinstance(p, dict) else None
     if as_json:
         emit_json(doc)
         return
@@ -53,7 +59,9 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
     if wide:
         _table("variants", ["id", "kind", "venue", "mode", "state", "reason", "since", "position", "orders", "pnl",
                             "today", "ccy", "last error"],
-               [[v["id"], v["kind"], v["venue"], v["mode"], v["state"], f"{v['reason']}: {v['detail']}".strip(": "),
+               [[v["id"], v["kind"], v["venue"], v["mode"],
+                 f"warming {v['warming']['have']}/{v['warming']['need']}" if v["warming"] else v["state"],
+                 f"{v['reason']}: {v['detail']}".strip(": "),
                  v["since"], _legs(v), v["open_orders"], _money(v["pnl"]), _money(v["pnl_today"]), v["currency"], v["last_error"]]
                 for v in doc["variants"]])
     else:

@@ -34,6 +34,7 @@ from runner.engine.sink import ImmediateSink
 from runner.engine.streams import EngineStreams
 from runner.engine.variant import VariantEngine
 from runner.engine.venue_records import VenueRecords, keeps_records
+from runner.engine.warming import WarmingBoard
 from runner.errors import (
     BadInputError,
     ErrorClass,
@@ -103,6 +104,7 @@ class Runtime:
         self.records = VenueRecords()  # funding and asset-taken fees from the venues' own records
         self._retired_checked: set[str] = set()  # retired variants asked whether they await a settlement
         self.streams = EngineStreams()  # what each variant is handed: its declared stream, warmed up
+        self.warming = WarmingBoard(home)  # `warming n/W` for runner status
         self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
 
     # --- start ---------------------------------------------------------------------------
@@ -597,6 +599,8 @@ class Runtime:
                 self.streams.recorder.flush()  # a recording is readable (and survives a kill) within a second
             self._adopt_unowned()
             self._sync_positions()
+            self.warming.write({e.id: (self.streams.seen.get(e.id, 0), e.strategy.history_needed)
+                                for e in self.engines.values() if e.state is State.WARMING})
             self.ledger.heartbeat(self.runner_id, socket.gethostname(), os.getpid(),
                                   from_epoch(self.market_ts) if self.market_ts else None)
         if now - last["equity"] >= self.config.equity_interval_s:

@@ -27,6 +27,7 @@ class EngineStreams:
         self._binary: dict[str, bool] = {}
         self._history: dict[str, dict[str, list]] = {}  # type: ignore[type-arg]  # warm-up bars, until recorded
         self.fresh: set[str] = set()  # variants that just became active: they see the current book once
+        self.seen: dict[str, int] = {}  # events each variant's strategy was handed (history included)
 
     def attach(self, eng: VariantEngine) -> str | None:
         """Register ``eng``'s stream and warm it from the venue's history; a note on what happened."""
@@ -64,6 +65,7 @@ class EngineStreams:
             got = len(events) if not got else min(got, len(events))
         self._history[eng.id] = history
         self.seeded[eng.id] = (got, need)
+        self.seen[eng.id] = got
         return f"pre-seeded {got} of {need} bars from {eng.venue.account}'s history"
 
     def _range(self, account: str, sym: str, key: StreamKey, ts: float) -> tuple[float, ...] | None:
@@ -72,6 +74,7 @@ class EngineStreams:
     def detach(self, variant: str) -> None:
         self.keys.pop(variant, None)
         self.seeded.pop(variant, None)
+        self.seen.pop(variant, None)
 
     def dispatch(self, account: str, book: BookSnapshot, engines: Sequence[VariantEngine]) -> None:
         ev = snapshot_event(book)
@@ -90,4 +93,5 @@ class EngineStreams:
                 if rec is not None and key is not None:
                     rec.event(stream_file(account, ev.instrument, key, self._binary[eng.id]), key, out,
                               self._binary[eng.id], self._range(account, ev.instrument, key, out.ts))
+                self.seen[eng.id] = self.seen.get(eng.id, 0) + 1
                 contained(eng, f"market event {ev.instrument}", eng.on_event, out)  # its fault stays its own

@@ -80,3 +80,28 @@ def test_a_book_stream_hands_a_change_at_once_and_an_unchanged_book_again_only_a
     again = poll(2.0 + QUIET_REPEAT_S, 101.0)
     assert again is not None and again.ts == 2.0 + QUIET_REPEAT_S and again.bid == 101.0
     assert poll(3.0 + QUIET_REPEAT_S, 101.0) is None  # the quiet spell starts over from the repeat
+
+
+def test_status_shows_warming_n_of_w_for_a_variant_warming_on_live_bars(tmp_path: Path) -> None:
+    import json
+
+    from tests.kit.process import cli
+
+    text = variant_text("MR_v6", {"window": 8, "entry_z": 1.0, "exit_z": 0.3, "obi_threshold": None,
+                                  "long_only": False, "order_notional": 2000},
+                        {"max_order_notional": 5000, "max_position_notional": 10000, "max_daily_loss": 5000},
+                        data="{bars: 1m, warmup: live}")  # no pre-seeding: it warms on live bars
+    home = make_home(tmp_path, variants={"MR_v6": text}).path
+    t = [time.time()]
+    rt = _runtime(home, t)
+    _run(rt, t, 5 * 4 + 1)  # four 1-minute bars closed, at 12 s a step
+    assert rt.engines["MR_v6"].state.value == "warming"
+    doc = json.loads(cli(home, "status", "--json").stdout)
+    (v,) = doc["variants"]
+    assert v["state"] == "warming" and v["warming"]["need"] == 8 and 3 <= v["warming"]["have"] <= 5
+    assert f"warming {v['warming']['have']}/8" in cli(home, "status").stdout
+    _run(rt, t, 5 * 6)  # past eight bars: active, and no progress left to show
+    assert rt.engines["MR_v6"].state.value == "active"
+    (v,) = json.loads(cli(home, "status", "--json").stdout)["variants"]
+    assert v["state"] == "active" and v["warming"] is None
+    rt.stop()
