@@ -132,6 +132,7 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
         engine = VariantEngine(loaded, kind(loaded.params, loaded.spec.instruments), venue, sink, run_id,
                                State.PENDING, 1, variant_key=key)
         engine.booked = []  # funding and settlement cashflows the engine books, for the equity curve
+        engine.quiet_acks = True
         life = LifecycleDriver(ledger, before=sink.flush)
         life.fire(engine, Trigger.START, "backtest_start", f"data: {', '.join(str(p) for _, p in data)}")
         stats = EquityStats(capital)

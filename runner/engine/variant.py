@@ -32,7 +32,7 @@ from runner.ledger.store import NewFill
 from runner.lifecycle import ENTRIES_ALLOWED, MANAGES_POSITIONS, State
 from runner.money import unit_scale
 from runner.spec.load import LoadedVariant
-from venues.base import Instrument, OrderReport, OrderRequest, OrderStatus, VenueAdapter
+from venues.base import Instrument, OrderReport, OrderRequest, OrderStatus, TimeInForce, VenueAdapter
 
 ZERO = Decimal(0)
 TRIPS_KEPT = 1000  # round trips kept in memory for reports; counts cover all of them
@@ -101,6 +101,9 @@ class VariantEngine(OrderFlow):
         self.last_error: str | None = None
         self.now = 0.0  # time of the latest market event (data time in a backtest)
         self.submits_ok = 0  # accepted submissions: a success resets the transient retry count
+        # A backtest's venue acknowledges an IOC (status new) and decides it on the next event, in
+        # the same batch: the acknowledgement is not written (its outcome always is).
+        self.quiet_acks = False
         self.on_order: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # just before the send
         self.on_sent: Callable[[VariantEngine, OrderRequest, str], None] | None = None  # after it (e.g. printing)
         self.on_fill_cb: Callable[[VariantEngine, NewFill], None] | None = None
@@ -252,7 +255,8 @@ class VariantEngine(OrderFlow):
             self.troubles.append(Trouble(exc, f"{req.client_order_id} rejected: {exc.reason}"))
             return None
         self.submits_ok += 1
-        self.on_report(rep)
+        if not (self.quiet_acks and rep.status is OrderStatus.NEW and req.tif is TimeInForce.IOC and not rep.filled_qty):
+            self.on_report(rep)
         return rep
 
     def resolve_ambiguous(self, cid: str, instrument: str, why: str) -> OrderReport | None:
