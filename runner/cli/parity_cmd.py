@@ -31,6 +31,8 @@ def parity(
             causes = ", ".join(f"{k} {n}" for k, n in sorted(v["causes"].items()))
             typer.echo(f"  {v['id']}: {v['identical']} of {v['events']} decisions identical ({v['share']:.1%})"
                        + (f"; diverged on: {causes}" if causes else ""))
+            if v["causes"].get("fills") and v["fills_by_nature"]:
+                typer.echo(f"    fills: {v['fills_by_nature']}")
             for d in v["divergences"][:20]:
                 typer.echo(f"    {d['ts']} [{d['cause']}]  live {d['live']}  backtest {d['backtest']}")
     if any(v["divergences"] for v in doc["variants"]):

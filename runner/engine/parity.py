@@ -63,6 +63,20 @@ def compare(live: list[dict[str, Any]], backtest: list[tuple[float, Any, Any]]) 
     return same, diverged
 
 
+def venue_defers(venues: VenuesConfig | None, account: str) -> bool:
+    """Whether the account held taking orders for the next step as the backtest does (the sim
+    with ``fill_latency: next_step``). Elsewhere the venue matched on its own book, at submit,
+    with queues and latency no recording holds: a ``fills`` divergence there is by nature."""
+    acc = venues.accounts.get(account) if venues is not None else None
+    if acc is None or acc.adapter != "sim":
+        return False
+    return acc.settings.get("fill_latency", "none") == "next_step"
+
+
+BY_NATURE = ("the venue matched these orders on its own book (at submit, with its queues), which no "
+             "recording holds: the positions differ by nature, not by the variant")
+
+
 def parity(session_dir: Path, venues: VenuesConfig | None, variant: str | None = None,
            replacement: LoadedVariant | None = None) -> dict[str, Any]:
     meta = json.loads((session_dir / "session.json").read_text())
@@ -90,10 +104,13 @@ def parity(session_dir: Path, venues: VenuesConfig | None, variant: str | None =
                     ledger.close()
         same, diverged = compare(live, got)
         causes: dict[str, int] = {}
+        natural = not venue_defers(venues, v.get("account", ""))
         for d in diverged:
             causes[d["cause"]] = causes.get(d["cause"], 0) + 1
+            d["by_nature"] = natural and d["cause"] == "fills"
         out.append({"id": vid, "events": len(live), "identical": same,
-                    "share": same / len(live) if live else 1.0, "causes": causes, "divergences": diverged})
+                    "share": same / len(live) if live else 1.0, "causes": causes, "divergences": diverged,
+                    "fills_by_nature": BY_NATURE if natural else None})
     return {"session": meta["session"], "variants": out}
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.engine.backtest import backtest_instruments
+from runner.engine.parity import venue_defers
 from runner.engine.runtime import Runtime
 from runner.errors import BadInputError
 from runner.kinds.base import MarketEvent
@@ -90,15 +91,6 @@ class RecordedVenue(ReplayVenue):
         return BookSnapshot(instrument, self.now, bids, asks, ev.volume, dict(ev.extra))
 
 
-def _latency(venues: VenuesConfig | None, account: str) -> bool:
-    """Whether the recorded account held taking orders for the next step (a real venue answers
-    at once; the sim with ``fill_latency: next_step`` does not): the replay does as it did."""
-    acc = venues.accounts.get(account) if venues is not None else None
-    if acc is None or acc.adapter != "sim":
-        return False
-    return acc.settings.get("fill_latency", "none") == "next_step"
-
-
 def replay(session_dir: Path, home: Path, venues: VenuesConfig | None, speed: float | None = None
            ) -> dict[str, Any]:
     meta = json.loads((session_dir / "session.json").read_text())
@@ -124,7 +116,7 @@ def replay(session_dir: Path, home: Path, venues: VenuesConfig | None, speed: fl
         raise BadInputError(f"{session_dir}: replay runs one account's recording at a time")
     account, streams = next(iter(streams_by_account.items()))
     venue = RecordedVenue(account, instruments[account], heapq.merge(*streams, key=lambda e: e.ts),
-                          defer=_latency(venues, account))
+                          defer=venue_defers(venues, account))  # as the recorded account did
     ledger = Ledger(default_url(out))
     rt = Runtime(out, ledger, venues or VenuesConfig(accounts={}), RunnerConfig(), clock=lambda: venue.now)
     rt.adapters[account] = venue

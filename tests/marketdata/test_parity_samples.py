@@ -99,6 +99,7 @@ def test_every_sample_decides_in_the_backtest_exactly_as_in_the_session(session:
     doc = parity(sess, load_venues(home))
     got = {v["id"]: (v["identical"], v["events"], v["divergences"][:2]) for v in doc["variants"]}
     assert set(got) == {"MR_v13", "MMTV_v3", "funding-arb_v1", "Kalshi-sum_v1", "imbalance-scalper_v1", "IS_v1"}
+    assert all(v["fills_by_nature"] is None for v in doc["variants"])  # the sim held takers: by construction
     for vid, (same, events, first) in got.items():
         assert events >= 15, vid  # each decided on every event of its stream: bars, books, binary books
         assert same == events, f"{vid}: {same} of {events}; first divergences {first}"
