@@ -42,6 +42,7 @@ from venues.base import (
 from venues.sim import history, matching
 from venues.sim.config import SimConfig
 from venues.sim.derivatives import DerivativesMixin
+from venues.sim.latency import HeldTakers, takes
 from venues.sim.market import build_book, next_mid, step_rng
 from venues.sim.store import SimStore
 from venues.sim.stream import SimStream
@@ -74,9 +75,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         # Test hooks that make the sim misbehave the way real venues do (see tests/kit).
         self.faults: list[str] = []
         self._stream: SimStream | None = None  # set by the feed when the account streams
-        self._held: set[str] = set()  # instruments with taking orders held for the next step
+        self._held = HeldTakers()  # fill_latency: next_step
         self._deferring = False  # inside the last step of an advance: held orders meet its book
-        self._decided: list[tuple[str, str]] = []  # held orders executed since the last catch_up
         self.pre_history = True  # False: no candle pre-history (instruments read offline need none)
 
     # --- setup -------------------------------------------------------------------------
@@ -118,8 +118,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                     (sym, ic.mu, self.clock()),
                 )
             self._connect_binary(db)
-            self._held = {r[0] for r in db.execute(
-                "SELECT o.instrument FROM deferred d JOIN orders o USING (client_order_id)")}
+            self._held.load(db)
             for sym, ic in self.config.instruments.items():
                 if not self.pre_history:
                     break
@@ -162,26 +161,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         due = self._due_steps()
         if due:
             self.advance(due)
-        decided, self._decided = self._decided, []
-        return [r for cid, sym in decided if (r := self.order(cid, sym)) is not None]
-
-    def _run_deferred(self, db, sym: str, book: BookSnapshot) -> None:  # type: ignore[no-untyped-def]
-        """The held taking orders of ``sym`` meet ``book``, the first step after their submit."""
-        if sym not in self._held:
-            return
-        self._held.discard(sym)
-        rows = db.execute(
-            "SELECT o.client_order_id, o.venue_order_id, o.side, o.qty, o.price, o.order_type, o.tif, o.status"
-            " FROM deferred d JOIN orders o USING (client_order_id) WHERE o.instrument=? ORDER BY o.ts", (sym,),
-        ).fetchall()
-        for cid, vid, side, qty, price, otype, tif, status in rows:
-            db.execute("DELETE FROM deferred WHERE client_order_id=?", (cid,))
-            if status != "new":
-                continue  # cancelled (or expired) on its way
-            req = OrderRequest(cid, sym, Side(side), Decimal(qty), OrderType(otype),
-                               None if price is None else Decimal(price), TimeInForce(tif))
-            self._execute_taker(db, req, self.instrument(sym), book, vid)
-            self._decided.append((cid, sym))
+        return [r for cid, sym in self._held.take_decided() if (r := self.order(cid, sym)) is not None]
 
     def _due_steps(self) -> int:
         if self.config.clock != "wall":
@@ -268,9 +248,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                  None if req.price is None else str(req.price), req.order_type.value, req.tif.value,
                  "rejected" if reason else "new", "0", "0", reason, now),
             )
-            if not reason and self.config.fill_latency == "next_step" and _takes(req, book):
-                db.execute("INSERT INTO deferred(client_order_id) VALUES (?)", (req.client_order_id,))
-                self._held.add(req.instrument)
+            if not reason and self.config.fill_latency == "next_step" and takes(req, book):
+                self._held.hold(db, req)
             elif not reason:
                 self._execute_taker(db, req, inst, book, vid)
         report = self.order(req.client_order_id, req.instrument)
@@ -341,7 +320,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     def _match_resting(self, db, sym: str, book: BookSnapshot) -> None:  # type: ignore[no-untyped-def]
         """A new step's book meets the orders: held takers first (they arrive with it), then resting ones."""
         if self._deferring:
-            self._run_deferred(db, sym, book)
+            for vid, req in self._held.release(db, sym):  # the first step after their submit
+                self._execute_taker(db, req, self.instrument(sym), book, vid)
         inst = self._instruments.get(sym)
         if inst is None:
             return
@@ -456,15 +436,6 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
     def _fault(self, where: str) -> None:
         if f"down:{where}" in self.faults or "down" in self.faults:
             raise TransientError(f"{self.account}: venue unavailable (503)", venue=self.account, retry_after=1.0)
-
-
-def _takes(req: OrderRequest, book: BookSnapshot) -> bool:
-    """Would ``req`` take liquidity (so it travels to the next step under ``fill_latency``)?"""
-    if req.tif is TimeInForce.POST_ONLY:
-        return False
-    if req.order_type is not OrderType.LIMIT or req.price is None or req.tif is TimeInForce.IOC:
-        return True
-    return matching.crosses(req.side.value, req.price, *_touch(book))
 
 
 def _touch(book: BookSnapshot) -> tuple[float, float]:
