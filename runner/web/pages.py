@@ -29,16 +29,16 @@ def why(v: dict[str, Any], runner_state: str, skips: list[tuple[str, int]], guar
         return str(v["last_error"])
     if st == "retired":
         return "retired"
-    if runner_state != "running":
-        return f"not run: runner {runner_state}"
-    parts = []
+    running = runner_state == "running"
     if st == "active":
-        parts.append("blocked by guard " + ", ".join(guards) if guards else "trading")
+        parts = ["blocked by guard " + ", ".join(guards) if guards else "trading" if running else "would trade"]
     elif v.get("pause_requested"):
-        parts.append(f"{st}; pause requested: {v['reason']} {v['detail']}".strip())
+        parts = [f"{st}; pause requested: {v['reason']} {v['detail']}".strip()]
     else:
-        parts.append(f"{st}: {v['reason']}" + (f" ({v['detail']})" if v["detail"] else ""))
-    if skips and st in ("active", "warming"):
+        parts = [f"{st}: {v['reason']}" + (f" ({v['detail']})" if v["detail"] else "")]
+    if not running:
+        parts.append(f"nobody runs it: runner {runner_state}")
+    elif skips and st in ("active", "warming"):
         parts.append("skips " + ", ".join(f"{r} {n:,}" for r, n in skips[:2]))
     return "; ".join(parts)
 
