@@ -54,6 +54,10 @@ def backtest(
 
     c = ctx()
     venues = c.venues()
+    if report is not None:
+        from runner.viz.report import check_report_path
+
+        check_report_path(report)
     loaded = load_variant(path, venues)
     streams = bind_streams(loaded, data)
     result = run_backtest(loaded, streams, led := c.ledger(), venues, capital)

@@ -147,6 +147,14 @@ def write_report(path: Path, doc: Mapping[str, Any]) -> None:
         raise BadInputError(f"--report {path}: cannot write: {exc.strerror or exc}") from None
 
 
+def check_report_path(path: Path) -> None:
+    """Refuse a report path that cannot be written before the run starts, not after."""
+    from runner.errors import BadInputError
+
+    if not path.parent.is_dir() or path.is_dir():
+        raise BadInputError(f"--report {path}: {'is a directory' if path.is_dir() else 'no such directory'}")
+
+
 def backtest_report(path: Path, loaded: Any, data: list[tuple[str, Path]], ledger: Any, venues: Any,
                     result: Any) -> None:
     """What ``runner backtest --report`` writes, from the finished run and its data files."""
