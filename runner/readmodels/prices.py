@@ -9,17 +9,32 @@ draws the fills' prices and says so): a picture never fails a page.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 MAX_BYTES = 32 * 1024 * 1024
+MAX_POINTS = 1500
 PREFER = ("bars", "quotes", "books", "binary-books")
+
+
+def thin(ts: Sequence[float], ys: Sequence[float], n: int = MAX_POINTS) -> list[tuple[float, float]]:
+    """At most about ``n`` points: each bucket keeps its low and its high, so spikes stay visible."""
+    if len(ts) <= n:
+        return list(zip(ts, ys, strict=True))
+    step = max(1, (2 * len(ts)) // n)
+    out: list[tuple[float, float]] = []
+    for i in range(0, len(ts), step):
+        seg = range(i, min(i + step, len(ts)))
+        lo = min(seg, key=ys.__getitem__)
+        hi = max(seg, key=ys.__getitem__)
+        out += [(ts[j], ys[j]) for j in sorted({lo, hi})]
+    return out
 
 
 def recorded_prices(home: Path, account: str, instrument: str, max_points: int = 1500
                     ) -> list[tuple[float, float]]:
     from runner.marketdata.readers import read_binary_books, read_events
     from runner.marketdata.recorder import latest
-    from runner.viz.report import thin
 
     root = home / "state" / "recordings"
     session = latest(root)

@@ -15,27 +15,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-MAX_POINTS = 1500
+from runner.readmodels.prices import thin
+
 NOT_EXITS = {"entry", "quote", "funding", ""}
 
 
 def _epoch(ts: str) -> float:
     d = datetime.fromisoformat(ts.replace("Z", "+00:00"))
     return (d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp()
-
-
-def thin(ts: Sequence[float], ys: Sequence[float], n: int = MAX_POINTS) -> list[tuple[float, float]]:
-    """At most about ``n`` points: each bucket keeps its low and its high, so spikes stay visible."""
-    if len(ts) <= n:
-        return list(zip(ts, ys, strict=True))
-    step = max(1, (2 * len(ts)) // n)
-    out: list[tuple[float, float]] = []
-    for i in range(0, len(ts), step):
-        seg = range(i, min(i + step, len(ts)))
-        lo = min(seg, key=ys.__getitem__)
-        hi = max(seg, key=ys.__getitem__)
-        out += [(ts[j], ys[j]) for j in sorted({lo, hi})]
-    return out
 
 
 def data_prices(loaded: Any, data: list[tuple[str, Path]]) -> dict[str, list[tuple[float, float]]]:
