@@ -47,6 +47,7 @@ def build(home: Path, seconds: float) -> tuple[object, str]:
              seconds * 4, 1.0)
     cli(home, "retire", "MR_v12", "--abandon", "--reason", "superseded by MR_v13")
     cli(home, "pause", "imbalance-scalper_v1", "--reason", "spread too wide overnight")
+    cli(home, "audit")  # records the abandoned exposure (and whatever else it finds); changes no state
     time.sleep(seconds)
     return runner, run_id
 

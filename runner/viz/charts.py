@@ -117,8 +117,8 @@ def price_fills_svg(prices: dict[str, Sequence[tuple[Any, float]]], fills: Seque
         mine = [f for f in fills if f["instrument"] == sym and f.get("qty")]
         line = prices.get(sym) or [(f["ts"], f["price"]) for f in mine]
         if line:
-            ax.plot(_times([p[0] for p in line]), [p[1] for p in line], color=INK, linewidth=0.9,
-                    drawstyle="default" if sym in prices else "steps-post")
+            ax.plot(_times([p[0] for p in line]), [p[1] for p in line], color=INK if sym in prices else MUTED,
+                    linewidth=0.9 if sym in prices else 0.6)
         for side, marker, color in (("buy", "^", UP), ("sell", "v", DOWN)):
             pts = [f for f in mine if f["side"] == side]
             if pts:

@@ -84,16 +84,16 @@ def report_doc(run: Mapping[str, Any], prices: Mapping[str, Sequence[tuple[float
             "equity": equity_curve(fills, prices or {}, capital, scale), "prices": dict(prices or {}),
             "fills": fills, "fills_truncated": run.get("fills_truncated", False), "trades": list(trades)[-200:],
             "currency": m.get("currency", ""), "events": run.get("events"),
-            "note": note or ("prices from the data files" if prices else
-                             "no data files at hand: positions marked at their fill prices")}
+            "note": note or ("Prices: the data files' mids" if prices else
+                             "No data files at hand: positions marked at their fill prices")}
 
 
 def charts(doc: Mapping[str, Any]) -> dict[str, str]:
     from runner.viz import charts as c
 
     ccy = doc["currency"] or "account currency"
-    return {"equity": c.equity_svg(doc["equity"], f"equity ({ccy})"),
-            "price": c.price_fills_svg(doc["prices"], doc["fills"][-2000:]),
+    return {"equity": c.equity_svg(doc["equity"], f"equity ({ccy})", width=12.0),
+            "price": c.price_fills_svg(doc["prices"], doc["fills"][-2000:], width=12.0),
             "exits": c.bars_svg(doc["exit_reasons"], "fills"), "skips": c.bars_svg(doc["skips"], "events")}
 
 
