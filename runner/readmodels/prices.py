@@ -12,13 +12,16 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-MAX_BYTES = 32 * 1024 * 1024
+MAX_BYTES = 16 * 1024 * 1024
 MAX_POINTS = 1500
+REREAD_S = 30.0  # a recording grows all the time: read again at most this often
+_cache: dict[tuple[str, str], tuple[float, list[tuple[float, float]]]] = {}
 PREFER = ("bars", "quotes", "books", "binary-books")
 
 
 def thin(ts: Sequence[float], ys: Sequence[float], n: int = MAX_POINTS) -> list[tuple[float, float]]:
-    """At most about ``n`` points: each bucket keeps its low and its high, so spikes stay visible."""
+    """At most about ``n`` points: each bucket keeps its low and its high, so spikes stay visible;
+    the first and the last point are always kept (a curve ends where the run ended)."""
     if len(ts) <= n:
         return list(zip(ts, ys, strict=True))
     step = max(1, (2 * len(ts)) // n)
@@ -27,12 +30,28 @@ def thin(ts: Sequence[float], ys: Sequence[float], n: int = MAX_POINTS) -> list[
         seg = range(i, min(i + step, len(ts)))
         lo = min(seg, key=ys.__getitem__)
         hi = max(seg, key=ys.__getitem__)
-        out += [(ts[j], ys[j]) for j in sorted({lo, hi})]
+        out += [(ts[j], ys[j]) for j in sorted({lo, hi} | ({0} if i == 0 else set())
+                                               | ({len(ts) - 1} if seg[-1] == len(ts) - 1 else set()))]
     return out
 
 
-def recorded_prices(home: Path, account: str, instrument: str, max_points: int = 1500
+def recorded_prices(home: Path, account: str, instrument: str, max_points: int = MAX_POINTS
                     ) -> list[tuple[float, float]]:
+    """The mids of the latest session (cached for ``REREAD_S``: pages poll every few seconds)."""
+    import time
+
+    key = (str(home / account), instrument)
+    hit = _cache.get(key)
+    if hit is not None and time.monotonic() - hit[0] < REREAD_S:
+        return hit[1]
+    points = _read(home, account, instrument, max_points)
+    if len(_cache) > 256:
+        _cache.clear()
+    _cache[key] = (time.monotonic(), points)
+    return points
+
+
+def _read(home: Path, account: str, instrument: str, max_points: int) -> list[tuple[float, float]]:
     from runner.marketdata.readers import read_binary_books, read_events
     from runner.marketdata.recorder import latest
 

@@ -25,20 +25,33 @@ def _epoch(ts: str) -> float:
     return (d if d.tzinfo else d.replace(tzinfo=UTC)).timestamp()
 
 
-def data_prices(loaded: Any, data: list[tuple[str, Path]]) -> dict[str, list[tuple[float, float]]]:
-    """Each instrument's mid over the run, read again from the data files (thinned)."""
+def data_prices(loaded: Any, data: list[tuple[str, Path]]) -> tuple[dict[str, list[tuple[float, float]]], set[str]]:
+    """Each instrument's mid over the run, read again from the data files (thinned), and the
+    binary legs among them: a binary market's book quotes ``M:yes`` and ``M:no`` in cents, as
+    the replay venue lists them (asks implied by the opposite bids)."""
     from runner.engine.backtest import merged
     from runner.kinds.registry import get_kind
     from runner.marketdata.binding import open_streams
 
     kind = get_kind(loaded.spec.kind)
     cols: dict[str, tuple[array, array]] = {}  # type: ignore[type-arg]
+    legs: set[str] = set()
+
+    def add(sym: str, ts: float, bid: float, ask: float) -> None:
+        if bid > 0 and ask > 0:
+            t, y = cols.setdefault(sym, (array("d"), array("d")))
+            t.append(ts)
+            y.append((bid + ask) / 2)
+
     for ev in merged(open_streams(loaded, kind, data)):  # type: ignore[arg-type]
-        if ev.bid > 0 and ev.ask > 0:
-            t, y = cols.setdefault(ev.instrument, (array("d"), array("d")))
-            t.append(ev.ts)
-            y.append((ev.bid + ev.ask) / 2)
-    return {sym: thin(t, y) for sym, (t, y) in cols.items()}
+        x = ev.extra
+        if "yes_ask" in x:
+            legs.update((f"{ev.instrument}:yes", f"{ev.instrument}:no"))
+            add(f"{ev.instrument}:yes", ev.ts, x.get("yes_bid", 0.0), x["yes_ask"])
+            add(f"{ev.instrument}:no", ev.ts, x.get("no_bid", 0.0), x["no_ask"])
+        else:
+            add(ev.instrument, ev.ts, ev.bid, ev.ask)
+    return {sym: thin(t, y) for sym, (t, y) in cols.items()}, legs
 
 
 def equity_curve(fills: Sequence[Mapping[str, Any]], prices: Mapping[str, Sequence[tuple[float, float]]],
@@ -146,10 +159,12 @@ def backtest_report(path: Path, loaded: Any, data: list[tuple[str, Path]], ledge
                     result: Any) -> None:
     """What ``runner backtest --report`` writes, from the finished run and its data files."""
     from runner.engine.backtest import backtest_instruments
-    from runner.money import unit_scale
+    from runner.money import CENTS_QUOTE, unit_scale
     from runner.readmodels.backtests import backtest_run
 
     run = backtest_run(ledger, result.run_id)
     assert run is not None, "the run was just stored"
+    prices, legs = data_prices(loaded, data)
     scale = {s: float(unit_scale(i.quote)) for s, i in backtest_instruments(loaded, venues).items()}
-    write_report(path, report_doc(run, data_prices(loaded, data), scale, result.trades))
+    scale.update({leg: float(unit_scale(CENTS_QUOTE)) for leg in legs})
+    write_report(path, report_doc(run, prices, scale, result.trades))

@@ -22,7 +22,7 @@ from runner.web.auth import TokenGate
 HERE = Path(__file__).parent
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
-REFRESH_MS = {"overview": 2000, "variant": 3000, "findings": 5000, "dust": 10000, "runs": 10000}
+REFRESH_MS = {"overview": 2000, "variant": 5000, "findings": 5000, "dust": 10000, "runs": 10000}
 
 
 def _templates() -> Any:
