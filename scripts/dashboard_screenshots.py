@@ -64,7 +64,8 @@ def shoot(base: str, out: Path, run_id: str) -> None:
             page.goto(base + path)
             page.wait_for_timeout(500)
             height = min(page.evaluate("document.documentElement.scrollHeight"), 1600)
-            page.screenshot(path=str(out / f"{name}.png"), clip={"x": 0, "y": 0, "width": 1200, "height": height})
+            page.screenshot(path=str(out / f"{name}.png"), full_page=True,
+                            clip={"x": 0, "y": 0, "width": 1200, "height": height})
             print(f"{out / name}.png")
         b.close()
 
