@@ -97,7 +97,7 @@ def report_doc(run: Mapping[str, Any], prices: Mapping[str, Sequence[tuple[float
             "equity": equity_curve(fills, prices or {}, capital, scale), "prices": dict(prices or {}),
             "fills": fills, "fills_truncated": run.get("fills_truncated", False), "trades": list(trades)[-200:],
             "currency": m.get("currency", ""), "events": run.get("events"),
-            "note": note or ("Prices: the data files' mids" if prices else
+            "note": note or ("Prices: the mids of the data files" if prices else
                              "No data files at hand: positions marked at their fill prices")}
 
 
@@ -168,3 +168,41 @@ def backtest_report(path: Path, loaded: Any, data: list[tuple[str, Path]], ledge
     scale = {s: float(unit_scale(i.quote)) for s, i in backtest_instruments(loaded, venues).items()}
     scale.update({leg: float(unit_scale(CENTS_QUOTE)) for leg in legs})
     write_report(path, report_doc(run, prices, scale, result.trades))
+
+
+MAX_DATA_BYTES = 64 * 1024 * 1024
+_stored: dict[str, tuple[dict[str, list[tuple[float, float]]], set[str]]] = {}
+
+
+def stored_run_prices(ledger: Any, run: Mapping[str, Any], home: Path
+                      ) -> tuple[dict[str, list[tuple[float, float]]], set[str]] | None:
+    """The data a stored run replayed, read again when it is still there: one regular file (the
+    run's start names it, relative paths taken from the home; with several, which instrument each
+    fed is not recorded) of at most
+    64 MiB, with the variant as it was then. Cached per run (a run never changes); None otherwise."""
+    from runner.readmodels.backtests import runs_ledger
+
+    rid = run["run_id"]
+    if rid in _stored:
+        return _stored[rid]
+    led = runs_ledger(ledger)
+    key = f"{run['variant']}@{rid}"
+    dep = led.deployment(key)
+    start = next((t for t in led.transitions(key, limit=None) if t.reason == "backtest_start"), None)
+    if dep is None or start is None or not start.detail.startswith("data: ") or ", " in start.detail:
+        return None
+    path = Path(start.detail.removeprefix("data: "))
+    path = path if path.is_absolute() else home / path  # as given to `runner backtest`, usually from the home
+    if not path.is_file() or path.stat().st_size > MAX_DATA_BYTES:
+        return None
+    try:
+        from runner.engine.backtest import bind_streams
+        from runner.spec.deployment_config import load_venues
+        from runner.spec.load import parse_variant
+
+        loaded = parse_variant(dep.yaml_text, Path(dep.path), load_venues(home))
+        got = data_prices(loaded, bind_streams(loaded, [str(path)]))
+    except Exception:  # noqa: BLE001 - a file changed or gone since: the report falls back to fill prices
+        return None
+    _stored[rid] = got
+    return got

@@ -77,7 +77,7 @@ class Dashboard:
         return self.html("runs.html", page="runs", d=pages.runs(self.ledger))
 
     def run(self, req: Request) -> Response:
-        d = pages.run(self.ledger, req.path_params["run_id"])
+        d = pages.run(self.ledger, self.home, req.path_params["run_id"])
         return self.html("run.html", page="runs", d=d) if d else self.missing(f"backtest run {req.path_params['run_id']}")
 
 

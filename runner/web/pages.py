@@ -123,14 +123,17 @@ def runs(ledger: Ledger) -> dict[str, Any]:
     return {"runs": backtest_runs(ledger)}
 
 
-def run(ledger: Ledger, run_id: str) -> dict[str, Any] | None:
+def run(ledger: Ledger, home: Path, run_id: str) -> dict[str, Any] | None:
     from runner.ledger.marks import latest_marks
-    from runner.money import unit_scale
+    from runner.money import CENTS_QUOTE, unit_scale
     from runner.readmodels.backtests import backtest_run
-    from runner.viz.report import render, report_doc
+    from runner.viz.report import render, report_doc, stored_run_prices
 
     r = backtest_run(ledger, run_id)
     if r is None:
         return None
     scale = {sym: float(unit_scale(q)) for (_a, sym), (q, _m, _t) in latest_marks(ledger).items()}
-    return {"run": r, "html": render(report_doc(r, None, scale), standalone=False)}
+    got = stored_run_prices(ledger, r, home)
+    prices, legs = got if got is not None else ({}, set())
+    scale.update({leg: float(unit_scale(CENTS_QUOTE)) for leg in legs})
+    return {"run": r, "html": render(report_doc(r, prices, scale), standalone=False)}

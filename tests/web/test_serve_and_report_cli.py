@@ -61,6 +61,21 @@ def test_backtest_report_is_one_self_contained_html_file_with_the_pictures_and_m
     assert html.count("<svg") >= 4 and "<path" in html
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", html)  # nothing fetched from anywhere
     assert "<script" not in html
+    # the dashboard's run page shows the same report, its prices read again from the same file
+    from starlette.testclient import TestClient
+
+    from runner.ledger.store import default_url
+    from runner.readmodels.readonly import open_readonly
+    from runner.web.app import create_app
+
+    led = open_readonly(default_url(home))
+    with TestClient(create_app(home, led)) as c:
+        page = c.get(f"/runs/{run_id}").text
+        assert run_id in c.get("/runs").text
+    led.close()
+    metrics = re.search(r'<div class="card kv" id="metrics">.*?</div>\n</div>', html, re.S)
+    assert metrics is not None and metrics.group(0) in page
+    assert "Prices: the mids of the data files" in html and "Prices: the mids of the data files" in page
     bad = _cli(home, "backtest", str(home / "strategies.d" / "MR_v13.yaml"), "--data", str(data),
                "--report", str(tmp_path / "no" / "such" / "dir" / "r.html"))
     assert bad.returncode == 2 and "--report" in bad.stderr and "Traceback" not in bad.stderr
