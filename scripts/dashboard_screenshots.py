@@ -46,6 +46,8 @@ def build(home: Path, seconds: float) -> tuple[object, str]:
     wait_for(lambda: any(v["position"] for v in cli_json(home, "status")["variants"] if v["id"] == "MR_v12"),
              seconds * 4, 1.0)
     cli(home, "retire", "MR_v12", "--abandon", "--reason", "superseded by MR_v13")
+    wait_for(lambda: any(v["state"] == "retired" for v in cli_json(home, "status")["variants"] if v["id"] == "MR_v12"),
+             60, 0.5)
     cli(home, "pause", "imbalance-scalper_v1", "--reason", "spread too wide overnight")
     cli(home, "audit")  # records the abandoned exposure (and whatever else it finds); changes no state
     time.sleep(seconds)
