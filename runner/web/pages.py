@@ -28,7 +28,7 @@ def why(v: dict[str, Any], runner_state: str, skips: list[tuple[str, int]], guar
     if v.get("last_error"):
         return str(v["last_error"])
     if st == "retired":
-        return "retired"
+        return "retired, still holding a position: see Findings (retired_flat)" if v.get("legs") else "retired"
     running = runner_state == "running"
     if st == "active":
         parts = ["blocked by guard " + ", ".join(guards) if guards else "trading" if running else "would trade"]
@@ -60,8 +60,8 @@ def overview(ledger: Ledger) -> dict[str, Any]:
             marks.setdefault(p["variant"], []).append(p)
     spark = sparklines(ledger, [v["id"] for v in doc["variants"]])
     for v in doc["variants"]:
-        v["why"] = why(v, doc["runner"]["state"], skips.get(v["id"], []), active)
         v["legs"] = marks.get(v["id"], [])
+        v["why"] = why(v, doc["runner"]["state"], skips.get(v["id"], []), active)
         v["spark"] = sparkline_svg(spark.get(v["id"], []))
     order = {"active": 0, "backoff": 1, "warming": 2, "pending": 3, "paused": 4, "quarantined": 5, "retiring": 6}
     doc["variants"].sort(key=lambda v: (order.get(v["state"], 9), v["id"]))
