@@ -7,6 +7,7 @@ runs to their own store (``state/backtests.db``) changes this module only.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -18,15 +19,26 @@ RUNS_LIMIT = 200
 FILLS_LIMIT = 20_000  # the report's markers and equity walk; a longer run is cut and says so
 
 
-def runs_ledger(ledger: Ledger) -> Ledger:
-    """Where backtest runs are stored (today: the live ledger)."""
-    return ledger
+_apart: dict[str, Ledger] = {}
 
 
-def backtest_runs(ledger: Ledger, limit: int = RUNS_LIMIT) -> list[dict[str, Any]]:
+def runs_ledger(ledger: Ledger, home: Path | None = None) -> Ledger:
+    """Where backtest runs are stored: ``state/backtests.db`` when the deployment keeps them
+    apart (opened read-only, once), else the live ledger."""
+    if home is None or not (home / "state" / "backtests.db").is_file():
+        return ledger
+    url = f"sqlite:///{(home / 'state' / 'backtests.db').resolve()}"
+    if url not in _apart:
+        from runner.readmodels.readonly import open_readonly
+
+        _apart[url] = open_readonly(url)
+    return _apart[url]
+
+
+def backtest_runs(ledger: Ledger, limit: int = RUNS_LIMIT, home: Path | None = None) -> list[dict[str, Any]]:
     """The latest runs, newest first: id, variant, times and the headline metrics."""
     q = (select(T_RUNS).where(T_RUNS.c.kind == "backtest").order_by(T_RUNS.c.started.desc()).limit(limit))
-    with runs_ledger(ledger).engine.connect() as conn:
+    with runs_ledger(ledger, home).engine.connect() as conn:
         rows = conn.execute(q).mappings().all()
     return [_run_row(r) for r in rows]
 
@@ -48,9 +60,9 @@ def _summary(text: str | None) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def backtest_run(ledger: Ledger, run_id: str) -> dict[str, Any] | None:
+def backtest_run(ledger: Ledger, run_id: str, home: Path | None = None) -> dict[str, Any] | None:
     """One run: its summary (metrics, skips), and its fills with each order's purpose, oldest first."""
-    led = runs_ledger(ledger)
+    led = runs_ledger(ledger, home)
     with led.engine.connect() as conn:
         r = conn.execute(select(T_RUNS).where(T_RUNS.c.run_id == run_id, T_RUNS.c.kind == "backtest")).mappings().first()
         if r is None:

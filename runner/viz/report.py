@@ -185,7 +185,7 @@ def stored_run_prices(ledger: Any, run: Mapping[str, Any], home: Path
     rid = run["run_id"]
     if rid in _stored:
         return _stored[rid]
-    led = runs_ledger(ledger)
+    led = runs_ledger(ledger, home)
     key = f"{run['variant']}@{rid}"
     dep = led.deployment(key)
     start = next((t for t in led.transitions(key, limit=None) if t.reason == "backtest_start"), None)

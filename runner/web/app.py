@@ -74,7 +74,7 @@ class Dashboard:
         return self.html("dust.html", page="dust", d=pages.dust(self.ledger))
 
     def runs(self, req: Request) -> Response:
-        return self.html("runs.html", page="runs", d=pages.runs(self.ledger))
+        return self.html("runs.html", page="runs", d=pages.runs(self.ledger, self.home))
 
     def run(self, req: Request) -> Response:
         d = pages.run(self.ledger, self.home, req.path_params["run_id"])

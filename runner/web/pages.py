@@ -117,10 +117,10 @@ def dust(ledger: Ledger) -> dict[str, Any]:
     return {"dust": [f.as_json() for f in fragments(ledger)], "plan": [p.as_json() for p in dust_plan(ledger)]}
 
 
-def runs(ledger: Ledger) -> dict[str, Any]:
+def runs(ledger: Ledger, home: Path) -> dict[str, Any]:
     from runner.readmodels.backtests import backtest_runs
 
-    return {"runs": backtest_runs(ledger)}
+    return {"runs": backtest_runs(ledger, home=home)}
 
 
 def run(ledger: Ledger, home: Path, run_id: str) -> dict[str, Any] | None:
@@ -129,7 +129,7 @@ def run(ledger: Ledger, home: Path, run_id: str) -> dict[str, Any] | None:
     from runner.readmodels.backtests import backtest_run
     from runner.viz.report import render, report_doc, stored_run_prices
 
-    r = backtest_run(ledger, run_id)
+    r = backtest_run(ledger, run_id, home)
     if r is None:
         return None
     scale = {sym: float(unit_scale(q)) for (_a, sym), (q, _m, _t) in latest_marks(ledger).items()}

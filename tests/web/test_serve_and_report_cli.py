@@ -79,6 +79,18 @@ def test_backtest_report_is_one_self_contained_html_file_with_the_pictures_and_m
     bad = _cli(home, "backtest", str(home / "strategies.d" / "MR_v13.yaml"), "--data", str(data),
                "--report", str(tmp_path / "no" / "such" / "dir" / "r.html"))
     assert bad.returncode == 2 and "--report" in bad.stderr and "Traceback" not in bad.stderr
-    con = sqlite3.connect(home / "state" / "ledger.db")
-    assert con.execute("SELECT COUNT(*) FROM runs WHERE kind = 'backtest'").fetchone()[0] == 1  # refused first
-    con.close()
+    assert _backtest_runs(home) == 1  # the bad --report was refused before the run
+
+
+def _backtest_runs(home: Path) -> int:
+    """Runs stored, wherever the deployment keeps them (the live ledger or state/backtests.db)."""
+    n = 0
+    for name in ("ledger.db", "backtests.db"):
+        if (home / "state" / name).exists():
+            con = sqlite3.connect(home / "state" / name)
+            try:
+                n += con.execute("SELECT COUNT(*) FROM runs WHERE kind = 'backtest'").fetchone()[0]
+            except sqlite3.OperationalError:  # no runs table in this file
+                pass
+            con.close()
+    return n
