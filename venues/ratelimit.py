@@ -72,8 +72,11 @@ KALSHI_TIERS: dict[str, dict[str, Limit]] = {
 }
 
 
+MINUTE_S = 60.0  # ``status`` reports use over the last minute against the limit per minute
+
+
 class _Bucket:
-    __slots__ = ("limit", "tokens", "stamp", "spent", "requests", "refused")
+    __slots__ = ("limit", "tokens", "stamp", "spent", "requests", "refused", "minute")
 
     def __init__(self, limit: Limit, now: float) -> None:
         self.limit = limit
@@ -82,6 +85,7 @@ class _Bucket:
         self.spent: deque[tuple[float, float]] = deque()  # (time, weight) within the last window
         self.requests = 0
         self.refused = 0
+        self.minute: deque[tuple[float, float, int]] = deque()  # (time, weight, 1 if a request) of the last minute
 
     def refill(self, now: float) -> None:
         lim = self.limit
@@ -89,6 +93,8 @@ class _Bucket:
         self.stamp = now
         while self.spent and self.spent[0][0] <= now - lim.window_s:
             self.spent.popleft()
+        while self.minute and self.minute[0][0] <= now - MINUTE_S:
+            self.minute.popleft()
 
     def floor(self, priority: Priority) -> float:
         if priority is Priority.CANCEL:
@@ -138,6 +144,7 @@ class RequestBudget:
             b.tokens -= weight
             b.requests += 1
             b.spent.append((now, weight))
+            b.minute.append((now, weight, 1))
 
     def charge(self, weight: float, *, bucket: str = "rest") -> None:
         """Weight the venue counts only after answering (Hyperliquid: 1 per 20 fills returned):
@@ -150,6 +157,7 @@ class RequestBudget:
             b.refill(now)
             b.tokens -= weight
             b.spent.append((now, weight))
+            b.minute.append((now, weight, 0))
 
     def penalize(self, retry_after: float | None) -> None:
         """The venue answered 429: no read on this account before its retry hint has passed."""
@@ -190,6 +198,9 @@ class RequestBudget:
                     "capacity": b.limit.capacity, "window_s": b.limit.window_s,
                     "available": round(b.tokens, 3), "spent_in_window": round(sum(w for _, w in b.spent), 3),
                     "requests": b.requests, "refused": b.refused,
+                    "requests_last_min": sum(n for _, _, n in b.minute),
+                    "weight_last_min": round(sum(w for _, w, _ in b.minute), 3),
+                    "limit_per_min": round(b.limit.capacity * MINUTE_S / b.limit.window_s, 3),
                 }
             return out
 
