@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TypeVar
 
-from runner.errors import TransientError
+from runner.errors import BudgetError, TransientError
 
 T = TypeVar("T")
 
@@ -113,6 +114,7 @@ class RequestBudget:
         self.account = account
         self._clock = clock
         now = clock()
+        self.limits = dict(limits)
         self._buckets = {name: _Bucket(lim, now) for name, lim in limits.items()}
         self._blocked_until = 0.0
         self._rate_limited = 0
@@ -138,7 +140,7 @@ class RequestBudget:
             if b.tokens - weight < floor - 1e-9:  # float refill: 0.3 s at 200/min is 0.999...
                 b.refused += 1
                 wait = (weight + floor - b.tokens) / b.limit.rate
-                raise TransientError(
+                raise BudgetError(
                     f"{self.account}: request budget {bucket!r} spent ({b.limit.capacity:g} per "
                     f"{b.limit.window_s:g}s); retry in {wait:.2f}s", venue=self.account, retry_after=wait)
             b.tokens -= weight
@@ -203,6 +205,29 @@ class RequestBudget:
                     "limit_per_min": round(b.limit.capacity * MINUTE_S / b.limit.window_s, 3),
                 }
             return out
+
+
+# weak: a budget lives as long as an adapter of the account does (a closed deployment's goes)
+_SHARED: weakref.WeakValueDictionary[tuple[str, str], RequestBudget] = weakref.WeakValueDictionary()
+_SHARED_LOCK = threading.Lock()
+
+
+def shared_budget(account: str, adapter: str, limits: Mapping[str, Limit]) -> RequestBudget:
+    """The one budget of ``account`` in this process: the trading loop's adapter and the
+    audits' own adapters spend from the same buckets, as the venue counts them together.
+    Limits changed in venues.yaml make a new budget."""
+    key = (account, adapter)
+    with _SHARED_LOCK:
+        b = _SHARED.get(key)
+        if b is None or b.limits != dict(limits):
+            b = _SHARED[key] = RequestBudget(account, limits)
+        return b
+
+
+def forget_shared_budgets() -> None:
+    """Drop every shared budget (tests: each starts with the venue's full limits)."""
+    with _SHARED_LOCK:
+        _SHARED.clear()
 
 
 def published(adapter: str, *, scale: float = 1.0, overrides: Mapping[str, Limit] | None = None) -> dict[str, Limit]:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from runner.errors import RunnerError
+from runner.errors import BudgetError, RunnerError
 from runner.ledger import models as m
 from runner.ledger.instruments import recorded_instruments
 from runner.ledger.order_states import OPEN as OPEN_STATUSES
@@ -87,6 +87,7 @@ class VenueData:
     instruments: Mapping[str, Instrument] = field(default_factory=dict)
     error: str | None = None
     nets_binary_legs: bool = False  # the venue nets YES against NO (Kalshi): compare netted
+    budget: bool = False  # unread because our own request budget refused (the venue was not asked)
 
 
 @contextmanager
@@ -181,6 +182,8 @@ def read_venue(ad: VenueAdapter, led: LedgerData) -> VenueData:
         pending = list(read_fills(ad, led.cursors.get(ad.account)))
         return VenueData(ad.account, positions, open_orders, lookups, pending, ad.instruments(),
                          nets_binary_legs=ad.capabilities.nets_binary_legs)
+    except BudgetError as exc:  # our own limit said no: the venue was not asked, nothing failed
+        return VenueData(ad.account, error=f"not read this cycle: {exc}", budget=True)
     except (RunnerError, OSError) as exc:
         return VenueData(ad.account, error=f"{type(exc).__name__}: {exc}")
 

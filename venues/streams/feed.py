@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from runner.errors import StaleDataError, TransientError
 from venues.base import BookSnapshot
-from venues.ratelimit import Limit, RequestBudget, published
+from venues.ratelimit import Limit, RequestBudget, published, shared_budget
 from venues.streams.book import BookCache
 from venues.streams.connection import ReconnectBackoff, StreamConnection
 from venues.streams.events import EventLog, StreamEvent, StreamState
@@ -202,7 +202,7 @@ def feed_for(account: str, adapter: str, settings: Any, *,
     venue's published limits (or ``limits``, e.g. a Kalshi tier) scaled by ``budget_scale``;
     the stream only if ``stream``."""
     base = published(adapter) if limits is None else dict(limits)
-    budget = RequestBudget(account, {k: v.scaled(settings.budget_scale) for k, v in base.items()})
+    budget = shared_budget(account, adapter, {k: v.scaled(settings.budget_scale) for k, v in base.items()})
     return AccountFeed(account, budget, protocol=protocol if settings.stream else None,
                        stream=stream if settings.stream else None, resync=resync,
                        stale_after_s=settings.stream_stale_s, fill_poll_s=settings.fill_poll_s)
