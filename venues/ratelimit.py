@@ -2,9 +2,11 @@
 
 Each venue states its limits as weight per window (Hyperliquid 1,200 a minute per address,
 an ``l2Book`` weighing 2; Kalshi's tiers as reads and writes per second; Alpaca 200 calls a
-minute; OKX 20 book requests per 2 s). A token bucket per limit refills continuously. Reads
-(books, fills, reconciliation, audits) may not spend the last ``reserve`` of a bucket: that
-share is kept for order entry and cancels, which therefore always go first. A 429 closes the
+minute; OKX 20 book requests per 2 s). A token bucket per limit refills continuously. Book
+polls (the REST fallback of a stream that is down, or of an account without one) stop at
+``poll_reserve`` (half); other reads (fills, lookups, reconciliation, audits) may not spend
+the last ``reserve`` of a bucket: that share is kept for order entry and cancels, which
+therefore always go first. A 429 closes the
 account to reads for the venue's retry hint (sending into a ban only lengthens it); orders and
 cancels are not held back here, because their own retry (the cancel backoff, the engine's
 transient backoff) already waits out the same hint and a cancel must not queue behind reads.
@@ -22,7 +24,9 @@ import threading
 import time
 import weakref
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any, TypeVar
@@ -35,7 +39,22 @@ T = TypeVar("T")
 class Priority(IntEnum):
     CANCEL = 0  # cancels: may spend everything, so a stop can always take its orders off the book
     ORDER = 1  # order entry: may spend the reserve, but not the last share kept for cancels
-    READ = 2  # books, fills, positions, audits: stop at the reserve
+    READ = 2  # fills, positions, order lookups, audits: stop at the reserve
+    POLL = 3  # books by REST while the stream is down: only the top share, so fills still get read
+
+
+_POLLING: ContextVar[bool] = ContextVar("budget_polling", default=False)
+
+
+@contextmanager
+def polling() -> Iterator[None]:
+    """Reads made inside are book polls (the stream's REST fallback): they spend at ``POLL``,
+    whatever priority the adapter's own plumbing gives a read."""
+    token = _POLLING.set(True)
+    try:
+        yield
+    finally:
+        _POLLING.reset(token)
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +65,14 @@ class Limit:
     window_s: float
     reserve: float = 0.2  # share of the capacity only orders and cancels may spend
     cancel_reserve: float = 0.05  # share of it only cancels may spend (a quoting storm cannot use it)
+    poll_reserve: float = 0.5  # share that book polling leaves to fills, lookups, orders and cancels
 
     @property
     def rate(self) -> float:
         return self.capacity / self.window_s
 
     def scaled(self, factor: float) -> Limit:
-        return Limit(self.capacity * factor, self.window_s, self.reserve, self.cancel_reserve)
+        return Limit(self.capacity * factor, self.window_s, self.reserve, self.cancel_reserve, self.poll_reserve)
 
 
 # Published limits by adapter name (sources in the README, "Rate limits"). Bucket names are
@@ -102,6 +122,8 @@ class _Bucket:
             return 0.0
         if priority is Priority.ORDER:  # whole requests: a 10-a-second bucket keeps none back
             return float(int(self.limit.capacity * self.limit.cancel_reserve))
+        if priority is Priority.POLL:
+            return self.limit.capacity * max(self.limit.poll_reserve, self.limit.reserve)
         return self.limit.capacity * self.limit.reserve
 
 
@@ -123,9 +145,11 @@ class RequestBudget:
     def spend(self, weight: float = 1.0, *, bucket: str = "rest", priority: Priority = Priority.READ) -> None:
         """Take ``weight`` from ``bucket`` or raise TransientError with the wait as retry_after.
         An unknown bucket (a venue with no published limit for it) is free."""
+        if priority is Priority.READ and _POLLING.get():
+            priority = Priority.POLL
         with self._lock:
             now = self._clock()
-            if now < self._blocked_until and priority is Priority.READ:
+            if now < self._blocked_until and priority >= Priority.READ:
                 wait = self._blocked_until - now
                 b = self._buckets.get(bucket)
                 if b is not None:

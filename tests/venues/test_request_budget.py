@@ -165,3 +165,47 @@ def test_the_lookup_that_finishes_a_hyperliquid_cancel_spends_at_the_cancels_pri
     with spent_as(Priority.CANCEL):
         _budgeted_post(post, budget, "/info", {"type": "orderStatus"}, 1.0)
     assert sent == ["orderStatus"]
+
+
+def test_book_polls_stop_at_half_the_budget_and_leave_the_rest_to_fills_orders_and_cancels() -> None:
+    from venues.ratelimit import polling
+
+    budget = hyperliquid(Clock())
+    polls = 0
+    while True:
+        try:
+            with polling():
+                budget.spend(2)  # an l2Book read as the stream's REST fallback
+        except TransientError:
+            break
+        polls += 1
+    assert polls == 300  # 1,200 a minute: books may take the top half
+    for _ in range(10):
+        budget.spend(20)  # userFillsByTime: fills are still read
+    budget.spend(1, priority=Priority.ORDER)
+    budget.spend(1, priority=Priority.CANCEL)
+
+
+def test_a_hyperliquid_account_polling_books_by_rest_still_reads_its_fills() -> None:
+    """The real SDK over faked HTTP, no stream: book polls until the budget says no, then a
+    fill read goes through; the refused poll is stale data (a skip), not a venue failure."""
+    import responses
+
+    from runner.errors import BudgetError, StaleDataError
+    from tests.venues.test_hyperliquid_fake import FakeHyperliquid, make_adapter
+    from venues.streams.feed import AccountFeed
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeHyperliquid(rsps)
+        ad = make_adapter(connect=False)
+        ad.feed = AccountFeed("hl-test", RequestBudget("hl-test", published("hyperliquid")))
+        ad.connect()
+        with pytest.raises(StaleDataError) as refused:
+            for _ in range(1000):
+                ad.book("BTC")
+        assert isinstance(refused.value.__cause__, BudgetError)
+        books = sum(1 for _w, body in fake.requests if body.get("type") == "l2Book")
+        assert 250 <= books <= 320  # about half of 1,200 weight at 2 each (it refills meanwhile)
+        ad.fills("0:")  # the fill cursor is read: its share was left alone
+        assert fake.requests[-1][1]["type"] == "userFillsByTime"
+        ad.close()

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from runner.errors import StaleDataError, TransientError
+from runner.errors import BudgetError, StaleDataError, TransientError
 from venues.base import BookSnapshot
-from venues.ratelimit import Limit, RequestBudget, published, shared_budget
+from venues.ratelimit import Limit, RequestBudget, polling, published, shared_budget
 from venues.streams.book import BookCache
 from venues.streams.connection import ReconnectBackoff, StreamConnection
 from venues.streams.events import EventLog, StreamEvent, StreamState
@@ -145,10 +145,11 @@ class AccountFeed:
                             book = replace(book, ts=as_of)
                     return book
         try:
-            return rest()
+            with polling():  # the REST fallback may spend only the polls' share of the budget
+                return rest()
         except TransientError as exc:
-            if not self.enabled:
-                raise
+            if not self.enabled and not isinstance(exc, BudgetError):
+                raise  # no stream to blame: the venue's own trouble, handled as such
             state = self._conn.state.value if self._conn else "off"
             raise StaleDataError(f"{self.account}: stale market data for {instrument}: stream {state}, "
                                  f"REST fallback refused ({exc})", venue=self.account,
