@@ -11,6 +11,10 @@ the ledger is written through the same :class:`~runner.ledger.store.Ledger` (eac
 its own connection from the pool; the database serializes the commits, and accounts write
 disjoint rows: their own variants' orders, fills and positions, their own fill cursor).
 
+Between steps a worker sleeps the loop's interval, or less: an account whose venue streams
+books is woken by the next book that arrives (``Wake``), so a streamed event reaches the
+strategy at once instead of at the next tick (``bench/stream_bench.py`` measures it).
+
 A ledger outage backs the worker off as it does the main loop; any other fault of a step is
 reported (once a minute) and the worker goes on: nothing kills a trading thread but a stop.
 """
@@ -25,12 +29,24 @@ from runner.engine.containment import LEDGER_ERRORS, LedgerOutage
 from runner.privacy import mask_text
 
 STOP_TIMEOUT_S = 30.0  # a clean stop waits this long for an account's cancels before leaving it
+MIN_GAP_S = 0.002  # a stream that never pauses still leaves the thread this breather between steps
+
+
+class Wake:
+    """What a worker waits on between steps: a version that moves when new data arrives
+    (``version()``) and a wait for it to move (``until(seen, timeout)``)."""
+
+    def __init__(self, version: Callable[[], int], until: Callable[[int, float], object]) -> None:
+        self.version = version
+        self.until = until
 
 
 class AccountWorker:
     def __init__(self, account: str, step: Callable[[str], None], interval_s: float,
-                 report: Callable[[str], None], on_stop: Callable[[str], None] | None = None) -> None:
+                 report: Callable[[str], None], on_stop: Callable[[str], None] | None = None,
+                 wake: Callable[[str], Wake | None] | None = None) -> None:
         self.account = account
+        self._wake = wake  # asked after each step: the account's stream may have started since
         self._step = step
         self._interval = interval_s
         self._report = report
@@ -64,6 +80,8 @@ class AccountWorker:
         while not self.stopping.is_set():
             t0 = time.monotonic()
             self.busy_since = t0
+            wake = self._wake(self.account) if self._wake is not None else None
+            seen = wake.version() if wake is not None else 0
             try:
                 self._step(self.account)
             except LEDGER_ERRORS as exc:
@@ -83,7 +101,12 @@ class AccountWorker:
             if outage.recovered():
                 self._report(f"{self.account}: ledger reachable again: trading resumes")
             self.steps += 1
-            self.stopping.wait(max(0.0, self._interval - (time.monotonic() - t0)))
+            left = max(0.0, self._interval - (time.monotonic() - t0))
+            if wake is not None and left > 0:
+                wake.until(seen, left)  # a new book ends the wait early
+                self.stopping.wait(MIN_GAP_S)
+            else:
+                self.stopping.wait(left)
         final = self.on_stop
         if final is not None:
             try:
@@ -96,8 +119,9 @@ class AccountWorkers:
     """The account threads of one runtime: started as accounts appear, stopped together."""
 
     def __init__(self, step: Callable[[str], None], interval_s: float, report: Callable[[str], None],
-                 on_stop: Callable[[str], None] | None = None) -> None:
+                 on_stop: Callable[[str], None] | None = None, wake: Callable[[str], Wake | None] | None = None) -> None:
         self._step = step
+        self._wake = wake
         self._interval = interval_s
         self._report = report
         self._on_stop = on_stop
@@ -106,7 +130,7 @@ class AccountWorkers:
     def ensure(self, accounts: list[str]) -> None:
         for account in accounts:
             if account not in self.workers:
-                w = AccountWorker(account, self._step, self._interval, self._report, self._on_stop)
+                w = AccountWorker(account, self._step, self._interval, self._report, self._on_stop, self._wake)
                 self.workers[account] = w
                 w.start()
 

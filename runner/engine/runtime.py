@@ -20,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from runner.engine.account_workers import AccountWorkers
+from runner.engine.account_workers import AccountWorkers, Wake
 from runner.engine.accounts import account_config
 from runner.engine.binary_netting import book_netted_pairs, held_markets
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
@@ -317,7 +317,7 @@ class Runtime:
             concurrent = not is_in_memory(self.ledger.url)
         if concurrent and self.workers is None:
             self.workers = AccountWorkers(self._account_step, self.config.loop_interval_s, self.reporter.error,
-                                          on_stop=self._cancel_on_stop)
+                                          on_stop=self._cancel_on_stop, wake=self._stream_wake)
         while not should_stop() and (end is None or time.monotonic() < end):
             t0 = time.monotonic()
             try:
@@ -359,6 +359,15 @@ class Runtime:
         if self.audit_schedule is not None:
             self.audit_schedule.tick()
         self._periodic(now)
+
+    def _stream_wake(self, account: str) -> Wake | None:
+        """An account whose stream is live wakes its thread with each new book (see account_workers)."""
+        feed = getattr(self.adapters.get(account), "feed", None)
+        conn = feed.connection if feed is not None and feed.enabled else None
+        if conn is None or not conn.is_live():
+            return None
+        cache = feed.cache  # type: ignore[union-attr]
+        return Wake(lambda: cache.version, lambda seen, t: cache.wait(lambda: cache.version != seen, t))
 
     def _account_step(self, account: str) -> None:
         """An account thread's step: its books, decisions, orders and fills, then its chores."""
