@@ -117,6 +117,18 @@ class _Bucket:
         while self.minute and self.minute[0][0] <= now - MINUTE_S:
             self.minute.popleft()
 
+    def window_sum(self) -> float:
+        return sum(w for _, w in self.spent)
+
+    def frees_in(self, need: float, now: float) -> float:
+        """How long until ``need`` weight leaves the rolling window."""
+        got = 0.0
+        for t, w in self.spent:
+            got += w
+            if got >= need - 1e-9:
+                return max(0.0, t + self.limit.window_s - now)
+        return self.limit.window_s
+
     def floor(self, priority: Priority) -> float:
         if priority is Priority.CANCEL:
             return 0.0
@@ -161,9 +173,12 @@ class RequestBudget:
                 return
             b.refill(now)
             floor = b.floor(priority)
-            if b.tokens - weight < floor - 1e-9:  # float refill: 0.3 s at 200/min is 0.999...
+            # the bucket's tokens, and the window's sum: a full bucket after a quiet spell must
+            # not let a rolling window hold more than the venue publishes (twice it, otherwise)
+            free = min(b.tokens, b.limit.capacity - b.window_sum())
+            if free - weight < floor - 1e-9:  # float refill: 0.3 s at 200/min is 0.999...
                 b.refused += 1
-                wait = (weight + floor - b.tokens) / b.limit.rate
+                wait = max((weight + floor - b.tokens) / b.limit.rate, b.frees_in(weight + floor - free, now))
                 raise BudgetError(
                     f"{self.account}: request budget {bucket!r} spent ({b.limit.capacity:g} per "
                     f"{b.limit.window_s:g}s); retry in {wait:.2f}s", venue=self.account, retry_after=wait)
