@@ -268,6 +268,9 @@ class Runtime:
     def _on_order(self, eng: VariantEngine, req, purpose: str) -> None:  # type: ignore[no-untyped-def]
         w = eng.working.get(req.client_order_id)
         self._own(req.client_order_id, eng, w.group if w else None)
+        feed = getattr(eng.venue, "feed", None)
+        if feed is not None:
+            feed.order_sent()  # its fills are read on the next step, not at the next poll
 
     def _own(self, cid: str, eng: VariantEngine, group: str | None) -> None:
         """Remember who placed an order (and its group) for the fills to come. A cache of the

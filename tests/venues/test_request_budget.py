@@ -230,3 +230,22 @@ def test_a_hyperliquid_account_polling_books_by_rest_still_reads_its_fills() -> 
         ad.fills("0:")  # the fill cursor is read: its share was left alone
         assert fake.requests[-1][1]["type"] == "userFillsByTime"
         ad.close()
+
+
+def test_without_a_stream_fill_reads_are_paced_within_a_quarter_of_the_budget_and_an_order_brings_one_early() -> None:
+    from venues.streams.feed import AccountFeed
+
+    clock = Clock()
+    feed = AccountFeed("hl", hyperliquid(clock), fill_weight=20, clock=clock)  # userFillsByTime weighs 20
+    assert feed.fill_poll_down_s == pytest.approx(4.0)  # 20 / (25 % of 20 a second)
+    assert feed.fills_due()
+    clock.t += 0.2
+    assert not feed.fills_due()  # a 5 Hz loop does not read fills 5 times a second
+    feed.order_sent()
+    assert not feed.fills_due()  # not twice within half a second
+    clock.t += 0.4
+    assert feed.fills_due()  # the order's fills come on the next step, not 4 s later
+    clock.t += 0.2
+    assert not feed.fills_due()
+    clock.t += 4.0
+    assert feed.fills_due()

@@ -104,6 +104,7 @@ class AccountFeed:
         self._clock = clock
         self._conn: Stream | None = None
         self._woken = threading.Event()
+        self._sent = threading.Event()  # an order was sent: without a stream, read fills soon
         self._last_fill_read = 0.0
         self._follow_until = 0.0
         self._lock = threading.Lock()
@@ -170,9 +171,12 @@ class AccountFeed:
         conn = self._conn
         now = self._clock()
         if conn is None or not conn.is_live():  # polled: paced within the fills' share of the budget
-            if now - self._last_fill_read < self.fill_poll_down_s and not self._woken.is_set():
+            since = now - self._last_fill_read
+            sent = self._sent.is_set() and since >= FILL_FOLLOW_EVERY_S  # an order just went out
+            if since < self.fill_poll_down_s and not self._woken.is_set() and not sent:
                 return False
             self._woken.clear()
+            self._sent.clear()
             self._last_fill_read = now
             return True
         if self._woken.is_set():
@@ -183,6 +187,11 @@ class AccountFeed:
             return False
         self._last_fill_read = now
         return True
+
+    def order_sent(self) -> None:
+        """An order went out: without a stream to signal its fills, the next read comes early
+        (a taker's fill read 4 s later lets a strategy act on a position it no longer has)."""
+        self._sent.set()
 
     # --- state -----------------------------------------------------------------------------
     def drain_events(self) -> list[StreamEvent]:
