@@ -665,8 +665,7 @@ class Runtime:
             last["heartbeat"] = now
             self._reload_venues()
             self._renew_leases()
-            if self.streams.recorder is not None:
-                self.streams.recorder.flush()  # a recording is readable (and survives a kill) within a second
+            self.streams.flush_recording()  # a recording is readable (and survives a kill) within a second
             self._adopt_unowned()
             self._publish_streams()
             self.ledger.heartbeat(self.runner_id, socket.gethostname(), os.getpid(),
