@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from runner.engine.account_workers import AccountWorkers, Wake
+from runner.engine.account_workers import STOP_TIMEOUT_S, AccountWorkers, Wake
 from runner.engine.accounts import account_config
 from runner.engine.binary_netting import book_netted_pairs, held_markets
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
@@ -68,6 +69,7 @@ from venues.base import OrderRequest, OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
+JOIN_S = 5.0  # when run() returns, how long an account thread inside a venue call is waited for
 
 
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
@@ -320,7 +322,17 @@ class Runtime:
             concurrent = not is_in_memory(self.ledger.url)
         if concurrent and self.workers is None:
             self.workers = AccountWorkers(self._account_step, self.config.loop_interval_s, self.reporter.error,
-                                          on_stop=self._cancel_on_stop, wake=self._stream_wake)
+                                          wake=self._stream_wake)
+        try:
+            self._loop(end, outage, should_stop)
+        finally:
+            if self.workers is not None:  # run() returns with no account thread trading
+                for account in self.workers.stop(clean=False, timeout=JOIN_S):
+                    self.reporter.error(f"{account}: its trading thread is still inside a venue call; "
+                                        "left to finish on its own")
+                self.workers = None
+
+    def _loop(self, end: float | None, outage: LedgerOutage, should_stop: Callable[[], bool]) -> None:
         while not should_stop() and (end is None or time.monotonic() < end):
             t0 = time.monotonic()
             try:
@@ -808,6 +820,24 @@ class Runtime:
                         w.filled = booked
                     eng.on_report(rep)
 
+    def _cancel_everywhere(self) -> None:
+        """Each account cancels on a thread of its own, all at once: a venue that does not
+        answer holds up only its own cancels (at most STOP_TIMEOUT_S), not the others'."""
+        accounts = self._accounts()
+        if len(accounts) <= 1:
+            self._cancel_on_stop()
+            return
+        threads = [threading.Thread(target=self._cancel_on_stop, args=(a,), name=f"stop-{a}", daemon=True)
+                   for a in accounts]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + STOP_TIMEOUT_S
+        for account, t in zip(accounts, threads, strict=True):
+            t.join(max(0.0, deadline - time.monotonic()))
+            if t.is_alive():
+                self.reporter.error(f"{account}: cancelling resting orders on stop: no answer in "
+                                    f"{STOP_TIMEOUT_S:.0f}s; the next start reconciles them by client id")
+
     def _cancel_on_stop(self, account: str | None = None) -> None:
         """Resting orders must not fill while nobody manages them; a venue that does not answer
         is reported and the stop goes on (the next start reconciles the orders by client id)."""
@@ -823,13 +853,8 @@ class Runtime:
     def stop(self, clean: bool = False) -> None:
         """Release everything; a ``clean`` stop (Ctrl-C, SIGTERM, ``--duration``) first cancels
         the variants' resting orders unless their account says ``on_stop: leave``."""
-        if self.workers is not None:  # each account cancels on its own thread, all at once
-            for account in self.workers.stop(clean):
-                self.reporter.error(f"{account}: its trading thread did not stop in time (venue not "
-                                    "answering); resting orders are reconciled by client id at the next start")
-            self.workers = None
-        elif clean:
-            self._cancel_on_stop()
+        if clean:
+            self._cancel_everywhere()
         if self.streams.recorder is not None:
             self.streams.recorder.close()
             self.streams.recorder = None
