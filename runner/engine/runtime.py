@@ -412,7 +412,9 @@ class Runtime:
                 self._let_go(vid, f"order refused by the lease fence ({self.engines[vid].fenced})")
 
     def _trade(self, account: str) -> None:
-        self._adopt_recorded_states(account)
+        # on an account thread, read the states afresh: the control thread's copy may predate a
+        # transition this thread just made, and adopting it would undo that transition in memory
+        self._adopt_recorded_states(account, fresh=self.workers is not None)
         self._market(account)
         self._fills(account)
         self._book_records(self.clock(), account)
@@ -440,11 +442,12 @@ class Runtime:
         self._account_last[key] = now
         return True
 
-    def _adopt_recorded_states(self, account: str | None = None) -> None:
+    def _adopt_recorded_states(self, account: str | None = None, fresh: bool = False) -> None:
         """Operator commands arrive as transitions written by another process: adopt them."""
         if account is None:
             self._recorded = self.ledger.states()
-        for vid, rec in list(self._recorded.items()):
+        recorded = self.ledger.states() if fresh else self._recorded
+        for vid, rec in list(recorded.items()):
             eng = self.engines.get(vid)
             if eng is not None and (account is None or eng.venue.account == account) and eng.state.value != rec.state:
                 old = eng.state

@@ -42,3 +42,26 @@ def test_a_failing_step_is_reported_and_the_thread_goes_on_and_a_clean_stop_runs
     assert worker.join(5)
     assert said == ["a: trading step failed: ValueError: a bug"]
     assert calls[-1] == "stop a"
+
+
+def test_an_account_thread_keeps_the_transition_it_just_made_over_the_control_threads_older_copy(tmp_path) -> None:
+    """The control thread reads the states, then the account thread quarantines a variant:
+    the account thread's next step must not adopt the older copy and undo it in memory."""
+    from runner.engine.account_workers import AccountWorkers
+    from runner.lifecycle import State, Trigger
+    from tests.kit.deployment import Desk
+
+    d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
+    eng = d.rt.engines["MR_v1"]
+    assert eng.state is State.ACTIVE
+    d.rt.workers = AccountWorkers(d.rt._account_step, 1.0, print)  # thread mode, threads not started
+    try:
+        d.rt._control(d.now[0])  # the control thread's copy: active
+        d.rt.life.fire(eng, Trigger.QUARANTINE, "rejected", "refused by the venue")  # on the account thread
+        d.rt._account_step("sim")
+        assert eng.state is State.QUARANTINED
+        assert d.ledger.state("MR_v1").state == "quarantined"  # type: ignore[union-attr]
+    finally:
+        d.rt.workers = None
+        d.rt.stop()
+        d.ledger.close()
