@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
-from runner.engine.account_workers import STOP_TIMEOUT_S, AccountWorkers, Wake
+from runner.engine.account_workers import STOP_TIMEOUT_S, AccountWorkers, Wake, each_at_once
 from runner.engine.accounts import account_config
 from runner.engine.binary_netting import book_netted_pairs, held_markets
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
@@ -824,22 +823,10 @@ class Runtime:
                     eng.on_report(rep)
 
     def _cancel_everywhere(self) -> None:
-        """Each account cancels on a thread of its own, all at once: a venue that does not
-        answer holds up only its own cancels (at most STOP_TIMEOUT_S), not the others'."""
-        accounts = self._accounts()
-        if len(accounts) <= 1:
-            self._cancel_on_stop()
-            return
-        threads = [threading.Thread(target=self._cancel_on_stop, args=(a,), name=f"stop-{a}", daemon=True)
-                   for a in accounts]
-        for t in threads:
-            t.start()
-        deadline = time.monotonic() + STOP_TIMEOUT_S
-        for account, t in zip(accounts, threads, strict=True):
-            t.join(max(0.0, deadline - time.monotonic()))
-            if t.is_alive():
-                self.reporter.error(f"{account}: cancelling resting orders on stop: no answer in "
-                                    f"{STOP_TIMEOUT_S:.0f}s; the next start reconciles them by client id")
+        """Each account cancels on a thread of its own, all at once (see ``each_at_once``)."""
+        for account in each_at_once(self._accounts(), self._cancel_on_stop):
+            self.reporter.error(f"{account}: cancelling resting orders on stop: no answer in "
+                                f"{STOP_TIMEOUT_S:.0f}s; the next start reconciles them by client id")
 
     def _cancel_on_stop(self, account: str | None = None) -> None:
         """Resting orders must not fill while nobody manages them; a venue that does not answer
