@@ -1,7 +1,7 @@
 """Stream events and stream status per account, as the running runner records them.
 
 Venues never write the ledger: the runtime drains each adapter's stream events and status
-and writes them here; ``runner status``, ``runner events --streams`` and the freshness audit
+and writes them here; ``runner status`` and the freshness audit
 read them from another process.
 """
 
