@@ -58,6 +58,7 @@ from runner.ledger.order_states import OPEN as OPEN_STATUSES
 from runner.ledger.order_states import fill_from_report, filled_after
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill, is_in_memory
+from runner.ledger.streams import prune_events
 from runner.ledger.types import from_epoch
 from runner.lifecycle import Action, State, Trigger, allowed, pause_requested, respond
 from runner.privacy import mask_text, mask_url
@@ -698,6 +699,8 @@ class Runtime:
 
     def _publish_streams(self) -> None:
         """Each account's stream state and budget use (reads only: no venue call)."""
+        if self._due("*", "prune stream events", self.clock(), 3600.0):
+            prune_events(self.ledger)  # a week is kept
         stalled = {a: w.stalled_s() for a, w in self.workers.workers.items()} if self.workers else {}
         self.board.publish(self.ledger, self.runner_id,
                            {a: ad.stream_status() for a, ad in list(self.adapters.items())}, stalled)
