@@ -37,16 +37,13 @@ def accounts_view(ledger: Ledger) -> list[dict[str, Any]]:
 
 
 def account_line(a: dict[str, Any]) -> str:
-    """``hl: stream connected; budget rest 312/1200 a min (26%)``, at most one line."""
+    """``hl: stream connected; budget/min rest 312/1200``: one line, within 80 columns."""
     state = a["stream"] + (f" {a['down_s']:.0f}s" if a.get("down_s") else "")
     parts = []
     for name, b in a["budget"].items():
-        lim = b.get("limit_per_min") or 0
-        used = b.get("weight_last_min", 0)
-        share = f" ({100 * used / lim:.0f}%)" if lim else ""
-        refused = f", {b['refused']} refused" if b.get("refused") else ""
-        parts.append(f"{name} {used:g}/{lim:g} a min{share}{refused}")
-    budget = ("; budget " + ", ".join(parts)) if parts else ""
+        refused = f" ({b['refused']} refused)" if b.get("refused") else ""
+        parts.append(f"{name} {b.get('weight_last_min', 0):g}/{b.get('limit_per_min') or 0:g}{refused}")
+    budget = ("; budget/min " + ", ".join(parts)) if parts else ""
     busy = f"; busy {a['thread_busy_s']:.0f}s" if (a.get("thread_busy_s") or 0) >= 5 else ""
     old = f" (as of {a['as_of_s']:.0f}s ago)" if (a.get("as_of_s") or 0) > 10 else ""
     return f"{a['account']}: stream {state}{budget}{busy}{old}"
