@@ -46,6 +46,11 @@ class StaleDataError(TransientError):
     fallback is refused (budget spent, rate limited, venue down). A skip, never an old book."""
 
 
+class BudgetError(TransientError):
+    """Our own request budget refused the call: the venue was not asked (nothing failed there).
+    Callers that only read (audits, polls) skip quietly and come back after ``retry_after``."""
+
+
 class AmbiguousError(RunnerError):
     """The request may or may not have taken effect (timeout after send): look it up first."""
 

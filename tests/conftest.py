@@ -14,9 +14,11 @@ def _no_stream_outlives_its_test() -> Iterator[None]:
     """A test that builds an adapter with create() (streaming on) and never closes it would
     leave its stream thread dialling the real venue for the rest of the run: close it."""
     yield
+    from venues.ratelimit import forget_shared_budgets
     from venues.streams.feed import close_started
 
     close_started()
+    forget_shared_budgets()
 
 
 @pytest.fixture

@@ -19,6 +19,8 @@ SIGNATURE_KEYS = ("difference", "unexplained")  # the size of the breach, signed
 
 
 def needs_second_reading(f: Finding) -> bool:
+    if f.check == "freshness" and str(f.evidence.get("subject", "")).startswith("stream:"):
+        return f.severity is Severity.WARNING  # a stream down: one reading may catch a reconnect
     return f.severity is Severity.CRITICAL and (
         f.check == "ledger_vs_venue" or (f.check == "retired_flat" and f.evidence.get("source") == "venue"))
 

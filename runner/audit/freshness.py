@@ -1,7 +1,8 @@
 """Freshness: the runner's heartbeat and its market data are recent while any variant is live.
 
 Pure: ``(LedgerData, venues) -> list[Finding]``; it needs no venue, only the heartbeats the
-running runner writes every second (with the time of the last market event it saw).
+running runner writes every second (with the time of the last market event it saw) and
+what it recorded of each account's stream (``stream_health``).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Mapping
 
 from runner.audit.findings import Finding, Severity
 from runner.audit.inputs import LedgerData, VenueData, age_s
+from runner.audit.stream_health import stream_health
 
 
 def freshness(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[Finding]:
@@ -38,4 +40,4 @@ def freshness(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[Finding
                             "limit_s": s.stale_data_s},
                            "stale-data", f"market data is {'missing' if md_age is None else f'{md_age:.0f}s old'} "
                                          f"(limit {s.stale_data_s:.0f}s)"))
-    return out
+    return out + stream_health(led)

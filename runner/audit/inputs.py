@@ -16,7 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from runner.errors import RunnerError
+from runner.errors import BudgetError, RunnerError
 from runner.ledger import models as m
 from runner.ledger.instruments import recorded_instruments
 from runner.ledger.order_states import OPEN as OPEN_STATUSES
@@ -34,6 +34,8 @@ class Settings:
 
     stale_data_s: float = 30.0
     heartbeat_stale_s: float = 15.0
+    stream_down_s: float = 60.0  # a venue stream down (REST polling meanwhile) longer than this is a finding
+    stream_window_s: float = 600.0  # gaps and resyncs of this recent past are reported (information)
     order_grace_s: float = 30.0  # an order younger than this may still be in flight
     fee_tolerance: Decimal = Decimal("0.10")  # fraction above the venue's schedule
     slippage_tolerance_bps: Decimal = Decimal("5")  # beyond the variant's own slippage cap
@@ -53,6 +55,8 @@ class LedgerData:
     cursors: dict[str, str | None]
     settings: Settings = Settings()
     flags: dict[str, dict[str, tuple[int, datetime]]] = field(default_factory=dict)  # variant -> flag -> (n, last)
+    streams: dict[str, m.StreamStatusRow] = field(default_factory=dict)  # account -> stream state the runner saw
+    stream_events: list[m.StreamEventRow] = field(default_factory=list)  # recent ones, oldest first
 
     @property
     def fill_keys(self) -> set[str]:
@@ -87,6 +91,7 @@ class VenueData:
     instruments: Mapping[str, Instrument] = field(default_factory=dict)
     error: str | None = None
     nets_binary_legs: bool = False  # the venue nets YES against NO (Kalshi): compare netted
+    budget: bool = False  # unread because our own request budget refused (the venue was not asked)
 
 
 @contextmanager
@@ -114,6 +119,7 @@ def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
     from sqlalchemy import func, select
 
     from runner.ledger.store import T_CURSORS, T_EVENTS, T_FILLS, T_ORDERS, T_POS, T_SKIPS, T_STATE
+    from runner.ledger.streams import T_STREAM_EVENTS, T_STREAM_STATUS
 
     last = select(T_EVENTS.c.client_order_id, func.max(T_EVENTS.c.id).label("i")).group_by(T_EVENTS.c.client_order_id)
     with snapshot(ledger) as conn:
@@ -134,11 +140,15 @@ def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
         q = select(T_SKIPS).where(T_SKIPS.c.run_id == m.MAIN_RUN, T_SKIPS.c.reason.like("flag\\_%", escape="\\"))
         for r in conn.execute(q).mappings():
             flags.setdefault(r["variant"], {})[r["reason"]] = (r["count"], r["last_ts"])
+        streams = {r["account"]: m.StreamStatusRow(**r) for r in conn.execute(select(T_STREAM_STATUS)).mappings()}
+        since = utcnow() - timedelta(seconds=settings.stream_window_s)
+        q = select(T_STREAM_EVENTS).where(T_STREAM_EVENTS.c.ts >= since).order_by(T_STREAM_EVENTS.c.id)
+        events = [m.StreamEventRow(**r) for r in conn.execute(q).mappings()]
     return LedgerData(
         now=utcnow(), positions=positions, fills=fills, orders=orders, status=status, states=states,
         deployments={d.variant: d for d in ledger.deployments() if "@" not in d.variant},
         instruments=recorded_instruments(ledger), heartbeats=ledger.heartbeats(), cursors=cursors,
-        settings=settings, flags=flags,
+        settings=settings, flags=flags, streams=streams, stream_events=events,
     )
 
 
@@ -181,6 +191,8 @@ def read_venue(ad: VenueAdapter, led: LedgerData) -> VenueData:
         pending = list(read_fills(ad, led.cursors.get(ad.account)))
         return VenueData(ad.account, positions, open_orders, lookups, pending, ad.instruments(),
                          nets_binary_legs=ad.capabilities.nets_binary_legs)
+    except BudgetError as exc:  # our own limit said no: the venue was not asked, nothing failed
+        return VenueData(ad.account, error=f"not read this cycle: {exc}", budget=True)
     except (RunnerError, OSError) as exc:
         return VenueData(ad.account, error=f"{type(exc).__name__}: {exc}")
 

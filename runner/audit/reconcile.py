@@ -5,6 +5,11 @@ A venue fill is adopted when its client order id belongs to an order the ledger 
 under the same fill key the runner uses, so adopting is idempotent and a later read by a
 running runner changes nothing. A fill of an unknown order is reported, never booked.
 Reconcile never sends, cancels or amends an order.
+
+The running runner's scheduled reconcile is incremental: it reads the venue's fills from its
+own cursor (``reconcile`` in the cursors table) onwards, so a cycle costs a page or two of
+requests, not the account's whole fill history (which on a real venue would spend the
+request budget and stall trading). ``runner reconcile`` from the command line reads it all.
 """
 
 from __future__ import annotations
@@ -16,15 +21,17 @@ from pathlib import Path
 from runner.audit import store
 from runner.audit.confirm import confirm, needs_second_reading
 from runner.audit.findings import Finding, Severity
-from runner.audit.inputs import LedgerData, adapter_factory, gather_venues, late_orders, read_fills, read_ledger
+from runner.audit.inputs import LedgerData, adapter_factory, gather_venues, late_orders, read_ledger
 from runner.audit.venue_checks import ledger_vs_venue, orphan_orders
-from runner.errors import RunnerError
+from runner.errors import BudgetError, RunnerError
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger, NewFill
 from runner.spec.deployment_config import VenuesConfig
 from venues.base import FillReport, VenueAdapter
 
 CHECKS = ("reconcile", "ledger_vs_venue", "orphan_orders")
+CURSOR = "reconcile"  # the scheduled reconcile's own place in each account's fill history
+MAX_PAGES = 100
 
 
 @dataclass
@@ -75,7 +82,8 @@ def adopt(led: LedgerData, account: str, fills: Iterable[FillReport]) -> tuple[l
 
 def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor: str = "operator",
               adapters: dict[str, VenueAdapter] | None = None,
-              confirm_with: Callable[[list[Finding]], list[Finding]] | None = None) -> ReconcileResult:
+              confirm_with: Callable[[list[Finding]], list[Finding]] | None = None,
+              incremental: bool = False) -> ReconcileResult:
     """Every account the ledger uses: adopt missed fills, then compare positions and orders.
 
     A position breach is confirmed by ``confirm_with`` (the runner's schedule: against the
@@ -96,7 +104,8 @@ def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor:
         if adapters is not None:
             adapters.setdefault(account, ad)
         try:
-            fills = list(read_fills(ad, None))
+            start = ledger.cursor(account, CURSOR) if incremental else None
+            fills, end = _read_from(ad, start)
         except (RunnerError, OSError) as exc:
             out.findings.append(_unreadable(account, exc))
             continue
@@ -106,6 +115,8 @@ def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor:
         new, unexplained = adopt(led, account, fills)
         out.adopted += ledger.apply_fills(new)
         out.findings += unexplained
+        if incremental and end != start:
+            ledger.set_cursor(account, end, CURSOR)
     compared = _compare(ledger, venues_config, make, adapters)
     if confirm_with is not None:
         compared = confirm_with(compared)
@@ -123,7 +134,23 @@ def _compare(ledger: Ledger, venues_config: VenuesConfig, make, adapters) -> lis
     return ledger_vs_venue(led, venues) + orphan_orders(led, venues)
 
 
+def _read_from(ad: VenueAdapter, cursor: str | None) -> tuple[list[FillReport], str | None]:
+    """Every fill after ``cursor`` (bounded pages) and the cursor after the last of them."""
+    out: list[FillReport] = []
+    for _ in range(MAX_PAGES):
+        page = ad.fills(cursor)
+        out += page.fills
+        if not page.fills or page.cursor == cursor:
+            break
+        cursor = page.cursor
+    return out, cursor
+
+
 def _unreadable(account: str, exc: BaseException) -> Finding:
+    if isinstance(exc, BudgetError):  # our own budget kept the reads for trading: the venue was not asked
+        return Finding("reconcile", Severity.INFO, None, {"subject": f"{account}:budget", "error": str(exc)},
+                       "audit-check-failed", f"reconcile: {account} not read this cycle: the request budget "
+                                             "keeps its reads for trading (the venue was not asked)")
     return Finding("reconcile", Severity.WARNING, None, {"subject": f"{account}:unreadable", "error": str(exc)},
                    "audit-check-failed", f"reconcile: cannot read {account}: {type(exc).__name__}: {exc}")
 

@@ -84,7 +84,7 @@ class AuditWorker:
 
             previous = self._previous()
             res = reconcile(self.ledger, self.venues, self.home, actor="schedule", adapters=self.adapters,
-                            confirm_with=lambda fs: confirm(fs, previous))
+                            confirm_with=lambda fs: confirm(fs, previous), incremental=True)
             act_on(self.ledger, res.findings, alerter, "schedule")
             return
         names = list(CHECKS) if name == "all" else [name]

@@ -20,6 +20,12 @@ ZERO = Decimal(0)
 
 
 def _unreadable(check: str, vd: VenueData) -> Finding:
+    if vd.budget:  # our own budget kept the read back for trading: information, not a venue failure
+        return Finding(check, Severity.INFO, None, {"subject": f"{vd.account}:budget", "account": vd.account,
+                                                    "error": vd.error},
+                       "audit-check-failed", f"{check}: account {vd.account} not read this cycle: the request "
+                                             "budget keeps its reads for trading (the venue was not asked); "
+                                             "read again next cycle")
     return Finding(check, Severity.WARNING, None, {"subject": f"{vd.account}:unreadable", "account": vd.account,
                                                    "error": vd.error},
                    "audit-check-failed", f"{check}: cannot read account {vd.account}: {vd.error}")

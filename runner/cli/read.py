@@ -39,6 +39,7 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
                                                            "80 columns)")) -> None:
     """Whether a runner is running; every variant: state, why, position, PnL; deploy errors."""
     from runner.cli.liveness import describe
+    from runner.cli.stream_view import account_line, accounts_view
     from runner.cli.views import status_view
     from runner.marketdata.recorder import latest
 
@@ -50,6 +51,7 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
     for v in doc["variants"]:
         p = progress.get(v["id"]) if v["state"] == "warming" else None
         v["warming"] = {"have": int(p["have"]), "need": int(p["need"])} if isinstance(p, dict) else None
+    doc["accounts"] = accounts_view(ctx().ledger())  # each account's stream state and budget use
     if as_json:
         emit_json(doc)
         return
@@ -68,6 +70,8 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
         from runner.cli.narrow import narrow_status
 
         narrow_status(doc["variants"])
+    for account in doc["accounts"]:
+        typer.echo(account_line(account))
     if doc["errors"]:
         _table("deploy errors", ["file", "message"], [[e["file"], e["message"]] for e in doc["errors"]])
 

@@ -1,8 +1,11 @@
 """The running runner: deploys, restores, trades, and obeys the ledger.
 
-One loop, one thread: poll market data per account, hand events to the variants, read fills,
-turn troubles into lifecycle triggers, adopt operator transitions written by other
-processes, retire what must retire. Every decision lands in the ledger first.
+The step has a control part (leases, operator transitions written by other processes,
+deploys, audits, heartbeat) and a trading part per account (books, the variants' decisions
+and orders, fills, troubles turned into lifecycle triggers, open-order polls, retires).
+``step()`` runs both inline; ``run()`` gives each account its own thread
+(``runner.engine.account_workers``) so a slow or hanging venue stalls only its own variants.
+Every decision lands in the ledger first.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy.exc import IntegrityError
 
+from runner.engine.account_workers import STOP_TIMEOUT_S, AccountWorkers, Wake, each_at_once
 from runner.engine.accounts import account_config
 from runner.engine.binary_netting import book_netted_pairs, held_markets
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
@@ -31,6 +35,7 @@ from runner.engine.report import Reporter, configured_secrets
 from runner.engine.retries import Backoff, Retries
 from runner.engine.sessions import session_checker
 from runner.engine.sink import ImmediateSink
+from runner.engine.stream_events import StreamBoard, record_stream_events
 from runner.engine.streams import EngineStreams
 from runner.engine.variant import VariantEngine
 from runner.engine.venue_records import VenueRecords, keeps_records
@@ -53,7 +58,8 @@ from runner.ledger.models import MAIN_RUN, Deployment
 from runner.ledger.order_states import OPEN as OPEN_STATUSES
 from runner.ledger.order_states import fill_from_report, filled_after
 from runner.ledger.positions import PositionState
-from runner.ledger.store import Ledger, NewFill
+from runner.ledger.store import Ledger, NewFill, is_in_memory
+from runner.ledger.streams import prune_events
 from runner.ledger.types import from_epoch
 from runner.lifecycle import Action, State, Trigger, allowed, pause_requested, respond
 from runner.privacy import mask_text, mask_url
@@ -64,6 +70,7 @@ from venues.base import OrderRequest, OrderStatus, VenueAdapter
 from venues.registry import create_adapter
 
 UNSEEN_LOOKS = 3  # status polls run every 2 s
+JOIN_S = 5.0  # when run() returns, how long an account thread inside a venue call is waited for
 
 
 OWNER_CACHE = 4096  # orders whose owner is kept in memory (older: looked up in the ledger)
@@ -106,6 +113,11 @@ class Runtime:
         self.streams = EngineStreams()  # what each variant is handed: its declared stream, warmed up
         self.warming = WarmingBoard(home)  # `warming n/W` for runner status
         self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
+        self.workers: AccountWorkers | None = None  # one trading thread per account while run() runs
+        self._recorded: dict = {}  # type: ignore[type-arg]  # variant -> state row, read by the control part
+        self._account_last: dict[tuple[str, str], float] = {}  # (account, chore) -> last time done
+        self._cancel_entries: set[str] = set()  # accounts whose resting entries must come off (blackout)
+        self.board = StreamBoard()  # each account's stream state, published every second
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -260,6 +272,9 @@ class Runtime:
     def _on_order(self, eng: VariantEngine, req, purpose: str) -> None:  # type: ignore[no-untyped-def]
         w = eng.working.get(req.client_order_id)
         self._own(req.client_order_id, eng, w.group if w else None)
+        feed = getattr(eng.venue, "feed", None)
+        if feed is not None:
+            feed.order_sent()  # its fills are read on the next step, not at the next poll
 
     def _own(self, cid: str, eng: VariantEngine, group: str | None) -> None:
         """Remember who placed an order (and its group) for the fills to come. A cache of the
@@ -267,7 +282,7 @@ class Runtime:
         self.owner[cid] = (eng, group)
         if len(self.owner) > OWNER_CACHE:
             for old in list(self.owner)[: OWNER_CACHE // 4]:
-                del self.owner[old]
+                self.owner.pop(old, None)  # another account's thread may have dropped it
 
     def _reconcile_orders(self, eng: VariantEngine) -> None:
         """Orders the ledger thinks are open: ask the venue by client id before trading."""
@@ -299,13 +314,31 @@ class Runtime:
                 eng.working.pop(order.client_order_id, None)
 
     # --- the loop ------------------------------------------------------------------------
-    def run(self, duration: float | None = None, should_stop: Callable[[], bool] = lambda: False) -> None:
+    def run(self, duration: float | None = None, should_stop: Callable[[], bool] = lambda: False,
+            concurrent: bool | None = None) -> None:
+        """Until stopped: the control part here, each account's trading part on its own thread
+        (``concurrent``; not for an in-memory ledger, whose connection is per thread)."""
         end = None if duration is None else time.monotonic() + duration
         outage = LedgerOutage()
+        if concurrent is None:
+            concurrent = not is_in_memory(self.ledger.url)
+        if concurrent and self.workers is None:
+            self.workers = AccountWorkers(self._account_step, self.config.loop_interval_s, self.reporter.error,
+                                          wake=self._stream_wake)
+        try:
+            self._loop(end, outage, should_stop)
+        finally:
+            if self.workers is not None:  # run() returns with no account thread trading
+                for account in self.workers.stop(clean=False, timeout=JOIN_S):
+                    self.reporter.error(f"{account}: its trading thread is still inside a venue call; "
+                                        "left to finish on its own")
+                self.workers = None
+
+    def _loop(self, end: float | None, outage: LedgerOutage, should_stop: Callable[[], bool]) -> None:
         while not should_stop() and (end is None or time.monotonic() < end):
             t0 = time.monotonic()
             try:
-                self.step()
+                self.step() if self.workers is None else self._control_step()
             except LEDGER_ERRORS as exc:
                 # Database restart, lost connection, full disk: no order goes out without its row,
                 # so trading waits; the loop retries with backoff and never dies of it.
@@ -320,31 +353,106 @@ class Runtime:
             time.sleep(max(0.0, self.config.loop_interval_s - (time.monotonic() - t0)))
 
     def step(self) -> None:
+        """One whole step inline, every account in turn (tests, replay)."""
         now = self.clock()
+        self._control(now)
+        accounts = self._accounts()
+        for account in accounts:
+            self._trade(account)
+        self._let_go_fenced()
+        if self.audit_schedule is not None:
+            self.audit_schedule.tick()  # here, between fill reads: audits see no half-applied state
+        for account in accounts:
+            self._tend(account, now)
+        self._periodic(now)
+
+    def _control_step(self) -> None:
+        """The main thread's part while account threads trade (``run``)."""
+        now = self.clock()
+        self._control(now)
+        assert self.workers is not None
+        self.workers.ensure(self._accounts())
+        self._let_go_fenced()
+        if self.audit_schedule is not None:
+            self.audit_schedule.tick()
+        self._periodic(now)
+
+    def _stream_wake(self, account: str) -> Wake | None:
+        """An account whose stream is live wakes its thread with each new book (see account_workers)."""
+        feed = getattr(self.adapters.get(account), "feed", None)
+        conn = feed.connection if feed is not None and feed.enabled else None
+        if conn is None or not conn.is_live():
+            return None
+        cache = feed.cache  # type: ignore[union-attr]
+        return Wake(lambda: cache.version, lambda seen, t: cache.wait(lambda: cache.version != seen, t))
+
+    def _account_step(self, account: str) -> None:
+        """An account thread's step: its books, decisions, orders and fills, then its chores."""
+        self._trade(account)
+        self._tend(account, self.clock())
+
+    def _control(self, now: float) -> None:
         if self.ledger.fences and min(f.valid_until for f in self.ledger.fences.values()) <= time.monotonic():
             self._renew_leases()  # stalled past a lease (SIGSTOP, GC, partition): find out before acting
-        self._adopt_recorded_states()
+        self._recorded = self.ledger.states()  # operator transitions; each account adopts its own
         if self.pending_files is not None:
             files, self.pending_files = self.pending_files, None
             self.deploy(files)
         elif self.rescan:
             self.deploy()
-        self._catch_up()
-        self._market()
-        for vid in [v for v, e in self.engines.items() if e.fenced]:
-            self._let_go(vid, f"order refused by the lease fence ({self.engines[vid].fenced})")
-        self._fills()
-        self._book_records(now)
-        if self.audit_schedule is not None:
-            self.audit_schedule.tick()  # here, between fill reads: audits see no half-applied state
-        self._housekeeping(now)
-        self._periodic(now)
 
-    def _adopt_recorded_states(self) -> None:
+    def _accounts(self) -> list[str]:
+        return sorted({e.venue.account for e in list(self.engines.values())})
+
+    def _of(self, account: str | None) -> list[VariantEngine]:
+        """The engines of ``account`` (all for None), as a list: other threads add and remove."""
+        return [e for e in list(self.engines.values()) if account is None or e.venue.account == account]
+
+    def _let_go_fenced(self) -> None:
+        for vid in [v for v, e in list(self.engines.items()) if e.fenced]:
+            if vid in self.engines:
+                self._let_go(vid, f"order refused by the lease fence ({self.engines[vid].fenced})")
+
+    def _trade(self, account: str) -> None:
+        # on an account thread, read the states afresh: the control thread's copy may predate a
+        # transition this thread just made, and adopting it would undo that transition in memory
+        self._adopt_recorded_states(account, fresh=self.workers is not None)
+        self._catch_up(account)
+        self._market(account)
+        self._fills(account)
+        self._book_records(self.clock(), account)
+
+    def _tend(self, account: str, now: float) -> None:
+        """An account's chores: lifecycle, cancels a guard asked for, order polls, position sync,
+        and what its stream reported."""
+        self._housekeeping(now, account)
+        if account in self._cancel_entries:
+            self._cancel_entries.discard(account)
+            self._cancel_resting_entries(account)
+        if self._due(account, "status", now, 2.0):
+            self._poll_open_orders(account)
+        if self._due(account, "positions", now, 1.0):
+            self._sync_positions(account)
+        ad = self.adapters.get(account)
+        if ad is not None and (events := ad.stream_events()):
+            self.board.saw(events)
+            record_stream_events(self.ledger, events)
+
+    def _due(self, account: str, chore: str, now: float, every_s: float) -> bool:
+        key = (account, chore)
+        if now - self._account_last.get(key, 0.0) < every_s:
+            return False
+        self._account_last[key] = now
+        return True
+
+    def _adopt_recorded_states(self, account: str | None = None, fresh: bool = False) -> None:
         """Operator commands arrive as transitions written by another process: adopt them."""
-        for vid, rec in self.ledger.states().items():
+        if account is None:
+            self._recorded = self.ledger.states()
+        recorded = self.ledger.states() if fresh else self._recorded
+        for vid, rec in list(recorded.items()):
             eng = self.engines.get(vid)
-            if eng is not None and eng.state.value != rec.state:
+            if eng is not None and (account is None or eng.venue.account == account) and eng.state.value != rec.state:
                 old = eng.state
                 eng.state = State(rec.state)
                 if rec.state == State.ACTIVE and old is State.QUARANTINED:
@@ -352,9 +460,9 @@ class Runtime:
                     self.backoff.pop(vid, None)
                 self.reporter.info(f"{vid} now {rec.state} ({rec.reason}: {rec.detail})")
 
-    def _market(self) -> None:
+    def _market(self, account: str | None = None) -> None:
         by_account: dict[str, dict[str, list[VariantEngine]]] = {}
-        for eng in self.engines.values():
+        for eng in self._of(account):
             # a retired variant still holding a binary leg reads its market only for the settlement
             syms = (held_markets({s: p.qty for s, p in eng.positions.items()}) if eng.state is State.RETIRED
                     else eng.spec.instruments)
@@ -389,25 +497,27 @@ class Runtime:
                 live = [e for e in engines if e.state is not State.RETIRED]  # retired: settlements only (above)
                 self.streams.dispatch(account, book, live)  # each engine its stream: bars, quotes, books
 
-    def _catch_up(self) -> None:
+    def _catch_up(self, account: str) -> None:
         """A venue modelling order latency decided some outcomes since the last step: read them
         and their fills now, before the strategies see the next event (the backtest's order)."""
-        for account, ad in self.adapters.items():
-            try:
-                reports = ad.catch_up()
-            except RunnerError as exc:
-                self._report_once(account, "catch_up", f"catching up: {exc}", self.clock())
-                continue
-            if reports is None:
-                continue
-            self._fills(account)
-            for rep in reports:
-                known = self.owner.get(rep.client_order_id)
-                if known is not None:
-                    contained(known[0], f"order {rep.client_order_id}", known[0].on_report, rep)
+        ad = self.adapters.get(account)
+        if ad is None:
+            return
+        try:
+            reports = ad.catch_up()
+        except RunnerError as exc:
+            self._report_once(account, "catch_up", f"catching up: {exc}", self.clock())
+            return
+        if reports is None:
+            return
+        self._fills(account)
+        for rep in reports:
+            known = self.owner.get(rep.client_order_id)
+            if known is not None:
+                contained(known[0], f"order {rep.client_order_id}", known[0].on_report, rep)
 
     def _fills(self, only: str | None = None) -> None:
-        for account, ad in self.adapters.items():
+        for account, ad in list(self.adapters.items()):
             if only is not None and account != only:
                 continue
             cursor = self.ledger.cursor(account)
@@ -444,11 +554,11 @@ class Runtime:
             if page.cursor != cursor:
                 self.ledger.set_cursor(account, page.cursor)
 
-    def _book_records(self, now: float) -> None:
-        for account, ad in self.adapters.items():
-            if not keeps_records(ad):
+    def _book_records(self, now: float, only: str | None = None) -> None:
+        for account, ad in list(self.adapters.items()):
+            if not keeps_records(ad) or (only is not None and account != only):
                 continue
-            engines = [e for e in self.engines.values() if e.venue.account == account]
+            engines = self._of(account)
             try:
                 self.records.book(self.ledger, account, ad, engines, now)
             except RunnerError as exc:
@@ -466,9 +576,9 @@ class Runtime:
             self.reporter.error(f"{nf.variant}: fill {nf.side} {nf.qty} {nf.instrument} @ {nf.price} on order "
                                 f"{cid[:12]} after it was {status}")
 
-    def _housekeeping(self, now: float) -> None:
-        self._enforce_live_gates()
-        for eng in list(self.engines.values()):
+    def _housekeeping(self, now: float, account: str | None = None) -> None:
+        self._enforce_live_gates(account)
+        for eng in self._of(account):
             self._handle_troubles(eng, now)
             if eng.state is State.WARMING and eng.strategy.warm:
                 self._warm(eng)
@@ -581,12 +691,9 @@ class Runtime:
 
     def _periodic(self, now: float) -> None:
         last = self._last
-        if now - last["status"] >= 2.0:
-            last["status"] = now
-            self._poll_open_orders()
         if now - last["skips"] >= 5.0:
             last["skips"] = now
-            for eng in self.engines.values():
+            for eng in self._of(None):
                 self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
         if self.guards.enabled and now - last["guards"] >= 1.0:
             last["guards"] = now
@@ -595,25 +702,32 @@ class Runtime:
             last["heartbeat"] = now
             self._reload_venues()
             self._renew_leases()
-            if self.streams.recorder is not None:
-                self.streams.recorder.flush()  # a recording is readable (and survives a kill) within a second
+            self.streams.flush_recording()  # a recording is readable (and survives a kill) within a second
             self._adopt_unowned()
-            self._sync_positions()
+            self._publish_streams()
             self.warming.write({e.id: (self.streams.seen.get(e.id, 0), e.strategy.history_needed)
-                                for e in self.engines.values() if e.state is State.WARMING})
+                                for e in list(self.engines.values()) if e.state is State.WARMING})
             self.ledger.heartbeat(self.runner_id, socket.gethostname(), os.getpid(),
                                   from_epoch(self.market_ts) if self.market_ts else None)
         if now - last["equity"] >= self.config.equity_interval_s:
             last["equity"] = now
             rows = []
-            for eng in self.engines.values():
+            for eng in self._of(None):
                 r, u = eng.realized(), eng.unrealized()
                 rows.append(dict(run_id=MAIN_RUN, variant=eng.id, ts=from_epoch(now), equity=r + u, realized=r, unrealized=u))
             self.sink.equity(rows)
-            record_marks(self.ledger, engine_marks(self.engines.values(), from_epoch(now)))
+            record_marks(self.ledger, engine_marks(self._of(None), from_epoch(now)))
         if now - last["summary"] >= 15.0:
             last["summary"] = now
-            self.reporter.summary([e for e in self.engines.values() if e.state is not State.RETIRED])
+            self.reporter.summary([e for e in self._of(None) if e.state is not State.RETIRED])
+
+    def _publish_streams(self) -> None:
+        """Each account's stream state and budget use (reads only: no venue call)."""
+        if self._due("*", "prune stream events", self.clock(), 3600.0):
+            prune_events(self.ledger)  # a week is kept
+        stalled = {a: w.stalled_s() for a, w in self.workers.workers.items()} if self.workers else {}
+        self.board.publish(self.ledger, self.runner_id,
+                           {a: ad.stream_status() for a, ad in list(self.adapters.items())}, stalled)
 
     def _entry_gate(self, eng: VariantEngine, sym: str) -> str | None:
         """Checked at every entry: the live gates, then the exposure caps."""
@@ -639,10 +753,10 @@ class Runtime:
             self.venues = new
             self.reporter.info("venues.yaml changed: live gates re-checked")
 
-    def _enforce_live_gates(self) -> None:
+    def _enforce_live_gates(self, account: str | None = None) -> None:
         """A live variant whose gates no longer hold is paused, the missing gate named; it keeps
         managing its position (entries are refused at order time meanwhile)."""
-        for eng in self.engines.values():
+        for eng in self._of(account):
             if eng.state is State.ACTIVE and eng.spec.mode == "live":
                 why = refusal(eng.spec, self.venues)
                 if why:
@@ -653,18 +767,19 @@ class Runtime:
         for group, g in self.config.guards.exposure_groups.items():
             if sym not in g.instruments or any(eng.views.get(s) for s in g.instruments):
                 continue
-            others = {e.id for e in self.engines.values() if e is not eng and e.state is not State.RETIRED and (
+            others = {e.id for e in self._of(None) if e is not eng and e.state is not State.RETIRED and (
                 any(e.views.get(s) for s in g.instruments)
                 or any(w.req.instrument in g.instruments and w.purpose in ("entry", "quote") for w in e.working.values()))}
             if len(others) >= g.max_positions:
                 return f"exposure:{group}"
         return None
 
-    def _sync_positions(self) -> None:
-        """The ledger is the truth: adopt positions another process moved (close-dust, reconcile)."""
+    def _sync_positions(self, account: str | None = None) -> None:
+        """The ledger is the truth: adopt positions another process moved (close-dust, reconcile).
+        On the account's own thread: a fill it is applying is never folded in twice."""
         for p in self.ledger.positions(MAIN_RUN):
             eng = self.engines.get(p.variant)
-            if eng is None:
+            if eng is None or (account is not None and eng.venue.account != account):
                 continue
             mine = eng.positions.get(p.instrument)
             if mine is None or (mine.qty, mine.avg_price, mine.realized_pnl, mine.fees) != (
@@ -672,7 +787,7 @@ class Runtime:
                 eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
 
     def _apply_guards(self, now: float) -> None:
-        live = [e for e in self.engines.values() if e.state is not State.RETIRED]
+        live = [e for e in self._of(None) if e.state is not State.RETIRED]
         day_pnl = float(sum((e.daily_pnl() for e in live), Decimal(0)))
         holders: dict[str, set[str]] = {}
         for group, g in self.config.guards.exposure_groups.items():
@@ -685,20 +800,29 @@ class Runtime:
                            and eng.id not in d.exempt for sym in d.instruments}
         for d in started:
             self.reporter.info(f"guard {d.name} active: {d.reason}")
-            if d.name == "blackout":
-                for eng in live:  # resting entry orders come off the book
-                    for cid, w in list(eng.working.items()):
-                        if w.purpose in ("entry", "quote"):
-                            try:
-                                rep = eng.venue.cancel(cid, w.req.instrument)
-                            except RunnerError as exc:
-                                self.reporter.error(f"{eng.id}: blackout cancel {cid}: {exc}")
-                                continue
-                            if rep is not None:
-                                eng.on_report(rep)
+            if d.name == "blackout":  # resting entry orders come off, on each account's own thread
+                self._cancel_entries.update(e.venue.account for e in live)
+                if self.workers is None:
+                    for account in sorted(self._cancel_entries):
+                        self._cancel_entries.discard(account)
+                        self._cancel_resting_entries(account)
 
-    def _poll_open_orders(self) -> None:
-        for eng in self.engines.values():
+    def _cancel_resting_entries(self, account: str) -> None:
+        for eng in self._of(account):
+            if eng.state is State.RETIRED:
+                continue
+            for cid, w in list(eng.working.items()):
+                if w.purpose in ("entry", "quote"):
+                    try:
+                        rep = eng.venue.cancel(cid, w.req.instrument)
+                    except RunnerError as exc:
+                        self.reporter.error(f"{eng.id}: blackout cancel {cid}: {exc}")
+                        continue
+                    if rep is not None:
+                        eng.on_report(rep)
+
+    def _poll_open_orders(self, account: str | None = None) -> None:
+        for eng in self._of(account):
             for cid, w in list(eng.working.items()):
                 try:
                     rep = eng.venue.order(cid, w.req.instrument)
@@ -725,10 +849,16 @@ class Runtime:
                         w.filled = booked
                     eng.on_report(rep)
 
-    def _cancel_on_stop(self) -> None:
+    def _cancel_everywhere(self) -> None:
+        """Each account cancels on a thread of its own, all at once (see ``each_at_once``)."""
+        for account in each_at_once(self._accounts(), self._cancel_on_stop):
+            self.reporter.error(f"{account}: cancelling resting orders on stop: no answer in "
+                                f"{STOP_TIMEOUT_S:.0f}s; the next start reconciles them by client id")
+
+    def _cancel_on_stop(self, account: str | None = None) -> None:
         """Resting orders must not fill while nobody manages them; a venue that does not answer
         is reported and the stop goes on (the next start reconciles the orders by client id)."""
-        for eng in self.engines.values():
+        for eng in self._of(account):
             spec = self.venues.accounts.get(eng.venue.account)
             if not eng.working or (spec is not None and spec.on_stop == "leave"):
                 continue
@@ -741,7 +871,7 @@ class Runtime:
         """Release everything; a ``clean`` stop (Ctrl-C, SIGTERM, ``--duration``) first cancels
         the variants' resting orders unless their account says ``on_stop: leave``."""
         if clean:
-            self._cancel_on_stop()
+            self._cancel_everywhere()
         if self.streams.recorder is not None:
             self.streams.recorder.close()
             self.streams.recorder = None

@@ -8,6 +8,7 @@ as it would see live bars, and nothing is traded on them), so it is warm on its 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 from runner.engine.containment import contained
@@ -28,6 +29,9 @@ class EngineStreams:
         self._history: dict[str, dict[str, list]] = {}  # type: ignore[type-arg]  # warm-up bars, until recorded
         self.fresh: set[str] = set()  # variants that just became active: they see the current book once
         self.seen: dict[str, int] = {}  # events each variant's strategy was handed (history included)
+        # account threads dispatch at once: the shared bar builder and the recording are used
+        # under this lock; each strategy decides outside it (its orders go to its own venue)
+        self._lock = threading.RLock()
 
     def attach(self, eng: VariantEngine) -> str | None:
         """Register ``eng``'s stream and warm it from the venue's history; a note on what happened."""
@@ -35,18 +39,29 @@ class EngineStreams:
         key = self.keys[eng.id] = stream_key(s)
         binary = self._binary[eng.id] = eng.strategy.binary
         rec = self.recorder
-        account = eng.venue.account
-        warm_until = None
         note = self._warm_up(eng, key) if key[0] == "bars" and s.warmup == "venue" else None
         if rec is not None:
-            files = {sym: stream_file(account, sym, key, binary) for sym in eng.spec.instruments}
-            for sym, events in self._history.pop(eng.id, {}).items():
-                for ev in events:
-                    rec.event(files[sym], key, ev, binary, self._range(account, sym, key, ev.ts))
-                    warm_until = ev.ts if warm_until is None else max(warm_until, ev.ts)
-            rec.variant(eng.id, eng.loaded.yaml_text, account, files, warm_until)
-            eng.on_decision = lambda ev, d, views, vid=eng.id: rec.decision(vid, ev, d, views)  # type: ignore[misc]
+            with self._lock:
+                self._record_start(rec, eng, key, binary)
         return note
+
+    def _record_start(self, rec: Recorder, eng: VariantEngine, key: StreamKey, binary: bool) -> None:
+        """The variant's warm-up bars and its file in the recording."""
+        account = eng.venue.account
+        warm_until = None
+        files = {sym: stream_file(account, sym, key, binary) for sym in eng.spec.instruments}
+        for sym, events in self._history.pop(eng.id, {}).items():
+            for ev in events:
+                rec.event(files[sym], key, ev, binary, self._range(account, sym, key, ev.ts))
+                warm_until = ev.ts if warm_until is None else max(warm_until, ev.ts)
+        rec.variant(eng.id, eng.loaded.yaml_text, account, files, warm_until)
+        eng.on_decision = lambda ev, d, views, vid=eng.id: self._decided(rec, vid, ev, d, views)  # type: ignore[misc]
+
+    def flush_recording(self) -> None:
+        """Make the recording readable now (the account threads may be writing it)."""
+        if self.recorder is not None:
+            with self._lock:
+                self.recorder.flush()
 
     def _warm_up(self, eng: VariantEngine, key: StreamKey) -> str | None:
         need = eng.strategy.history_needed
@@ -76,11 +91,23 @@ class EngineStreams:
         self.seeded.pop(variant, None)
         self.seen.pop(variant, None)
 
+    def _decided(self, rec: Recorder, vid: str, ev, d, views) -> None:  # type: ignore[no-untyped-def]
+        with self._lock:
+            rec.decision(vid, ev, d, views)
+
     def dispatch(self, account: str, book: BookSnapshot, engines: Sequence[VariantEngine]) -> None:
         ev = snapshot_event(book)
+        with self._lock:
+            handed = self._events(account, ev, engines)
+        for eng, out in handed:
+            contained(eng, f"market event {ev.instrument}", eng.on_event, out)  # its fault stays its own
+
+    def _events(self, account: str, ev, engines: Sequence[VariantEngine]) -> list:  # type: ignore[no-untyped-def,type-arg]
+        """What each engine is handed for ``ev`` (recorded as it is handed)."""
         keys = {self.keys[e.id] for e in engines if e.id in self.keys}
         self.feed.update(account, ev, list(keys))
         rec = self.recorder
+        handed = []
         for eng in engines:
             key = self.keys.get(eng.id)
             out = self.feed.event(account, ev.instrument, key) if key is not None else ev
@@ -94,4 +121,5 @@ class EngineStreams:
                     rec.event(stream_file(account, ev.instrument, key, self._binary[eng.id]), key, out,
                               self._binary[eng.id], self._range(account, ev.instrument, key, out.ts))
                 self.seen[eng.id] = self.seen.get(eng.id, 0) + 1
-                contained(eng, f"market event {ev.instrument}", eng.on_event, out)  # its fault stays its own
+                handed.append((eng, out))
+        return handed

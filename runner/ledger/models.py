@@ -302,3 +302,30 @@ class GuardEvent(SQLModel, table=True):
     reason: str = Field(sa_column=Column(Text, nullable=False))
     actor: str
     ts: datetime = _ts(nullable=False)
+
+
+class StreamEventRow(SQLModel, table=True):
+    """What happened to an account's venue stream (connected, gap, resync, stale, reconnect...),
+    drained from the adapter by the runner; the freshness audit reads them."""
+
+    __tablename__ = "stream_events"
+    id: int | None = Field(default=None, primary_key=True)
+    account: str = Field(index=True)
+    kind: str
+    channel: str = ""
+    instrument: str = ""
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))
+    ts: datetime = _ts(nullable=False, index=True)
+
+
+class StreamStatusRow(SQLModel, table=True):
+    """Each account's stream state and request-budget use, as the running runner last saw them
+    (written every second; ``runner status`` reads it from another process)."""
+
+    __tablename__ = "stream_status"
+    account: str = Field(primary_key=True)
+    runner_id: str
+    state: str  # connected | reconnecting | stale | polling | off
+    down_since: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True)))
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False, default=""))  # JSON: budget, counts
+    ts: datetime = _ts(nullable=False)

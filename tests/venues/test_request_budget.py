@@ -32,7 +32,8 @@ def test_book_polling_stops_at_the_reserve_of_the_published_hyperliquid_limit() 
             budget.spend(2)  # an l2Book weighs 2
             books += 1
     assert books == 480  # 1200 a minute, less the 20 % kept for orders, at weight 2
-    assert info.value.retry_after == pytest.approx(0.1)  # 2 weight at 20 a second
+    # all spent at one instant: nothing leaves the rolling minute before a minute has passed
+    assert info.value.retry_after == pytest.approx(60.0)
     for _ in range(180):  # orders still go: they may spend the reserve, less the cancels' share
         budget.spend(1, priority=Priority.ORDER)
     with pytest.raises(TransientError):
@@ -50,10 +51,30 @@ def test_the_bucket_refills_at_the_published_rate() -> None:
         budget.spend()
     with pytest.raises(TransientError):
         budget.spend()
-    clock.t += 0.3  # 200 a minute: one call every 0.3 s
-    budget.spend()
+    clock.t += 0.3  # 200 a minute: the bucket has one more call, but the rolling minute is full
     with pytest.raises(TransientError):
         budget.spend()
+    clock.t += 60.0  # the first calls left the window
+    budget.spend()
+
+
+def test_a_rolling_minute_never_holds_more_than_the_published_limit() -> None:
+    """A token bucket alone lets a full bucket and a minute of refill add up to twice the
+    limit in one rolling minute; the window keeps it at the limit (a venue counting by the
+    minute would answer 429 otherwise)."""
+    clock = Clock()
+    budget = RequestBudget("a", {"rest": Limit(200, 60, reserve=0.0)}, clock=clock)
+    spent: list[float] = []
+    for _ in range(1200):  # two minutes of demand at 10 Hz, three times the limit
+        try:
+            budget.spend()
+            spent.append(clock.t)
+        except TransientError:
+            pass
+        clock.t += 0.1
+    worst = max(sum(1 for t in spent if start <= t < start + 60) for start in spent)
+    assert worst <= 200
+    assert len(spent) >= 2 * 200 * 0.95  # and over the two minutes it still spends about the limit
 
 
 def test_a_429_closes_reads_for_the_venues_hint_until_an_answer_or_the_hint_passes() -> None:
@@ -165,3 +186,66 @@ def test_the_lookup_that_finishes_a_hyperliquid_cancel_spends_at_the_cancels_pri
     with spent_as(Priority.CANCEL):
         _budgeted_post(post, budget, "/info", {"type": "orderStatus"}, 1.0)
     assert sent == ["orderStatus"]
+
+
+def test_book_polls_stop_at_half_the_budget_and_leave_the_rest_to_fills_orders_and_cancels() -> None:
+    from venues.ratelimit import polling
+
+    budget = hyperliquid(Clock())
+    polls = 0
+    while True:
+        try:
+            with polling():
+                budget.spend(2)  # an l2Book read as the stream's REST fallback
+        except TransientError:
+            break
+        polls += 1
+    assert polls == 300  # 1,200 a minute: books may take the top half
+    for _ in range(10):
+        budget.spend(20)  # userFillsByTime: fills are still read
+    budget.spend(1, priority=Priority.ORDER)
+    budget.spend(1, priority=Priority.CANCEL)
+
+
+def test_a_hyperliquid_account_polling_books_by_rest_still_reads_its_fills() -> None:
+    """The real SDK over faked HTTP, no stream: book polls until the budget says no, then a
+    fill read goes through; the refused poll is stale data (a skip), not a venue failure."""
+    import responses
+
+    from runner.errors import BudgetError, StaleDataError
+    from tests.venues.test_hyperliquid_fake import FakeHyperliquid, make_adapter
+    from venues.streams.feed import AccountFeed
+
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeHyperliquid(rsps)
+        ad = make_adapter(connect=False)
+        ad.feed = AccountFeed("hl-test", RequestBudget("hl-test", published("hyperliquid")))
+        ad.connect()
+        with pytest.raises(StaleDataError) as refused:
+            for _ in range(1000):
+                ad.book("BTC")
+        assert isinstance(refused.value.__cause__, BudgetError)
+        books = sum(1 for _w, body in fake.requests if body.get("type") == "l2Book")
+        assert 250 <= books <= 320  # about half of 1,200 weight at 2 each (it refills meanwhile)
+        ad.fills("0:")  # the fill cursor is read: its share was left alone
+        assert fake.requests[-1][1]["type"] == "userFillsByTime"
+        ad.close()
+
+
+def test_without_a_stream_fill_reads_are_paced_within_a_quarter_of_the_budget_and_an_order_brings_one_early() -> None:
+    from venues.streams.feed import AccountFeed
+
+    clock = Clock()
+    feed = AccountFeed("hl", hyperliquid(clock), fill_weight=20, clock=clock)  # userFillsByTime weighs 20
+    assert feed.fill_poll_down_s == pytest.approx(4.0)  # 20 / (25 % of 20 a second)
+    assert feed.fills_due()
+    clock.t += 0.2
+    assert not feed.fills_due()  # a 5 Hz loop does not read fills 5 times a second
+    feed.order_sent()
+    assert not feed.fills_due()  # not twice within half a second
+    clock.t += 0.4
+    assert feed.fills_due()  # the order's fills come on the next step, not 4 s later
+    clock.t += 0.2
+    assert not feed.fills_due()
+    clock.t += 4.0
+    assert feed.fills_due()

@@ -445,8 +445,10 @@ def create(account: AccountConfig) -> HyperliquidAdapter:
     _check_shape(account, "account_address", address, 40, "an address: 0x and 40 hex digits")
     adapter = HyperliquidAdapter(account.name, config, config.base_url(account.url),
                                  secret_key=secret_key, account_address=address)
+    from venues.hyperliquid.client import FILL_READ_WEIGHT
+
     adapter.feed = feed_for(account.name, "hyperliquid", config, protocol=adapter.stream_protocol,
-                            resync=adapter._rest_book)
+                            resync=adapter._rest_book, fill_weight=FILL_READ_WEIGHT)
     return adapter
 
 

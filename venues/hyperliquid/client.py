@@ -31,6 +31,7 @@ HIP3_ASSET_STRIDE = 10_000
 # orders or cancels batched. Reads that also charge per item returned are counted at base.
 INFO_WEIGHT = {"l2Book": 2, "allMids": 2, "clearinghouseState": 2, "orderStatus": 2,
                "spotClearinghouseState": 2, "exchangeStatus": 2, "userRole": 60}
+FILL_READ_WEIGHT = 20  # userFillsByTime (the default weight of an info read), before its items
 # reads that also weigh 1 per this many items returned
 PER_ITEMS = {**dict.fromkeys(("recentTrades", "historicalOrders", "userFills", "userFillsByTime", "fundingHistory",
                               "userFunding", "nonUserFundingUpdates", "twapHistory", "userTwapSliceFills",

@@ -5,7 +5,9 @@ and fresh; otherwise it asks REST (the adapter's own call, which spends the budg
 neither can answer it raises :class:`StaleDataError` so a variant skips instead of trading
 on an old book. Own fills: the stream only says *when* to read; the REST fill cursor stays
 the source of truth, read on every stream signal, after every (re)connect, and at least
-every ``fill_poll_s`` as a safety net.
+every ``fill_poll_s`` as a safety net. Without a live stream the fill cursor is polled, paced
+so that it spends at most ``FILL_SHARE`` of the account's budget (a Hyperliquid fill read
+weighs 20 of 1,200 a minute: every 4 s; a Kalshi read 1 of 20 a second: every 0.2 s).
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from runner.errors import StaleDataError, TransientError
+from runner.errors import BudgetError, StaleDataError, TransientError
 from venues.base import BookSnapshot
-from venues.ratelimit import Limit, RequestBudget, published
+from venues.ratelimit import Limit, RequestBudget, polling, published, shared_budget
 from venues.streams.book import BookCache
 from venues.streams.connection import ReconnectBackoff, StreamConnection
 from venues.streams.events import EventLog, StreamEvent, StreamState
@@ -42,6 +44,7 @@ atexit.register(close_started)
 
 FILL_FOLLOW_S = 2.0  # after a fill signal, keep reading REST fills this long...
 FILL_FOLLOW_EVERY_S = 0.5  # ...at most this often
+FILL_SHARE = 0.25  # polled without a stream, fill reads spend at most this share of the budget
 
 
 class Stream(Protocol):
@@ -78,7 +81,8 @@ class AccountFeed:
                  resync: Callable[[str], BookSnapshot] | None = None,
                  stale_after_s: float | None = None, fill_poll_s: float = 5.0,
                  fill_follow_s: float = FILL_FOLLOW_S, backoff: ReconnectBackoff = ReconnectBackoff(),
-                 stamp_as_of: bool = False, clock: Callable[[], float] = time.monotonic) -> None:
+                 stamp_as_of: bool = False, fill_weight: float = 1.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         """``protocol`` (a wire protocol we run) or ``stream`` (an SDK's, wrapped); neither: REST only.
         ``stamp_as_of``: the venue's books carry no time of their own (Kalshi), so a streamed book
         is stamped with when the stream was last heard from, as a REST read is with its own time,
@@ -93,11 +97,14 @@ class AccountFeed:
         self._stale_after_s = stale_after_s
         self._backoff = backoff
         self._fill_poll_s = fill_poll_s
+        rates = [lim.rate for lim in budget.limits.values()]
+        self.fill_poll_down_s = fill_weight / (FILL_SHARE * min(rates)) if rates else 0.0
         self.fill_follow_s = fill_follow_s
         self.stamp_as_of = stamp_as_of
         self._clock = clock
         self._conn: Stream | None = None
         self._woken = threading.Event()
+        self._sent = threading.Event()  # an order was sent: without a stream, read fills soon
         self._last_fill_read = 0.0
         self._follow_until = 0.0
         self._lock = threading.Lock()
@@ -145,10 +152,11 @@ class AccountFeed:
                             book = replace(book, ts=as_of)
                     return book
         try:
-            return rest()
+            with polling():  # the REST fallback may spend only the polls' share of the budget
+                return rest()
         except TransientError as exc:
-            if not self.enabled:
-                raise
+            if not self.enabled and not isinstance(exc, BudgetError):
+                raise  # no stream to blame: the venue's own trouble, handled as such
             state = self._conn.state.value if self._conn else "off"
             raise StaleDataError(f"{self.account}: stale market data for {instrument}: stream {state}, "
                                  f"REST fallback refused ({exc})", venue=self.account,
@@ -161,9 +169,16 @@ class AccountFeed:
         A signal is followed by a few more reads (every ``FILL_FOLLOW_EVERY_S`` for
         ``fill_follow_s``): a venue's REST view can lag its stream by a moment."""
         conn = self._conn
-        if conn is None or not conn.is_live():
-            return True
         now = self._clock()
+        if conn is None or not conn.is_live():  # polled: paced within the fills' share of the budget
+            since = now - self._last_fill_read
+            sent = self._sent.is_set() and since >= FILL_FOLLOW_EVERY_S  # an order just went out
+            if since < self.fill_poll_down_s and not self._woken.is_set() and not sent:
+                return False
+            self._woken.clear()
+            self._sent.clear()
+            self._last_fill_read = now
+            return True
         if self._woken.is_set():
             self._woken.clear()  # before the read: a fill signalled during it wakes the next one
             self._follow_until = now + self.fill_follow_s
@@ -172,6 +187,11 @@ class AccountFeed:
             return False
         self._last_fill_read = now
         return True
+
+    def order_sent(self) -> None:
+        """An order went out: without a stream to signal its fills, the next read comes early
+        (a taker's fill read 4 s later lets a strategy act on a position it no longer has)."""
+        self._sent.set()
 
     # --- state -----------------------------------------------------------------------------
     def drain_events(self) -> list[StreamEvent]:
@@ -197,12 +217,13 @@ def feed_for(account: str, adapter: str, settings: Any, *,
              protocol: Callable[[], StreamProtocol] | None = None,
              stream: Callable[[StreamParts], Stream] | None = None,
              resync: Callable[[str], BookSnapshot] | None = None,
-             limits: Mapping[str, Limit] | None = None) -> AccountFeed:
+             limits: Mapping[str, Limit] | None = None, fill_weight: float = 1.0) -> AccountFeed:
     """The feed of an account from its validated settings (``HttpSettings`` keys): the
     venue's published limits (or ``limits``, e.g. a Kalshi tier) scaled by ``budget_scale``;
     the stream only if ``stream``."""
     base = published(adapter) if limits is None else dict(limits)
-    budget = RequestBudget(account, {k: v.scaled(settings.budget_scale) for k, v in base.items()})
+    budget = shared_budget(account, adapter, {k: v.scaled(settings.budget_scale) for k, v in base.items()})
     return AccountFeed(account, budget, protocol=protocol if settings.stream else None,
                        stream=stream if settings.stream else None, resync=resync,
-                       stale_after_s=settings.stream_stale_s, fill_poll_s=settings.fill_poll_s)
+                       stale_after_s=settings.stream_stale_s, fill_poll_s=settings.fill_poll_s,
+                       fill_weight=fill_weight)
