@@ -22,6 +22,7 @@ from runner.engine.binary_netting import book_netted_pairs, held_markets
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
 from runner.engine.deploy import FileRead, scan
 from runner.engine.guards import Guards
+from runner.engine.handover import REASON as HANDOVER
 from runner.engine.leases import dead_holder
 from runner.engine.lifecycle_driver import LifecycleDriver, transition
 from runner.engine.live_gates import REASON as LIVE_GATE
@@ -104,6 +105,7 @@ class Runtime:
         self._retired_checked: set[str] = set()  # retired variants asked whether they await a settlement
         self.streams = EngineStreams()  # what each variant is handed: its declared stream, warmed up
         self.audit_schedule = None  # runner.audit.schedule.AuditSchedule, attached by `runner run`
+        self._handovers: dict[str, int] = {}  # variant -> the handover transition its engine adopted
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -341,6 +343,8 @@ class Runtime:
         """Operator commands arrive as transitions written by another process: adopt them."""
         for vid, rec in self.ledger.states().items():
             eng = self.engines.get(vid)
+            if rec.reason == HANDOVER and self._handovers.get(vid) != rec.last_transition:
+                self._take_handover(vid, eng, rec.last_transition)
             if eng is not None and eng.state.value != rec.state:
                 old = eng.state
                 eng.state = State(rec.state)
@@ -348,6 +352,21 @@ class Runtime:
                     self.rejections[vid] = 0
                     self.backoff.pop(vid, None)
                 self.reporter.info(f"{vid} now {rec.state} ({rec.reason}: {rec.detail})")
+
+    def _take_handover(self, vid: str, eng: VariantEngine | None, tid: int) -> None:
+        """``runner promote`` moved positions between two variants in the ledger: the engine takes
+        them from there, and takes its lease token again (the promote raised it to fence any
+        order decided before this). An engine let go meanwhile is picked up again by a rescan."""
+        from runner.engine.handover import reload
+
+        self._handovers[vid] = tid
+        if eng is None:
+            self.rescan = True
+            return
+        if self.ledger.acquire_lease(vid, self.runner_id, self.config.lease_ttl_s) is None:
+            self._let_go(vid, "lease taken by another runner during a handover")
+            return
+        reload(self.ledger, eng)
 
     def _market(self) -> None:
         by_account: dict[str, dict[str, list[VariantEngine]]] = {}

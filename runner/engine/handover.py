@@ -1,0 +1,219 @@
+"""Promotion without flattening: NEW takes over OLD's open positions, and nothing is traded.
+
+Changing one parameter used to mean retiring OLD (it flattens) and letting NEW enter again:
+two sets of fees and a gap in exposure. Here the position changes owner in the ledger only:
+one transaction writes, per instrument OLD holds, a pair of transfer fills at the mark (fee
+zero, liquidity ``transfer``, no client order id: no venue ever saw them), so positions still
+equal fills for both; OLD's position row keeps its realized PnL up to the mark, NEW's opens at
+the mark and keeps OLD's opening time (a time-stop goes on counting). In the same transaction
+OLD moves ``handover`` -> ``retired`` (flat) and NEW ``take_over`` -> ``active``, and both
+variants' fencing tokens go up by one, so a running runner that decided an order for either
+before it adopted the handover has it refused by the fence instead of sent. The venue's
+account is untouched: its positions sum to the same thing.
+
+Refused (bad input, exit 2, nothing written) when the two are not one strategy at two
+versions (name, kind, account, mode, instruments), NEW is not a higher version or is not a
+valid deployment, either is quarantined or not in a state that may hand over, OLD has an order
+that may still trade (in flight or resting), NEW holds something already, or OLD holds a leg
+of an open multi-leg group (a group's legs are not handed over yet: retire OLD instead).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+
+from runner.errors import BadInputError, SpecError
+from runner.ledger.marks import latest_marks
+from runner.ledger.models import MAIN_RUN, Deployment, Position
+from runner.ledger.order_states import OPEN
+from runner.ledger.store import T_POS, T_STATE, Ledger, NewFill, _StaleState
+from runner.ledger.types import utcnow
+from runner.lifecycle import State, Trigger, next_state
+from runner.spec.deployment_config import VenuesConfig
+
+TRANSFER = "transfer"  # the liquidity of a handover fill: not a trade, not a venue fill
+REASON = "handover"  # the reason class of both transitions (the runtime reloads on it)
+HANDS_OVER = (State.ACTIVE, State.PAUSED)
+TAKES_OVER = (State.PENDING, State.WARMING, State.ACTIVE, State.PAUSED)
+
+
+class PromoteRefused(BadInputError):
+    """The promotion cannot be done as asked; nothing was written."""
+
+
+@dataclass
+class Moved:
+    instrument: str
+    qty: Decimal  # signed, as OLD held it
+    price: Decimal
+    priced_at: str  # "mark" or "average cost" (no mark recorded)
+
+
+@dataclass
+class Handover:
+    old: str
+    new: str
+    moved: list[Moved] = field(default_factory=list)
+    old_state: str = ""
+    new_state: str = ""
+
+    def as_json(self) -> dict[str, object]:
+        return {"old": self.old, "new": self.new, "old_state": self.old_state, "new_state": self.new_state,
+                "moved": [{"instrument": m.instrument, "qty": m.qty, "price": m.price, "priced_at": m.priced_at}
+                          for m in self.moved]}
+
+
+def _deployment(ledger: Ledger, vid: str) -> Deployment:
+    dep = ledger.deployment(vid) if "@" not in vid else None
+    if dep is None:
+        known = ", ".join(d.variant for d in ledger.deployments() if "@" not in d.variant) or "none"
+        raise PromoteRefused(f"unknown variant {vid!r} (deployed: {known})")
+    return dep
+
+
+def _instruments(ledger: Ledger, dep: Deployment, venues: VenuesConfig, role: str) -> list[str]:
+    from runner.spec.load import parse_variant
+
+    try:
+        loaded = parse_variant(dep.yaml_text, Path(dep.path), venues)
+    except (SpecError, BadInputError) as exc:
+        raise PromoteRefused(f"{role} {dep.variant} is not valid: {exc}") from None
+    path_errors = [e.message for e in ledger.spec_errors() if e.file == dep.path]
+    if role == "NEW" and path_errors:
+        raise PromoteRefused(f"NEW {dep.variant} is not valid: {path_errors[0]}")
+    return list(loaded.spec.instruments)
+
+
+def check(ledger: Ledger, old: str, new: str, venues: VenuesConfig) -> tuple[State, State, list[Position]]:
+    """Refuse (PromoteRefused) anything but one strategy at two versions, ready to hand over."""
+    if old == new:
+        raise PromoteRefused(f"promote {old} {new}: OLD and NEW are the same variant")
+    d_old, d_new = _deployment(ledger, old), _deployment(ledger, new)
+    i_old = _instruments(ledger, d_old, venues, "OLD")
+    i_new = _instruments(ledger, d_new, venues, "NEW")
+    for what, a, b in (("name", d_old.name, d_new.name), ("kind", d_old.kind, d_new.kind),
+                       ("venue (account)", d_old.venue, d_new.venue), ("mode", d_old.mode, d_new.mode),
+                       ("instruments", sorted(i_old), sorted(i_new))):
+        if a != b:
+            raise PromoteRefused(f"{old} and {new} are not compatible: {what} {a} vs {b}; only a new version "
+                                 "of the same strategy on the same account and instruments can take over")
+    if d_new.version <= d_old.version:
+        raise PromoteRefused(f"{new} (version {d_new.version}) is not a higher version than {old} "
+                             f"(version {d_old.version})")
+    s_old, s_new = _state(ledger, old), _state(ledger, new)
+    for vid, st, role, ok in ((old, s_old, "OLD", HANDS_OVER), (new, s_new, "NEW", TAKES_OVER)):
+        if st is State.QUARANTINED:
+            raise PromoteRefused(f"{role} {vid} is quarantined: find the cause and `runner resume {vid} --clear` "
+                                 "first (see runbook proc-clear-quarantine)")
+        if st not in ok:
+            raise PromoteRefused(f"{role} {vid} is {st.value}: {role} must be "
+                                 f"{' or '.join(s.value for s in ok)} to {'hand over' if role == 'OLD' else 'take over'}")
+    in_flight = ledger.orders_with_status(OPEN, MAIN_RUN, old)
+    if in_flight:
+        shown = ", ".join(f"{o.purpose} {o.side} {o.qty} {o.instrument} ({s})" for o, s in in_flight[:3])
+        raise PromoteRefused(f"OLD {old} has {len(in_flight)} order(s) that may still trade: {shown}; wait until "
+                             f"they fill or are cancelled (`runner pause {old}` stops new entries), then promote")
+    if ledger.orders_with_status(OPEN, MAIN_RUN, new):
+        raise PromoteRefused(f"NEW {new} has orders working: pause it and let them finish before it takes over")
+    if held := [p for p in ledger.positions(MAIN_RUN, new) if p.qty]:
+        raise PromoteRefused(f"NEW {new} already holds {held[0].qty} {held[0].instrument}: only a flat NEW can "
+                             "take over (retire or flatten it first)")
+    positions = [p for p in ledger.positions(MAIN_RUN, old) if p.qty]
+    grouped = _grouped(ledger, old, {p.instrument for p in positions})
+    if grouped:
+        raise PromoteRefused(f"OLD {old} holds legs of multi-leg group(s) {', '.join(sorted(grouped))}: handing a "
+                             "group over is not supported; retire OLD (it flattens) or wait until it is flat")
+    return s_old, s_new, positions
+
+
+def _state(ledger: Ledger, vid: str) -> State:
+    rec = ledger.state(vid)
+    if rec is None:
+        raise PromoteRefused(f"unknown variant {vid!r}: no lifecycle state")
+    return State(rec.state)
+
+
+def _grouped(ledger: Ledger, vid: str, held: set[str]) -> set[str]:
+    """Open groups among what ``vid`` holds: group ids of its fills on a held instrument whose
+    net over the group is not zero."""
+    net: dict[tuple[str, str], Decimal] = {}
+    for f in ledger.fills(MAIN_RUN, vid, limit=None):
+        if f.group_id and f.instrument in held:
+            k = (f.group_id, f.instrument)
+            net[k] = net.get(k, Decimal(0)) + (f.qty if f.side == "buy" else -f.qty)
+    return {g for (g, _s), q in net.items() if q}
+
+
+def promote(ledger: Ledger, old: str, new: str, venues: VenuesConfig, reason: str = "") -> Handover:
+    """Check, then hand over in one transaction (see the module docstring). Operator only."""
+    s_old, s_new, positions = check(ledger, old, new, venues)
+    marks = latest_marks(ledger)
+    now = utcnow()
+    out = Handover(old, new)
+    fills: list[NewFill] = []
+    stamp = int(now.timestamp() * 1000)
+    for p in positions:
+        mark = marks.get((p.account, p.instrument))
+        price, at = (mark[1], "mark") if mark is not None else (p.avg_price, "average cost")
+        out.moved.append(Moved(p.instrument, p.qty, price, at))
+        give, take = ("sell", "buy") if p.qty > 0 else ("buy", "sell")
+        key = f"{p.account}:{TRANSFER}:{old}>{new}:{p.instrument}:{stamp}"
+        fills.append(NewFill(key + ":out", None, MAIN_RUN, old, p.account, p.instrument, give, abs(p.qty), price,
+                             Decimal(0), now, TRANSFER))
+        fills.append(NewFill(key + ":in", None, MAIN_RUN, new, p.account, p.instrument, take, abs(p.qty), price,
+                             Decimal(0), now, TRANSFER))
+    what = ", ".join(f"{m.qty} {m.instrument} @ {m.price} ({m.priced_at})" for m in out.moved) or "nothing held"
+    note = f"; {reason}" if reason else ""
+    c = T_STATE.c
+    try:
+        with ledger.begin() as conn:
+            # Writing first takes the ledger's write lock: what is read below is what a runner
+            # committed last, and no order of either can be recorded until this commits.
+            conn.execute(update(T_STATE).where(c.variant.in_([old, new]))
+                         .values(epoch=func.coalesce(c.epoch, 0) + 1))
+            _no_new_orders(ledger, conn, old)
+            ledger.apply_fills(fills, conn)
+            for p in positions:  # NEW's time-stop goes on from when OLD opened it
+                conn.execute(update(T_POS).where(T_POS.c.run_id == MAIN_RUN, T_POS.c.variant == new,
+                                                 T_POS.c.instrument == p.instrument).values(opened=p.opened))
+            ledger._insert_transition(conn, old, s_old.value, next_state(old, s_old, Trigger.HANDOVER).value,
+                                      Trigger.HANDOVER.value, REASON, f"handed over to {new}: {what}{note}",
+                                      "operator", now)
+            ledger._insert_transition(conn, new, s_new.value, next_state(new, s_new, Trigger.TAKE_OVER).value,
+                                      Trigger.TAKE_OVER.value, REASON, f"took over from {old}: {what}{note}",
+                                      "operator", now)
+    except _StaleState:
+        raise PromoteRefused(f"{old} or {new} changed state while promoting; nothing was written: "
+                             "look at `runner status` and try again") from None
+    out.old_state, out.new_state = State.RETIRED.value, State.ACTIVE.value
+    return out
+
+
+def _no_new_orders(ledger: Ledger, conn, old: str) -> None:  # type: ignore[no-untyped-def]
+    """The in-flight check again, inside the write transaction (a runner may have just sent one)."""
+    from runner.ledger.store import T_EVENTS, T_ORDERS
+
+    last = (select(T_EVENTS.c.client_order_id, func.max(T_EVENTS.c.id).label("last_id"))
+            .group_by(T_EVENTS.c.client_order_id).subquery())
+    q = (select(func.count()).select_from(T_ORDERS)
+         .join(last, last.c.client_order_id == T_ORDERS.c.client_order_id)
+         .join(T_EVENTS, T_EVENTS.c.id == last.c.last_id)
+         .where(T_ORDERS.c.run_id == MAIN_RUN, T_ORDERS.c.variant == old, T_EVENTS.c.status.in_(list(OPEN))))
+    if conn.execute(q).scalar():
+        raise PromoteRefused(f"OLD {old} placed an order while promoting; nothing was written: try again "
+                             "once it has filled or been cancelled")
+
+
+def reload(ledger: Ledger, eng) -> None:  # type: ignore[no-untyped-def]
+    """A running engine adopts a handover: its positions are the ledger's again (OLD's flat,
+    NEW's holding at the mark, with OLD's opening time)."""
+    from runner.ledger.positions import PositionState
+
+    eng.positions.clear()
+    eng.views.clear()
+    for p in ledger.positions(MAIN_RUN, eng.id):
+        eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
