@@ -366,6 +366,7 @@ class Runtime:
         if self.ledger.acquire_lease(vid, self.runner_id, self.config.lease_ttl_s) is None:
             self._let_go(vid, "lease taken by another runner during a handover")
             return
+        eng.fenced = None  # an order the handover's token refused: the token is ours again, nothing was sent
         reload(self.ledger, eng)
 
     def _market(self) -> None:

@@ -56,7 +56,9 @@ def test_promote_in_a_running_runner_keeps_the_position_and_sends_nothing(tmp_pa
         venue_orders, venue_pos = desk.venue_orders(), desk.sim().positions()
         mark = latest_marks(desk.ledger)[("sim", BTC)][1]
 
-        done = control.promote(desk.ledger, "MR_v1", "MR_v2", desk.venues)
+        operator = Ledger(default_url(desk.home))  # the CLI's own handle, as `runner promote` opens it
+        done = control.promote(operator, "MR_v1", "MR_v2", desk.venues)
+        operator.close()
         assert [(m.instrument, m.qty, m.price, m.priced_at) for m in done.moved] == [(BTC, Decimal("0.02"), mark, "mark")]
         desk.step(3)
 
@@ -194,3 +196,55 @@ def test_states_orders_and_holdings_that_refuse(tmp_path: Path) -> None:
 
 def test_variant_yaml_kit_is_what_the_checks_read() -> None:
     assert "entry_z: 1.25" in variant_yaml("MR_v1") and "venue: sim" in variant_yaml("MR_v1")
+
+
+def test_an_order_decided_before_the_runner_adopted_the_handover_is_fenced_never_sent(tmp_path: Path) -> None:
+    from runner.engine.containment import contained
+    from runner.kinds.base import Intent
+
+    desk = _desk(tmp_path)
+    try:
+        desk.trade("MR_v1", "buy", "0.02")
+        desk.step()
+        venue_orders = desk.venue_orders()
+        operator = Ledger(default_url(desk.home))
+        control.promote(operator, "MR_v1", "MR_v2", desk.venues)
+        operator.close()
+        # the runner has not adopted it yet: both engines still believe what they believed
+        old, new = desk.rt.engines["MR_v1"], desk.rt.engines["MR_v2"]
+        contained(old, "exit", old.place, Intent(BTC, "sell", "exit", close=True, urgent=True), desk.event(BTC))
+        contained(new, "entry", new.place, Intent(BTC, "buy", "entry", qty=0.01, urgent=True), desk.event(BTC))
+        assert old.fenced and new.fenced
+        assert desk.venue_orders() == venue_orders  # refused by the fence before any send
+        desk.step(3)
+        assert desk.venue_orders() == venue_orders
+        assert desk.position("MR_v1") == 0 and desk.position("MR_v2") == Decimal("0.02")
+        assert desk.rt.engines["MR_v2"] is new and new.fenced is None and new.state.value == "active"
+        assert new.positions[BTC].qty == Decimal("0.02")
+        desk.trade("MR_v2", "sell", "0.02", purpose="exit")  # NEW trades again under its token
+        assert desk.venue_orders() == venue_orders + 1 and desk.position("MR_v2") == 0
+        _audit_clean(desk)
+    finally:
+        desk.stop()
+
+
+def test_the_cli_promotes_a_stopped_deployment_and_refuses_with_exit_2(tmp_path: Path) -> None:
+    import json
+
+    from tests.kit.process import cli
+
+    desk = _desk(tmp_path)
+    desk.trade("MR_v1", "buy", "0.01")
+    desk.stop()
+    bad = cli(desk.home, "promote", "MR_v2", "MR_v1")
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "not a higher version" in bad.stderr
+    assert "Traceback" not in bad.stderr
+    ok = cli(desk.home, "promote", "MR_v1", "MR_v2", "--json")
+    assert ok.returncode == 0, ok.stderr
+    doc = json.loads(ok.stdout)
+    assert (doc["old_state"], doc["new_state"]) == ("retired", "active")
+    assert [(m["instrument"], m["qty"]) for m in doc["moved"]] == [(BTC, 0.01)]
+    again = cli(desk.home, "promote", "MR_v1", "MR_v2")
+    assert again.returncode == 2 and "OLD MR_v1 is retired" in again.stderr
+    audit = cli(desk.home, "audit", "--json")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
