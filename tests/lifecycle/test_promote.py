@@ -248,3 +248,33 @@ def test_the_cli_promotes_a_stopped_deployment_and_refuses_with_exit_2(tmp_path:
     assert again.returncode == 2 and "OLD MR_v1 is retired" in again.stderr
     audit = cli(desk.home, "audit", "--json")
     assert audit.returncode == 0, audit.stdout + audit.stderr
+
+
+def test_promote_on_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """The same handover on a shared PostgreSQL ledger: the fence, the transfer and the audits."""
+    from runner.engine.runtime import Runtime
+    from runner.spec.deployment_config import load_runner_config, load_venues
+    from tests.kit.deployment import make_home
+
+    home = make_home(tmp_path, {"MR_v1": (BTC,), "MR_v2": (BTC,)})
+    ledger = Ledger(pg_url)
+    now = [1_000_000.0]
+    rt = Runtime(home, ledger, load_venues(home), load_runner_config(home), clock=lambda: now[0])
+    desk = Desk(home, ledger, rt, now)
+    rt.start()
+    try:
+        desk.step(3)
+        desk.trade("MR_v1", "sell", "0.02")
+        _mark(ledger, "29999.5")
+        venue_orders = desk.venue_orders()
+        operator = Ledger(pg_url)
+        done = control.promote(operator, "MR_v1", "MR_v2", desk.venues)
+        operator.close()
+        assert [(m.qty, m.price) for m in done.moved] == [(Decimal("-0.02"), Decimal("29999.5"))]
+        desk.step(3)
+        assert desk.venue_orders() == venue_orders
+        assert desk.position("MR_v1") == 0 and desk.position("MR_v2") == Decimal("-0.02")
+        assert desk.rt.engines["MR_v2"].positions[BTC].qty == Decimal("-0.02")
+        _audit_clean(desk)
+    finally:
+        desk.stop()
