@@ -145,6 +145,11 @@ def test_paper_fills_of_three_versions_and_a_promotion(tmp_path: Path) -> None:
             assert rows[vid]["pnl"] == pytest.approx(float(pos.realized_pnl - pos.fees))
             assert rows[vid]["margin"] == pytest.approx(float((pos.realized_pnl - pos.fees) / notional))
             assert rows[vid]["win_rate"] == 0.0  # a taker round trip on a standing market loses the spread
+        from datetime import UTC
+
+        second = desk.ledger.fills(variant="MR_v1", limit=None)[2].ts.replace(tzinfo=UTC)  # opens trip 2
+        late = compare(desk.ledger, ["MR_v1"], since=second)["variants"][0]
+        assert (late["trades"], late["fees"]) == (1, pytest.approx(rows["MR_v1"]["fees"] / 2))
 
         (desk.home / "strategies.d" / "MR_v5.yaml").write_text(
             (desk.home / "strategies.d" / "MR_v3.yaml").read_text().replace("version: 3", "version: 5"))
