@@ -24,13 +24,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from runner.errors import BadInputError, SpecError
 from runner.ledger.marks import latest_marks
-from runner.ledger.models import MAIN_RUN, Deployment, Position
-from runner.ledger.order_states import OPEN
-from runner.ledger.store import T_POS, T_STATE, Ledger, NewFill, _StaleState
+from runner.ledger.models import MAIN_RUN, Deployment, Order, Position
+from runner.ledger.order_states import FILLED, OPEN, PARTIAL
+from runner.ledger.order_states import NEW as NEW_STATUS
+from runner.ledger.store import T_HANDED, T_POS, T_STATE, Ledger, NewFill, _StaleState
 from runner.ledger.types import utcnow
 from runner.lifecycle import State, Trigger, next_state
 from runner.spec.deployment_config import VenuesConfig
@@ -60,9 +61,11 @@ class Handover:
     moved: list[Moved] = field(default_factory=list)
     old_state: str = ""
     new_state: str = ""
+    handed: list[str] = field(default_factory=list)  # client ids of the resting exits NEW now owns
 
     def as_json(self) -> dict[str, object]:
         return {"old": self.old, "new": self.new, "old_state": self.old_state, "new_state": self.new_state,
+                "orders_handed_over": self.handed,
                 "moved": [{"instrument": m.instrument, "qty": m.qty, "price": m.price, "priced_at": m.priced_at}
                           for m in self.moved]}
 
@@ -112,11 +115,13 @@ def check(ledger: Ledger, old: str, new: str, venues: VenuesConfig) -> tuple[Sta
         if st not in ok:
             raise PromoteRefused(f"{role} {vid} is {st.value}: {role} must be "
                                  f"{' or '.join(s.value for s in ok)} to {'hand over' if role == 'OLD' else 'take over'}")
-    in_flight = ledger.orders_with_status(OPEN, MAIN_RUN, old)
+    in_flight = [(o, s) for o, s in ledger.orders_with_status(OPEN, MAIN_RUN, old) if not resting_exit(o, s)]
+    in_flight += unread_fills(ledger, old)
     if in_flight:
         shown = ", ".join(f"{o.purpose} {o.side} {o.qty} {o.instrument} ({s})" for o, s in in_flight[:3])
-        raise PromoteRefused(f"OLD {old} has {len(in_flight)} order(s) that may still trade: {shown}; wait until "
-                             f"they fill or are cancelled (`runner pause {old}` stops new entries), then promote")
+        raise PromoteRefused(f"OLD {old} has {len(in_flight)} order(s) in flight: {shown}; wait until they fill "
+                             f"or are cancelled and their fills are read (`runner pause {old}` stops new entries), "
+                             "then promote")
     if ledger.orders_with_status(OPEN, MAIN_RUN, new):
         raise PromoteRefused(f"NEW {new} has orders working: pause it and let them finish before it takes over")
     if held := [p for p in ledger.positions(MAIN_RUN, new) if p.qty]:
@@ -128,6 +133,30 @@ def check(ledger: Ledger, old: str, new: str, venues: VenuesConfig) -> tuple[Sta
         raise PromoteRefused(f"OLD {old} holds legs of multi-leg group(s) {', '.join(sorted(grouped))}: handing a "
                              "group over is not supported; retire OLD (it flattens) or wait until it is flat")
     return s_old, s_new, positions
+
+
+EXITS = frozenset({"exit", "stop_loss", "time_stop"})
+RESTING = frozenset({NEW_STATUS, PARTIAL})
+
+
+def resting_exit(order: Order, status: str) -> bool:
+    """An exit the venue acknowledged and holds (a maker exit waiting at its price): handed to NEW
+    with the position it closes. Anything else open (a send not answered, an entry) is in flight."""
+    return order.purpose in EXITS and order.reduce_only and status in RESTING
+
+
+def unread_fills(ledger: Ledger, vid: str, recent: int = 200) -> list[tuple[Order, str]]:
+    """Recent orders the venue reported filled whose fills the ledger has not all read yet: they
+    would land on OLD after the handover."""
+    closed = ledger.orders_with_status({FILLED}, MAIN_RUN, vid)[-recent:]
+    return [(o, "fills not read yet") for o, _s in closed if ledger.filled_qty(o.client_order_id) < o.qty]
+
+
+def handed_to(ledger: Ledger, vid: str) -> list[tuple[str, str]]:
+    """(client order id, from variant) of every order handed to ``vid``."""
+    with ledger.engine.connect() as conn:
+        return [(c, f) for c, f in conn.execute(select(T_HANDED.c.client_order_id, T_HANDED.c.from_variant)
+                                                .where(T_HANDED.c.to_variant == vid))]
 
 
 def _state(ledger: Ledger, vid: str) -> State:
@@ -150,9 +179,33 @@ def _grouped(ledger: Ledger, vid: str, held: set[str]) -> set[str]:
 
 def promote(ledger: Ledger, old: str, new: str, venues: VenuesConfig, reason: str = "") -> Handover:
     """Check, then hand over in one transaction (see the module docstring). Operator only."""
-    s_old, s_new, positions = check(ledger, old, new, venues)
+    s_old, s_new, _seen = check(ledger, old, new, venues)
     marks = latest_marks(ledger)
     now = utcnow()
+    c = T_STATE.c
+    try:
+        with ledger.begin() as conn:
+            # Writing first takes the ledger's write lock: what is read below is what a runner
+            # committed last, and no order of either can be recorded until this commits.
+            conn.execute(update(T_STATE).where(c.variant.in_([old, new]))
+                         .values(epoch=func.coalesce(c.epoch, 0) + 1))
+            resting = _orders_now(ledger, conn, old)
+            positions = [p for p in _positions_now(conn, old) if p.qty]
+            out = _write(ledger, conn, old, new, s_old, s_new, positions, resting, marks, now, reason)
+    except _StaleState:
+        raise PromoteRefused(f"{old} or {new} changed state while promoting; nothing was written: "
+                             "look at `runner status` and try again") from None
+    out.old_state, out.new_state = State.RETIRED.value, State.ACTIVE.value
+    return out
+
+
+def _positions_now(conn, vid: str) -> list[Position]:  # type: ignore[no-untyped-def]
+    rows = conn.execute(select(T_POS).where(T_POS.c.run_id == MAIN_RUN, T_POS.c.variant == vid)).mappings().all()
+    return [Position(**r) for r in rows]
+
+
+def _write(ledger: Ledger, conn, old: str, new: str, s_old: State, s_new: State,  # type: ignore[no-untyped-def]
+           positions: list[Position], resting: list[Order], marks, now, reason: str) -> Handover:  # type: ignore[no-untyped-def]
     out = Handover(old, new)
     fills: list[NewFill] = []
     stamp = int(now.timestamp() * 1000)
@@ -166,46 +219,50 @@ def promote(ledger: Ledger, old: str, new: str, venues: VenuesConfig, reason: st
                              Decimal(0), now, TRANSFER))
         fills.append(NewFill(key + ":in", None, MAIN_RUN, new, p.account, p.instrument, take, abs(p.qty), price,
                              Decimal(0), now, TRANSFER))
+    out.handed = [o.client_order_id for o in resting]
     what = ", ".join(f"{m.qty} {m.instrument} @ {m.price} ({m.priced_at})" for m in out.moved) or "nothing held"
+    if resting:
+        what += "; resting exits " + ", ".join(f"{o.side} {o.qty} {o.instrument} @ {o.price}" for o in resting)
     note = f"; {reason}" if reason else ""
-    c = T_STATE.c
-    try:
-        with ledger.begin() as conn:
-            # Writing first takes the ledger's write lock: what is read below is what a runner
-            # committed last, and no order of either can be recorded until this commits.
-            conn.execute(update(T_STATE).where(c.variant.in_([old, new]))
-                         .values(epoch=func.coalesce(c.epoch, 0) + 1))
-            _no_new_orders(ledger, conn, old)
-            ledger.apply_fills(fills, conn)
-            for p in positions:  # NEW's time-stop goes on from when OLD opened it
-                conn.execute(update(T_POS).where(T_POS.c.run_id == MAIN_RUN, T_POS.c.variant == new,
-                                                 T_POS.c.instrument == p.instrument).values(opened=p.opened))
-            ledger._insert_transition(conn, old, s_old.value, next_state(old, s_old, Trigger.HANDOVER).value,
-                                      Trigger.HANDOVER.value, REASON, f"handed over to {new}: {what}{note}",
-                                      "operator", now)
-            ledger._insert_transition(conn, new, s_new.value, next_state(new, s_new, Trigger.TAKE_OVER).value,
-                                      Trigger.TAKE_OVER.value, REASON, f"took over from {old}: {what}{note}",
-                                      "operator", now)
-    except _StaleState:
-        raise PromoteRefused(f"{old} or {new} changed state while promoting; nothing was written: "
-                             "look at `runner status` and try again") from None
-    out.old_state, out.new_state = State.RETIRED.value, State.ACTIVE.value
+    ledger.apply_fills(fills, conn)
+    for p in positions:  # NEW's time-stop goes on from when OLD opened it
+        conn.execute(update(T_POS).where(T_POS.c.run_id == MAIN_RUN, T_POS.c.variant == new,
+                                         T_POS.c.instrument == p.instrument).values(opened=p.opened))
+    for o in resting:
+        conn.execute(T_HANDED.delete().where(T_HANDED.c.client_order_id == o.client_order_id))
+        conn.execute(T_HANDED.insert().values(client_order_id=o.client_order_id, from_variant=o.variant,
+                                              to_variant=new, ts=now))
+    ledger._insert_transition(conn, old, s_old.value, next_state(old, s_old, Trigger.HANDOVER).value,
+                              Trigger.HANDOVER.value, REASON, f"handed over to {new}: {what}{note}", "operator", now)
+    ledger._insert_transition(conn, new, s_new.value, next_state(new, s_new, Trigger.TAKE_OVER).value,
+                              Trigger.TAKE_OVER.value, REASON, f"took over from {old}: {what}{note}", "operator", now)
     return out
 
 
-def _no_new_orders(ledger: Ledger, conn, old: str) -> None:  # type: ignore[no-untyped-def]
-    """The in-flight check again, inside the write transaction (a runner may have just sent one)."""
+def _orders_now(ledger: Ledger, conn, old: str) -> list[Order]:  # type: ignore[no-untyped-def]
+    """OLD's open orders again, inside the write transaction (a runner may have just sent one):
+    the resting exits that go to NEW; anything in flight refuses, and nothing is written."""
     from runner.ledger.store import T_EVENTS, T_ORDERS
 
     last = (select(T_EVENTS.c.client_order_id, func.max(T_EVENTS.c.id).label("last_id"))
             .group_by(T_EVENTS.c.client_order_id).subquery())
-    q = (select(func.count()).select_from(T_ORDERS)
-         .join(last, last.c.client_order_id == T_ORDERS.c.client_order_id)
-         .join(T_EVENTS, T_EVENTS.c.id == last.c.last_id)
-         .where(T_ORDERS.c.run_id == MAIN_RUN, T_ORDERS.c.variant == old, T_EVENTS.c.status.in_(list(OPEN))))
-    if conn.execute(q).scalar():
-        raise PromoteRefused(f"OLD {old} placed an order while promoting; nothing was written: try again "
-                             "once it has filled or been cancelled")
+    cid = T_ORDERS.c.client_order_id
+    q = (select(T_ORDERS, T_EVENTS.c.status)
+         .join(last, last.c.client_order_id == cid).join(T_EVENTS, T_EVENTS.c.id == last.c.last_id)
+         .where(T_ORDERS.c.run_id == MAIN_RUN, T_EVENTS.c.status.in_(list(OPEN)),
+                or_(and_(T_ORDERS.c.variant == old, cid.not_in(select(T_HANDED.c.client_order_id))),
+                    cid.in_(select(T_HANDED.c.client_order_id).where(T_HANDED.c.to_variant == old)))))
+    out = []
+    for r in conn.execute(q).mappings().all():
+        d = dict(r)
+        status = d.pop("status")
+        order = Order(**d)
+        if not resting_exit(order, status):
+            raise PromoteRefused(f"OLD {old} placed an order while promoting ({order.purpose} {order.side} "
+                                 f"{order.qty} {order.instrument}, {status}); nothing was written: try again once "
+                                 "it has filled or been cancelled")
+        out.append(order)
+    return out
 
 
 def reload(ledger: Ledger, eng) -> None:  # type: ignore[no-untyped-def]

@@ -357,7 +357,7 @@ class Runtime:
         """``runner promote`` moved positions between two variants in the ledger: the engine takes
         them from there, and takes its lease token again (the promote raised it to fence any
         order decided before this). An engine let go meanwhile is picked up again by a rescan."""
-        from runner.engine.handover import reload
+        from runner.engine.handover import handed_to, reload
 
         self._handovers[vid] = tid
         if eng is None:
@@ -368,6 +368,12 @@ class Runtime:
             return
         eng.fenced = None  # an order the handover's token refused: the token is ours again, nothing was sent
         reload(self.ledger, eng)
+        for cid, old_id in handed_to(self.ledger, vid):  # resting exits: NEW tracks, polls and owns them now
+            old = self.engines.get(old_id)
+            w = old.working.pop(cid, None) if old is not None else None
+            if w is not None:
+                eng.working[cid] = w
+                self._own(cid, eng, w.group)
 
     def _market(self) -> None:
         by_account: dict[str, dict[str, list[VariantEngine]]] = {}
@@ -434,6 +440,8 @@ class Runtime:
             except IntegrityError:  # another runner on this ledger applied some at the same moment:
                 applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}  # now seen
             for nf, eng in batch:
+                if eng is not None and eng.id != nf.variant:  # an order handed over by `runner promote`
+                    eng = self.engines.get(nf.variant)  # type: ignore[assignment]
                 if nf.fill_key in applied and eng is not None:
                     closed = bool(nf.client_order_id) and nf.client_order_id not in eng.working
                     contained(eng, f"fill {nf.fill_key}", eng.on_fill, nf)

@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import and_, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError
 from sqlmodel import SQLModel, create_engine
@@ -40,6 +40,7 @@ T_ERRORS = m.SpecErrorRow.__table__
 T_RUNS = m.Run.__table__
 T_CURSORS = m.Cursor.__table__
 T_HEART = m.Heartbeat.__table__
+T_HANDED = m.OrderHandover.__table__
 
 
 @dataclass(slots=True)  # a value; not frozen only because a frozen __init__ is ~6x slower
@@ -449,8 +450,10 @@ class Ledger:
             .where(T_EVENTS.c.status.in_(list(statuses)), T_ORDERS.c.run_id == run_id)
             .order_by(T_ORDERS.c.id)
         )
-        if variant:
-            q = q.where(T_ORDERS.c.variant == variant)
+        if variant:  # the orders it owns: placed and not handed away, or handed to it (runner promote)
+            cid = T_ORDERS.c.client_order_id
+            q = q.where(or_(and_(T_ORDERS.c.variant == variant, cid.not_in(select(T_HANDED.c.client_order_id))),
+                            cid.in_(select(T_HANDED.c.client_order_id).where(T_HANDED.c.to_variant == variant))))
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
         out = []
@@ -505,6 +508,8 @@ class Ledger:
             with self.engine.begin() as c:
                 return self.apply_fills(fills, c, fresh)
         applied: list[NewFill] = []
+        if not fresh:
+            _to_owner(conn, fills)
         keys = [f.fill_key for f in fills]
         seen: set[str] = set() if fresh else set(
             conn.execute(select(T_FILLS.c.fill_key).where(T_FILLS.c.fill_key.in_(keys))).scalars())
@@ -664,6 +669,19 @@ class Ledger:
     def heartbeats(self) -> list[m.Heartbeat]:
         with self.engine.connect() as conn:
             return [m.Heartbeat(**r) for r in conn.execute(select(T_HEART)).mappings().all()]
+
+
+def _to_owner(conn: Connection, fills: Sequence[NewFill]) -> None:
+    """A fill of an order a promotion handed over belongs to the order's new owner, whoever read it."""
+    cids = {f.client_order_id for f in fills if f.client_order_id}
+    if not cids:
+        return
+    owner = dict(conn.execute(select(T_HANDED.c.client_order_id, T_HANDED.c.to_variant)
+                              .where(T_HANDED.c.client_order_id.in_(cids))).all())
+    if owner:
+        for f in fills:
+            if f.client_order_id in owner:
+                f.variant = owner[f.client_order_id]
 
 
 class _StaleState(Exception):

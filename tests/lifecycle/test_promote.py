@@ -183,7 +183,7 @@ def test_states_orders_and_holdings_that_refuse(tmp_path: Path) -> None:
             client_order_id="inflight-1", run_id="main", variant="MR_v1", seq=999, account="sim", instrument=BTC,
             side="sell", qty=Decimal("0.01"), price=Decimal("1"), order_type="limit", tif="gtc", purpose="exit",
             group_id=None, reduce_only=True, created=desk.ledger.orders()[0].created, intent_id=None))
-        _refused(desk, "MR_v1", "MR_v2", "may still trade")
+        _refused(desk, "MR_v1", "MR_v2", "in flight")
         desk.ledger.order_event("inflight-1", "not_sent", detail="test")
         desk.trade("MR_v2", "buy", "0.01")
         _refused(desk, "MR_v1", "MR_v2", "NEW MR_v2 already holds")
@@ -275,6 +275,54 @@ def test_promote_on_postgresql(tmp_path: Path, pg_url: str) -> None:
         assert desk.venue_orders() == venue_orders
         assert desk.position("MR_v1") == 0 and desk.position("MR_v2") == Decimal("-0.02")
         assert desk.rt.engines["MR_v2"].positions[BTC].qty == Decimal("-0.02")
+        _audit_clean(desk)
+    finally:
+        desk.stop()
+
+
+def test_a_resting_exit_is_handed_over_and_its_fill_is_news(tmp_path: Path) -> None:
+    """OLD's exit rests on the venue (post-only at the ask); NEW takes it with the position. When
+    the market reaches it, the venue fills it and the fill is NEW's, whoever placed the order."""
+    from runner.engine.client_ids import client_order_id
+    from venues.base import OrderRequest, OrderType, Side, TimeInForce
+
+    desk = _desk(tmp_path)
+    try:
+        desk.trade("MR_v1", "buy", "0.02")
+        old = desk.rt.engines["MR_v1"]
+        ev = desk.event(BTC)
+        cid = client_order_id("main", "MR_v1", old._seq, old.cid_salt)
+        req = OrderRequest(cid, BTC, Side.SELL, Decimal("0.02"), OrderType.LIMIT, Decimal(repr(ev.ask)),
+                           TimeInForce.POST_ONLY, True)
+        rep = old.send(req, "exit")  # through the engine's order path, as a kind resting its exits would
+        assert rep is not None and rep.status.value == "new"
+        desk.step()
+        assert desk.ledger.order_status(cid) == "new"
+        venue_orders = desk.venue_orders()
+
+        operator = Ledger(default_url(desk.home))
+        done = control.promote(operator, "MR_v1", "MR_v2", desk.venues)
+        operator.close()
+        assert done.handed == [cid]
+        desk.step()
+        new = desk.rt.engines["MR_v2"]
+        assert cid in new.working and cid not in old.working  # NEW polls and owns it now
+        assert [o.client_order_id for o, _s in desk.ledger.orders_with_status({"new"}, variant="MR_v2")] == [cid]
+        assert desk.ledger.orders_with_status({"new"}, variant="MR_v1") == []
+
+        sim = desk.sim()
+        for _ in range(500):  # the market moves until it trades through the resting exit
+            if sim.order(cid, BTC).status.value == "filled":  # type: ignore[union-attr]
+                break
+            desk.now[0] += 1.0
+            sim.advance()
+        assert sim.order(cid, BTC).status.value == "filled"  # type: ignore[union-attr]
+        desk.step(3)
+        assert desk.venue_orders() == venue_orders  # the promotion itself sent nothing
+        (fill,) = [f for f in desk.ledger.fills(limit=None) if f.client_order_id == cid]
+        assert fill.variant == "MR_v2"
+        assert desk.position("MR_v1") == 0 and desk.position("MR_v2") == 0
+        assert cid not in new.working and new.positions[BTC].qty == 0
         _audit_clean(desk)
     finally:
         desk.stop()
