@@ -11,11 +11,17 @@ variants' fencing tokens go up by one, so a running runner that decided an order
 before it adopted the handover has it refused by the fence instead of sent. The venue's
 account is untouched: its positions sum to the same thing.
 
+OLD's resting exits (reduce-only exits the venue acknowledged) go with the position: a row in
+``order_handovers`` makes NEW their owner (their fills, status polls and restarts), while the
+order row keeps who placed it. Orders are read again inside the write transaction, after the
+lock is taken, and that reading decides what moves.
+
 Refused (bad input, exit 2, nothing written) when the two are not one strategy at two
 versions (name, kind, account, mode, instruments), NEW is not a higher version or is not a
 valid deployment, either is quarantined or not in a state that may hand over, OLD has an order
-that may still trade (in flight or resting), NEW holds something already, or OLD holds a leg
-of an open multi-leg group (a group's legs are not handed over yet: retire OLD instead).
+in flight (a send not answered, a working entry or quote, a fill not read yet), NEW holds
+something already, or OLD holds a leg of an open multi-leg group (a group's legs are not
+handed over yet: retire OLD instead).
 """
 
 from __future__ import annotations

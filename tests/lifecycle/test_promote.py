@@ -246,7 +246,8 @@ def test_the_cli_promotes_a_stopped_deployment_and_refuses_with_exit_2(tmp_path:
     assert [(m["instrument"], m["qty"]) for m in doc["moved"]] == [(BTC, 0.01)]
     again = cli(desk.home, "promote", "MR_v1", "MR_v2")
     assert again.returncode == 2 and "OLD MR_v1 is retired" in again.stderr
-    audit = cli(desk.home, "audit", "--json")
+    checks = ("fills_vs_positions", "ledger_vs_venue", "retired_flat", "groups_balanced", "cost_sanity", "orphan_orders")
+    audit = cli(desk.home, "audit", *[a for c in checks for a in ("--check", c)], "--json")  # the runner is stopped
     assert audit.returncode == 0, audit.stdout + audit.stderr
 
 
