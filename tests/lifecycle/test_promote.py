@@ -310,6 +310,10 @@ def test_a_resting_exit_is_handed_over_and_its_fill_is_news(tmp_path: Path) -> N
         assert cid in new.working and cid not in old.working  # NEW polls and owns it now
         assert [o.client_order_id for o, _s in desk.ledger.orders_with_status({"new"}, variant="MR_v2")] == [cid]
         assert desk.ledger.orders_with_status({"new"}, variant="MR_v1") == []
+        from runner.cli.views import status_view
+
+        counts = {v["id"]: v["open_orders"] for v in status_view(desk.ledger)["variants"]}
+        assert (counts["MR_v1"], counts["MR_v2"]) == (0, 1)
 
         sim = desk.sim()
         for _ in range(500):  # the market moves until it trades through the resting exit
@@ -327,3 +331,11 @@ def test_a_resting_exit_is_handed_over_and_its_fill_is_news(tmp_path: Path) -> N
         _audit_clean(desk)
     finally:
         desk.stop()
+
+
+def test_the_runbook_has_the_procedure_and_the_agent_finds_it() -> None:
+    from agent.runbook import Runbook
+
+    book = Runbook.load(Path(__file__).resolve().parents[2] / "runbook")
+    assert "proc-change-parameter" in book
+    assert book.search("change a parameter without flattening")[0]["id"] == "proc-change-parameter"
