@@ -204,6 +204,9 @@ def promote(ledger: Ledger, old: str, new: str, venues: VenuesConfig, reason: st
             conn.execute(update(T_STATE).where(c.variant.in_([old, new]))
                          .values(epoch=func.coalesce(c.epoch, 0) + 1))
             resting = _orders_now(ledger, conn, old)
+            if late := unread_fills(ledger, old):  # read after the lock: no runner commits meanwhile on SQLite
+                raise PromoteRefused(f"OLD {old} has a fill not read yet ({late[0][0].side} {late[0][0].qty} "
+                                     f"{late[0][0].instrument}); nothing was written: try again in a second")
             positions = [p for p in _positions_now(conn, old) if p.qty]
             out = _write(ledger, conn, old, new, s_old, s_new, positions, resting, marks, now, reason)
     except _StaleState:
