@@ -67,7 +67,7 @@ def render(doc: dict[str, Any]) -> list[str]:
     lines = [f"PnL and fees in {cur[0]} (the account currency)" if len(cur) == 1
              else "PnL and fees in each row's account currency (" + ", ".join(cur) + "); never summed"]
     if doc.get("since"):
-        lines.append(f"round trips closed since {doc['since']}, and what is open now (marked)")
+        lines.append(f"since {doc['since'][:19]}Z: round trips closed since, open ones marked")
     lines.append(f"{'variant':<14} {'src':<3} {'trades':>6} {'win%':>5} {'pnl':>10} {'fees':>8} "
                  f"{'mgn bp':>6} {'sharpe':>6} {'maxdd%':>6} {'mkt%':>5}")
     for r in rows:

@@ -270,7 +270,7 @@ def compare(ledger: Ledger, variants: Sequence[str] = (), runs: Sequence[str] = 
         raise BadInputError("compare needs variants, --run RUN or --family NAME")
     if family_name:
         rows.sort(key=lambda r: (r.version or 0, r.id))
-    doc: dict[str, Any] = {"variants": [asdict(r) for r in rows], "since": since.isoformat() if since else None,
+    doc: dict[str, Any] = {"variants": [asdict(r) for r in rows], "since": since.astimezone(UTC).isoformat() if since else None,
                            "currencies": sorted({r.currency for r in rows})}
     if family_name:
         doc["family"] = family(family_name, rows, thresholds)

@@ -103,8 +103,9 @@ def test_family_converges_then_a_divergent_version_breaks_it(desk: dict) -> None
         run_backtest(load_variant(_variant(home, 11), venues), [("BTC-USD", desk["bars"])], ledger, venues)
     finally:
         ledger.close()
-    out = cli(home, "compare", "--family", "MR")
+    out = cli(home, "compare", "--family", "MR", "--since", "2020-09-13T12:26:40Z")
     assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[1] == "since 2020-09-13T12:26:40Z: round trips closed since, open ones marked"
     assert "4 version(s), 4 judged: do not converge" in out.stdout
     assert "win rate spread" in out.stdout and "> 10.0" in out.stdout
     assert all(len(line) <= 80 for line in out.stdout.splitlines())
