@@ -24,9 +24,10 @@ lock is taken, and that reading decides what moves.
 Refused (bad input, exit 2, nothing written) when the two are not one strategy at two
 versions (name, kind, account, mode, instruments), NEW is not a higher version or is not a
 valid deployment, either is quarantined or not in a state that may hand over, OLD has an order
-in flight (a send not answered, a working entry or quote, a fill not read yet), NEW holds
-something already, or OLD holds a leg of an open multi-leg group (a group's legs are not
-handed over yet: retire OLD instead).
+in flight (a send not answered, a working entry or quote, a fill not read yet), or NEW holds
+something already. An open multi-leg group (a funding pair, YES+NO) goes over whole: its
+transfer fills carry the group id and its opening legs are handed to NEW, so the group stays
+balanced and NEW's exits close it under the same id.
 """
 
 from __future__ import annotations
@@ -139,10 +140,6 @@ def check(ledger: Ledger, old: str, new: str, venues: VenuesConfig) -> tuple[Sta
         raise PromoteRefused(f"NEW {new} already holds {held[0].qty} {held[0].instrument}: only a flat NEW can "
                              "take over (retire or flatten it first)")
     positions = [p for p in ledger.positions(MAIN_RUN, old) if p.qty]
-    grouped = _grouped(ledger, old, {p.instrument for p in positions})
-    if grouped:
-        raise PromoteRefused(f"OLD {old} holds legs of multi-leg group(s) {', '.join(sorted(grouped))}: handing a "
-                             "group over is not supported; retire OLD (it flattens) or wait until it is flat")
     return s_old, s_new, positions
 
 
@@ -180,15 +177,20 @@ def _state(ledger: Ledger, vid: str) -> State:
     return State(rec.state)
 
 
-def _grouped(ledger: Ledger, vid: str, held: set[str]) -> set[str]:
-    """Open groups among what ``vid`` holds: group ids of its fills on a held instrument whose
-    net over the group is not zero."""
+def group_nets(ledger: Ledger, vid: str) -> dict[str, dict[str, Decimal]]:
+    """Instrument -> {group id: net size} of ``vid``'s open multi-leg groups (a funding pair,
+    YES+NO): what each group still holds. The transfer fills carry the group id, so the group
+    stays balanced across the handover and NEW's exits close it under the same id."""
     net: dict[tuple[str, str], Decimal] = {}
     for f in ledger.fills(MAIN_RUN, vid, limit=None):
-        if f.group_id and f.instrument in held:
-            k = (f.group_id, f.instrument)
+        if f.group_id:
+            k = (f.instrument, f.group_id)
             net[k] = net.get(k, Decimal(0)) + (f.qty if f.side == "buy" else -f.qty)
-    return {g for (g, _s), q in net.items() if q}
+    out: dict[str, dict[str, Decimal]] = {}
+    for (sym, gid), q in net.items():
+        if q:
+            out.setdefault(sym, {})[gid] = q
+    return out
 
 
 def promote(ledger: Ledger, old: str, new: str, venues: VenuesConfig, reason: str = "") -> Handover:
@@ -208,7 +210,11 @@ def promote(ledger: Ledger, old: str, new: str, venues: VenuesConfig, reason: st
                 raise PromoteRefused(f"OLD {old} has a fill not read yet ({late[0][0].side} {late[0][0].qty} "
                                      f"{late[0][0].instrument}); nothing was written: try again in a second")
             positions = [p for p in _positions_now(conn, old) if p.qty]
-            out = _write(ledger, conn, old, new, s_old, s_new, positions, resting, marks, now, reason)
+            groups = group_nets(ledger, old)
+            legs = [o for o, _s in ledger.group_legs(MAIN_RUN, old, limit=10_000)
+                    if any(o.group_id in g for g in groups.values())]
+            out = _write(ledger, conn, old, new, s_old, s_new, positions, resting, marks, now, reason, groups)
+            _hand(conn, [o for o in legs if o.client_order_id not in out.handed], new, now)
     except _StaleState:
         raise PromoteRefused(f"{old} or {new} changed state while promoting; nothing was written: "
                              "look at `runner status` and try again") from None
@@ -222,7 +228,8 @@ def _positions_now(conn, vid: str) -> list[Position]:  # type: ignore[no-untyped
 
 
 def _write(ledger: Ledger, conn, old: str, new: str, s_old: State, s_new: State,  # type: ignore[no-untyped-def]
-           positions: list[Position], resting: list[Order], marks, now, reason: str) -> Handover:  # type: ignore[no-untyped-def]
+           positions: list[Position], resting: list[Order], marks, now, reason: str,  # type: ignore[no-untyped-def]
+           groups: dict[str, dict[str, Decimal]]) -> Handover:
     out = Handover(old, new)
     fills: list[NewFill] = []
     stamp = int(now.timestamp() * 1000)
@@ -230,12 +237,17 @@ def _write(ledger: Ledger, conn, old: str, new: str, s_old: State, s_new: State,
         mark = marks.get((p.account, p.instrument))
         price, at = (mark[1], "mark") if mark is not None else (p.avg_price, "average cost")
         out.moved.append(Moved(p.instrument, p.qty, price, at))
-        give, take = ("sell", "buy") if p.qty > 0 else ("buy", "sell")
-        key = f"{p.account}:{TRANSFER}:{old}>{new}:{p.instrument}:{stamp}"
-        fills.append(NewFill(key + ":out", None, MAIN_RUN, old, p.account, p.instrument, give, abs(p.qty), price,
-                             Decimal(0), now, TRANSFER))
-        fills.append(NewFill(key + ":in", None, MAIN_RUN, new, p.account, p.instrument, take, abs(p.qty), price,
-                             Decimal(0), now, TRANSFER))
+        pieces = dict(groups.get(p.instrument, {}))  # each open group's share, then the rest
+        pieces[""] = p.qty - sum(pieces.values(), Decimal(0))
+        for gid, qty in pieces.items():
+            if not qty:
+                continue
+            give, take = ("sell", "buy") if qty > 0 else ("buy", "sell")
+            key = f"{p.account}:{TRANSFER}:{old}>{new}:{p.instrument}:{gid}:{stamp}"
+            fills.append(NewFill(key + ":out", None, MAIN_RUN, old, p.account, p.instrument, give, abs(qty), price,
+                                 Decimal(0), now, TRANSFER, gid or None))
+            fills.append(NewFill(key + ":in", None, MAIN_RUN, new, p.account, p.instrument, take, abs(qty), price,
+                                 Decimal(0), now, TRANSFER, gid or None))
     out.handed = [o.client_order_id for o in resting]
     what = ", ".join(f"{m.qty} {m.instrument} @ {m.price} ({m.priced_at})" for m in out.moved) or "nothing held"
     if resting:
@@ -245,15 +257,20 @@ def _write(ledger: Ledger, conn, old: str, new: str, s_old: State, s_new: State,
     for p in positions:  # NEW's time-stop goes on from when OLD opened it
         conn.execute(update(T_POS).where(T_POS.c.run_id == MAIN_RUN, T_POS.c.variant == new,
                                          T_POS.c.instrument == p.instrument).values(opened=p.opened))
-    for o in resting:
-        conn.execute(T_HANDED.delete().where(T_HANDED.c.client_order_id == o.client_order_id))
-        conn.execute(T_HANDED.insert().values(client_order_id=o.client_order_id, from_variant=o.variant,
-                                              to_variant=new, ts=now))
+    _hand(conn, resting, new, now)
     ledger._insert_transition(conn, old, s_old.value, next_state(old, s_old, Trigger.HANDOVER).value,
                               Trigger.HANDOVER.value, REASON, f"handed over to {new}: {what}{note}", "operator", now)
     ledger._insert_transition(conn, new, s_new.value, next_state(new, s_new, Trigger.TAKE_OVER).value,
                               Trigger.TAKE_OVER.value, REASON, f"took over from {old}: {what}{note}", "operator", now)
     return out
+
+
+def _hand(conn, orders: list[Order], new: str, now) -> None:  # type: ignore[no-untyped-def]
+    """NEW owns these orders from now on (resting exits; the opening legs of its groups)."""
+    for o in orders:
+        conn.execute(T_HANDED.delete().where(T_HANDED.c.client_order_id == o.client_order_id))
+        conn.execute(T_HANDED.insert().values(client_order_id=o.client_order_id, from_variant=o.variant,
+                                              to_variant=new, ts=now))
 
 
 def _orders_now(ledger: Ledger, conn, old: str) -> list[Order]:  # type: ignore[no-untyped-def]

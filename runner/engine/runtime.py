@@ -368,6 +368,7 @@ class Runtime:
             return
         eng.fenced = None  # an order the handover's token refused: the token is ours again, nothing was sent
         reload(self.ledger, eng)
+        self._restore_groups(eng)  # a funding pair or YES+NO it took over: exits close it under its id
         for cid, old_id in handed_to(self.ledger, vid):  # resting exits: NEW tracks, polls and owns them now
             old = self.engines.get(old_id)
             w = old.working.pop(cid, None) if old is not None else None

@@ -450,10 +450,8 @@ class Ledger:
             .where(T_EVENTS.c.status.in_(list(statuses)), T_ORDERS.c.run_id == run_id)
             .order_by(T_ORDERS.c.id)
         )
-        if variant:  # the orders it owns: placed and not handed away, or handed to it (runner promote)
-            cid = T_ORDERS.c.client_order_id
-            q = q.where(or_(and_(T_ORDERS.c.variant == variant, cid.not_in(select(T_HANDED.c.client_order_id))),
-                            cid.in_(select(T_HANDED.c.client_order_id).where(T_HANDED.c.to_variant == variant))))
+        if variant:
+            q = q.where(_owned_by(variant))
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
         out = []
@@ -473,7 +471,7 @@ class Ledger:
             select(T_ORDERS, T_EVENTS.c.status)
             .join(last, last.c.client_order_id == T_ORDERS.c.client_order_id, isouter=True)
             .join(T_EVENTS, T_EVENTS.c.id == last.c.last_id, isouter=True)
-            .where(T_ORDERS.c.run_id == run_id, T_ORDERS.c.variant == variant,
+            .where(T_ORDERS.c.run_id == run_id, _owned_by(variant),
                    T_ORDERS.c.group_id.is_not(None), T_ORDERS.c.purpose == "entry")
             .order_by(T_ORDERS.c.id.desc()).limit(limit)
         )
@@ -669,6 +667,13 @@ class Ledger:
     def heartbeats(self) -> list[m.Heartbeat]:
         with self.engine.connect() as conn:
             return [m.Heartbeat(**r) for r in conn.execute(select(T_HEART)).mappings().all()]
+
+
+def _owned_by(variant: str):  # type: ignore[no-untyped-def]
+    """The orders ``variant`` owns: placed and not handed away, or handed to it (runner promote)."""
+    cid = T_ORDERS.c.client_order_id
+    return or_(and_(T_ORDERS.c.variant == variant, cid.not_in(select(T_HANDED.c.client_order_id))),
+               cid.in_(select(T_HANDED.c.client_order_id).where(T_HANDED.c.to_variant == variant)))
 
 
 def _to_owner(conn: Connection, fills: Sequence[NewFill]) -> None:

@@ -339,3 +339,37 @@ def test_the_runbook_has_the_procedure_and_the_agent_finds_it() -> None:
     book = Runbook.load(Path(__file__).resolve().parents[2] / "runbook")
     assert "proc-change-parameter" in book
     assert book.search("change a parameter without flattening")[0]["id"] == "proc-change-parameter"
+
+
+def test_an_open_pair_is_handed_over_whole_and_stays_balanced(tmp_path: Path) -> None:
+    """A two-leg group (as a funding pair): the transfer fills carry its id, NEW's engine knows
+    the group, and NEW's exits close it under the same id; groups_balanced stays clean."""
+    eth = "ETH-USD"
+    desk = _desk(tmp_path, {"MR_v1": (BTC, eth), "MR_v2": (BTC, eth)})
+    try:
+        desk.trade("MR_v1", "buy", "0.01", BTC, group="g1")
+        desk.trade("MR_v1", "sell", "0.01", eth, group="g1")
+        venue_orders = desk.venue_orders()
+        operator = Ledger(default_url(desk.home))
+        control.promote(operator, "MR_v1", "MR_v2", desk.venues)
+        operator.close()
+        desk.step()
+        assert desk.venue_orders() == venue_orders
+        moved = [f for f in desk.ledger.fills(limit=None) if f.liquidity == TRANSFER]
+        assert {(f.variant, f.instrument, f.group_id) for f in moved} == {
+            ("MR_v1", BTC, "g1"), ("MR_v1", eth, "g1"), ("MR_v2", BTC, "g1"), ("MR_v2", eth, "g1")}
+        new = desk.rt.engines["MR_v2"]
+        assert new.groups.group_for(BTC) == "g1" and new.groups.group_for(eth) == "g1"
+        _audit_clean(desk)
+        from runner.kinds.base import Intent
+
+        for sym, side in ((BTC, "sell"), (eth, "buy")):  # as a strategy's exit is routed: to its open group
+            (routed,) = new._route(desk.event(sym), [Intent(sym, side, "exit", close=True, urgent=True)])
+            assert routed.group == "g1"
+            desk.trade("MR_v2", side, "0.01", sym, purpose="exit", group=routed.group)
+        closing = [f for f in desk.ledger.fills(variant="MR_v2", limit=None) if f.liquidity != TRANSFER]
+        assert [f.group_id for f in closing] == ["g1", "g1"]
+        assert desk.position("MR_v2", BTC) == 0 and desk.position("MR_v2", eth) == 0
+        _audit_clean(desk)
+    finally:
+        desk.stop()
