@@ -113,7 +113,7 @@ def compare(
     if win_spread < 0 or margin_spread_bps < 0 or min_trades < 1:
         raise BadInputError("--win-spread and --margin-spread-bps must be >= 0, --min-trades >= 1")
     doc = build(ctx().ledger(create=False), variants or [], run or [], since=parse_since(since, now),
-                family_name=family, offline_quotes=_offline_quotes(), now=now,
+                family_name=family, offline_quotes=_offline_quotes(), now=now, home=ctx().home,
                 thresholds=Thresholds(win_spread, margin_spread_bps / 1e4, min_trades))
     if as_json:
         emit_json(doc)

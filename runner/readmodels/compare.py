@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -59,7 +60,7 @@ class BacktestRun:
 
 def backtest_run(ledger: Ledger, run_id: str) -> BacktestRun | None:
     """The one read of a stored backtest run: its summary and its fills (None: no such run).
-    Backtest runs are stored apart from paper/live trading; point this at where they live."""
+    ``ledger`` is where runs are stored (``runner.readmodels.backtests.runs_ledger``)."""
     import json
 
     with ledger.engine.connect() as conn:
@@ -240,11 +241,13 @@ def quote_lookup(ledger: Ledger, offline: Mapping[tuple[str, str], str] | None =
 def compare(ledger: Ledger, variants: Sequence[str] = (), runs: Sequence[str] = (), *,
             since: datetime | None = None, family_name: str | None = None, thresholds: Thresholds = Thresholds(),
             offline_quotes: Mapping[tuple[str, str], str] | None = None, now: datetime | None = None,
-            capital: float = CAPITAL) -> dict[str, Any]:
+            capital: float = CAPITAL, home: Path | None = None) -> dict[str, Any]:
     """The ``compare`` document: ``variants`` rows (spec keys and more) and, for a family, its verdict.
     Unknown variants or runs are bad input (exit 2)."""
     from runner.ledger.marks import latest_marks
+    from runner.readmodels.backtests import runs_ledger
 
+    store = runs_ledger(ledger, home)  # backtest runs: state/backtests.db when kept apart
     now = now or datetime.now(UTC)
     quote_of = quote_lookup(ledger, offline_quotes)
     marks = {k: mid for k, (_q, mid, _ts) in latest_marks(ledger).items()}
@@ -252,7 +255,7 @@ def compare(ledger: Ledger, variants: Sequence[str] = (), runs: Sequence[str] = 
     ids, run_ids = list(variants), list(runs)
     if family_name:
         deployed = {d.version: d.variant for d in known.values() if d.name == family_name}
-        tested = {v: r for v, r in backtest_runs_of(ledger, family_name).items() if v not in deployed}
+        tested = {v: r for v, r in backtest_runs_of(store, family_name).items() if v not in deployed}
         if not deployed and not tested:
             raise BadInputError(f"--family {family_name}: no deployed version and no backtest run of {family_name}")
         ids += [deployed[v] for v in sorted(deployed) if deployed[v] not in ids]
@@ -262,7 +265,7 @@ def compare(ledger: Ledger, variants: Sequence[str] = (), runs: Sequence[str] = 
         raise BadInputError(f"unknown variant(s) {', '.join(missing)} (deployed: {', '.join(sorted(known)) or 'none'})")
     rows = [ledger_row(ledger, v, quote_of, marks, since, now, capital) for v in ids]
     for rid in run_ids:
-        run = backtest_run(ledger, rid)
+        run = backtest_run(store, rid)
         if run is None:
             raise BadInputError(f"unknown backtest run {rid!r} (`runner runs` lists them)")
         rows.append(run_row(run, quote_of))
