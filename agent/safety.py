@@ -38,7 +38,7 @@ ACTS: dict[str, str] = {
     "guard-release": "changes state: releases a guard; entries may start again",
     "run": "starts trading: deploys and runs every variant file",
     "reconcile": "writes the ledger: adopts venue fills it missed (never sends an order)",
-    "promote": "changes state: deploys a new version and retires the old one",
+    "promote": "changes state: the new version takes over the old one's positions (transfer fills, no order); the old one is retired",
     "replay": "writes a fresh replay deployment under state/replays/ (sends nothing to a venue)",
 }
 LOOP_MIN = 2  # quarantines with a `resume --clear` in between that make an auto-resume loop

@@ -56,6 +56,15 @@ def abandon(ledger: Ledger, variant: str, reason: str = "") -> Transition:
     return transition(ledger, variant, _current(ledger, variant), Trigger.ABANDON, "abandon", detail, "operator")
 
 
+def promote(ledger: Ledger, old: str, new: str, venues, reason: str = ""):  # type: ignore[no-untyped-def]
+    """NEW takes over OLD's positions without trading (``runner.engine.handover``): OLD ends
+    ``retired`` flat by transfer, NEW ``active`` holding them. A running runner adopts it within
+    a second, whatever it was doing; refusals are bad input (exit 2) and write nothing."""
+    from runner.engine.handover import promote as hand_over
+
+    return hand_over(ledger, old, new, venues, reason)
+
+
 def dust_report(ledger: Ledger) -> list:  # type: ignore[type-arg]
     """Every dust fragment in the ledger (retired variants included); reading only."""
     from runner.audit.dust import fragments

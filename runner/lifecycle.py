@@ -40,6 +40,8 @@ class Trigger(StrEnum):
     RETIRE = "retire"  # operator, file removed, or retired: true
     FLAT = "flat"  # retiring finished: no orders, flat except dust
     ABANDON = "abandon"  # operator only (retire --abandon): ends it; its exposure stays a finding
+    HANDOVER = "handover"  # operator (runner promote OLD NEW): OLD's positions moved to NEW, flat by transfer
+    TAKE_OVER = "take_over"  # operator (runner promote OLD NEW): NEW holds what OLD held, and trades
 
 
 S, T = State, Trigger
@@ -70,6 +72,11 @@ TABLE: dict[tuple[State, Trigger], State] = {
     (S.RETIRING, T.FLAT): S.RETIRED,
     # A venue that cannot be reached never traps a variant: the operator may end it (recorded).
     **{(s, T.ABANDON): S.RETIRED for s in (*_LIVE, S.RETIRING)},
+    # Promotion without flattening (runner.engine.handover): OLD ends retired, flat because its
+    # positions were transferred in the same transaction; NEW starts (or goes on) active.
+    (S.ACTIVE, T.HANDOVER): S.RETIRED,
+    (S.PAUSED, T.HANDOVER): S.RETIRED,
+    **{(s, T.TAKE_OVER): S.ACTIVE for s in (S.PENDING, S.WARMING, S.ACTIVE, S.PAUSED)},
 }
 
 # States that may open new positions. Every other state still manages open positions:

@@ -98,7 +98,8 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
     return out
 
 
-CASHFLOWS = frozenset({"funding", "settlement", "netting"})  # netting: a pair the venue netted
+CASHFLOWS = frozenset({"funding", "settlement", "netting", "transfer"})  # netting: a pair the venue netted;
+# transfer: a handover between two versions (runner promote), never on the venue
 
 
 def cost_sanity(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[Finding]:

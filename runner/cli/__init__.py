@@ -6,6 +6,7 @@ import sys
 
 from runner.cli import (  # noqa: F401 - registers commands
     agent_cmd,
+    compare_cmd,
     digest_cmd,
     integrity,
     ops,

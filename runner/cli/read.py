@@ -127,8 +127,9 @@ def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Opt
         emit_json({"fills": rows})
         return
     _table("fills", ["ts", "variant", "instrument", "side", "qty", "price", "fee", "order_id"],
-           [[f["ts"], f["variant"], f["instrument"], f["side"], f["qty"], f["price"], f["fee"], f["order_id"]]
-            for f in rows])
+           # a fill no order made (a promotion's transfer, netting, funding) says what it is instead
+           [[f["ts"], f["variant"], f["instrument"], f["side"], f["qty"], f["price"], f["fee"],
+             f["order_id"] or f["liquidity"]] for f in rows])
 
 
 @app.command()

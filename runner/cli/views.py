@@ -65,10 +65,20 @@ def _funding(ledger: Ledger, run_id: str) -> dict[tuple[str, str], Decimal]:
     return out
 
 
+def _handed(ledger: Ledger) -> dict[str, str]:
+    from sqlalchemy import select
+
+    from runner.ledger.store import T_HANDED
+
+    with ledger.engine.connect() as conn:
+        return dict(conn.execute(select(T_HANDED.c.client_order_id, T_HANDED.c.to_variant)).all())  # type: ignore[arg-type]
+
+
 def status_view(ledger: Ledger) -> dict[str, Any]:
     states = ledger.states()
     pos = positions_view(ledger)
     open_orders = ledger.orders_with_status(OPEN, MAIN_RUN)
+    handed = _handed(ledger)  # orders `runner promote` gave to a newer version count there
     last_errors = _last_errors(ledger)
     file_errors = {e.file: e.message for e in ledger.spec_errors()}  # "cannot start/run" says why here
     today = _today_all(ledger)
@@ -91,7 +101,7 @@ def status_view(ledger: Ledger) -> dict[str, Any]:
             "pnl": sum(p["realized_pnl"] + p["unrealized_pnl"] for p in mine),
             "currency": ",".join(sorted({p["currency"] for p in mine})) or "USD",
             "pnl_today": today.get(dep.variant, 0.0) + sum(p["unrealized_pnl"] for p in mine),
-            "open_orders": sum(1 for o, _ in open_orders if o.variant == dep.variant),
+            "open_orders": sum(1 for o, _ in open_orders if handed.get(o.client_order_id, o.variant) == dep.variant),
             "last_error": _why_not(file_errors.get(dep.path, ""), dep.variant) or last_errors.get(dep.variant),
         })
     errors = [{"file": e.file, "message": e.message, "ts": iso(e.ts)} for e in ledger.spec_errors()]

@@ -26,6 +26,7 @@ from runner.engine.binary_netting import book_netted_pairs, held_markets
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, contained
 from runner.engine.deploy import FileRead, scan
 from runner.engine.guards import Guards
+from runner.engine.handover import REASON as HANDOVER
 from runner.engine.leases import dead_holder
 from runner.engine.lifecycle_driver import LifecycleDriver, transition
 from runner.engine.live_gates import REASON as LIVE_GATE
@@ -118,6 +119,7 @@ class Runtime:
         self._account_last: dict[tuple[str, str], float] = {}  # (account, chore) -> last time done
         self._cancel_entries: set[str] = set()  # accounts whose resting entries must come off (blackout)
         self.board = StreamBoard()  # each account's stream state, published every second
+        self._handovers: dict[str, int] = {}  # variant -> the handover transition its engine adopted
 
     # --- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -452,13 +454,40 @@ class Runtime:
         recorded = self.ledger.states() if fresh else self._recorded
         for vid, rec in list(recorded.items()):
             eng = self.engines.get(vid)
-            if eng is not None and (account is None or eng.venue.account == account) and eng.state.value != rec.state:
+            if eng is not None and account is not None and eng.venue.account != account:
+                continue  # another account's thread adopts it
+            if rec.reason == HANDOVER and self._handovers.get(vid) != rec.last_transition:
+                self._take_handover(vid, eng, rec.last_transition)
+            if eng is not None and eng.state.value != rec.state:
                 old = eng.state
                 eng.state = State(rec.state)
                 if rec.state == State.ACTIVE and old is State.QUARANTINED:
                     self.rejections[vid] = 0
                     self.backoff.pop(vid, None)
                 self.reporter.info(f"{vid} now {rec.state} ({rec.reason}: {rec.detail})")
+
+    def _take_handover(self, vid: str, eng: VariantEngine | None, tid: int) -> None:
+        """``runner promote`` moved positions between two variants in the ledger: the engine takes
+        them from there, and takes its lease token again (the promote raised it to fence any
+        order decided before this). An engine let go meanwhile is picked up again by a rescan."""
+        from runner.engine.handover import handed_to, reload
+
+        self._handovers[vid] = tid
+        if eng is None:
+            self.rescan = True
+            return
+        if self.ledger.acquire_lease(vid, self.runner_id, self.config.lease_ttl_s) is None:
+            self._let_go(vid, "lease taken by another runner during a handover")
+            return
+        eng.fenced = None  # an order the handover's token refused: the token is ours again, nothing was sent
+        reload(self.ledger, eng)
+        self._restore_groups(eng)  # a funding pair or YES+NO it took over: exits close it under its id
+        for cid, old_id in handed_to(self.ledger, vid):  # resting exits: NEW tracks, polls and owns them now
+            old = self.engines.get(old_id)
+            w = old.working.pop(cid, None) if old is not None else None
+            if w is not None:
+                eng.working[cid] = w
+                self._own(cid, eng, w.group)
 
     def _market(self, account: str | None = None) -> None:
         by_account: dict[str, dict[str, list[VariantEngine]]] = {}
@@ -546,6 +575,8 @@ class Runtime:
             except IntegrityError:  # another runner on this ledger applied some at the same moment:
                 applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}  # now seen
             for nf, eng in batch:
+                if eng is not None and eng.id != nf.variant:  # an order handed over by `runner promote`
+                    eng = self.engines.get(nf.variant)  # type: ignore[assignment]
                 if nf.fill_key in applied and eng is not None:
                     closed = bool(nf.client_order_id) and nf.client_order_id not in eng.working
                     contained(eng, f"fill {nf.fill_key}", eng.on_fill, nf)

@@ -135,6 +135,18 @@ class OrderEvent(SQLModel, table=True):
     ts: datetime = _ts(nullable=False)
 
 
+class OrderHandover(SQLModel, table=True):
+    """An open order a promotion (``runner promote OLD NEW``) handed to another variant with the
+    position it closes: the order row keeps who placed it; its fills, status polls and restarts
+    belong to ``to_variant``. A new table, created on open (no migration step)."""
+
+    __tablename__ = "order_handovers"
+    client_order_id: str = Field(primary_key=True)
+    from_variant: str  # who placed it
+    to_variant: str = Field(index=True)  # who owns it now
+    ts: datetime = _ts(nullable=False)
+
+
 class Fill(SQLModel, table=True):
     __tablename__ = "fills"
     __table_args__ = (UniqueConstraint("fill_key", name="uq_fill_key"),

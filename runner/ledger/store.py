@@ -15,7 +15,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, insert, select, update
+from sqlalchemy import and_, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError
 from sqlmodel import SQLModel, create_engine
@@ -40,6 +40,7 @@ T_ERRORS = m.SpecErrorRow.__table__
 T_RUNS = m.Run.__table__
 T_CURSORS = m.Cursor.__table__
 T_HEART = m.Heartbeat.__table__
+T_HANDED = m.OrderHandover.__table__
 
 
 @dataclass(slots=True)  # a value; not frozen only because a frozen __init__ is ~6x slower
@@ -450,7 +451,7 @@ class Ledger:
             .order_by(T_ORDERS.c.id)
         )
         if variant:
-            q = q.where(T_ORDERS.c.variant == variant)
+            q = q.where(_owned_by(variant))
         with self.engine.connect() as conn:
             rows = conn.execute(q).mappings().all()
         out = []
@@ -470,7 +471,7 @@ class Ledger:
             select(T_ORDERS, T_EVENTS.c.status)
             .join(last, last.c.client_order_id == T_ORDERS.c.client_order_id, isouter=True)
             .join(T_EVENTS, T_EVENTS.c.id == last.c.last_id, isouter=True)
-            .where(T_ORDERS.c.run_id == run_id, T_ORDERS.c.variant == variant,
+            .where(T_ORDERS.c.run_id == run_id, _owned_by(variant),
                    T_ORDERS.c.group_id.is_not(None), T_ORDERS.c.purpose == "entry")
             .order_by(T_ORDERS.c.id.desc()).limit(limit)
         )
@@ -505,6 +506,8 @@ class Ledger:
             with self.engine.begin() as c:
                 return self.apply_fills(fills, c, fresh)
         applied: list[NewFill] = []
+        if not fresh:
+            _to_owner(conn, fills)
         keys = [f.fill_key for f in fills]
         seen: set[str] = set() if fresh else set(
             conn.execute(select(T_FILLS.c.fill_key).where(T_FILLS.c.fill_key.in_(keys))).scalars())
@@ -664,6 +667,26 @@ class Ledger:
     def heartbeats(self) -> list[m.Heartbeat]:
         with self.engine.connect() as conn:
             return [m.Heartbeat(**r) for r in conn.execute(select(T_HEART)).mappings().all()]
+
+
+def _owned_by(variant: str):  # type: ignore[no-untyped-def]
+    """The orders ``variant`` owns: placed and not handed away, or handed to it (runner promote)."""
+    cid = T_ORDERS.c.client_order_id
+    return or_(and_(T_ORDERS.c.variant == variant, cid.not_in(select(T_HANDED.c.client_order_id))),
+               cid.in_(select(T_HANDED.c.client_order_id).where(T_HANDED.c.to_variant == variant)))
+
+
+def _to_owner(conn: Connection, fills: Sequence[NewFill]) -> None:
+    """A fill of an order a promotion handed over belongs to the order's new owner, whoever read it."""
+    cids = {f.client_order_id for f in fills if f.client_order_id}
+    if not cids:
+        return
+    owner = dict(conn.execute(select(T_HANDED.c.client_order_id, T_HANDED.c.to_variant)
+                              .where(T_HANDED.c.client_order_id.in_(cids))).all())
+    if owner:
+        for f in fills:
+            if f.client_order_id in owner:
+                f.variant = owner[f.client_order_id]
 
 
 class _StaleState(Exception):

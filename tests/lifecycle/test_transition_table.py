@@ -43,10 +43,12 @@ def test_every_cell_of_the_table(tmp_path, state: State, trigger: Trigger) -> No
 
 
 def test_retired_is_terminal_and_only_retiring_or_the_operators_abandon_reaches_it() -> None:
-    # abandon (retire --abandon) was added for a venue that cannot be reached: the operator ends it
+    # abandon (retire --abandon) was added for a venue that cannot be reached: the operator ends it;
+    # handover (runner promote) from active or paused: flat because its positions moved to NEW
     assert not [k for k in TABLE if k[0] is State.RETIRED]
     reach = {k for k, v in TABLE.items() if v is State.RETIRED}
-    assert {k for k in reach if k[1] is not Trigger.ABANDON} == {(State.RETIRING, Trigger.FLAT)}
+    assert {k for k in reach if k[1] is not Trigger.ABANDON} == {
+        (State.RETIRING, Trigger.FLAT), (State.ACTIVE, Trigger.HANDOVER), (State.PAUSED, Trigger.HANDOVER)}
     assert {s for s, t in reach if t is Trigger.ABANDON} == set(State) - {State.RETIRED}
 
 
