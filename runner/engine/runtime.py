@@ -37,6 +37,7 @@ from runner.engine.venue_records import VenueRecords, keeps_records
 from runner.errors import (
     BadInputError,
     ErrorClass,
+    FencedError,
     RefusedError,
     RunnerError,
     SpecError,
@@ -137,7 +138,7 @@ class Runtime:
                 # not started (its venue cannot be reached): retire it in the ledger all the same
                 try:
                     transition(self.ledger, vid, st.state, Trigger.RETIRE, "retire", why, "system")
-                except RefusedError as exc:
+                except (RefusedError, FencedError) as exc:
                     self.reporter.error(f"{vid}: cannot retire: {exc}")
 
     def _adopt_unowned(self) -> None:
