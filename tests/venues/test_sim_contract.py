@@ -49,6 +49,10 @@ class TestSimContract(VenueContract):
                 v._used[self.symbol] = {}
                 v._match_resting(db, self.symbol, book)
 
+    def scenario_sent_amount(self, cid: str) -> Decimal:
+        row = self.venue().store.db.execute("SELECT qty FROM orders WHERE client_order_id = ?", (cid,)).fetchone()
+        return Decimal(row[0])
+
     def scenario_accept_then_server_error(self, cid: str) -> None:
         self.venue().faults.append("5xx_after_accept")
 
