@@ -479,7 +479,7 @@ class Ledger:
             .join(last, last.c.client_order_id == T_ORDERS.c.client_order_id, isouter=True)
             .join(T_EVENTS, T_EVENTS.c.id == last.c.last_id, isouter=True)
             .where(T_ORDERS.c.run_id == run_id, T_ORDERS.c.variant == variant,
-                   T_ORDERS.c.group_id.is_not(None), T_ORDERS.c.purpose == "entry")
+                   T_ORDERS.c.group_id.is_not(None), T_ORDERS.c.purpose.in_(("entry", "pair_repair")))
             .order_by(T_ORDERS.c.id.desc()).limit(limit)
         )
         with self.engine.connect() as conn:
