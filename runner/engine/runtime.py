@@ -426,12 +426,17 @@ class Runtime:
             applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
         except IntegrityError:  # another runner on this ledger applied some at the same moment:
             applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}  # now seen
+        nets: dict[str, VariantEngine] = {}
         for nf, eng in batch:
             if nf.fill_key in applied and eng is not None:
                 closed = bool(nf.client_order_id) and nf.client_order_id not in eng.working
                 contained(eng, f"fill {nf.fill_key}", eng.on_fill, nf)
                 if closed:
                     self._note_late_fill(nf)
+                if eng.venue.capabilities.nets_binary_legs:
+                    nets[eng.id] = eng
+        for eng in nets.values():  # a YES+NO pair the venue netted is paid out there now: book it so
+            contained(eng, "netting", book_netted_pairs, eng)  # (no exit of legs the venue no longer holds)
         if page.cursor != cursor:
             fill_cursors.advance(self.ledger, account, variants, page.cursor)
 
