@@ -742,6 +742,10 @@ class Runtime:
         the variants' resting orders unless their account says ``on_stop: leave``."""
         if clean:
             self._cancel_on_stop()
+            try:  # book what filled up to the stop (an IOC sent in the last step): the ledger ends
+                self._fills()  # equal to the venue, not one restart behind it
+            except (RunnerError, *LEDGER_ERRORS) as exc:
+                self.reporter.error(f"reading fills on stop: {exc}")
         if self.streams.recorder is not None:
             self.streams.recorder.close()
             self.streams.recorder = None
