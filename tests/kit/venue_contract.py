@@ -47,6 +47,8 @@ class VenueContract(abc.ABC):
     contract_value: Decimal = Decimal(1)
     contract_qty: Decimal | None = None
     contract_price: Decimal | None = None
+    #: contracts of a binary leg for the netting case, where ``good_qty`` is not whole
+    binary_qty: Decimal | None = None
 
     @abc.abstractmethod
     def venue(self) -> VenueAdapter:
@@ -303,10 +305,11 @@ class VenueContract(abc.ABC):
         one that does not holds both legs. The ledger keeps both legs and the ledger-vs-venue
         check nets them by this flag, so the flag must say what the venue does."""
         v = self.venue()
-        market = self.scenario_binary_pair(self.good_qty)
+        qty = self.binary_qty or self.good_qty
+        market = self.scenario_binary_pair(qty)
         if market is None:
             pytest.skip("no binary markets on this venue")
-        legs = {f"{market}:yes": self.good_qty, f"{market}:no": self.good_qty}
+        legs = {f"{market}:yes": qty, f"{market}:no": qty}
         held = {p.instrument: p.qty for p in v.positions() if p.instrument.startswith(market) and p.qty}
         if v.capabilities.nets_binary_legs:
             assert held == {} and net_binary_legs(legs) == {f"{market}:yes": 0}
