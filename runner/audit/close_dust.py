@@ -4,7 +4,8 @@ Design (why one aggregate order plus allocation fills): dust is below what one o
 close per variant, but the fragments of one account and instrument together often are
 closeable. So each closeable aggregate becomes ONE venue order, recorded and sent the
 normal way (order row with purpose ``close_dust`` committed before the venue hears of it,
-deterministic client order id, events for every outcome) under the pseudo-variant
+deterministic client order id, events for every outcome in the one order vocabulary of
+``runner.ledger.order_states``, fills built by its one constructor) under the pseudo-variant
 ``close_dust:<account>``. Its venue fills are booked to that pseudo-variant. Then zero-sum
 allocation fills (flag ``close_dust``, no client order id, fee 0, at the average fill price)
 move each fragment from its variant to the pseudo-variant. Every variant ends flat, the
@@ -22,6 +23,7 @@ from runner.audit.dust import Fragment, PlanItem
 from runner.audit.inputs import read_fills
 from runner.engine.client_ids import client_order_id
 from runner.errors import AmbiguousError, RejectedError, RunnerError
+from runner.ledger import order_states as states
 from runner.ledger.identity import client_id_salt
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger, NewFill
@@ -128,15 +130,16 @@ def _order(ledger: Ledger, item: PlanItem, ad: VenueAdapter, now: datetime) -> O
     ))
     try:
         rep = ad.submit(req)
-    except AmbiguousError as exc:
+    except AmbiguousError as exc:  # it may have left: look it up by client id, never resend
         rep = ad.order(cid, item.instrument)
-        ledger.order_event(cid, "resolved" if rep else "unknown", rep.venue_order_id if rep else None, str(exc))
+        ledger.order_event(cid, states.RESOLVED if rep else states.UNKNOWN, rep.venue_order_id if rep else None,
+                           str(exc))
     except RejectedError as exc:
-        ledger.order_event(cid, "rejected", detail=exc.reason)
+        ledger.order_event(cid, states.REJECTED, detail=exc.reason)
         out.detail = f"rejected: {exc.reason}"
         return out
     except RunnerError as exc:
-        ledger.order_event(cid, "send_failed", detail=str(exc))
+        ledger.order_event(cid, states.SEND_FAILED, detail=str(exc))
         out.detail = f"send failed: {exc}"
         return out
     if rep is None:
@@ -144,8 +147,7 @@ def _order(ledger: Ledger, item: PlanItem, ad: VenueAdapter, now: datetime) -> O
         return out
     ledger.order_event(cid, rep.status.value, rep.venue_order_id, rep.reason or "")
     venue_fills = [f for f in read_fills(ad, ledger.cursor(item.account)) if f.client_order_id == cid]
-    booked = [NewFill(f"{item.account}:{f.fill_id}", cid, MAIN_RUN, pseudo, item.account, f.instrument, f.side.value,
-                      f.qty, f.price, f.fee, f.ts, f.liquidity) for f in venue_fills]
+    booked = [states.fill_from_report(f, account=item.account, run_id=MAIN_RUN, variant=pseudo) for f in venue_fills]
     filled = sum((f.qty for f in venue_fills), ZERO)
     if not filled:
         out.detail = f"venue filled nothing ({rep.status.value}); dust left as recorded"

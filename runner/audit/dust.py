@@ -15,6 +15,7 @@ from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 
 from runner.ledger.instruments import recorded_instruments
+from runner.ledger.marks import latest_marks, position_price
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger
 from runner.ledger.types import utcnow
@@ -67,11 +68,12 @@ def fragments(ledger: Ledger, now: datetime | None = None) -> list[Fragment]:
     """Every dust position in the ledger, retired variants included, oldest first."""
     now = now or utcnow()
     insts = recorded_instruments(ledger)
+    marks = latest_marks(ledger)
     states = ledger.states()
     out = []
     for p in ledger.positions(MAIN_RUN):
         inst = insts.get((p.account, p.instrument))
-        price = p.last_price or p.avg_price
+        price = position_price(p, marks)
         if not p.qty or inst is None or not inst.is_dust(p.qty, price):
             continue
         last = ledger.fills(MAIN_RUN, p.variant, limit=1, instrument=p.instrument)

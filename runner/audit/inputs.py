@@ -57,6 +57,7 @@ class LedgerData:
     flags: dict[str, dict[str, tuple[int, datetime]]] = field(default_factory=dict)  # variant -> flag -> (n, last)
     streams: dict[str, m.StreamStatusRow] = field(default_factory=dict)  # account -> stream state the runner saw
     stream_events: list[m.StreamEventRow] = field(default_factory=list)  # recent ones, oldest first
+    marks: dict[tuple[str, str], tuple[str, Decimal, datetime]] = field(default_factory=dict)  # recorded mids
 
     @property
     def fill_keys(self) -> set[str]:
@@ -118,6 +119,7 @@ def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
     consistent snapshot (see :func:`snapshot`)."""
     from sqlalchemy import func, select
 
+    from runner.ledger.marks import T_MARKS
     from runner.ledger.store import T_CURSORS, T_EVENTS, T_FILLS, T_ORDERS, T_POS, T_SKIPS, T_STATE
     from runner.ledger.streams import T_STREAM_EVENTS, T_STREAM_STATUS
 
@@ -136,6 +138,8 @@ def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
             q = select(T_EVENTS.c.client_order_id, T_EVENTS.c.status).where(T_EVENTS.c.id.in_(ids[chunk:chunk + 500]))
             status.update({cid: st for cid, st in conn.execute(q)})
         cursors = {a: v for a, n, v in conn.execute(select(T_CURSORS)) if n == "fills"}
+        marks = {(r["account"], r["instrument"]): (r["quote"], r["mid"], r["ts"])
+                 for r in conn.execute(select(T_MARKS)).mappings()}
         flags: dict[str, dict[str, tuple[int, datetime]]] = {}
         q = select(T_SKIPS).where(T_SKIPS.c.run_id == m.MAIN_RUN, T_SKIPS.c.reason.like("flag\\_%", escape="\\"))
         for r in conn.execute(q).mappings():
@@ -147,7 +151,7 @@ def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
     return LedgerData(
         now=utcnow(), positions=positions, fills=fills, orders=orders, status=status, states=states,
         deployments={d.variant: d for d in ledger.deployments() if "@" not in d.variant},
-        instruments=recorded_instruments(ledger), heartbeats=ledger.heartbeats(), cursors=cursors,
+        instruments=recorded_instruments(ledger), heartbeats=ledger.heartbeats(), cursors=cursors, marks=marks,
         settings=settings, flags=flags, streams=streams, stream_events=events,
     )
 

@@ -187,7 +187,7 @@ def act_on(ledger: Ledger, findings: Sequence[Finding], alerter: Alerter, actor:
     """Quarantine the live variants named by confirmed (critical) findings, as the lifecycle
     policy says for an ``invariant`` error; alert on warnings and criticals, never on pending."""
     from runner.engine.lifecycle_driver import transition
-    from runner.errors import ErrorClass
+    from runner.errors import ErrorClass, FencedError
     from runner.lifecycle import respond
 
     moved: list[str] = []
@@ -204,7 +204,7 @@ def act_on(ledger: Ledger, findings: Sequence[Finding], alerter: Alerter, actor:
                 try:
                     transition(ledger, v, st.state, trigger, "invariant", f"{f.check}: {f.summary}"[:500],  # type: ignore[union-attr]
                                actor)
-                except RefusedError as exc:
+                except (RefusedError, FencedError) as exc:  # moved first, or our lease is gone
                     log.warning("audit: cannot quarantine %s: %s", v, exc)
                     continue
                 moved.append(v)

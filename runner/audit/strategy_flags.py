@@ -19,6 +19,7 @@ RUNBOOK = {
     "flag_reference_drift": "quote-drift-out-of-band",
     "flag_quote_clamped": "quote-drift-out-of-band",
     "flag_pair_unwound": "unbalanced-pair",
+    "flag_pair_repaired": "unbalanced-pair",
 }
 
 

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from runner.audit.findings import Finding, Severity
 from runner.audit.inputs import LedgerData, VenueData, age_s, instrument_of
+from runner.ledger.marks import position_price
 from runner.ledger.order_states import is_open
 from venues.base import net_binary_legs
 
@@ -58,8 +59,8 @@ def venue_quantities(vd: VenueData) -> dict[str, Decimal]:
 
 def _price(led: LedgerData, account: str, inst: str, vd: VenueData) -> Decimal:
     for p in led.positions:
-        if p.account == account and p.instrument == inst and (p.last_price or p.avg_price):
-            return p.last_price or p.avg_price
+        if p.account == account and p.instrument == inst and (price := position_price(p, led.marks)):
+            return price
     for r in vd.positions:
         if r.instrument == inst and r.avg_price:
             return r.avg_price
@@ -136,7 +137,7 @@ def retired_flat(led: LedgerData, venues: Mapping[str, VenueData]) -> list[Findi
         if p.variant not in retired or p.qty == 0:
             continue
         spec = instrument_of(led, venues, p.account, p.instrument)
-        price = p.last_price or p.avg_price
+        price = position_price(p, led.marks)
         if spec is not None and spec.is_dust(p.qty, price):
             continue
         vd = venues.get(p.account)

@@ -1,12 +1,12 @@
 """Booking the pairs a venue netted: YES and NO of one market held together are cash there.
 
 Kalshi keeps one signed position per market: buying NO while holding YES closes YES, and the
-pair is paid its 100c at once. The ledger keeps the two legs apart (kinds and metrics count
-pairs), which is right while the variant trades, but a retiring variant cannot flatten them
-with orders: Kalshi holds nothing to sell and refuses every reduce-only exit. So, where the
-adapter declares ``nets_binary_legs``, retiring books what the venue already did: the paired
-quantity of each market leaves both legs at prices that sum to the payout (YES at its average
-cost, NO at the rest), fee 0, liquidity ``netting``. The variant's realized PnL gains exactly
+pair is paid its 100c at once. A ledger that kept both legs held what the venue no longer
+holds: exits of them were refused (Kalshi has nothing to sell) and limits counted exposure that
+was cash. So, where the adapter declares ``nets_binary_legs``, the runtime books what the venue
+did as soon as the fills that complete a pair are read (and retiring does it once more for
+whatever is left): the paired quantity of each market leaves both legs at prices that sum to
+the payout (YES at its average cost, NO at the rest), fee 0, liquidity ``netting``. The variant's realized PnL gains exactly
 ``payout - cost`` per pair, as a settlement would have paid it; the ledger-vs-venue check sees
 no change (netted, both sides were already flat); only an unpaired remainder is left for a
 reduce-only order the venue accepts.

@@ -47,7 +47,13 @@ class Group:
 
     @property
     def balanced(self) -> bool:
-        return len({leg.filled for leg in self.legs.values()}) <= 1
+        """Every instrument filled the same in total (a repair adds a second leg to one)."""
+        if len(self.legs) <= 2:
+            return len({leg.filled for leg in self.legs.values()}) <= 1
+        per: dict[str, Decimal] = {}
+        for leg in self.legs.values():
+            per[leg.instrument] = per.get(leg.instrument, ZERO) + leg.filled
+        return len(set(per.values())) <= 1
 
     @property
     def instruments(self) -> set[str]:

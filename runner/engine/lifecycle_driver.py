@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from runner.errors import RefusedError
+from runner.errors import FencedError, RefusedError
 from runner.ledger.models import Transition
 from runner.ledger.store import Ledger
 from runner.lifecycle import State, Trigger, allowed, next_state
@@ -42,11 +42,17 @@ class LifecycleDriver:
 
     def fire(self, engine, trigger: Trigger, reason: str, detail: str = "", actor: str = "system") -> Transition | None:  # type: ignore[no-untyped-def]
         """Move ``engine``; None when another actor moved it first to a state the trigger does
-        not apply to (the operator retired a variant that was about to start): theirs stands."""
+        not apply to (the operator retired a variant that was about to start): theirs stands.
+        None too when this runner's lease token is stale (``engine.fenced`` says why)."""
         if self.before:
             self.before()
         try:
             row = transition(self.ledger, engine.id, engine.state, trigger, reason, detail, actor)
+        except FencedError as exc:
+            # This runner lost the variant's lease: nothing was written (checked in the same
+            # transaction), and the runtime lets go of the engine as after a fenced order.
+            engine.fenced = str(exc)
+            return None
         except StaleStateError:
             # Somebody else (the operator) moved it: adopt the recorded state, then retry once.
             rec = self.ledger.state(engine.id)

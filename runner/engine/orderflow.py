@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from runner.engine import execution
 from runner.engine.client_ids import client_order_id
 from runner.errors import PrecisionError, RiskBlockError, RunnerError
-from runner.kinds.base import Intent, MarketEvent
+from runner.kinds.base import REPAIR, Intent, MarketEvent
 from runner.kinds.binary import is_binary
 from runner.ledger.positions import FLAT_POSITION, PositionState
 from runner.ledger.store import NewFill
@@ -100,7 +100,9 @@ class OrderFlow:
     def place_group(self: VariantEngine, intents: list[Intent], ev: MarketEvent) -> list[OrderReport | None]:
         """Write every leg in one transaction, then send the legs one by one."""
         opening = any(i.is_entry for i in intents)
-        blocked = (self._entry_block(ev.ts, intents[0].instrument) or self.groups.blocking(self.positions)) if opening else None
+        repair = opening and all(i.purpose == REPAIR for i in intents)  # joins the unbalanced group it mends
+        blocked = (self._entry_block(ev.ts, intents[0].instrument)
+                   or (None if repair else self.groups.blocking(self.positions))) if opening else None
         if blocked:
             self._skip(blocked)
             return []
@@ -108,7 +110,7 @@ class OrderFlow:
             self._skip("order_working")
             return []
         qty = None
-        if opening and len({i.qty for i in intents}) == 1:  # equal legs stay equal after lot flooring
+        if opening and not repair and len({i.qty for i in intents}) == 1:  # equal legs stay equal after lot flooring
             insts = [self.venue.instrument(i.instrument) for i in intents]
             qty = min(inst.floor_qty(execution.to_decimal(intents[0].qty or 0.0)) for inst in insts)
         reqs: list[tuple[OrderRequest, Intent, int]] = []
@@ -130,7 +132,8 @@ class OrderFlow:
         if self.send_gate is not None and (why := next(filter(None, (self.send_gate(self, r) for r, _i, _s in reqs)), None)):
             self._skip(why)
             return []
-        gid = (self.groups.group_for(intents[0].instrument) if not opening else None) or f"g-{reqs[0][0].client_order_id}"
+        gid = ((self.groups.group_for(intents[0].instrument) if not opening or repair else None)
+               or f"g-{reqs[0][0].client_order_id}")
         rows = [self._order_row(req, seq, intent.purpose, gid, None) for req, intent, seq in reqs]
         self.sink.orders(rows)  # one transaction: zero or all legs are in the ledger
         self._seq += len(reqs)

@@ -44,6 +44,7 @@ from runner.engine.warming import WarmingBoard
 from runner.errors import (
     BadInputError,
     ErrorClass,
+    FencedError,
     RefusedError,
     RunnerError,
     SpecError,
@@ -52,6 +53,7 @@ from runner.errors import (
 )
 from runner.kinds.base import Intent, MarketEvent
 from runner.kinds.registry import get_kind
+from runner.ledger import fill_cursors
 from runner.ledger.identity import client_id_salt
 from runner.ledger.instruments import record_instruments
 from runner.ledger.marks import record_marks
@@ -153,7 +155,7 @@ class Runtime:
                 # not started (its venue cannot be reached): retire it in the ledger all the same
                 try:
                     transition(self.ledger, vid, st.state, Trigger.RETIRE, "retire", why, "system")
-                except RefusedError as exc:
+                except (RefusedError, FencedError) as exc:
                     self.reporter.error(f"{vid}: cannot retire: {exc}")
 
     def _adopt_unowned(self) -> None:
@@ -546,44 +548,66 @@ class Runtime:
                 contained(known[0], f"order {rep.client_order_id}", known[0].on_report, rep)
 
     def _fills(self, only: str | None = None) -> None:
+        """Each variant reads its account's fills from its own cursor (``fill_cursors``): one
+        read per distinct cursor, so another runner on the account never consumes ours."""
         for account, ad in list(self.adapters.items()):
             if only is not None and account != only:
                 continue
-            cursor = self.ledger.cursor(account)
-            try:
-                page = ad.fills(cursor)
-            except RunnerError as exc:
-                self._report_once(account, "fills", f"reading fills: {exc}", self.clock())
-                continue
-            batch: list[tuple[NewFill, VariantEngine | None]] = []
-            for f in page.fills:
-                known = self.owner.get(f.client_order_id or "")
-                if known is not None:
-                    eng, group = known
-                    variant = eng.id
-                else:
-                    order = self.ledger.order_row(f.client_order_id or "") if f.client_order_id else None
-                    if order is None:
-                        continue  # not ours: reported by reconcile / the orphan audit
-                    variant, group = order.variant, order.group_id
-                    eng = self.engines.get(variant)  # type: ignore[assignment]
-                nf = fill_from_report(f, account=account, run_id=MAIN_RUN, variant=variant, group=group,
-                                      flag=eng.flags.get(f.client_order_id or "") if eng is not None else None)
-                batch.append((nf, eng))
-            try:
-                applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
-            except IntegrityError:  # another runner on this ledger applied some at the same moment:
-                applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}  # now seen
-            for nf, eng in batch:
-                if eng is not None and eng.id != nf.variant:  # an order handed over by `runner promote`
-                    eng = self.engines.get(nf.variant)  # type: ignore[assignment]
-                if nf.fill_key in applied and eng is not None:
-                    closed = bool(nf.client_order_id) and nf.client_order_id not in eng.working
-                    contained(eng, f"fill {nf.fill_key}", eng.on_fill, nf)
-                    if closed:
-                        self._note_late_fill(nf)
-            if page.cursor != cursor:
-                self.ledger.set_cursor(account, page.cursor)
+            mine = [e.id for e in self._of(account)]
+            groups: dict[str | None, list[str]] = {}
+            for vid, cursor in fill_cursors.variant_cursors(self.ledger, account, mine).items():
+                groups.setdefault(cursor, []).append(vid)
+            for cursor, variants in groups.items():
+                self._read_fills(account, ad, cursor, set(variants))
+
+    def _read_fills(self, account: str, ad: VenueAdapter, cursor: str | None, variants: set[str]) -> None:
+        try:
+            page = ad.fills(cursor)
+        except RunnerError as exc:
+            self._report_once(account, "fills", f"reading fills: {exc}", self.clock())
+            return
+        batch: list[tuple[NewFill, VariantEngine | None]] = []
+        for f in page.fills:
+            known = self.owner.get(f.client_order_id or "")
+            if known is not None:
+                eng, group = known
+                variant = eng.id
+            else:
+                order = self.ledger.order_row(f.client_order_id) if f.client_order_id else None
+                if order is None:
+                    continue  # not ours: reported by reconcile / the orphan audit
+                variant, group = order.variant, order.group_id
+                eng = self.engines.get(variant)  # type: ignore[assignment]
+            if variant not in variants and (eng is not None or not self._unheld(variant)):
+                continue  # read through that variant's own cursor: by us, or by its holder
+            nf = fill_from_report(f, account=account, run_id=MAIN_RUN, variant=variant, group=group,
+                                  flag=eng.flags.get(f.client_order_id or "") if eng is not None else None)
+            batch.append((nf, eng))
+        try:
+            applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}
+        except IntegrityError:  # another runner on this ledger applied some at the same moment:
+            applied = {nf.fill_key for nf in self.ledger.apply_fills([nf for nf, _ in batch])}  # now seen
+        nets: dict[str, VariantEngine] = {}
+        for nf, eng in batch:
+            if eng is not None and eng.id != nf.variant:  # an order handed over by `runner promote`
+                eng = self.engines.get(nf.variant)  # type: ignore[assignment]
+            if nf.fill_key in applied and eng is not None:
+                closed = bool(nf.client_order_id) and nf.client_order_id not in eng.working
+                contained(eng, f"fill {nf.fill_key}", eng.on_fill, nf)
+                if closed:
+                    self._note_late_fill(nf)
+                if eng.venue.capabilities.nets_binary_legs:
+                    nets[eng.id] = eng
+        for eng in nets.values():  # a YES+NO pair the venue netted is paid out there now: book it so
+            contained(eng, "netting", book_netted_pairs, eng)  # (no exit of legs the venue no longer holds)
+        if page.cursor != cursor:
+            fill_cursors.advance(self.ledger, account, variants, page.cursor)
+
+    def _unheld(self, variant: str) -> bool:
+        """Nobody trades ``variant`` (close-dust's pseudo-variant, one let go): whoever reads its
+        fill books it (the fill key makes a second booking a no-op)."""
+        st = self.ledger.state(variant)
+        return st is None or st.owner in (None, self.runner_id)
 
     def _book_records(self, now: float, only: str | None = None) -> None:
         for account, ad in list(self.adapters.items()):
@@ -872,7 +896,7 @@ class Runtime:
                 if not rep.status.is_open or rep.status is OrderStatus.PARTIALLY_FILLED:
                     if rep.filled_qty > w.filled:
                         # Wait for the fills before closing the order, unless another runner on
-                        # this ledger (same account, shared fill cursor) booked them already:
+                        # this ledger (same account, reading while the variant was unheld) booked them already:
                         # the position comes from the ledger (_sync_positions), the order closes.
                         booked = self.ledger.filled_qty(cid)
                         if booked < rep.filled_qty:
@@ -903,6 +927,10 @@ class Runtime:
         the variants' resting orders unless their account says ``on_stop: leave``."""
         if clean:
             self._cancel_everywhere()
+            try:  # book what filled up to the stop (an IOC sent in the last step): the ledger ends
+                self._fills()  # equal to the venue, not one restart behind it
+            except (RunnerError, *LEDGER_ERRORS) as exc:
+                self.reporter.error(f"reading fills on stop: {exc}")
         if self.streams.recorder is not None:
             self.streams.recorder.close()
             self.streams.recorder = None

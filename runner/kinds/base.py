@@ -24,6 +24,9 @@ class KindParams(BaseModel):
 NO_EXTRA: Mapping[str, float] = MappingProxyType({})  # shared by events without extras (no dict per bar)
 
 
+REPAIR = "pair_repair"  # tops up the short leg of an open group: adds exposure, joins that group
+
+
 @dataclass(slots=True)
 class MarketEvent:
     """One market update for one instrument. Floats: this feeds signal math only."""
@@ -70,7 +73,7 @@ class Intent:
 
     @property
     def is_entry(self) -> bool:
-        return self.purpose in ("entry", "quote") and not self.close
+        return self.purpose in ("entry", "quote", REPAIR) and not self.close
 
 
 Decision = list[Intent] | str  # intents, or the reason it did not act

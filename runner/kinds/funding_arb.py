@@ -13,10 +13,14 @@ between settlements, so a missed settlement (a 2 h gap among hourly ones) does n
 the rate and a switch to a shorter interval counts from its first settlement. ``funding_interval`` fixes it only when set; until it is known nothing opens.
 
 A pair whose legs differ (one leg filled, or filled in part: 0.0566 BTC was once left naked
-for days) waits ``pair_timeout`` for late fills (skip ``pair_unbalanced``); if the legs still
-differ then, the excess of the larger leg is unwound (``pair_unwind`` orders) so the position
-is delta-neutral again whatever the funding, and flagged ``pair_unwound`` (an audit finding
-pointing at the unbalanced-pair runbook section). Legs filling a step apart are not flagged.
+for days) waits ``pair_timeout`` for late fills (skip ``pair_unbalanced``). If the legs still
+differ then and the pair would be opened now (funding above ``open_apr``, basis inside
+``max_basis_bps``), the smaller leg is topped up once (``pair_repair``: an urgent order that
+joins the pair's group), flagged ``pair_repaired``. If they still differ ``pair_timeout``
+after that (or the pair is no longer wanted), the excess of the larger leg is unwound
+(``pair_unwind`` orders) so the position is delta-neutral again whatever the funding, and
+flagged ``pair_unwound``. Both flags are audit findings pointing at the unbalanced-pair
+runbook section. Legs filling a step apart are not flagged.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from decimal import Decimal
 
 from pydantic import Field, model_validator
 
-from runner.kinds.base import FLAT, Decision, Intent, KindParams, MarketEvent, PositionView, Strategy
+from runner.kinds.base import FLAT, REPAIR, Decision, Intent, KindParams, MarketEvent, PositionView, Strategy
 from runner.kinds.units import Duration
 
 YEAR_S = 365.0 * 86400.0
@@ -117,6 +121,7 @@ class FundingArb(Strategy):
         self.rate: float | None = None
         self.interval = FundingInterval(params.funding_interval)
         self.unbalanced_since: float | None = None
+        self.repaired_at: float | None = None  # one top-up per unbalanced spell
 
     @property
     def warm(self) -> bool:
@@ -141,17 +146,15 @@ class FundingArb(Strategy):
         apr = annualized(self.rate, interval) if interval else None
         if spot_q or perp_q:
             if self.rate < 0 or (apr is not None and apr < p.close_apr):
-                self.unbalanced_since = None
+                self.unbalanced_since = self.repaired_at = None
                 return self._close(spot_q, perp_q)
-            return self._balance(ev.ts, spot_q, perp_q)
-        self.unbalanced_since = None
+            return self._balance(ev.ts, spot_q, perp_q, self._wanted(apr))
+        self.unbalanced_since = self.repaired_at = None
         if apr is None:
             return "funding_interval_unknown"
-        if apr <= p.open_apr:
-            return "funding_below_open"
-        spot_mid, perp_mid = self.mids[self.spot], self.mids[self.perp]
-        if abs(perp_mid - spot_mid) / spot_mid * 10_000.0 > p.max_basis_bps:
-            return "basis_too_wide"
+        if not self._wanted(apr):
+            return "funding_below_open" if apr <= p.open_apr else "basis_too_wide"
+        spot_mid = self.mids[self.spot]
         qty = float(p.order_notional) / spot_mid
         return [
             Intent(self.spot, "buy", "entry", qty=qty, group="pair"),
@@ -166,16 +169,34 @@ class FundingArb(Strategy):
             out.append(Intent(self.perp, "buy" if perp_q < 0 else "sell", "exit", close=True, group="pair"))
         return out
 
-    def _balance(self, now: float, spot_q: float, perp_q: float) -> Decision:
-        """Hold a balanced pair; flag an unbalanced one, and unwind its excess after the timeout."""
+    def _wanted(self, apr: float | None) -> bool:
+        """Would a pair be opened now: funding above ``open_apr`` and the basis narrow enough."""
+        if apr is None or apr <= self.p.open_apr:
+            return False
+        spot_mid, perp_mid = self.mids[self.spot], self.mids[self.perp]
+        return abs(perp_mid - spot_mid) / spot_mid * 10_000.0 <= self.p.max_basis_bps
+
+    def _balance(self, now: float, spot_q: float, perp_q: float, wanted: bool) -> Decision:
+        """Hold a balanced pair; after the timeout top up an unbalanced one that is still
+        wanted, once, and unwind its excess if that did not balance it within another timeout."""
         long, short = abs(spot_q), abs(perp_q)
         if abs(long - short) <= self.p.max_leg_mismatch * max(long, short):
-            self.unbalanced_since = None
+            self.unbalanced_since = self.repaired_at = None
             return "holding"
         if self.unbalanced_since is None:
             self.unbalanced_since = now
         if now - self.unbalanced_since < self.p.pair_timeout:
             return "pair_unbalanced"
+        if self.repaired_at is None and wanted:
+            self.repaired_at = now
+            self.flag("pair_repaired")
+            if long > short:
+                return [Intent(self.perp, "sell" if spot_q > 0 else "buy", REPAIR, qty=long - short, urgent=True,
+                               group="pair")]
+            return [Intent(self.spot, "buy" if perp_q < 0 else "sell", REPAIR, qty=short - long, urgent=True,
+                           group="pair")]
+        if self.repaired_at is not None and now - self.repaired_at < self.p.pair_timeout:
+            return "pair_repairing"
         self.flag("pair_unwound")
         if long > short:
             side = "sell" if spot_q > 0 else "buy"

@@ -14,11 +14,13 @@ from runner.ledger.store import Ledger
 
 def dust_flags(ledger: Ledger, rows: Sequence[Position]) -> dict[tuple[str, str], bool]:
     from runner.ledger.instruments import recorded_instruments
+    from runner.ledger.marks import latest_marks, position_price
 
     insts = recorded_instruments(ledger)
+    marks = latest_marks(ledger)
     out = {}
     for p in rows:
         inst = insts.get((p.account, p.instrument))
-        price = p.last_price or p.avg_price
+        price = position_price(p, marks)
         out[(p.variant, p.instrument)] = bool(inst and p.qty and inst.is_dust(p.qty, price))
     return out

@@ -8,13 +8,13 @@ unmarked (``mark`` null), not marked at its fill.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import insert, select, update
 
-from runner.ledger.models import MarkRow
+from runner.ledger.models import MarkRow, Position
 from runner.ledger.store import Ledger
 
 T_MARKS = MarkRow.__table__
@@ -39,3 +39,13 @@ def latest_marks(ledger: Ledger) -> dict[tuple[str, str], tuple[str, Decimal, da
     with ledger.engine.connect() as conn:
         rows = conn.execute(select(T_MARKS)).mappings().all()
     return {(r["account"], r["instrument"]): (r["quote"], r["mid"], r["ts"]) for r in rows}
+
+
+def position_price(p: Position, marks: Mapping[tuple[str, str], tuple[str, Decimal, datetime]]) -> Decimal:
+    """What a position is worth per unit for dust and venue checks: the recorded mid (mark), the
+    last fill only where no runner has marked the instrument yet, then the average cost. A
+    position's last fill can be far from the market (an old entry, a settlement at 0 or 100)."""
+    mark = marks.get((p.account, p.instrument))
+    if mark is not None and mark[1]:
+        return mark[1]
+    return p.last_price or p.avg_price

@@ -96,9 +96,9 @@ class Fence:
     epoch: int
     valid_until: float
 
-    def lost(self, variant: str) -> FencedError:
+    def lost(self, variant: str, what: str = "order not recorded") -> FencedError:
         return FencedError(f"{variant}: lease token {self.epoch} of {self.owner} is no longer current "
-                           "(another runner took the variant); order not recorded")
+                           f"(another runner took the variant); {what}")
 
 
 class Ledger:
@@ -261,9 +261,8 @@ class Ledger:
             reason=reason, detail=detail, actor=actor, ts=now,
         )
 
-    @staticmethod
     def _insert_transition(
-        conn: Connection, variant: str, from_state: str, to_state: str, trigger: str, reason: str,
+        self, conn: Connection, variant: str, from_state: str, to_state: str, trigger: str, reason: str,
         detail: str, actor: str, now: datetime,
     ) -> int:
         tid = conn.execute(
@@ -272,6 +271,9 @@ class Ledger:
                 reason=reason, detail=detail, actor=actor, ts=now,
             )
         ).inserted_primary_key[0]
+        fence = self.fences.get(variant) if self.fences else None
+        if fence is not None:
+            self._check_fence(conn, variant, fence, "transition not recorded")
         res = conn.execute(
             update(T_STATE)
             .where(T_STATE.c.variant == variant, T_STATE.c.state == from_state)
@@ -280,6 +282,16 @@ class Ledger:
         if res.rowcount != 1:
             raise _StaleState(variant)
         return int(tid)
+
+    @staticmethod
+    def _check_fence(conn: Connection, variant: str, fence: Fence, what: str = "order not recorded") -> None:
+        """Still the lease's owner with the same token, in the caller's transaction (the row
+        lock orders it against a takeover); raises FencedError and the caller writes nothing."""
+        c = T_STATE.c
+        res = conn.execute(update(T_STATE).where(c.variant == variant, c.owner == fence.owner,
+                                                 c.epoch == fence.epoch).values(epoch=c.epoch))
+        if res.rowcount != 1:
+            raise fence.lost(variant, what)
 
     # --- leases: each variant is traded by exactly one runner at a time ------------------
     def acquire_lease(self, variant: str, owner: str, ttl_s: float, dead_owner: str | None = None) -> int | None:
@@ -399,11 +411,7 @@ class Ledger:
                 self.record_order(order, c)
             return
         if fence is not None:
-            c = T_STATE.c
-            res = conn.execute(update(T_STATE).where(c.variant == order["variant"], c.owner == fence.owner,
-                                                     c.epoch == fence.epoch).values(epoch=c.epoch))
-            if res.rowcount != 1:
-                raise fence.lost(order["variant"])
+            self._check_fence(conn, order["variant"], fence)
         conn.execute(insert(T_ORDERS).values(**order))
         conn.execute(
             insert(T_EVENTS).values(client_order_id=order["client_order_id"], status="submitting", ts=order["created"])
@@ -472,7 +480,7 @@ class Ledger:
             .join(last, last.c.client_order_id == T_ORDERS.c.client_order_id, isouter=True)
             .join(T_EVENTS, T_EVENTS.c.id == last.c.last_id, isouter=True)
             .where(T_ORDERS.c.run_id == run_id, _owned_by(variant),
-                   T_ORDERS.c.group_id.is_not(None), T_ORDERS.c.purpose == "entry")
+                   T_ORDERS.c.group_id.is_not(None), T_ORDERS.c.purpose.in_(("entry", "pair_repair")))
             .order_by(T_ORDERS.c.id.desc()).limit(limit)
         )
         with self.engine.connect() as conn:

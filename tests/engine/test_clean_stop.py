@@ -41,3 +41,21 @@ def test_a_clean_stop_cancels_resting_orders_unless_the_account_leaves_them(tmp_
     finally:
         again.stop()
         ledger.close()
+
+
+def test_a_clean_stop_books_what_filled_before_it(tmp_path: Path) -> None:
+    """Seen on the Hyperliquid stand-in: an IOC sent in the last step filled, the runner stopped
+    before reading the fill, and the ledger was one fill behind the venue until the next start."""
+    home = make_home(tmp_path / "desk", variants={"MR_v13": mr_yaml()})
+    ledger = home.ledger()
+    rt = home.runtime(ledger)
+    rt.start()
+    drive(rt, 3)
+    eng, sim = rt.engines["MR_v13"], rt.adapters["sim"]
+    ask = Decimal(repr(sim.book("BTC-USD").asks[0][0]))
+    cid = client_order_id(eng.run_id, eng.id, eng._seq, eng.cid_salt)
+    rep = eng.send(sim.prepare(OrderRequest(cid, "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT,
+                                            ask * Decimal("1.01"), TimeInForce.IOC)), "entry")  # takes at once
+    assert rep is not None and rep.filled_qty == Decimal("0.01")
+    rt.stop(clean=True)
+    assert sum(f.qty for f in ledger.fills(variant="MR_v13") if f.client_order_id == cid) == Decimal("0.01")

@@ -58,3 +58,20 @@ def test_a_version_2_ledger_gains_the_column_and_its_old_rows_read_as_not_waived
     assert recorded_instruments(again)[("hl", "ETH")].close_waives_minimum is False  # until a runner records again
     record_instruments(again, "hl", {"ETH": perp_instrument({"name": "ETH", "szDecimals": 4})})
     assert recorded_instruments(again)[("hl", "ETH")].close_waives_minimum is True
+
+
+def test_dust_and_the_venue_check_price_a_position_at_its_mark_not_its_last_fill(tmp_path) -> None:
+    """0.002 ETH bought at 2500 is $5 (dust where $10 is the minimum); the market is at 6000
+    now (recorded mark): $12, closable, so not dust, and a venue difference of it is valued at
+    the mark."""
+    from runner.audit.inputs import VenueData, read_ledger
+    from runner.audit.venue_checks import ledger_vs_venue
+    from runner.ledger.marks import record_marks
+
+    led = _ledger(tmp_path)
+    assert [(f.venue, f.instrument) for f in fragments(led)] == [("cx", "ETH-USD")]
+    record_marks(led, [("cx", "ETH-USD", "USD", D(6000), T0)])
+    assert dust_flags(led, led.positions(m.MAIN_RUN))[("MM_v1", "ETH-USD")] is False
+    assert fragments(led) == []
+    (finding,) = ledger_vs_venue(read_ledger(led), {"cx": VenueData("cx")})  # the venue holds nothing
+    assert finding.evidence["value"] == D("0.002") * 6000

@@ -138,6 +138,47 @@ def test_an_order_written_with_a_stale_token_is_refused(tmp_path: Path, db: str,
     a.stop()
 
 
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_a_transition_written_with_a_stale_token_is_refused(tmp_path: Path, db: str, request: pytest.FixtureRequest) -> None:
+    """A thawed runner's state change is refused like its orders (the token checked in the
+    transition's own transaction); the new owner and the operator still move the variant."""
+    from runner.engine.lifecycle_driver import transition
+    from runner.lifecycle import Trigger
+    from tests.kit.home import drive, drive_until
+
+    url = f"sqlite:///{tmp_path}/shared.db" if db == "sqlite" else request.getfixturevalue("pg_url")
+    h = make_home(tmp_path, runner_yaml="lease_ttl_s: 1.5\n")
+    h.add_variant("MR_v13.yaml", mr_yaml())
+    a = h.runtime(Ledger(url))
+    a.start()
+    drive_until(a, lambda: "MR_v13" in a.engines and a.engines["MR_v13"].state is State.ACTIVE)
+    eng = a.engines["MR_v13"]
+    b = h.runtime(Ledger(url))
+    b.start()
+    time.sleep(1.7)  # a stalls past its lease
+    b._last["heartbeat"] = 0
+    drive(b, 1)
+    assert list(b.engines) == ["MR_v13"]
+    before = len(a.ledger.transitions("MR_v13"))
+    a.ledger.fences["MR_v13"].valid_until = time.monotonic() + 60  # even if its clock says the lease is fine
+    assert a.life.fire(eng, Trigger.PAUSE, "operator", "from a thawed runner", "operator") is None
+    assert eng.fenced and "transition not recorded" in eng.fenced
+    st = a.ledger.state("MR_v13")
+    assert st is not None and st.state == State.ACTIVE.value and st.owner == b.runner_id  # nothing written
+    assert len(a.ledger.transitions("MR_v13")) == before
+    a.step()
+    assert list(a.engines) == []  # the stale runner let go
+    # the operator (a handle without a lease) can always pause; the owner adopts it
+    op = Ledger(url)
+    row = transition(op, "MR_v13", State.ACTIVE, Trigger.PAUSE, "operator", "checked", "operator")
+    assert row.to_state == State.PAUSED.value
+    drive(b, 1)
+    assert b.engines["MR_v13"].state is State.PAUSED
+    op.close()
+    b.stop()
+    a.stop()
+
+
 @pytest.fixture
 def own_pg():  # type: ignore[no-untyped-def]
     from tests.kit.pgserver import private_pg

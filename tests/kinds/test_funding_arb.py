@@ -154,3 +154,23 @@ def test_legs_within_the_mismatch_tolerance_are_a_held_pair() -> None:
     near = {"BTC-USD": PositionView(0.1, 30000.0, 0.0), "BTC-PERP": PositionView(-0.0995, 30003.0, 0.0)}
     s.on_event(spot(0.0), near)
     assert s.on_event(perp(1e-5, 100.0), near) == "holding"
+
+
+def test_a_partly_filled_pair_still_wanted_is_topped_up_once_then_unwound_if_that_did_not_balance_it() -> None:
+    s = FundingArb(P, ["BTC-USD", "BTC-PERP"])
+    half = {"BTC-USD": PositionView(0.1, 30000.0, 0.0), "BTC-PERP": PositionView(-0.0434, 30003.0, 0.0)}
+    rate = 1e-4  # 87.6% a year: above open_apr, the pair is still wanted
+    s.on_event(spot(0.0), half)
+    assert s.on_event(perp(rate, 1.0), half) == "pair_unbalanced"
+    out = s.on_event(perp(rate, 31.0), half)
+    assert isinstance(out, list) and len(out) == 1
+    i = out[0]
+    assert (i.instrument, i.side, i.purpose, i.close, i.urgent, i.group) == ("BTC-PERP", "sell", "pair_repair", False, True, "pair")
+    assert i.qty == pytest.approx(0.0566) and i.is_entry  # adds exposure: not reduce-only, risk-checked
+    assert s.take_flags() == {"pair_repaired": 1}
+    assert s.on_event(perp(rate, 40.0), half) == "pair_repairing"  # once per unbalanced spell
+    out = s.on_event(perp(rate, 62.0), half)  # the top-up did not fill within pair_timeout: unwind
+    assert isinstance(out, list) and [(i.instrument, i.purpose) for i in out] == [("BTC-USD", "pair_unwind")]
+    assert s.take_flags() == {"pair_unwound": 1}
+    full = {"BTC-USD": PositionView(0.1, 30000.0, 0.0), "BTC-PERP": PositionView(-0.1, 30003.0, 0.0)}
+    assert s.on_event(perp(rate, 70.0), full) == "holding" and s.repaired_at is None

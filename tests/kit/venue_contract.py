@@ -40,6 +40,15 @@ class VenueContract(abc.ABC):
     #: the venue takes a crossing post-only order and cancels it (OKX: cancelSource 31) instead
     #: of refusing it at placement; the lookup must then say why
     post_only_cancelled_after_placement: bool = False
+    #: a contract market of the venue, whose own unit is a contract of ``contract_value`` base
+    #: units (OKX BTC-USDT-SWAP: ctVal 0.01 BTC), with a quantity (base units, whole contracts)
+    #: and a price for it. None: ``symbol``, where the venue's unit is the base unit (value 1)
+    contract_symbol: str | None = None
+    contract_value: Decimal = Decimal(1)
+    contract_qty: Decimal | None = None
+    contract_price: Decimal | None = None
+    #: contracts of a binary leg for the netting case, where ``good_qty`` is not whole
+    binary_qty: Decimal | None = None
 
     @abc.abstractmethod
     def venue(self) -> VenueAdapter:
@@ -92,6 +101,14 @@ class VenueContract(abc.ABC):
     @abc.abstractmethod
     def scenario_book(self, bids: list[tuple[Decimal, Decimal]], asks: list[tuple[Decimal, Decimal]]) -> None:
         """The venue's book for ``symbol`` has these levels (either side may be empty)."""
+
+    @abc.abstractmethod
+    def scenario_sent_amount(self, cid: str) -> Decimal:
+        """The size the venue recorded for order ``cid``, in the venue's own unit (contracts)."""
+
+    def scenario_fill_venue_units(self, cid: str, amount: Decimal) -> None:
+        """The order ``cid`` fills ``amount`` in the venue's own unit (default: base units)."""
+        self.scenario_fills(cid, [amount])
 
     def scenario_binary_pair(self, qty: Decimal) -> str | None:
         """The account bought ``qty`` YES and then ``qty`` NO of one binary market (through the
@@ -235,6 +252,29 @@ class VenueContract(abc.ABC):
                 v.prepare(closing)
             assert inst.is_dust(tiny, self.price)
 
+    def test_contract_value_converts_quantities_at_the_boundary(self) -> None:
+        """Quantities are base units everywhere in the runner (notional = qty x price); a venue
+        counting contracts is converted at the adapter, both ways: what is sent, what fills,
+        the lot and minimum (a contract value ignored made OKX BTC swaps 100x too big)."""
+        v = self.venue()
+        sym = self.contract_symbol or self.symbol
+        qty, px, ct = self.contract_qty or self.good_qty, self.contract_price or self.price, self.contract_value
+        inst = v.instrument(sym)
+        assert (qty / inst.lot_size) % 1 == 0 and qty >= inst.min_size
+        self.scenario_accept("c0ffee0c")
+        req = v.prepare(OrderRequest("c0ffee0c", sym, Side.BUY, qty, OrderType.LIMIT, px, TimeInForce.GTC))
+        assert req.qty == qty
+        rep = v.submit(req)
+        assert self.scenario_sent_amount("c0ffee0c") == qty / ct
+        assert rep.qty == qty
+        self.scenario_fill_venue_units("c0ffee0c", qty / ct)
+        mine = [f for f in v.fills(None).fills if f.client_order_id == "c0ffee0c"]
+        assert mine and sum(f.qty for f in mine) == qty and all(f.instrument == sym for f in mine)
+        found = v.order("c0ffee0c", sym)
+        assert found is not None and found.qty == qty and found.filled_qty == qty
+        if ct != 1:  # one contract is the least the venue trades: in base units, ``ct`` of them
+            assert inst.lot_size <= ct and (ct / inst.lot_size) % 1 == 0
+
     @pytest.mark.parametrize("sides", ["empty", "no_asks", "no_bids"])
     def test_empty_or_one_sided_book_is_a_skip_reason_not_an_error(self, sides: str) -> None:
         v = self.venue()
@@ -265,10 +305,11 @@ class VenueContract(abc.ABC):
         one that does not holds both legs. The ledger keeps both legs and the ledger-vs-venue
         check nets them by this flag, so the flag must say what the venue does."""
         v = self.venue()
-        market = self.scenario_binary_pair(self.good_qty)
+        qty = self.binary_qty or self.good_qty
+        market = self.scenario_binary_pair(qty)
         if market is None:
             pytest.skip("no binary markets on this venue")
-        legs = {f"{market}:yes": self.good_qty, f"{market}:no": self.good_qty}
+        legs = {f"{market}:yes": qty, f"{market}:no": qty}
         held = {p.instrument: p.qty for p in v.positions() if p.instrument.startswith(market) and p.qty}
         if v.capabilities.nets_binary_legs:
             assert held == {} and net_binary_legs(legs) == {f"{market}:yes": 0}

@@ -50,6 +50,9 @@ class TestAlpacaCryptoContract(VenueContract):
         for chunk in chunks:
             self.fake.fill(cid, chunk)
 
+    def scenario_sent_amount(self, cid: str) -> Decimal:
+        return Decimal(self.fake.orders[cid]["qty"])
+
     def scenario_accept_then_server_error(self, cid: str) -> None:
         self.fake.fault("/v2/orders", "502_after")
 

@@ -19,6 +19,10 @@ class TestCcxtOkxContract(VenueContract):
     sub_lot_qty = Decimal("0.000000004")  # below OKX's BTC-USDT lot of 1e-8
     price = Decimal("60000.1")
     post_only_cancelled_after_placement = True
+    contract_symbol = "BTC/USDT:USDT"  # BTC-USDT-SWAP: ctVal 0.01 BTC, lotSz 0.01 contracts
+    contract_value = Decimal("0.01")
+    contract_qty = Decimal("0.03")
+    contract_price = Decimal("61000.5")
 
     @pytest.fixture(autouse=True)
     def _okx(self, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
@@ -50,6 +54,9 @@ class TestCcxtOkxContract(VenueContract):
     def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
         for chunk in chunks:
             self.fake.fill(cid, chunk)
+
+    def scenario_sent_amount(self, cid: str) -> Decimal:
+        return Decimal(self.fake.orders[cid]["sz"])
 
     def scenario_accept_then_server_error(self, cid: str) -> None:
         self.fake.fault("batch-orders", "502_after")

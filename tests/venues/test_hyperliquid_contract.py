@@ -48,6 +48,9 @@ class TestHyperliquidContract(VenueContract):
     def scenario_fills(self, cid: str, chunks: list[Decimal]) -> None:
         self.hl.fill(to_cloid(cid), chunks)
 
+    def scenario_sent_amount(self, cid: str) -> Decimal:
+        return Decimal(self.hl.orders[to_cloid(cid)]["order"]["order"]["origSz"])
+
     def scenario_accept_then_server_error(self, cid: str) -> None:
         self.hl.accept_then((502, "<html>502 Bad Gateway</html>", {}))
 

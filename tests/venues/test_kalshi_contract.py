@@ -65,6 +65,9 @@ class TestKalshiContract(VenueContract):
             self.k.fill(cid, [qty])
         return fake.TICKER
 
+    def scenario_sent_amount(self, cid: str) -> Decimal:
+        return Decimal(self.k.by_cid(cid)["initial_count_fp"])
+
     def scenario_accept_then_server_error(self, cid: str) -> None:
         self.k.accept_then(httpx.Response(502, text="<html>502 Bad Gateway</html>"))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from tests.kit.venue_contract import VenueContract
-from venues.base import BookSnapshot
+from venues.base import BookSnapshot, OrderRequest, OrderType, Side, TimeInForce
 from venues.sim.adapter import SimAdapter
 from venues.sim.config import SimConfig
 
@@ -15,6 +15,7 @@ class TestSimContract(VenueContract):
     good_qty = Decimal("0.0400")
     sub_lot_qty = Decimal("0.00004")
     price = Decimal("29000")  # below the market: rests unfilled
+    binary_qty = Decimal(4)  # whole contracts of the sim's binary legs
 
     def venue(self) -> SimAdapter:
         if not hasattr(self, "_v"):
@@ -48,6 +49,19 @@ class TestSimContract(VenueContract):
                 book = BookSnapshot(self.symbol, 0.0, [(27999.0, 1.0)], [(28000.0, float(chunk))])
                 v._used[self.symbol] = {}
                 v._match_resting(db, self.symbol, book)
+
+    def scenario_binary_pair(self, qty: Decimal) -> str | None:
+        # the sim's default binary event KXSIM-A: both legs bought through the adapter, taking the ask
+        v = self.venue()
+        for cid, leg in (("c0ffee90", "yes"), ("c0ffee91", "no")):
+            rep = v.submit(v.prepare(OrderRequest(cid, f"KXSIM-A:{leg}", Side.BUY, qty, OrderType.LIMIT, Decimal(99),
+                                                  TimeInForce.IOC)))
+            assert rep.filled_qty == qty
+        return "KXSIM-A"
+
+    def scenario_sent_amount(self, cid: str) -> Decimal:
+        row = self.venue().store.db.execute("SELECT qty FROM orders WHERE client_order_id = ?", (cid,)).fetchone()
+        return Decimal(row[0])
 
     def scenario_accept_then_server_error(self, cid: str) -> None:
         self.venue().faults.append("5xx_after_accept")
