@@ -35,6 +35,25 @@ class Ctx:
         url = self.db or default_url(self.home)
         return Ledger(url, create=create)
 
+    def reader(self, run: str = "main"):  # type: ignore[no-untyped-def]
+        """A read-only handle (no ORM) on the ledger, or on the backtest runs for a run id."""
+        from runner.ledger.paths import backtests_url, default_url
+        from runner.readmodels.db import ReadDB
+
+        self.require_deployment()
+        if run != "main":
+            from runner.readmodels.runs import open_runs
+
+            return open_runs(backtests_url(self.home))  # None: no run yet (an unknown run id)
+        return ReadDB.open(self.db or default_url(self.home))
+
+    def backtests(self):  # type: ignore[no-untyped-def]
+        """The backtest runs' own ledger, ``state/backtests.db`` (created on first use)."""
+        from runner.ledger.paths import backtests_url
+        from runner.ledger.store import Ledger
+
+        return Ledger(backtests_url(self.home))
+
     def require_deployment(self) -> None:
         """A --home without a deployment is bad input (exit 2), never a fresh empty ledger."""
         if self.db is None and self.command not in NO_DEPLOYMENT:

@@ -39,11 +39,8 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
                                                            "80 columns)")) -> None:
     """Whether a runner is running; every variant: state, why, position, PnL; deploy errors."""
     from runner.cli.liveness import describe
-    from runner.cli.views import status_view
-    from runner.marketdata.recorder import latest
 
-    doc = status_view(ctx().ledger())
-    doc["session"] = latest(ctx().home / "state" / "recordings")  # recordings: runner parity SESSION
+    doc = status_doc()
     if as_json:
         emit_json(doc)
         return
@@ -64,6 +61,21 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
         _table("deploy errors", ["file", "message"], [[e["file"], e["message"]] for e in doc["errors"]])
 
 
+def status_doc() -> dict:  # type: ignore[type-arg]
+    """What `status` and `watch` show (the read model, plus the recording session)."""
+    from runner.marketdata.recorder import latest
+    from runner.readmodels.status import status as status_model
+
+    c = ctx()
+    db = c.reader()
+    try:
+        doc = status_model(db, c.home / "state" / "cache" / "today.json")
+    finally:
+        db.close()
+    doc["session"] = latest(c.home / "state" / "recordings")  # recordings: runner parity SESSION
+    return doc
+
+
 def _money(x: float) -> str:
     return f"{x:,.2f}"
 
@@ -71,11 +83,11 @@ def _money(x: float) -> str:
 @app.command()
 def events(variant: str = typer.Argument(None), limit: int = typer.Option(200, "--limit"), as_json: bool = JSON) -> None:
     """Lifecycle transitions (of one variant, or all)."""
-    from runner.cli.views import events_view
+    from runner.readmodels.records import events as events_model
 
-    led = ctx().ledger()
-    require_known(led, variant)
-    rows = events_view(led, variant, limit)
+    db = ctx().reader()
+    require_known(db, variant)
+    rows = events_model(db, variant, limit)
     if as_json:
         emit_json({"events": rows})
         return
@@ -83,20 +95,15 @@ def events(variant: str = typer.Argument(None), limit: int = typer.Option(200, "
            [[e["ts"], e["variant"], e["from"], e["to"], e["reason"], e["actor"], e["detail"]] for e in rows])
 
 
-def require_known(led, variant: str | None, run: str = "main") -> None:  # type: ignore[no-untyped-def]
+def require_known(db, variant: str | None, run: str = "main") -> None:  # type: ignore[no-untyped-def]
     """Unknown variants and run ids are bad input (exit 2), never an empty answer."""
-    from sqlalchemy import select
-
     from runner.errors import BadInputError
-    from runner.ledger.models import MAIN_RUN
-    from runner.ledger.store import T_RUNS
+    from runner.readmodels.records import variant_known
 
-    if run != MAIN_RUN:
-        with led.engine.connect() as conn:
-            if conn.execute(select(T_RUNS.c.run_id).where(T_RUNS.c.run_id == run)).first() is None:
-                raise BadInputError(f"unknown run id {run!r} (`runner backtest` prints a run's id)")
-    if variant and led.deployment(variant) is None and led.deployment(f"{variant}@{run}") is None:
-        raise BadInputError(f"unknown variant {variant!r}" + (f" in run {run!r}" if run != MAIN_RUN else ""))
+    if run != "main" and (db is None or db.one("SELECT 1 FROM runs WHERE run_id = ?", (run,)) is None):
+        raise BadInputError(f"unknown run id {run!r} (`runner runs` lists them)")
+    if variant and not variant_known(db, variant, run):
+        raise BadInputError(f"unknown variant {variant!r}" + (f" in run {run!r}" if run != "main" else ""))
 
 
 RUN = typer.Option("main", "--run", help="a backtest's run id (`runner backtest` prints it); default: paper/live")
@@ -106,11 +113,11 @@ RUN = typer.Option("main", "--run", help="a backtest's run id (`runner backtest`
 def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Option(200, "--limit"),
           run: str = RUN, as_json: bool = JSON) -> None:
     """Fills, oldest first (the latest --limit; 0 for all)."""
-    from runner.cli.views import fills_view
+    from runner.readmodels.records import fills as fills_model
 
-    led = ctx().ledger()
-    require_known(led, variant, run)
-    rows = fills_view(led, variant, limit, run)
+    db = ctx().reader(run)
+    require_known(db, variant, run)
+    rows = fills_model(db, variant, limit, run)
     if as_json:
         emit_json({"fills": rows})
         return
@@ -122,11 +129,11 @@ def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Opt
 @app.command()
 def positions(variant: str = typer.Option(None, "--variant"), run: str = RUN, as_json: bool = JSON) -> None:
     """Positions derived from fills, marked at the last mid the runner saw, PnL in the account currency."""
-    from runner.cli.views import positions_view
+    from runner.readmodels.status import positions as positions_model
 
-    led = ctx().ledger()
-    require_known(led, variant, run)
-    rows = positions_view(led, variant, run)
+    db = ctx().reader(run)
+    require_known(db, variant, run)
+    rows = positions_model(db, variant, run)
     if as_json:
         emit_json({"positions": rows})
         return
