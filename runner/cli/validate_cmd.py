@@ -46,8 +46,12 @@ def backtest(
     capital: float = typer.Option(100_000.0, "--capital", help="starting equity for returns"),
     as_json: bool = typer.Option(False, "--json"),
     trades: int = typer.Option(20, "--trades", help="trades to print (human output)"),
+    progress: bool = typer.Option(None, "--progress/--no-progress", help="a progress bar on stderr "
+                                  "(default: when stderr is a terminal and without --json)"),
 ) -> None:
-    """Replay recorded data through the same engine, strategy and risk code as paper and live."""
+    """Replay recorded data through the same engine, strategy and risk code as paper and live.
+    The run is stored in state/backtests.db (`runner runs` lists, shows and deletes runs)."""
+    from runner.cli import progress as bar
     from runner.engine.backtest import bind_streams, run_backtest
     from runner.spec.load import load_variant
 
@@ -55,13 +59,19 @@ def backtest(
     venues = c.venues()
     loaded = load_variant(path, venues)
     streams = bind_streams(loaded, data)
-    result = run_backtest(loaded, streams, c.ledger(), venues, capital)
+    ledger = c.backtests()
+    watcher = None if progress is False or (as_json and not progress) else \
+        bar.start([p for _, p in streams], f"backtest {loaded.id}", force=bool(progress))
+    try:
+        result = run_backtest(loaded, streams, ledger, venues, capital)
+    finally:
+        bar.stop(watcher)
     if as_json:
         emit_json(result.as_json())
         return
     m = result.metrics
     typer.echo(f"{result.variant}  run {result.run_id}: {result.bars} events, {result.fills} fills "
-               f"(runner fills --run {result.run_id})")
+               f"(runner runs show {result.run_id})")
     ccy = m.get("currency", "")
     sharpe = "n/a (under 30 days)" if m["sharpe"] is None else f"{m['sharpe']:.2f}"
     typer.echo(
