@@ -16,6 +16,7 @@ from runner.cli import (  # noqa: F401 - registers commands
     surface_cmd,
     validate_cmd,
     venues_cmd,
+    watch_cmd,
 )
 from runner.cli.app import app
 from runner.cli.fastparams import install as _fast_params

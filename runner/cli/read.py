@@ -141,3 +141,21 @@ def positions(variant: str = typer.Option(None, "--variant"), run: str = RUN, as
                           "ccy", "dust"],
            [[p["variant"], p["instrument"], p["qty"], p["avg_price"], "-" if p["mark"] is None else p["mark"],
              p["realized_pnl"], p["unrealized_pnl"], p["currency"], "yes" if p["dust"] else ""] for p in rows])
+
+
+@app.command()
+def findings(all_: bool = typer.Option(False, "--all", help="closed findings too"),
+             limit: int = typer.Option(200, "--limit"), as_json: bool = JSON) -> None:
+    """Audit findings recorded by `runner audit` and the runner's scheduled audits (open ones)."""
+    from runner.readmodels.records import findings as findings_model
+
+    rows = findings_model(ctx().reader(), all_, limit)
+    if as_json:
+        emit_json({"findings": rows})
+        return
+    if not rows:
+        typer.echo("no open findings" if not all_ else "no findings")
+        return
+    _table("findings", ["id", "severity", "check", "variant", "summary", "runbook", "last_seen", "closed"],
+           [[f["id"], f["severity"], f["check"], f["variant"] or "-", f["summary"], f["runbook"], f["last_seen"],
+             f["closed"] or ""] for f in rows])
