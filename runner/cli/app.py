@@ -107,6 +107,6 @@ def ctx() -> Ctx:
 
 
 def emit_json(doc: dict[str, Any]) -> None:
-    from runner.ledger.types import json_default
+    from runner.ledger.jsonable import json_default
 
     sys.stdout.write(json.dumps(doc, default=json_default, indent=2) + "\n")

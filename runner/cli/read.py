@@ -63,7 +63,7 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
 
 def status_doc() -> dict:  # type: ignore[type-arg]
     """What `status` and `watch` show (the read model, plus the recording session)."""
-    from runner.marketdata.recorder import latest
+    from runner.marketdata.session_names import latest
     from runner.readmodels.status import status as status_model
 
     c = ctx()
