@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from runner.cli.app import app, ctx, emit_json
@@ -9,21 +11,20 @@ from runner.cli.app import app, ctx, emit_json
 JSON = typer.Option(False, "--json", help="one JSON document on stdout")
 
 
-def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def _cell(v: object) -> str:
+    text = "" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))
+    # cells are data (reasons, details, names from operators and venues): no control characters
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else "?" for ch in text)
 
-    # Cells are Text, never markup: reasons, details and names come from operators and venues.
-    t = Table(title=Text(title), show_lines=False, header_style="bold")
-    for c in columns:
-        t.add_column(Text(c))
-    for r in rows:
-        t.add_row(*[Text("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))) for v in r])
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=220)  # piped or logged: do not squeeze columns
-    console.print(t)
+
+def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    """A plain fixed-width table: a rich table of 200 fills took longer than the query behind it."""
+    cells = [[_cell(v) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = [title, "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def _legs(v: dict) -> str:  # type: ignore[type-arg]
