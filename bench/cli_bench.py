@@ -78,16 +78,28 @@ def build(home: Path, n: int) -> None:
         led.apply_fills(batch)
 
 
+CPU: dict[int, float] = {}  # id of a wall() result -> its p50 CPU seconds (user + system of the command)
+
+
 def wall(argv: list[str], calls: int, warm: bool = True) -> list[float]:
+    """Wall seconds of each call; the CPU seconds of each go to CPU (a loaded machine inflates wall
+    time several times over, CPU time much less)."""
+    import resource
+
     env = _env()
-    out = []
+    out, cpu = [], []
     for i in range(calls + (1 if warm else 0)):
+        r0 = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
         res = subprocess.run(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+        dt = time.perf_counter() - t0
+        r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         if res.returncode != 0:
             raise SystemExit(f"{' '.join(argv)}: exit {res.returncode}: {res.stderr.decode()[-500:]}")
         if i or not warm:
-            out.append(time.perf_counter() - t0)
+            out.append(dt)
+            cpu.append(r1.ru_utime + r1.ru_stime - r0.ru_utime - r0.ru_stime)
+    CPU[id(out)] = statistics.median(cpu)
     return out
 
 
@@ -119,9 +131,13 @@ def main() -> None:
     some_run = list_runs(db, 1)[0]["run_id"] if db is not None and list_runs(db, 1) else "none"
     cache = home / "state" / "cache" / "today.json"
     cold = []
+    cold_cpu = []
     for _ in range(3):
         cache.unlink(missing_ok=True)
-        cold += wall([sys.executable, "-m", "runner", "--home", str(home), "status"], 1, warm=False)
+        one = wall([sys.executable, "-m", "runner", "--home", str(home), "status"], 1, warm=False)
+        cold += one
+        cold_cpu.append(CPU[id(one)])
+    CPU[id(cold)] = statistics.median(cold_cpu)
     rows = [("python -c pass", wall([sys.executable, "-c", "pass"], a.calls)),
             ("runner --version", wall([sys.executable, "-m", "runner", "--version"], a.calls)),
             ("runner status (first call: no checkpoint)", cold)]
@@ -131,12 +147,13 @@ def main() -> None:
         cmd = [some_run if c == "RUN" else c for c in cmd]
         rows.append((f"runner {' '.join(cmd)}",
                      wall([sys.executable, "-m", "runner", "--home", str(home), *cmd], a.calls)))
-    print(f"| command | p50 s | p90 s |  ({a.calls} calls, {a.fills} fills, {a.runs} runs, {os.cpu_count()} cores, "
-          f"load {os.getloadavg()[0]:.1f})")
-    print("| --- | --- | --- |")
+    print(f"| command | p50 s | p90 s | p50 CPU s |  ({a.calls} calls, {a.fills} fills, {a.runs} runs, "
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
+    print("| --- | --- | --- | --- |")
     for name, xs in rows:
+        cpu = CPU[id(xs)]
         xs.sort()
-        print(f"| `{name}` | {statistics.median(xs):.3f} | {xs[int(0.9 * (len(xs) - 1))]:.3f} |")
+        print(f"| `{name}` | {statistics.median(xs):.3f} | {xs[int(0.9 * (len(xs) - 1))]:.3f} | {cpu:.3f} |")
     if tmp:
         tmp.cleanup()
 

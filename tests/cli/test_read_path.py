@@ -219,3 +219,15 @@ def test_open_statuses_and_fast_options_stay_in_step(home: Path) -> None:
     bad = cli(home, "fills", "--limit", "many")
     assert bad.returncode == 2 and "'many' is not a valid integer" in bad.stderr
     assert len(cli_json(home, "fills", "--limit", "7")["fills"]) == 7
+
+
+def test_watch_once_draws_what_status_shows_within_80_columns(home: Path) -> None:
+    res = cli(home, "watch", "--once")
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    assert lines[0].startswith("runner: stopped")
+    assert any(line.startswith("A_v1") for line in lines) and any(line.startswith("B_v1") for line in lines)
+    assert "* not being run: no runner is running" in lines
+    assert max(len(line) for line in lines) <= 80
+    bad = cli(home, "watch", "--interval", "0.1")
+    assert bad.returncode == 2 and "--interval" in bad.stderr
