@@ -57,8 +57,8 @@ class Ctx:
     def require_deployment(self) -> None:
         """A --home without a deployment is bad input (exit 2), never a fresh empty ledger."""
         if self.db is None and self.command not in NO_DEPLOYMENT:
-            from runner.cli.liveness import has_deployment
             from runner.errors import BadInputError
+            from runner.readmodels.liveness import has_deployment
 
             if not has_deployment(self.home):
                 raise BadInputError(f"--home {self.home}: no deployment here (no strategies.d, state/ or venues.yaml); "

@@ -39,7 +39,7 @@ def _legs(v: dict) -> str:  # type: ignore[type-arg]
 def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help="every column (default: fits "
                                                            "80 columns)")) -> None:
     """Whether a runner is running; every variant: state, why, position, PnL; deploy errors."""
-    from runner.cli.liveness import describe
+    from runner.readmodels.liveness import describe
 
     doc = status_doc()
     if as_json:

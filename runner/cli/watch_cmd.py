@@ -11,8 +11,8 @@ from runner.cli.app import app
 
 def frame(doc: dict, width: int) -> str:  # type: ignore[type-arg]
     """One screen: the runner line, the variants at ``width`` columns, deploy errors, open findings."""
-    from runner.cli.liveness import describe
     from runner.cli.narrow import narrow_rows
+    from runner.readmodels.liveness import describe
 
     lines = [describe(doc["runner"])]
     if doc.get("session"):

@@ -100,8 +100,8 @@ def _funding(db: ReadDB, run_id: str) -> dict[tuple[str, str], Decimal]:
 def status(db: ReadDB, cache: Path | None = None) -> dict[str, Any]:
     """Every deployed variant: state and why, position, PnL (total and today), open orders, last
     error; deploy errors; whether a runner is running. ``cache``: today's PnL checkpoints."""
-    from runner.cli.liveness import runner_liveness
     from runner.money import unit_scale
+    from runner.readmodels.liveness import runner_liveness
     from runner.readmodels.today import realized_today
 
     states = {r[0]: r for r in db.rows("SELECT variant, state, reason, detail, since FROM variant_state")}
