@@ -41,11 +41,18 @@ class Ctx:
         from runner.readmodels.db import ReadDB
 
         self.require_deployment()
-        if run != "main":
-            from runner.readmodels.runs import open_runs
+        live = self.db or default_url(self.home)
+        if run == "main":
+            return ReadDB.open(live)
+        from runner.readmodels.runs import open_runs
 
-            return open_runs(backtests_url(self.home))  # None: no run yet (an unknown run id)
-        return ReadDB.open(self.db or default_url(self.home))
+        # a run in state/backtests.db, or one stored in the live ledger before runs moved out of it
+        for db in (open_runs(backtests_url(self.home)), ReadDB.open(live)):
+            if db is not None and db.one("SELECT 1 FROM runs WHERE run_id = ?", (run,)) is not None:
+                return db
+            if db is not None:
+                db.close()
+        return None  # an unknown run id
 
     def backtests(self):  # type: ignore[no-untyped-def]
         """The backtest runs' own ledger, ``state/backtests.db`` (created on first use)."""
