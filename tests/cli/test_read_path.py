@@ -231,3 +231,18 @@ def test_watch_once_draws_what_status_shows_within_80_columns(home: Path) -> Non
     assert max(len(line) for line in lines) <= 80
     bad = cli(home, "watch", "--interval", "0.1")
     assert bad.returncode == 2 and "--interval" in bad.stderr
+
+
+def test_a_run_stored_in_the_live_ledger_before_the_move_is_still_read(tmp_path: Path) -> None:
+    from runner.engine.backtest import run_backtest
+    from runner.spec.load import load_variant
+
+    (tmp_path / "strategies.d").mkdir()
+    bars = write_bars(tmp_path / "bars.csv", 1000)
+    loaded = load_variant(REPO / "strategies.d" / "MR_v13.yaml")
+    live = Ledger(default_url(tmp_path))
+    res = run_backtest(loaded, [("BTC-USD", bars)], live)  # as `runner backtest` stored runs before
+    live.close()
+    fills = cli_json(tmp_path, "fills", "--run", res.run_id, "--limit", "0")["fills"]
+    assert len(fills) == res.fills > 0
+    assert cli_json(tmp_path, "fills")["fills"] == []  # the paper/live book is untouched
