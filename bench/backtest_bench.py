@@ -40,7 +40,9 @@ t0 = time.perf_counter()
 r = run_backtest(lv, [(lv.spec.instruments[0], Path(sys.argv[2]))], led, load_venues(Path(sys.argv[4])))
 dt = time.perf_counter() - t0
 progress.stop(bar)
+ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"bars": r.bars, "seconds": dt, "fills": r.fills, "trades": r.metrics["trades"],
+                  "cpu_s": ru.ru_utime + ru.ru_stime,
                   "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                   "writer_peak_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
                   "ledger_fills": led.engine.connect().exec_driver_sql(
@@ -91,7 +93,8 @@ def main() -> None:
         work = Path(tmp)
         r = run_runner(csv1, work, a.progress)
         rate = r["bars"] / r["seconds"]
-        print(f"runner     : {r['bars']:,} bars in {r['seconds']:.2f}s = {rate:,.0f} bars/s, "
+        print(f"runner     : {r['bars']:,} bars in {r['seconds']:.2f}s = {rate:,.0f} bars/s "
+              f"(process CPU {r['cpu_s']:.2f}s, imports included), "
               f"{r['fills']:,} fills ({r['ledger_fills']:,} in the ledger), peak RSS {mb(r['peak_rss'])} "
               f"(its ledger writer process: {mb(r['writer_peak_rss'])})")
         if not a.no_backtrader:
