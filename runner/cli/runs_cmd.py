@@ -12,13 +12,33 @@ app.add_typer(runs_app, name="runs")
 JSON = typer.Option(False, "--json", help="one JSON document on stdout")
 
 
-def _db():  # type: ignore[no-untyped-def]
-    from runner.ledger.paths import backtests_url
-    from runner.readmodels.runs import open_runs
+def _urls() -> list[str]:
+    """Where runs are: state/backtests.db, then the live ledger (runs stored before they moved out;
+    `runner runs delete` clears them from there too)."""
+    from runner.ledger.paths import backtests_url, default_url
 
     c = ctx()
     c.require_deployment()
-    return open_runs(backtests_url(c.home))
+    return [backtests_url(c.home), c.db or default_url(c.home)]
+
+
+def _read(fn, *args):  # type: ignore[no-untyped-def]
+    """``fn(db, *args)`` on each store in turn; a list is concatenated, anything else is the first found."""
+    from runner.readmodels.runs import open_runs
+
+    out: list = []  # type: ignore[type-arg]
+    for url in _urls():
+        db = open_runs(url)
+        try:
+            got = fn(db, *args)
+        finally:
+            if db is not None:
+                db.close()
+        if isinstance(got, list):
+            out += got
+        elif got is not None:
+            return got
+    return out if out or fn.__name__ == "list_runs" else None
 
 
 def _pct(x: float | None) -> str:
@@ -33,12 +53,8 @@ def runs(click_ctx: typer.Context, limit: int = typer.Option(0, "--limit", help=
         return
     from runner.readmodels.runs import list_runs
 
-    db = _db()
-    try:
-        rows = list_runs(db, limit)
-    finally:
-        if db is not None:
-            db.close()
+    rows = sorted(_read(list_runs, limit), key=lambda r: r["started"] or "", reverse=True)
+    rows = rows[:limit] if limit else rows
     if as_json:
         emit_json({"runs": rows})
         return
@@ -59,12 +75,7 @@ def show(run: str = typer.Argument(..., help="a run id (`runner runs` lists them
     from runner.errors import BadInputError
     from runner.readmodels.runs import get_run
 
-    db = _db()
-    try:
-        doc = get_run(db, run)
-    finally:
-        if db is not None:
-            db.close()
+    doc = _read(get_run, run)
     if doc is None:
         raise BadInputError(f"unknown run id {run!r} (`runner runs` lists them)")
     if as_json:
@@ -83,11 +94,8 @@ def show(run: str = typer.Argument(..., help="a run id (`runner runs` lists them
 def delete(run: str = typer.Argument(..., help="a run id (`runner runs` lists them)")) -> None:
     """Delete a run and everything stored under it (its fills, orders, positions)."""
     from runner.errors import BadInputError
-    from runner.ledger.paths import backtests_url
     from runner.readmodels.runs import delete_run
 
-    c = ctx()
-    c.require_deployment()
-    if not delete_run(backtests_url(c.home), run):
+    if not any(delete_run(url, run) for url in _urls()):
         raise BadInputError(f"unknown run id {run!r} (`runner runs` lists them)")
     typer.echo(f"deleted run {run}")

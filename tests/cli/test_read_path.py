@@ -246,3 +246,8 @@ def test_a_run_stored_in_the_live_ledger_before_the_move_is_still_read(tmp_path:
     fills = cli_json(tmp_path, "fills", "--run", res.run_id, "--limit", "0")["fills"]
     assert len(fills) == res.fills > 0
     assert cli_json(tmp_path, "fills")["fills"] == []  # the paper/live book is untouched
+    assert [r["run_id"] for r in cli_json(tmp_path, "runs")["runs"]] == [res.run_id]
+    assert cli_json(tmp_path, "runs", "show", res.run_id)["fills"] == res.fills
+    assert cli(tmp_path, "runs", "delete", res.run_id).returncode == 0  # cleared out of the live ledger
+    assert cli_json(tmp_path, "runs")["runs"] == []
+    assert cli(tmp_path, "fills", "--run", res.run_id).returncode == 2
