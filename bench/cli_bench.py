@@ -1,6 +1,7 @@
 """Read-command latency (not a test): wall time of each read command on a ledger of 100k fills
 and 1,000 backtest runs, p50 and p90 over N calls, next to ``python -c pass`` and
-``runner --version`` on the same machine.
+``runner --version`` on the same machine; then the dashboard's overview (``runner serve``): time
+to first byte and to rendered in Chromium.
 
     .venv/bin/python bench/cli_bench.py [--fills 100000] [--runs 1000] [--calls 20] [--home DIR]
 
@@ -142,18 +143,23 @@ def main() -> None:
             ("runner --version", wall([sys.executable, "-m", "runner", "--version"], a.calls)),
             ("runner status (first call: no checkpoint)", cold)]
     for cmd in COMMANDS:
-        if a.only and cmd[0] != a.only:
+        if a.only and cmd[0] != a.only or a.only == "dashboard":
             continue
         cmd = [some_run if c == "RUN" else c for c in cmd]
         rows.append((f"runner {' '.join(cmd)}",
                      wall([sys.executable, "-m", "runner", "--home", str(home), *cmd], a.calls)))
+    if not a.only or a.only == "dashboard":
+        from bench.dashboard_timing import dashboard_rows
+
+        rows += dashboard_rows(home, a.calls)
     print(f"| command | p50 s | p90 s | p50 CPU s |  ({a.calls} calls, {a.fills} fills, {a.runs} runs, "
           f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.1f})")
     print("| --- | --- | --- | --- |")
     for name, xs in rows:
-        cpu = CPU[id(xs)]
+        cpu = CPU.get(id(xs))  # none for the dashboard's rows (a browser's time, not one process)
         xs.sort()
-        print(f"| `{name}` | {statistics.median(xs):.3f} | {xs[int(0.9 * (len(xs) - 1))]:.3f} | {cpu:.3f} |")
+        print(f"| `{name}` | {statistics.median(xs):.3f} | {xs[int(0.9 * (len(xs) - 1))]:.3f} | "
+              f"{'-' if cpu is None else f'{cpu:.3f}'} |")
     if tmp:
         tmp.cleanup()
 

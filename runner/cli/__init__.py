@@ -13,6 +13,7 @@ from runner.cli import (  # noqa: F401 - registers commands
     read,
     run_cmd,
     runs_cmd,
+    serve_cmd,
     surface_cmd,
     validate_cmd,
     venues_cmd,

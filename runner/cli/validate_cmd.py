@@ -48,6 +48,7 @@ def backtest(
     trades: int = typer.Option(20, "--trades", help="trades to print (human output)"),
     progress: bool = typer.Option(None, "--progress/--no-progress", help="a progress bar on stderr "
                                   "(default: when stderr is a terminal and without --json)"),
+    report: Path | None = typer.Option(None, "--report", help="also write a self-contained HTML report here"),
 ) -> None:
     """Replay recorded data through the same engine, strategy and risk code as paper and live.
     The run is stored in state/backtests.db (`runner runs` lists, shows and deletes runs)."""
@@ -57,6 +58,10 @@ def backtest(
 
     c = ctx()
     venues = c.venues()
+    if report is not None:
+        from runner.viz.report import check_report_path
+
+        check_report_path(report)
     loaded = load_variant(path, venues)
     streams = bind_streams(loaded, data)
     ledger = c.backtests()
@@ -66,6 +71,10 @@ def backtest(
         result = run_backtest(loaded, streams, ledger, venues, capital)
     finally:
         bar.stop(watcher)
+    if report is not None:
+        from runner.viz.report import backtest_report
+
+        backtest_report(report, loaded, streams, ledger, venues, result)
     if as_json:
         emit_json(result.as_json())
         return
