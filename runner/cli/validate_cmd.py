@@ -64,6 +64,7 @@ def backtest(
         check_report_path(report)
     loaded = load_variant(path, venues)
     streams = bind_streams(loaded, data)
+    c.ledger().close()  # the deployment's live ledger exists, as before runs moved out (serve, status read it)
     ledger = c.backtests()
     watcher = None if progress is False or (as_json and not progress) else \
         bar.start([p for _, p in streams], f"backtest {loaded.id}", force=bool(progress))
