@@ -34,10 +34,15 @@ from runner.spec.deployment_config import load_venues
 from runner.spec.load import load_variant
 lv = load_variant(Path(sys.argv[1]))
 led = Ledger("sqlite:///" + sys.argv[3])
+from runner.cli import progress
+bar = progress.start([Path(sys.argv[2])], "bench", force=True) if len(sys.argv) > 5 else None
 t0 = time.perf_counter()
 r = run_backtest(lv, [(lv.spec.instruments[0], Path(sys.argv[2]))], led, load_venues(Path(sys.argv[4])))
 dt = time.perf_counter() - t0
+progress.stop(bar)
+ru = resource.getrusage(resource.RUSAGE_SELF)
 print(json.dumps({"bars": r.bars, "seconds": dt, "fills": r.fills, "trades": r.metrics["trades"],
+                  "cpu_s": ru.ru_utime + ru.ru_stime,
                   "peak_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
                   "writer_peak_rss": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024,
                   "ledger_fills": led.engine.connect().exec_driver_sql(
@@ -45,11 +50,13 @@ print(json.dumps({"bars": r.bars, "seconds": dt, "fills": r.fills, "trades": r.m
 """
 
 
-def run_runner(bars_csv: Path, work: Path) -> dict:  # type: ignore[type-arg]
+def run_runner(bars_csv: Path, work: Path, progress: bool = False) -> dict:  # type: ignore[type-arg]
+    """``progress``: with `runner backtest`'s progress bar drawn (its watcher process), to see its cost."""
     db = work / f"ledger-{bars_csv.stem}.db"
     db.unlink(missing_ok=True)
     out = subprocess.run([sys.executable, "-c", RUNNER_SNIPPET, str(REPO / "strategies.d" / "MR_v13.yaml"),
-                          str(bars_csv), str(db), str(REPO)], capture_output=True, text=True, check=True, cwd=REPO)
+                          str(bars_csv), str(db), str(REPO), *(["progress"] if progress else [])],
+                         capture_output=True, text=True, check=True, cwd=REPO)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -75,6 +82,7 @@ def main() -> None:
     ap.add_argument("--bars", type=int, default=1_000_000)
     ap.add_argument("--long", action="store_true", help="also 10x the bars, for RSS growth")
     ap.add_argument("--no-backtrader", action="store_true")
+    ap.add_argument("--progress", action="store_true", help="draw the progress bar during the runner's run")
     ap.add_argument("--out", type=Path, default=HERE / "out")
     a = ap.parse_args()
     a.out.mkdir(parents=True, exist_ok=True)
@@ -83,9 +91,10 @@ def main() -> None:
     print(f"data: {csv1} ({a.bars:,} bars, generated/reused in {time.perf_counter() - t:.1f}s)")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        r = run_runner(csv1, work)
+        r = run_runner(csv1, work, a.progress)
         rate = r["bars"] / r["seconds"]
-        print(f"runner     : {r['bars']:,} bars in {r['seconds']:.2f}s = {rate:,.0f} bars/s, "
+        print(f"runner     : {r['bars']:,} bars in {r['seconds']:.2f}s = {rate:,.0f} bars/s "
+              f"(process CPU {r['cpu_s']:.2f}s, imports included), "
               f"{r['fills']:,} fills ({r['ledger_fills']:,} in the ledger), peak RSS {mb(r['peak_rss'])} "
               f"(its ledger writer process: {mb(r['writer_peak_rss'])})")
         if not a.no_backtrader:

@@ -15,32 +15,11 @@ from datetime import datetime
 from decimal import ROUND_CEILING, Decimal
 
 from runner.ledger.instruments import recorded_instruments
-from runner.ledger.marks import latest_marks, position_price
-from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger
-from runner.ledger.types import utcnow
+from runner.readmodels.dust import Fragment
 from venues.base import Instrument
 
 ZERO = Decimal(0)
-
-
-@dataclass(frozen=True)
-class Fragment:
-    venue: str  # the account
-    instrument: str
-    variant: str
-    qty: Decimal  # signed
-    price: Decimal
-    age_s: float | None
-    state: str
-
-    @property
-    def value(self) -> Decimal:
-        return abs(self.qty) * self.price
-
-    def as_json(self) -> dict[str, object]:
-        return {"venue": self.venue, "instrument": self.instrument, "variant": self.variant, "qty": self.qty,
-                "value": self.value, "age_s": self.age_s, "price": self.price, "state": self.state}
 
 
 @dataclass(frozen=True)
@@ -65,27 +44,15 @@ class PlanItem:
 
 
 def fragments(ledger: Ledger, now: datetime | None = None) -> list[Fragment]:
-    """Every dust position in the ledger, retired variants included, oldest first."""
-    now = now or utcnow()
-    insts = recorded_instruments(ledger)
-    marks = latest_marks(ledger)
-    states = ledger.states()
-    out = []
-    for p in ledger.positions(MAIN_RUN):
-        inst = insts.get((p.account, p.instrument))
-        price = position_price(p, marks)
-        if not p.qty or inst is None or not inst.is_dust(p.qty, price):
-            continue
-        last = ledger.fills(MAIN_RUN, p.variant, limit=1, instrument=p.instrument)
-        since = last[-1].ts if last else p.updated
-        if since is not None and since.tzinfo is None:
-            from datetime import UTC
+    """Every dust position in the ledger, retired variants included (the read model's, one owner)."""
+    from runner.readmodels.db import ReadDB
+    from runner.readmodels.dust import fragments as read_fragments
 
-            since = since.replace(tzinfo=UTC)
-        st = states.get(p.variant)
-        out.append(Fragment(p.account, p.instrument, p.variant, p.qty, price,
-                            (now - since).total_seconds() if since else None, st.state if st else "-"))
-    return sorted(out, key=lambda f: (f.venue, f.instrument, f.variant))
+    db = ReadDB.of(ledger)
+    try:
+        return read_fragments(db, now)
+    finally:
+        db.close()
 
 
 def min_closeable(inst: Instrument, price: Decimal) -> Decimal:

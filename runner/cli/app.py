@@ -35,11 +35,37 @@ class Ctx:
         url = self.db or default_url(self.home)
         return Ledger(url, create=create)
 
+    def reader(self, run: str = "main"):  # type: ignore[no-untyped-def]
+        """A read-only handle (no ORM) on the ledger, or on the backtest runs for a run id."""
+        from runner.ledger.paths import backtests_url, default_url
+        from runner.readmodels.db import ReadDB
+
+        self.require_deployment()
+        live = self.db or default_url(self.home)
+        if run == "main":
+            return ReadDB.open(live)
+        from runner.readmodels.runs import open_runs
+
+        # a run in state/backtests.db, or one stored in the live ledger before runs moved out of it
+        for db in (open_runs(backtests_url(self.home)), ReadDB.open(live)):
+            if db is not None and db.one("SELECT 1 FROM runs WHERE run_id = ?", (run,)) is not None:
+                return db
+            if db is not None:
+                db.close()
+        return None  # an unknown run id
+
+    def backtests(self):  # type: ignore[no-untyped-def]
+        """The backtest runs' own ledger, ``state/backtests.db`` (created on first use)."""
+        from runner.ledger.paths import backtests_url
+        from runner.ledger.store import Ledger
+
+        return Ledger(backtests_url(self.home))
+
     def require_deployment(self) -> None:
         """A --home without a deployment is bad input (exit 2), never a fresh empty ledger."""
         if self.db is None and self.command not in NO_DEPLOYMENT:
-            from runner.cli.liveness import has_deployment
             from runner.errors import BadInputError
+            from runner.readmodels.liveness import has_deployment
 
             if not has_deployment(self.home):
                 raise BadInputError(f"--home {self.home}: no deployment here (no strategies.d, state/ or venues.yaml); "
@@ -88,6 +114,6 @@ def ctx() -> Ctx:
 
 
 def emit_json(doc: dict[str, Any]) -> None:
-    from runner.ledger.types import json_default
+    from runner.ledger.jsonable import json_default
 
     sys.stdout.write(json.dumps(doc, default=json_default, indent=2) + "\n")

@@ -52,9 +52,9 @@ def audit(check: list[str] = typer.Option(None, "--check", help="run only this c
 @app.command()
 def dust(as_json: bool = JSON) -> None:
     """Dust positions (too small to close with one order), retired variants included."""
-    from runner import control
+    from runner.readmodels.dust import fragments
 
-    frags = control.dust_report(ctx().ledger())
+    frags = fragments(ctx().reader())
     if as_json:
         emit_json({"dust": [f.as_json() for f in frags]})
         return

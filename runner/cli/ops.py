@@ -42,9 +42,9 @@ def retire(variant: str, reason: str = typer.Option("", "--reason"),
 def guards(as_json: bool = typer.Option(False, "--json")) -> None:
     """Global guards (kill switch, blackout, exposure caps): active or not, why, since when."""
     from runner.cli.app import emit_json
-    from runner.engine.guards import guard_rows
+    from runner.readmodels.records import guards as guards_model
 
-    rows = guard_rows(ctx().ledger())
+    rows = guards_model(ctx().reader())
     if as_json:
         emit_json({"guards": rows})
         return

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
 from runner.cli.app import app, ctx, emit_json
@@ -9,21 +11,20 @@ from runner.cli.app import app, ctx, emit_json
 JSON = typer.Option(False, "--json", help="one JSON document on stdout")
 
 
-def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
-    from rich.console import Console
-    from rich.table import Table
-    from rich.text import Text
+def _cell(v: object) -> str:
+    text = "" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))
+    # cells are data (reasons, details, names from operators and venues): no control characters
+    return text if text.isprintable() else "".join(ch if ch.isprintable() else "?" for ch in text)
 
-    # Cells are Text, never markup: reasons, details and names come from operators and venues.
-    t = Table(title=Text(title), show_lines=False, header_style="bold")
-    for c in columns:
-        t.add_column(Text(c))
-    for r in rows:
-        t.add_row(*[Text("" if v is None else (f"{v:.6g}" if isinstance(v, float) else str(v))) for v in r])
-    console = Console(highlight=False)
-    if not console.is_terminal:
-        console = Console(highlight=False, width=220)  # piped or logged: do not squeeze columns
-    console.print(t)
+
+def _table(title: str, columns: list[str], rows: list[list[object]]) -> None:
+    """A plain fixed-width table: a rich table of 200 fills took longer than the query behind it."""
+    cells = [[_cell(v) for v in r] for r in rows]
+    widths = [max([len(c)] + [len(r[i]) for r in cells]) for i, c in enumerate(columns)]
+    lines = [title, "  ".join(c.ljust(w) for c, w in zip(columns, widths, strict=True)).rstrip(),
+             "  ".join("-" * w for w in widths)]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in cells]
+    sys.stdout.write("\n".join(lines) + "\n")
 
 
 def _legs(v: dict) -> str:  # type: ignore[type-arg]
@@ -38,20 +39,10 @@ def _legs(v: dict) -> str:  # type: ignore[type-arg]
 def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help="every column (default: fits "
                                                            "80 columns)")) -> None:
     """Whether a runner is running; every variant: state, why, position, PnL; deploy errors."""
-    from runner.cli.liveness import describe
-    from runner.cli.stream_view import account_line, accounts_view
-    from runner.cli.views import status_view
-    from runner.marketdata.recorder import latest
+    from runner.cli.stream_view import account_line
+    from runner.readmodels.liveness import describe
 
-    doc = status_view(ctx().ledger())
-    doc["session"] = latest(ctx().home / "state" / "recordings")  # recordings: runner parity SESSION
-    from runner.engine.warming import read as warming
-
-    progress = warming(ctx().home)  # events seen of those needed, as the runner last wrote them
-    for v in doc["variants"]:
-        p = progress.get(v["id"]) if v["state"] == "warming" else None
-        v["warming"] = {"have": int(p["have"]), "need": int(p["need"])} if isinstance(p, dict) else None
-    doc["accounts"] = accounts_view(ctx().ledger())  # each account's stream state and budget use
+    doc = status_doc()
     if as_json:
         emit_json(doc)
         return
@@ -76,6 +67,28 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
         _table("deploy errors", ["file", "message"], [[e["file"], e["message"]] for e in doc["errors"]])
 
 
+def status_doc() -> dict:  # type: ignore[type-arg]
+    """What `status` and `watch` show (the read model, plus the recording session)."""
+    from runner.cli.stream_view import accounts_view
+    from runner.engine.warming import read as warming
+    from runner.marketdata.session_names import latest
+    from runner.readmodels.status import status as status_model
+
+    c = ctx()
+    db = c.reader()
+    try:
+        doc = status_model(db, c.home / "state" / "cache" / "today.json")
+        doc["accounts"] = accounts_view(db)  # each account's stream state and budget use
+    finally:
+        db.close()
+    doc["session"] = latest(c.home / "state" / "recordings")  # recordings: runner parity SESSION
+    progress = warming(c.home)  # events seen of those needed, as the runner last wrote them
+    for v in doc["variants"]:
+        p = progress.get(v["id"]) if v["state"] == "warming" else None
+        v["warming"] = {"have": int(p["have"]), "need": int(p["need"])} if isinstance(p, dict) else None
+    return doc
+
+
 def _money(x: float) -> str:
     return f"{x:,.2f}"
 
@@ -83,11 +96,11 @@ def _money(x: float) -> str:
 @app.command()
 def events(variant: str = typer.Argument(None), limit: int = typer.Option(200, "--limit"), as_json: bool = JSON) -> None:
     """Lifecycle transitions (of one variant, or all)."""
-    from runner.cli.views import events_view
+    from runner.readmodels.records import events as events_model
 
-    led = ctx().ledger()
-    require_known(led, variant)
-    rows = events_view(led, variant, limit)
+    db = ctx().reader()
+    require_known(db, variant)
+    rows = events_model(db, variant, limit)
     if as_json:
         emit_json({"events": rows})
         return
@@ -95,20 +108,15 @@ def events(variant: str = typer.Argument(None), limit: int = typer.Option(200, "
            [[e["ts"], e["variant"], e["from"], e["to"], e["reason"], e["actor"], e["detail"]] for e in rows])
 
 
-def require_known(led, variant: str | None, run: str = "main") -> None:  # type: ignore[no-untyped-def]
+def require_known(db, variant: str | None, run: str = "main") -> None:  # type: ignore[no-untyped-def]
     """Unknown variants and run ids are bad input (exit 2), never an empty answer."""
-    from sqlalchemy import select
-
     from runner.errors import BadInputError
-    from runner.ledger.models import MAIN_RUN
-    from runner.ledger.store import T_RUNS
+    from runner.readmodels.records import variant_known
 
-    if run != MAIN_RUN:
-        with led.engine.connect() as conn:
-            if conn.execute(select(T_RUNS.c.run_id).where(T_RUNS.c.run_id == run)).first() is None:
-                raise BadInputError(f"unknown run id {run!r} (`runner backtest` prints a run's id)")
-    if variant and led.deployment(variant) is None and led.deployment(f"{variant}@{run}") is None:
-        raise BadInputError(f"unknown variant {variant!r}" + (f" in run {run!r}" if run != MAIN_RUN else ""))
+    if run != "main" and (db is None or db.one("SELECT 1 FROM runs WHERE run_id = ?", (run,)) is None):
+        raise BadInputError(f"unknown run id {run!r} (`runner runs` lists them)")
+    if variant and not variant_known(db, variant, run):
+        raise BadInputError(f"unknown variant {variant!r}" + (f" in run {run!r}" if run != "main" else ""))
 
 
 RUN = typer.Option("main", "--run", help="a backtest's run id (`runner backtest` prints it); default: paper/live")
@@ -118,11 +126,11 @@ RUN = typer.Option("main", "--run", help="a backtest's run id (`runner backtest`
 def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Option(200, "--limit"),
           run: str = RUN, as_json: bool = JSON) -> None:
     """Fills, oldest first (the latest --limit; 0 for all)."""
-    from runner.cli.views import fills_view
+    from runner.readmodels.records import fills as fills_model
 
-    led = ctx().ledger()
-    require_known(led, variant, run)
-    rows = fills_view(led, variant, limit, run)
+    db = ctx().reader(run)
+    require_known(db, variant, run)
+    rows = fills_model(db, variant, limit, run)
     if as_json:
         emit_json({"fills": rows})
         return
@@ -135,11 +143,11 @@ def fills(variant: str = typer.Option(None, "--variant"), limit: int = typer.Opt
 @app.command()
 def positions(variant: str = typer.Option(None, "--variant"), run: str = RUN, as_json: bool = JSON) -> None:
     """Positions derived from fills, marked at the last mid the runner saw, PnL in the account currency."""
-    from runner.cli.views import positions_view
+    from runner.readmodels.status import positions as positions_model
 
-    led = ctx().ledger()
-    require_known(led, variant, run)
-    rows = positions_view(led, variant, run)
+    db = ctx().reader(run)
+    require_known(db, variant, run)
+    rows = positions_model(db, variant, run)
     if as_json:
         emit_json({"positions": rows})
         return
@@ -147,3 +155,21 @@ def positions(variant: str = typer.Option(None, "--variant"), run: str = RUN, as
                           "ccy", "dust"],
            [[p["variant"], p["instrument"], p["qty"], p["avg_price"], "-" if p["mark"] is None else p["mark"],
              p["realized_pnl"], p["unrealized_pnl"], p["currency"], "yes" if p["dust"] else ""] for p in rows])
+
+
+@app.command()
+def findings(all_: bool = typer.Option(False, "--all", help="closed findings too"),
+             limit: int = typer.Option(200, "--limit"), as_json: bool = JSON) -> None:
+    """Audit findings recorded by `runner audit` and the runner's scheduled audits (open ones)."""
+    from runner.readmodels.records import findings as findings_model
+
+    rows = findings_model(ctx().reader(), all_, limit)
+    if as_json:
+        emit_json({"findings": rows})
+        return
+    if not rows:
+        typer.echo("no open findings" if not all_ else "no findings")
+        return
+    _table("findings", ["id", "severity", "check", "variant", "summary", "runbook", "last_seen", "closed"],
+           [[f["id"], f["severity"], f["check"], f["variant"] or "-", f["summary"], f["runbook"], f["last_seen"],
+             f["closed"] or ""] for f in rows])

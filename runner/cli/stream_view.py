@@ -8,9 +8,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from runner.ledger.store import Ledger
-from runner.ledger.streams import stream_status
-from runner.ledger.types import utcnow
+from runner.readmodels.db import ReadDB, ts
 
 
 def _age(ts: datetime | None, now: datetime) -> float | None:
@@ -21,18 +19,26 @@ def _age(ts: datetime | None, now: datetime) -> float | None:
     return round((now - ts).total_seconds(), 1)
 
 
-def accounts_view(ledger: Ledger) -> list[dict[str, Any]]:
-    now = utcnow()
+def _rows(db: ReadDB) -> list[tuple[Any, ...]]:
+    try:
+        return db.rows("SELECT account, runner_id, state, down_since, detail, ts FROM stream_status ORDER BY account")
+    except Exception:  # noqa: BLE001 - a ledger no runner with streams has opened yet has no such table
+        return []
+
+
+def accounts_view(db: ReadDB) -> list[dict[str, Any]]:
+    now = datetime.now(UTC)
     out = []
-    for account, row in sorted(stream_status(ledger).items()):
+    for account, runner_id, state, down_since, detail_text, seen in _rows(db):
         try:
-            detail = json.loads(row.detail or "{}")
+            detail = json.loads(detail_text or "{}")
         except ValueError:
             detail = {}
-        out.append({"account": account, "stream": row.state, "down_s": _age(row.down_since, now),
+        detail = detail if isinstance(detail, dict) else {}
+        out.append({"account": account, "stream": state, "down_s": _age(ts(down_since), now),
                     "budget": detail.get("budget", {}), "rate_limited_for_s": detail.get("blocked_for_s", 0.0),
                     "events": detail.get("events", {}), "thread_busy_s": detail.get("thread_busy_s", 0.0),
-                    "runner": row.runner_id, "as_of_s": _age(row.ts, now)})
+                    "runner": runner_id, "as_of_s": _age(ts(seen), now)})
     return out
 
 

@@ -46,9 +46,13 @@ def backtest(
     capital: float = typer.Option(100_000.0, "--capital", help="starting equity for returns"),
     as_json: bool = typer.Option(False, "--json"),
     trades: int = typer.Option(20, "--trades", help="trades to print (human output)"),
+    progress: bool = typer.Option(None, "--progress/--no-progress", help="a progress bar on stderr "
+                                  "(default: when stderr is a terminal and without --json)"),
     report: Path | None = typer.Option(None, "--report", help="also write a self-contained HTML report here"),
 ) -> None:
-    """Replay recorded data through the same engine, strategy and risk code as paper and live."""
+    """Replay recorded data through the same engine, strategy and risk code as paper and live.
+    The run is stored in state/backtests.db (`runner runs` lists, shows and deletes runs)."""
+    from runner.cli import progress as bar
     from runner.engine.backtest import bind_streams, run_backtest
     from runner.spec.load import load_variant
 
@@ -60,17 +64,24 @@ def backtest(
         check_report_path(report)
     loaded = load_variant(path, venues)
     streams = bind_streams(loaded, data)
-    result = run_backtest(loaded, streams, led := c.ledger(), venues, capital)
+    c.ledger().close()  # the deployment's live ledger exists, as before runs moved out (serve, status read it)
+    ledger = c.backtests()
+    watcher = None if progress is False or (as_json and not progress) else \
+        bar.start([p for _, p in streams], f"backtest {loaded.id}", force=bool(progress))
+    try:
+        result = run_backtest(loaded, streams, ledger, venues, capital)
+    finally:
+        bar.stop(watcher)
     if report is not None:
         from runner.viz.report import backtest_report
 
-        backtest_report(report, loaded, streams, led, venues, result)
+        backtest_report(report, loaded, streams, ledger, venues, result)
     if as_json:
         emit_json(result.as_json())
         return
     m = result.metrics
     typer.echo(f"{result.variant}  run {result.run_id}: {result.bars} events, {result.fills} fills "
-               f"(runner fills --run {result.run_id})")
+               f"(runner runs show {result.run_id})")
     ccy = m.get("currency", "")
     sharpe = "n/a (under 30 days)" if m["sharpe"] is None else f"{m['sharpe']:.2f}"
     typer.echo(

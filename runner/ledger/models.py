@@ -13,12 +13,7 @@ from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from runner.ledger.types import DecimalText, utcnow
-
-# 1: first schema. 2: orders.intent_id (maker reprices), findings, guards (additive: see Ledger._migrate).
-# 3: variant_state.epoch (fencing), instruments.close_waives_minimum. 4: the same, for ledgers that
-# reached 3 with only one of the two (both were developed apart); every step is additive.
-SCHEMA_VERSION = 4
-MAIN_RUN = "main"  # the continuous book of paper/live trading; backtests get their own run id
+from runner.ledger.version import MAIN_RUN, SCHEMA_VERSION  # noqa: F401 - re-exported; bump it there
 
 
 def _dec(**kw):  # type: ignore[no-untyped-def]

@@ -23,6 +23,7 @@ from sqlmodel import SQLModel, create_engine
 from runner.errors import BadInputError, FencedError
 from runner.ledger import models as m
 from runner.ledger.fastpath import dec, insert_many, ts_for
+from runner.ledger.paths import default_url  # noqa: F401 - re-exported: callers import it from here
 from runner.ledger.positions import PositionState, apply_fill
 from runner.ledger.types import utcnow
 from runner.privacy import mask_text, private_file
@@ -41,6 +42,10 @@ T_RUNS = m.Run.__table__
 T_CURSORS = m.Cursor.__table__
 T_HEART = m.Heartbeat.__table__
 T_HANDED = m.OrderHandover.__table__
+
+
+# status and positions read the funding rows apart (`fees` and `funding`): without it, a scan of every fill
+READ_INDEXES = ("CREATE INDEX IF NOT EXISTS ix_fills_funding ON fills (run_id, variant) WHERE liquidity = 'funding'",)
 
 
 @dataclass(slots=True)  # a value; not frozen only because a frozen __init__ is ~6x slower
@@ -71,10 +76,6 @@ def sqlite_path(url: str) -> Path | None:
 
 def is_in_memory(url: str) -> bool:
     return url.startswith("sqlite") and sqlite_path(url) is None
-
-
-def default_url(home: Path) -> str:
-    return f"sqlite:///{(home / 'state' / 'ledger.db').resolve()}"
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -148,6 +149,7 @@ class Ledger:
                 if attempt == 9:
                     raise
                 time.sleep(0.05 * (attempt + 1))
+        self._read_indexes()
         with self.engine.begin() as conn:
             row = conn.execute(select(m.SchemaVersion.__table__.c.version)).first()
             if row is None:
@@ -161,6 +163,18 @@ class Ledger:
                 )
             elif row[0] < m.SCHEMA_VERSION:
                 self._migrate(conn, row[0])
+
+    def _read_indexes(self) -> None:
+        """Indexes the read path needs (``runner.readmodels``), on new and existing ledgers alike.
+        Partial, so they cost nothing on the rows they do not cover (a backtest's fills)."""
+        from sqlalchemy import text
+
+        for ddl in READ_INDEXES:
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(text(ddl))
+            except DatabaseError:
+                pass  # another process created it at the same moment
 
     def _migrate(self, conn: Connection, version: int) -> None:
         """Additive migrations: a column added to a model since ``version`` is added to the table.

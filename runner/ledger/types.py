@@ -8,6 +8,8 @@ from decimal import Decimal
 from sqlalchemy import String
 from sqlalchemy.types import TypeDecorator
 
+from runner.ledger.jsonable import iso, json_default  # noqa: F401 - re-exported: callers import them here
+
 
 def decimal_text(v: Decimal) -> str:
     """The one text form of a Decimal in the ledger: plain notation, no trailing zeros."""
@@ -33,20 +35,3 @@ def utcnow() -> datetime:
 
 def from_epoch(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
-
-
-def iso(dt: datetime | None) -> str | None:
-    if dt is None:
-        return None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
-def json_default(o: object) -> object:
-    """``json.dumps(default=...)`` for ledger values: Decimal as a number, datetime as ISO UTC."""
-    if isinstance(o, Decimal):
-        return float(o)
-    if isinstance(o, datetime):
-        return iso(o)
-    return str(o)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from runner.kinds.base import Decision, MarketEvent, PositionView
+from runner.marketdata.session_names import latest  # noqa: F401 - re-exported
 
 StreamKey = tuple[str, int]
 
@@ -168,14 +169,6 @@ def prune(root: Path, keep_days: float, now: float | None = None) -> list[str]:
             shutil.rmtree(d, ignore_errors=True)
             gone.append(d.name)
     return gone
-
-
-def latest(root: Path) -> str | None:
-    """The newest recorded session's name (the current one while a runner runs)."""
-    if not root.is_dir():
-        return None
-    names = sorted(d.name for d in root.iterdir() if (d / "session.json").exists())
-    return names[-1] if names else None
 
 
 def resolve(path: Path, name: str) -> Path:

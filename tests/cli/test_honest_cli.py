@@ -37,7 +37,8 @@ def test_version_and_short_help() -> None:
 
 
 @pytest.mark.parametrize("cmd", [["status"], ["events"], ["fills"], ["positions"], ["guards"], ["dust"],
-                                 ["pause", "MR_v13"], ["alerts", "test"]])
+                                 ["pause", "MR_v13"], ["alerts", "test"], ["findings"], ["runs"],
+                                 ["runs", "show", "bt-x"], ["runs", "delete", "bt-x"], ["watch", "--once"]])
 def test_a_home_without_a_deployment_is_exit_2_and_creates_nothing(tmp_path: Path, cmd: list[str]) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
@@ -52,7 +53,8 @@ def test_unknown_variants_and_run_ids_are_exit_2_everywhere(tmp_path: Path) -> N
     home = _home(tmp_path)
     cli_json(home, "status")  # the ledger exists, MR_v13 is not deployed yet: nothing is known
     for cmd in (["fills", "--variant", "nope"], ["positions", "--variant", "nope"], ["events", "nope"],
-                ["pause", "nope"], ["triage", "nope"], ["fills", "--run", "bt-nope"], ["positions", "--run", "bt-nope"]):
+                ["pause", "nope"], ["triage", "nope"], ["fills", "--run", "bt-nope"], ["positions", "--run", "bt-nope"],
+                ["runs", "show", "bt-nope"], ["runs", "delete", "bt-nope"]):
         res = cli(home, *cmd)
         assert res.returncode == 2, (cmd, res.stdout, res.stderr)
         assert "unknown" in res.stderr and "Traceback" not in res.stderr, cmd
