@@ -20,10 +20,9 @@ def _age(ts: datetime | None, now: datetime) -> float | None:
 
 
 def _rows(db: ReadDB) -> list[tuple[Any, ...]]:
-    try:
-        return db.rows("SELECT account, runner_id, state, down_since, detail, ts FROM stream_status ORDER BY account")
-    except Exception:  # noqa: BLE001 - a ledger no runner with streams has opened yet has no such table
+    if not db.has_table("stream_status"):
         return []
+    return db.rows("SELECT account, runner_id, state, down_since, detail, ts FROM stream_status ORDER BY account")
 
 
 def accounts_view(db: ReadDB) -> list[dict[str, Any]]:

@@ -95,6 +95,12 @@ class ReadDB:
             while batch := cur.fetchmany(size):
                 yield from batch
 
+    def has_table(self, name: str) -> bool:
+        """Tables added after a ledger was made exist once a runner of this version opened it."""
+        if self.dialect == "sqlite":
+            return self.one("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) > 0
+        return self.one("SELECT to_regclass(?) IS NOT NULL", (name,)) is True
+
     def ts_param(self, dt: datetime) -> Any:  # noqa: ANN401
         """A UTC time as this dialect compares it (SQLite stores naive text, as SQLAlchemy writes it)."""
         if self.dialect == "sqlite":

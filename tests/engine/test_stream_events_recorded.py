@@ -23,6 +23,7 @@ from runner.audit.inputs import Settings, read_ledger
 from runner.audit.run import run_checks
 from runner.cli.stream_view import account_line, accounts_view
 from runner.ledger.streams import stream_events, stream_status
+from runner.readmodels.db import ReadDB
 from tests.engine.test_kalshi_end_to_end import sum_yaml
 from tests.kit.home import make_home
 from tests.kit.wsserver import WsServer, eventually
@@ -83,7 +84,7 @@ def test_gaps_resyncs_and_a_stream_down_reach_the_ledger_the_audit_and_status(
             venue.drop()
             eventually(stepped(lambda: stream_status(ledger)[ACCOUNT].state == "reconnecting"),
                        what="the stream down in the status")
-            [acc] = [a for a in accounts_view(ledger) if a["account"] == ACCOUNT]
+            [acc] = [a for a in accounts_view(ReadDB.of(ledger)) if a["account"] == ACCOUNT]
             assert acc["budget"]["read"]["limit_per_min"] == 6000  # premier: 100 reads a second
             assert acc["budget"]["read"]["requests_last_min"] > 0
             assert account_line(acc).startswith(f"{ACCOUNT}: stream reconnecting")
