@@ -13,6 +13,7 @@ from runner.cli import (  # noqa: F401 - registers commands
     read,
     run_cmd,
     surface_cmd,
+    sweep_cmd,
     validate_cmd,
     venues_cmd,
 )
