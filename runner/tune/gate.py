@@ -15,6 +15,7 @@ from typing import Any
 from runner.spec.tune_config import PromotionGateSpec
 
 INEQUALITIES = ("sharpe", "trades", "drawdown", "return")
+EPS = 1e-12  # float noise at a boundary (0.1 x 0.9 is 0.09000000000000001): "at least" holds at equality
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,12 @@ def judge(candidate: Mapping[str, Any], current: Mapping[str, Any], gate: Promot
     if trades < gate.min_trades:
         fails.append(("trades", f"trades {trades} < {gate.min_trades}"))
     cdd, bdd = float(candidate.get("max_drawdown") or 0.0), float(current.get("max_drawdown") or 0.0)
-    if cdd > bdd * gate.drawdown_ratio:
+    if cdd > bdd * gate.drawdown_ratio + EPS:
         limit = "current's" if gate.drawdown_ratio == 1 else f"{gate.drawdown_ratio:g} x current's"
         fails.append(("drawdown", f"max drawdown {cdd:.2%} > {limit} {bdd * gate.drawdown_ratio:.2%}"))
     cr, br = float(candidate.get("total_return") or 0.0), float(current.get("total_return") or 0.0)
     floor = return_floor(br, gate.return_ratio)
-    if cr < floor:
+    if cr < floor - EPS:
         fails.append(("return", f"total return {cr:.2%} < {gate.return_ratio:g} x current's {br:.2%} "
                                 f"({floor:.2%})"))
     return Verdict(not fails, tuple(fails))
