@@ -134,3 +134,23 @@ def write_candidate(home: Path, loaded: LoadedVariant, cell: Mapping[str, Any], 
     side.write_text(json.dumps({"candidate": path.stem, "from": loaded.id, "written": stamp, "params": dict(cell),
                                 **report}, default=str, indent=1), encoding="utf-8")
     return path
+
+
+def written_on(home: Path, day: str) -> list[dict[str, Any]]:
+    """Candidates written on the UTC ``day`` (YYYY-MM-DD), from their sweep reports: for the digest."""
+    folder = home / CANDIDATES
+    out = []
+    for side in sorted(folder.glob("*.sweep.json")) if folder.is_dir() else []:
+        try:
+            doc = json.loads(side.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(doc, dict) or not str(doc.get("written", "")).startswith(day):
+            continue
+        sweep = doc.get("sweep") or {}
+        won, base = sweep.get("winner_out_of_sample") or {}, sweep.get("base_out_of_sample") or {}
+        out.append({"candidate": doc.get("candidate"), "from": doc.get("from"), "params": doc.get("params"),
+                    "scheduled": bool(doc.get("scheduled")), "path": str(folder / f"{doc.get('candidate')}.yaml"),
+                    "sharpe": won.get("sharpe"), "current_sharpe": base.get("sharpe"),
+                    "exists": (folder / f"{doc.get('candidate')}.yaml").exists()})
+    return [c for c in out if c["exists"]]
