@@ -104,3 +104,26 @@ def test_the_schedule_runs_the_tune_in_a_child_and_the_digest_shows_the_candidat
     assert [c["candidate"] for c in doc["candidates"]] == ["MR_v14"]
     assert "Candidates: MR_v14." in doc["line"] and len(doc["line"]) <= 160
     assert "candidate: MR_v14 from MR_v13 (window=30" in text(doc)
+
+
+def test_a_runner_starts_no_tune_without_cron_and_disables_a_bad_grid_saying_where(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from runner.tune.schedule import start_tune_scheduler
+    from tests.kit.home import Home
+
+    off = Home(_home(tmp_path / "off", TUNE.replace('  cron: "* * * * * *"\n', ""), record=False))
+    rt = off.runtime()
+    try:
+        start_tune_scheduler(rt)()  # nothing to start, nothing to stop
+    finally:
+        rt.ledger.close()
+    bad = Home(_home(tmp_path / "bad", TUNE.replace("window: [4, 30, 240]", "mode: [live]"), record=False))
+    rt = bad.runtime()
+    caplog.set_level("ERROR", logger="runner.console")
+    try:
+        stop = start_tune_scheduler(rt)
+        stop()
+    finally:
+        rt.ledger.close()
+    said = " ".join(r.getMessage() for r in caplog.records)
+    assert "tune MR_v13 disabled" in said and f"{bad.path / 'runner.yaml'}:7" in said and "'mode' is not a param" in said
