@@ -116,3 +116,19 @@ def test_a_param_the_file_left_to_its_default_is_added_under_params(tmp_path: Pa
     got = parse_variant(text, path)
     assert got.params.urgent_z == 4.0 and got.params.max_hold == 1200.0 and got.spec.version == 17
     assert "  obi_threshold: 0.0       # as the source" in text and "rewritten from its data" not in text
+
+
+def test_random_cells_are_drawn_from_the_grid_reproducibly_and_params_prefix_is_accepted() -> None:
+    from runner.errors import BadInputError
+    from runner.kinds.mean_reversion import MeanReversionParams
+    from runner.tune.grid import build, parse_axis
+
+    base = {"window": 60, "entry_z": 1.25, "exit_z": 0.5}
+    axes = [(*parse_axis("entry_z=1.0,1.25,1.5,2", "a"), "a"), (*parse_axis("params.window=20,30,60", "b"), "b")]
+    one = build(axes, MeanReversionParams, base, "mean_reversion", random_n=5, seed=7)
+    two = build(axes, MeanReversionParams, base, "mean_reversion", random_n=5, seed=7)
+    assert one.cells == two.cells and len(one.cells) == 5 and one.total == 12
+    assert all(set(c) == {"entry_z", "window"} for c in one.cells)
+    assert build(axes, MeanReversionParams, base, "mean_reversion", random_n=5, seed=8).cells != one.cells
+    with pytest.raises(BadInputError, match="already swept"):
+        build([*axes, ("window", [10], "c")], MeanReversionParams, base, "mean_reversion")

@@ -138,3 +138,22 @@ def test_combinations_the_kind_refuses_are_skipped_and_said(tmp_path: Path, bars
     doc = json.loads(res.stdout)
     assert doc["cells"] == 1 and doc["grid_cells"] == 2
     assert "exit_z" in doc["skipped"][0] and "entry_z=0.4" in doc["skipped"][0]
+
+
+def test_a_cell_in_sample_is_exactly_what_runner_backtest_reports_on_the_same_bars(tmp_path: Path, bars: Path) -> None:
+    home = _home(tmp_path)
+    res = cli(home, "sweep", "MR_v13", "--data", str(bars), "--grid", "window=60", "--workers", "1", "--json",
+              timeout=300)
+    assert res.returncode == 1, res.stderr  # the current params alone: nothing to promote
+    doc = json.loads(res.stdout)
+    cut = doc["method"]["folds"][0]["in_sample"][1]
+    rows = bars.read_text().splitlines()
+    head = tmp_path / "in_sample.csv"
+    head.write_text("\n".join([rows[0], *(r for r in rows[1:] if int(r.split(",")[0]) + 3600 < cut)]) + "\n")
+    bt = cli(home, "backtest", str(home / "strategies.d" / "MR_v13.yaml"), "--data", str(head), "--json", timeout=300)
+    assert bt.returncode == 0, bt.stderr
+    want = json.loads(bt.stdout)["metrics"]
+    got = doc["base"]["in_sample"]
+    for key in ("total_return", "sharpe", "max_drawdown", "trades", "win_rate", "fees", "exposure"):
+        assert got[key] == want[key], key
+    assert got["trades"] > 60
