@@ -36,6 +36,7 @@ def sweep(
     the gate of runner.yaml judges each out of sample against the current. Exit 1: no winner."""
     from runner.engine.backtest import bind_streams
     from runner.errors import BadInputError, SpecError
+    from runner.ledger.store import default_url
     from runner.spec.load import load_variant
     from runner.tune import grid as gr
     from runner.tune.candidate_file import write_candidate
@@ -61,7 +62,8 @@ def sweep(
                        walk_forward=walk_forward, executor=executor_for(workers))
     if write and result.winner is not None:
         try:
-            path = write_candidate(c.home, loaded, result.winner.params, {"sweep": _summary(result)}, venues)
+            path = write_candidate(c.home, loaded, result.winner.params, {"sweep": _summary(result)}, venues,
+                                   ledger_url=c.db or default_url(c.home))
         except SpecError as exc:
             raise BadInputError(f"the winner's file does not validate, nothing written: {exc}") from None
         result.written = str(path)
@@ -136,6 +138,11 @@ def table(result, write: bool) -> list[str]:  # type: ignore[no-untyped-def]
         out.append(row(str(n), c))
     if all(c is not base for c in result.ranked):
         out.append(row("cur", base))
+    for pick in m.get("selection", []):
+        o = pick["out_of_sample"]
+        out.append(_cut(f"fold {pick['fold']}: best in sample {params_text(pick['params'], keys)}"
+                        f"{' (current)' if pick['current'] else ''}; next part: Sharpe {_num(o['sharpe'], '.2f')}, "
+                        f"return {o['total_return']:+.2%}, {o['trades']} trades", WIDTH))
     if result.winner is None:
         out.append("no candidate passes the gate: nothing to promote" + (", nothing written" if write else "")
                    + " (exit 1)")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,9 +29,10 @@ CANDIDATES = "candidates"
 _STEM = re.compile(r"^(?P<name>.+)_v(?P<version>\d+)$")
 
 
-def next_version(home: Path, name: str, at_least: int) -> int:
-    """One above every version of ``name`` in strategies.d/ and candidates/ (and above ``at_least``)."""
-    top = at_least
+def next_version(home: Path, name: str, at_least: int, taken: Iterable[int] = ()) -> int:
+    """One above every version of ``name`` in strategies.d/ and candidates/, above ``at_least`` and
+    the versions ``taken`` (those the ledger has deployed: a deployed version is immutable)."""
+    top = max([at_least, *taken])
     for folder in (home / "strategies.d", home / CANDIDATES):
         if not folder.is_dir():
             continue
@@ -113,11 +114,29 @@ def candidate_text(loaded: LoadedVariant, path: Path, version: int, cell: Mappin
     return text
 
 
+def deployed_versions(url: str | None, name: str) -> list[int]:
+    """Versions of ``name`` the ledger at ``url`` has deployed (none if there is no ledger yet)."""
+    from runner.errors import BadInputError
+    from runner.ledger.store import Ledger
+
+    if not url:
+        return []
+    try:
+        led = Ledger(url, create=False)
+    except BadInputError:
+        return []
+    try:
+        return [d.version for d in led.deployments() if d.name == name and "@" not in d.variant]
+    finally:
+        led.close()
+
+
 def write_candidate(home: Path, loaded: LoadedVariant, cell: Mapping[str, Any], report: Mapping[str, Any],
-                    venues: VenuesConfig | None = None, header: str = "") -> Path:
+                    venues: VenuesConfig | None = None, header: str = "", ledger_url: str | None = None) -> Path:
     """Write ``<name>_v<next>.yaml`` (and its sweep report beside it) into ``candidates/``; the text is
     validated first (a SpecError means nothing was written)."""
-    version = next_version(home, loaded.spec.name, loaded.spec.version)
+    version = next_version(home, loaded.spec.name, loaded.spec.version,
+                           deployed_versions(ledger_url, loaded.spec.name))
     folder = home / CANDIDATES
     path = folder / f"{loaded.spec.name}_v{version}.yaml"
     stamp = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -85,7 +85,7 @@ def plan(home: Path, vid: str):  # type: ignore[no-untyped-def]
     return loaded, grid, config.tune, venues, config.promotion_gate
 
 
-def run_tune(home: Path, vid: str, now: float | None = None) -> dict[str, Any]:
+def run_tune(home: Path, vid: str, now: float | None = None, ledger_url: str | None = None) -> dict[str, Any]:
     """One variant's tune, start to end (what the child process runs); its outcome as a record."""
     from runner.tune.candidate_file import write_candidate
     from runner.tune.executor import executor_for
@@ -108,15 +108,16 @@ def run_tune(home: Path, vid: str, now: float | None = None) -> dict[str, Any]:
                            {"sweep": {"session": session, "method": doc["method"], "gate": doc["gate"],
                                       "base_out_of_sample": doc["base"]["out_of_sample"],
                                       "winner_out_of_sample": doc["winner"]["out_of_sample"]},
-                            "scheduled": True}, venues, header=f"scheduled tune on recording {session}")
+                            "scheduled": True}, venues, header=f"scheduled tune on recording {session}",
+                           ledger_url=ledger_url)
     return {**out, "outcome": "candidate", "candidate": path.stem, "path": str(path),
             "detail": f"{path.stem}: {params_text(result.winner.params)}"}
 
 
-def _child(home: str, vid: str, out: str) -> None:
+def _child(home: str, vid: str, out: str, ledger_url: str | None) -> None:
     """The child process: run the tune, write its outcome where the scheduler will read it."""
     try:
-        rec = run_tune(Path(home), vid)
+        rec = run_tune(Path(home), vid, ledger_url=ledger_url)
     except (BadInputError, SpecError) as exc:
         rec = {"variant": vid, "outcome": "error", "detail": str(exc)}
     except Exception as exc:  # noqa: BLE001 - the outcome must be written whatever failed
@@ -129,10 +130,11 @@ class TuneScheduler:
     """Checks ``tune.cron`` once a second on its own thread; one child process per due variant
     (at most one at a time per variant); prints each outcome through ``say``."""
 
-    def __init__(self, home: Path, cron: str, variants: list[str], say) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, home: Path, cron: str, variants: list[str], say,  # type: ignore[no-untyped-def]
+                 ledger_url: str | None = None) -> None:
         from runner.audit.schedule import cron_trigger
 
-        self.home, self.variants, self.say = home, variants, say
+        self.home, self.variants, self.say, self.ledger_url = home, variants, say, ledger_url
         self.trigger = cron_trigger(cron)
         self.next = self.trigger.get_next_fire_time(None, datetime.now(UTC))
         self.running: dict[str, tuple[multiprocessing.process.BaseProcess, Path]] = {}
@@ -164,7 +166,7 @@ class TuneScheduler:
         folder.mkdir(parents=True, exist_ok=True)
         out = folder / f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{vid}.json"
         proc = multiprocessing.get_context("forkserver").Process(
-            target=_child, args=(str(self.home), vid, str(out)), name=f"tune-{vid}", daemon=False)
+            target=_child, args=(str(self.home), vid, str(out), self.ledger_url), name=f"tune-{vid}", daemon=False)
         proc.start()
         self.running[vid] = (proc, out)
         self.say(f"tune {vid}: sweep started (pid {proc.pid})")
@@ -199,7 +201,7 @@ def start_tune_scheduler(rt):  # type: ignore[no-untyped-def]
     if not tune.cron or not tune.variants:
         return lambda: None
     try:
-        sched = TuneScheduler(rt.home, tune.cron, list(tune.variants), rt.reporter.info)
+        sched = TuneScheduler(rt.home, tune.cron, list(tune.variants), rt.reporter.info, rt.ledger.url)
     except ValueError as exc:
         rt.reporter.error(f"{where(rt.home, ('tune', 'cron'))}: tune.cron: bad cron expression {tune.cron!r}: {exc}")
         return lambda: None

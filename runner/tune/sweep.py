@@ -157,8 +157,28 @@ def run_sweep(loaded: LoadedVariant, data: list[tuple[str, Path]], grid: Grid, g
         c.verdict, c.passes = v.as_json(), v.passes
     ranked = sorted({id(c): c for c in cands}.values(), key=_sharpe_key)
     winner = next((c for c in ranked if c.passes), None)
+    if len(folds) > 1:
+        method["selection"] = selection(everyone, len(folds))
     return SweepResult(loaded.id, base, ranked, winner, grid, method, gate, executor.workers,
                        time.perf_counter() - t0, len(jobs))
+
+
+def selection(everyone: Sequence[Candidate], n: int) -> list[dict[str, Any]]:
+    """Walk-forward as a procedure: in each fold, the cell best in sample, and how it did on the
+    next part, unseen. A pick that keeps changing, or does worse out of sample than the current
+    params, says the grid is fitting noise."""
+    out = []
+    for i in range(n):
+        def score(c: Candidate, i: int = i) -> tuple[float, float]:
+            m = c.folds[i]["in_sample"]
+            return (m["sharpe"] if m.get("sharpe") is not None else float("-inf"), float(m["total_return"]))
+
+        best = max(everyone, key=score)
+        oos = best.folds[i]["out_of_sample"]
+        out.append({"fold": i + 1, "params": best.params, "current": best.current,
+                    "in_sample_sharpe": best.folds[i]["in_sample"].get("sharpe"),
+                    "out_of_sample": {k: oos.get(k) for k in ("sharpe", "total_return", "trades", "max_drawdown")}})
+    return out
 
 
 def _plain(params: Mapping[str, Any]) -> dict[str, Any]:

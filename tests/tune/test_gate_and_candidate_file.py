@@ -108,6 +108,7 @@ def test_a_param_the_file_left_to_its_default_is_added_under_params(tmp_path: Pa
     (tmp_path / "candidates").mkdir()
     (tmp_path / "candidates" / "MR_v16.yaml").write_text("stale")
     assert next_version(tmp_path, "MR", 13) == 17
+    assert next_version(tmp_path, "MR", 13, [20]) == 21  # a version the ledger has deployed stays taken
     lv = parse_variant(src, tmp_path / "strategies.d" / "MR_v13.yaml")
     path = write_candidate(tmp_path, lv, {"urgent_z": 4.0, "max_hold": "20m"}, {"sweep": {}})
     assert path.name == "MR_v17.yaml"

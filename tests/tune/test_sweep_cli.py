@@ -108,6 +108,14 @@ def test_walk_forward_judges_every_fold_out_of_sample(tmp_path: Path, bars: Path
         assert c["out_of_sample"]["trades"] == sum(f["out_of_sample"]["trades"] for f in folds)
     f1, f2 = doc["method"]["folds"]
     assert f1["out_of_sample"][0] == f2["in_sample"][0]  # fold 2 learns on what fold 1 was judged on
+    picks = doc["method"]["selection"]
+    assert [p["fold"] for p in picks] == [1, 2]
+    for p in picks:  # the cell best in sample in that fold, with its figures on the next, unseen part
+        chosen = next(c for c in doc["candidates"] if c["params"] == p["params"])
+        fold = chosen["folds"][p["fold"] - 1]
+        assert p["out_of_sample"]["trades"] == fold["out_of_sample"]["trades"]
+        assert all((c["folds"][p["fold"] - 1]["in_sample"]["sharpe"] or -1e9) <= p["in_sample_sharpe"]
+                   for c in doc["candidates"])
 
 
 @pytest.mark.parametrize(("grid", "said"), [
