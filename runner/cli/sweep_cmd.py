@@ -110,11 +110,11 @@ def table(result, write: bool) -> list[str]:  # type: ignore[no-untyped-def]
 
     keys = [a.name for a in result.grid.axes]
     m = result.method
-    how = f"walk-forward {m['walk_forward']} folds" if "walk_forward" in m else f"split {m['split']:g}"
-    out = [_cut(f"{result.variant} sweep: {len(result.ranked)} cells x {how}, {result.jobs} backtests on "
-                f"{result.workers} worker(s), {result.seconds:.1f}s", WIDTH)]
+    how = f"walk-forward {m['walk_forward']}" if "walk_forward" in m else f"split {m['split']:g}"
+    out = [_cut(f"{result.variant} sweep: {len(result.ranked)} cells, {how}, {result.jobs} backtests, "
+                f"{result.workers} worker{'s' if result.workers > 1 else ''}, {result.seconds:.1f}s", WIDTH)]
     g = result.gate
-    out.append(_cut(f"gate (out of sample vs current): shp > cur+{g.sharpe_margin:g}, trd >= {g.min_trades}, "
+    out.append(_cut(f"gate (OOS vs cur): shp > cur+{g.sharpe_margin:g}, trd >= {g.min_trades}, "
                     f"dd <= {'' if g.drawdown_ratio == 1 else f'{g.drawdown_ratio:g}x '}cur, "
                     f"ret >= {g.return_ratio:g}x cur", WIDTH))
     if result.grid.skipped:

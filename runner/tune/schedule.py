@@ -15,7 +15,7 @@ import logging
 import multiprocessing
 import threading
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +159,7 @@ class TuneScheduler:
             for vid in self.variants:
                 if vid not in self.running:
                     self._launch(vid)
-            self.next = self.trigger.get_next_fire_time(self.next, now)
+            self.next = self.trigger.get_next_fire_time(self.next, now + timedelta(microseconds=1))  # missed runs coalesce
 
     def _launch(self, vid: str) -> None:
         folder = self.home / "state" / "tune"
