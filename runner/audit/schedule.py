@@ -162,7 +162,7 @@ class AuditSchedule:
         from runner.readmodels.digest import send_previous_day
 
         try:
-            send_previous_day(self.worker.ledger, self.digest_urls, now)
+            send_previous_day(self.worker.ledger, self.digest_urls, now, self.worker.home)
         except Exception:  # noqa: BLE001 - the schedule must keep going
             log.exception("daily digest failed")
 

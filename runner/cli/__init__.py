@@ -16,6 +16,7 @@ from runner.cli import (  # noqa: F401 - registers commands
     runs_cmd,
     serve_cmd,
     surface_cmd,
+    sweep_cmd,
     validate_cmd,
     venues_cmd,
     watch_cmd,

@@ -36,9 +36,9 @@ def digest(day: str = typer.Option(None, "--day", help="YYYY-MM-DD, today (defau
     led = c.ledger(create=False)
     try:
         if send:
-            doc, delivered = dg.send(led, c.config().alerts.urls, _day(day))
+            doc, delivered = dg.send(led, c.config().alerts.urls, _day(day), c.home)
         else:
-            doc, delivered = dg.digest(led, _day(day)), False
+            doc, delivered = dg.digest(led, _day(day), home=c.home), False
     finally:
         led.close()
     doc = escape_all(doc)

@@ -73,4 +73,7 @@ def _start_extras(rt) -> list:  # type: ignore[no-untyped-def,type-arg]
     except ImportError:
         return stops
     stops.append(start_audit_scheduler(rt))
+    from runner.tune.schedule import start_tune_scheduler
+
+    stops.append(start_tune_scheduler(rt))  # opt-in (runner.yaml tune.cron): writes candidates, never deploys
     return stops

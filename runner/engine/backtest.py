@@ -98,9 +98,11 @@ def merged(streams: list[Iterator[MarketEvent]]) -> Iterable[MarketEvent]:
 def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
                  venues: VenuesConfig | None = None, capital: float = 100_000.0, *,
                  on_decision: Callable[[MarketEvent, object, Any], None] | None = None,
-                 seed_until: float | None = None) -> BacktestResult:
+                 seed_until: float | None = None,
+                 clip: Callable[[Iterator[MarketEvent]], Iterator[MarketEvent]] | None = None) -> BacktestResult:
     """``seed_until``: events up to this time only fill the strategy's windows (a recorded
-    session's warm-up history); ``on_decision`` sees every decision (parity)."""
+    session's warm-up history); ``on_decision`` sees every decision (parity); ``clip`` narrows
+    the merged events to a period (a sweep's in-sample or out-of-sample part)."""
     kind = get_kind(loaded.spec.kind)
     assert kind is not None
     run_id = f"{BACKTEST_PREFIX}{uuid.uuid4().hex[:12]}"
@@ -114,7 +116,7 @@ def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Le
         State.PENDING.value,
     )
     try:
-        return _replay(loaded, data, ledger, venues, capital, run_id, key, streams, on_decision, seed_until)
+        return _replay(loaded, data, ledger, venues, capital, run_id, key, streams, on_decision, seed_until, clip)
     except BadInputError:
         ledger.discard_backtest(run_id, key)
         raise
@@ -122,8 +124,8 @@ def run_backtest(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Le
 
 def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger, venues: VenuesConfig | None,
             capital: float, run_id: str, key: str, streams: list[Iterator[MarketEvent]],
-            on_decision: Callable[[MarketEvent, object, Any], None] | None = None, seed_until: float | None = None
-            ) -> BacktestResult:
+            on_decision: Callable[[MarketEvent, object, Any], None] | None = None, seed_until: float | None = None,
+            clip: Callable[[Iterator[MarketEvent]], Iterator[MarketEvent]] | None = None) -> BacktestResult:
     kind = get_kind(loaded.spec.kind)
     assert kind is not None
     venue = ReplayVenue(loaded.spec.venue, backtest_instruments(loaded, venues))
@@ -138,6 +140,8 @@ def _replay(loaded: LoadedVariant, data: list[tuple[str, Path]], ledger: Ledger,
         stats = EquityStats(capital)
         qty: dict[str, float] = {}
         events = iter(merged(streams))
+        if clip is not None:
+            events = clip(events)
         if seed_until is not None:
             events = _seed(engine, events, seed_until)
             if engine.strategy.warm:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +28,8 @@ def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
-def digest(ledger: Ledger, day: date, now: datetime | None = None) -> dict[str, Any]:
+def digest(ledger: Ledger, day: date, now: datetime | None = None, home: Path | None = None) -> dict[str, Any]:
+    """``home``: also list the candidates a sweep or the scheduled tune wrote that day (never deployed)."""
     now = now or datetime.now(UTC)
     start = datetime(day.year, day.month, day.day, tzinfo=UTC)
     end = start + timedelta(days=1)
@@ -72,7 +74,13 @@ def digest(ledger: Ledger, day: date, now: datetime | None = None) -> dict[str, 
             anomalies.append(f"{r['variant']} quarantined ({r['reason']})")
         anomalies += [f"{r['file']} did not deploy" for r in conn.execute(
             select(T_ERRORS).where(T_ERRORS.c.ts >= start, T_ERRORS.c.ts < end)).mappings()]
-    return {"day": day.isoformat(), "line": _line(day, tracks, findings, guards, anomalies),
+    from runner.tune.candidate_file import written_on
+
+    candidates = written_on(home, day.isoformat()) if home is not None else []
+    line = _line(day, tracks, findings, guards, anomalies)
+    if candidates:
+        line = _cut(f"{line} Candidates: {', '.join(str(c['candidate']) for c in candidates)}.")
+    return {"day": day.isoformat(), "line": line, "candidates": candidates,
             "tracks": [{"venue": k, "pnl": float(t["pnl"]), "fills": t["fills"], "fees": float(t["fees"]),
                         "variants": t["variants"]} for k, t in sorted(tracks.items())],
             "findings": findings, "guards": guards, "anomalies": anomalies, "generated": iso(now),
@@ -87,6 +95,10 @@ def _line(day: date, tracks: dict[str, dict[str, Any]], findings: list[dict[str,
     found = f"{len(findings)} ({crit} critical)" if findings else "none"
     line = (f"Trade audit {day.isoformat()}: {pnl}. Findings: {found}. Guards: {', '.join(guards) or 'none'}. "
             f"Anomalies: {len(anomalies) if anomalies else 'none'}.")
+    return _cut(line)
+
+
+def _cut(line: str) -> str:
     return line if len(line) <= LINE_MAX else line[:LINE_MAX - 1] + "…"
 
 
@@ -99,19 +111,26 @@ def text(doc: dict[str, Any]) -> str:
     out += [f"finding: {f['severity']} {f['check']} {f['variant'] or ''}: {f['summary']}" for f in doc["findings"]]
     out += [f"guard: {g}" for g in doc["guards"]]
     out += [f"anomaly: {a}" for a in doc["anomalies"]]
+    out += [f"candidate: {c['candidate']} from {c['from']} ({', '.join(f'{k}={v}' for k, v in (c['params'] or {}).items())}"
+            f"; out-of-sample Sharpe {_num(c['sharpe'])} vs {_num(c['current_sharpe'])}): {c['path']} "
+            "(review, then move into strategies.d/)" for c in doc.get("candidates", [])]
     return "\n".join(out)
 
 
-def send(ledger: Ledger, urls: list[str], day: date) -> tuple[dict[str, Any], bool]:
+def _num(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.2f}"
+
+
+def send(ledger: Ledger, urls: list[str], day: date, home: Path | None = None) -> tuple[dict[str, Any], bool]:
     """Build the digest of ``day`` and send it to the alert URLs; (digest, delivered)."""
     from runner.audit.alerts import apprise_notifier
 
-    doc = digest(ledger, day)
+    doc = digest(ledger, day, home=home)
     notify = apprise_notifier(urls)
     return doc, bool(notify and notify(doc["line"], text(doc)))
 
 
-def send_previous_day(ledger: Ledger, urls: list[str], now: datetime | None = None) -> bool:
+def send_previous_day(ledger: Ledger, urls: list[str], now: datetime | None = None, home: Path | None = None) -> bool:
     """What the runner's schedule runs: yesterday's (UTC) digest to the alert URLs."""
     day = (now or datetime.now(UTC)).date() - timedelta(days=1)
-    return send(ledger, urls, day)[1]
+    return send(ledger, urls, day, home)[1]

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from runner.errors import SpecError, SpecIssue
+from runner.spec.tune_config import PromotionGateSpec, TuneSpec
 from runner.spec.yamlload import issues_from_validation, load_yaml, parse_yaml
 
 
@@ -137,6 +138,8 @@ class RunnerConfig(BaseModel):
     agent: AgentSpec = AgentSpec()
     guards: GuardsSpec = GuardsSpec()
     digest: DigestSpec = DigestSpec()
+    promotion_gate: PromotionGateSpec = PromotionGateSpec()  # `runner sweep` and the scheduled tune
+    tune: TuneSpec = TuneSpec()
 
 
 _ACCOUNTS = TypeAdapter(dict[str, AccountSpec])
