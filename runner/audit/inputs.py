@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from runner.audit import thresholds
 from runner.errors import RunnerError
 from runner.ledger import models as m
 from runner.ledger.instruments import recorded_instruments
@@ -32,11 +33,11 @@ ZERO = Decimal(0)
 class Settings:
     """Bands and grace periods of the checks (defaults suit the sim and most venues)."""
 
-    stale_data_s: float = 30.0
-    heartbeat_stale_s: float = 15.0
-    order_grace_s: float = 30.0  # an order younger than this may still be in flight
-    fee_tolerance: Decimal = Decimal("0.10")  # fraction above the venue's schedule
-    slippage_tolerance_bps: Decimal = Decimal("5")  # beyond the variant's own slippage cap
+    stale_data_s: float = thresholds.STALE_DATA_S
+    heartbeat_stale_s: float = thresholds.HEARTBEAT_STALE_S
+    order_grace_s: float = thresholds.ORDER_GRACE_S  # an order younger than this may still be in flight
+    fee_tolerance: Decimal = thresholds.FEE_TOLERANCE  # fraction above the venue's schedule
+    slippage_tolerance_bps: Decimal = thresholds.SLIPPAGE_TOLERANCE_BPS  # beyond the variant's own slippage cap
 
 
 @dataclass(frozen=True)
