@@ -89,11 +89,33 @@ def answer(ctx: AgentContext, question: str, run_checks: bool = True) -> Answer:
     if cls == "incident":
         a = assemble(ctx, issues, notes, _healthy(ctx, variant), found)
         if not issues:
-            a.runbook += [str(h["id"]) for h in ctx.runbook.search(question, limit=2) if h["id"] not in a.runbook]
+            a.runbook += [s for s in topic_sections(ctx, question) if s not in a.runbook]
+            if variant:  # "why is X not trading?" with nothing wrong: what it did and why it skipped
+                act = _activity(ctx, "in the last hour", variant, issues, found)
+                a.diagnosis += " " + act.diagnosis.rstrip(".") + "."
+                a.evidence += act.evidence
+                a.commands += act.commands[:1]
         return a
     handler: Callable[..., Answer] = HANDLERS[cls]
     a = handler(ctx, question, variant, issues, found)
     return finish(ctx, a, issues, notes, found)
+
+
+def topic_sections(ctx: AgentContext, question: str) -> list[str]:
+    """Runbook sections whose id or title names a word of the question ("dust", "funding"):
+    a generic question ("what is wrong?", "is everything ok?") cites nothing extra."""
+    words = {w for w in re.findall(r"[a-z]{4,}", question.lower())} - _GENERIC
+    out = []
+    for hit in ctx.runbook.search(question, limit=3):
+        head = set(re.findall(r"[a-z]{4,}", f"{hit['id']} {ctx.runbook.title(str(hit['id']))}".lower()))
+        if words & head or any(w[:5] == h[:5] for w in words for h in head if len(w) >= 5 and len(h) >= 5):
+            out.append(str(hit["id"]))
+    return out[:2]
+
+
+_GENERIC = frozenset({"what", "wrong", "everything", "anything", "okay", "fine", "should", "now", "doing", "trading",
+                      "with", "there", "going", "happening", "working", "right", "good", "healthy", "status",
+                      "check", "this", "that", "today", "help"})
 
 
 def finish(ctx: AgentContext, a: Answer, issues: list[Issue], notes: list[str],
