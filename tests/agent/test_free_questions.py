@@ -99,6 +99,19 @@ def test_open_positions_are_listed_with_their_mark(ctx: AgentContext) -> None:
     assert cmds(a)[0] == "runner positions"
 
 
+def test_open_positions_are_marked_at_the_recorded_mid_not_the_fill(ctx: AgentContext) -> None:
+    from decimal import Decimal
+
+    from runner.ledger.marks import latest_marks
+
+    a = ask(ctx, "what are we holding?")
+    [pos] = [e for e in a.evidence if e.get("kind") == "position"]
+    _quote, mid, _ts = latest_marks(ctx.ledger)[("sim", pos["instrument"])]
+    assert Decimal(str(pos["mark"])) == mid != Decimal(str(pos["avg_price"]))  # the mid, not the fill price
+    assert pos["unrealized_pnl"] == pytest.approx(float((mid - Decimal(str(pos["avg_price"]))) * Decimal("0.01")))
+    assert f"(mark {pos['mark']}" in a.diagnosis
+
+
 def test_what_changed_since_yesterday(ctx: AgentContext) -> None:
     a = ask(ctx, "what changed since yesterday?")
     assert "since yesterday (UTC)" in a.diagnosis and "4 deploy(s)" in a.diagnosis
