@@ -47,8 +47,40 @@ def classify(question: str) -> str:
     return next((cls for cls, pat in CLASSES if re.search(pat, q)), "incident")
 
 
+# How operators name a strategy kind ("the funding pair", "the Kalshi arb", "the market maker").
+KIND_WORDS: dict[str, str] = {
+    "funding_arb": r"funding", "kalshi_sum": r"kalshi|yes/no|yes\+no|binary",
+    "market_making": r"mmtv|market[- ]?mak", "imbalance_scalper": r"imbalance|scalp",
+    "mean_reversion": r"mean[- ]reversion",
+}
+
+
+def asked_kinds(question: str) -> list[str]:
+    q = question.lower()
+    return [k for k, pat in KIND_WORDS.items() if re.search(rf"(?<![\w-])(?:{pat})", q)]
+
+
+def not_here(ctx: AgentContext, question: str) -> str | None:
+    """What the question names that is not deployed here (a variant id, or a kind no deployed
+    variant has), said plainly rather than answered about another variant."""
+    ids = ctx.variant_ids()
+    lower = {v.lower() for v in ids}
+    ghosts = [m for m in re.findall(r"(?<![\w-])([a-z][\w-]*_v\d+)(?![\w-])", question, flags=re.I)
+              if m.lower() not in lower]
+    if ghosts:
+        return f"{', '.join(dict.fromkeys(ghosts))} {'is' if len(set(ghosts)) == 1 else 'are'} not deployed here"
+    if match_variants(ctx, question):
+        return None
+    kinds = {r["id"]: r.get("kind") for r in status_view(ctx.ledger)["variants"]}
+    missing = [k for k in asked_kinds(question) if k not in kinds.values()]
+    if missing:
+        return f"No {' or '.join(missing)} variant is deployed here"
+    return None
+
+
 def match_variants(ctx: AgentContext, question: str) -> list[str]:
-    """Variants the question names: the id, or the name without its version (the newest live one)."""
+    """Variants the question names: the id, or the name without its version (the newest live
+    one), or else the kind it is of ("the funding pair")."""
     ids = ctx.variant_ids()
     q = question.lower()
     exact = [v for v in ids if re.search(rf"(?<![\w-]){re.escape(v.lower())}(?![\w-])", q)
@@ -70,6 +102,9 @@ def match_variants(ctx: AgentContext, question: str) -> list[str]:
             pick = max(live, key=lambda v: int(v.rpartition("_v")[2] or 0))
             if pick not in out:
                 out.append(pick)
+    if not out and (kinds := asked_kinds(question)):
+        rows = status_view(ctx.ledger)["variants"]
+        out = [r["id"] for r in rows if r.get("kind") in kinds and r["state"] != "retired"]
     return out
 
 
@@ -85,6 +120,13 @@ def answer(ctx: AgentContext, question: str, run_checks: bool = True) -> Answer:
     named = match_variants(ctx, question)
     variant = named[0] if len(named) == 1 else None
     cls = classify(question)
+    if cls not in ("procedure", "guards", "runner", "drift") and ctx.variant_ids() and (missing := not_here(ctx, question)):
+        issues, notes, found = collect(ctx, None, run_checks)
+        deployed = ", ".join(ctx.variant_ids()) or "none"
+        a = Answer(f"{missing} (deployed: {deployed}): nothing to answer about it.",
+                   [{"kind": "not_deployed", "detail": missing, "deployed": ctx.variant_ids()}], ["status-matrix"],
+                   [C("runner status", "every deployed variant, its kind and state")])
+        return finish(ctx, a, issues, notes, found)
     issues, notes, found = collect(ctx, variant if cls == "incident" else None, run_checks)
     if cls == "incident":
         a = assemble(ctx, issues, notes, _healthy(ctx, variant), found)
@@ -125,7 +167,7 @@ def finish(ctx: AgentContext, a: Answer, issues: list[Issue], notes: list[str],
                    key=lambda i: -i.rank)
     if open_:
         titles = "; ".join(i.title for i in open_[:4]) + (f" (+{len(open_) - 4} more)" if len(open_) > 4 else "")
-        a.diagnosis += f" Also open: {titles}. `runner triage` for the procedure."
+        a.diagnosis = a.diagnosis.rstrip(". ") + f". Also open: {titles}. `runner triage` for the procedure."
         a.evidence += [{"kind": "open", "severity": i.severity, "variant": i.variant, "title": i.title}
                        for i in open_[:10]]
         a.commands.append(C("runner triage", "what is open, the runbook sections and the commands in order"))

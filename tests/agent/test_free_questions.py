@@ -297,3 +297,29 @@ def test_is_the_runner_alive(ctx: AgentContext) -> None:
     later.close()
     assert b.diagnosis.startswith("No: the last heartbeat") and "beyond 15s" in b.diagnosis
     assert cmds(b)[:2] == ["runner status", "runner run"] and b.commands[1].acts
+
+
+def test_a_variant_or_kind_that_is_not_deployed_is_said_not_answered_about_another(ctx: AgentContext) -> None:
+    a = ask(ctx, "is the funding-arb pair balanced?")
+    assert a.diagnosis.startswith("No funding_arb variant is deployed here (deployed: MR_v13, MR_v14, MR_v15, MR_v16)")
+    assert "MR_v16 is NOT balanced" not in a.diagnosis and cmds(a)[0] == "runner status"
+    b = ask(ctx, "can I resume MR_v99?")
+    assert b.diagnosis.startswith("MR_v99 is not deployed here") and not any("resume" in c for c in cmds(b))
+    c = ask(ctx, "what did MMTV do in the last hour?")
+    assert c.diagnosis.startswith("No market_making variant is deployed here")
+
+
+def test_a_pair_named_by_its_kind_is_that_variant(tmp_path: Path) -> None:
+    from tests.engine.test_kinds_groups import KALSHI_YAML
+
+    desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML, "MR_v13": variant_yaml("MR_v13")})
+    desk.start(steps=2)
+    desk.close()
+    c = AgentContext.open(tmp_path)
+    try:
+        a = ask(c, "is the YES/NO pair balanced?")
+        b = ask(c, "what did the binary arb do in the last hour?")
+    finally:
+        c.close()
+    assert a.diagnosis.startswith(("Kalshi-sum_v7 is balanced", "Kalshi-sum_v7 has no multi-leg")), a.diagnosis
+    assert b.diagnosis.startswith("Kalshi-sum_v7 in the last hour:") and "MR_v13" not in b.diagnosis
