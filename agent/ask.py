@@ -373,6 +373,8 @@ def _action(ctx: AgentContext, question: str, variant: str | None, _i: list[Issu
                       ["status-matrix"], [C(f"runner events {variant}", "how it got here")])
     cmd = f"runner {action.split()[0]} {variant}" + (" --clear" if action == "resume --clear" else "")
     text = f"Yes: {variant} is {state}; `{cmd}` takes it to {rule['result']} (lifecycle table)."
+    if not known.runner_alive:
+        text += " But no runner is running: nothing happens until `runner run` starts one."
     if action == "resume --clear":
         text += " Only once the cause of the quarantine is fixed (read the events first)."
     sections = {"pause": ["proc-pause"], "retire": ["proc-retire"], "resume": ["proc-pause"],

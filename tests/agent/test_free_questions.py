@@ -294,7 +294,10 @@ def test_is_the_runner_alive(ctx: AgentContext) -> None:
     assert cmds(a)[0] == "runner status" and a.runbook == ["stale-data"]
     later = AgentContext.open(ctx.home, now=ctx.now + timedelta(minutes=10))
     b = ask(later, "is the runner alive?")
+    resume = ask(later, "can I resume MR_v13?")
     later.close()
+    assert resume.diagnosis.startswith("Yes: MR_v13 is paused") and "no runner is running" in resume.diagnosis
+    assert "no runner is running" not in ask(ctx, "can I resume MR_v13?").diagnosis
     assert b.diagnosis.startswith("No: the last heartbeat") and "beyond 15s" in b.diagnosis
     assert cmds(b)[:2] == ["runner status", "runner run"] and b.commands[1].acts
 
