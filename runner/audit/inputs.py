@@ -109,9 +109,10 @@ def snapshot(ledger: Ledger) -> Iterator[Connection]:
             conn.rollback()
 
 
-def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
+def read_ledger(ledger: Ledger, settings: Settings = Settings(), now: datetime | None = None) -> LedgerData:
     """The ledger as the checks see it: orders, fills, positions, states and cursors from one
-    consistent snapshot (see :func:`snapshot`)."""
+    consistent snapshot (see :func:`snapshot`). ``now``: the time ages are judged at (the
+    agent judges one answer at one time)."""
     from sqlalchemy import func, select
 
     from runner.ledger.store import T_CURSORS, T_EVENTS, T_FILLS, T_ORDERS, T_POS, T_SKIPS, T_STATE
@@ -136,7 +137,7 @@ def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
         for r in conn.execute(q).mappings():
             flags.setdefault(r["variant"], {})[r["reason"]] = (r["count"], r["last_ts"])
     return LedgerData(
-        now=utcnow(), positions=positions, fills=fills, orders=orders, status=status, states=states,
+        now=now or utcnow(), positions=positions, fills=fills, orders=orders, status=status, states=states,
         deployments={d.variant: d for d in ledger.deployments() if "@" not in d.variant},
         instruments=recorded_instruments(ledger), heartbeats=ledger.heartbeats(), cursors=cursors,
         settings=settings, flags=flags,
