@@ -18,7 +18,7 @@ run: $(STAMP)
 	$(BIN)/runner run $(ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check runner venues agent tests bench
+	$(BIN)/ruff check runner venues agent tests bench scripts
 	$(BIN)/lint-imports
 
 test: lint

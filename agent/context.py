@@ -11,38 +11,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import event
-
 from agent.runbook import Runbook
 from runner.embedded import embedded_dir
-from runner.ledger.store import Ledger, default_url, sqlite_path
+from runner.ledger.store import Ledger, default_url
+from runner.readmodels.readonly import open_readonly
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig, load_runner_config, load_venues
-
-
-def _sqlite_query_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    cur = dbapi_conn.cursor()
-    cur.execute("PRAGMA query_only=ON")
-    cur.close()
-
-
-def _pg_read_only(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
-    cur = dbapi_conn.cursor()
-    cur.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
-    cur.close()
-    dbapi_conn.commit()
-
-
-def open_readonly(url: str) -> Ledger:
-    """A ledger whose every connection refuses writes (an empty one if the file is missing)."""
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        led = Ledger("sqlite://")  # schema in memory: nothing is written to the deployment
-    else:
-        led = Ledger(url, create=False)
-        led.engine.dispose()  # connections opened so far predate the read-only hook
-    hook = _sqlite_query_only if led.url.startswith("sqlite") else _pg_read_only
-    event.listen(led.engine, "connect", hook)
-    return led
 
 
 @dataclass

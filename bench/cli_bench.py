@@ -1,5 +1,6 @@
 """Read-command latency (not a test): wall time of each read command on a ledger of 100k fills,
-p50 and p90 over N calls, next to ``python -c pass`` and ``runner --version`` on the same machine.
+p50 and p90 over N calls, next to ``python -c pass`` and ``runner --version`` on the same machine;
+then the dashboard's overview (``runner serve``): time to first byte and to rendered in Chromium.
 
     .venv/bin/python bench/cli_bench.py [--fills 100000] [--calls 20] [--home DIR]
 
@@ -83,10 +84,14 @@ def main() -> None:
     rows = [("python -c pass", wall([sys.executable, "-c", "pass"], a.calls)),
             ("runner --version", wall([sys.executable, "-m", "runner", "--version"], a.calls))]
     for cmd in COMMANDS:
-        if a.only and cmd[0] != a.only:
+        if a.only and cmd[0] != a.only or a.only == "dashboard":
             continue
         rows.append((f"runner {' '.join(cmd)}",
                      wall([sys.executable, "-m", "runner", "--home", str(home), *cmd], a.calls)))
+    if not a.only or a.only == "dashboard":
+        from bench.dashboard_timing import dashboard_rows
+
+        rows += dashboard_rows(home, a.calls)
     print(f"| command | p50 s | p90 s |  ({a.calls} calls, {a.fills} fills, {os.cpu_count()} cores)")
     print("| --- | --- | --- |")
     for name, xs in rows:

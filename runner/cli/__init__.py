@@ -12,6 +12,7 @@ from runner.cli import (  # noqa: F401 - registers commands
     parity_cmd,
     read,
     run_cmd,
+    serve_cmd,
     surface_cmd,
     validate_cmd,
     venues_cmd,

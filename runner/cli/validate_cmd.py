@@ -46,6 +46,7 @@ def backtest(
     capital: float = typer.Option(100_000.0, "--capital", help="starting equity for returns"),
     as_json: bool = typer.Option(False, "--json"),
     trades: int = typer.Option(20, "--trades", help="trades to print (human output)"),
+    report: Path | None = typer.Option(None, "--report", help="also write a self-contained HTML report here"),
 ) -> None:
     """Replay recorded data through the same engine, strategy and risk code as paper and live."""
     from runner.engine.backtest import bind_streams, run_backtest
@@ -53,9 +54,17 @@ def backtest(
 
     c = ctx()
     venues = c.venues()
+    if report is not None:
+        from runner.viz.report import check_report_path
+
+        check_report_path(report)
     loaded = load_variant(path, venues)
     streams = bind_streams(loaded, data)
-    result = run_backtest(loaded, streams, c.ledger(), venues, capital)
+    result = run_backtest(loaded, streams, led := c.ledger(), venues, capital)
+    if report is not None:
+        from runner.viz.report import backtest_report
+
+        backtest_report(report, loaded, streams, led, venues, result)
     if as_json:
         emit_json(result.as_json())
         return
