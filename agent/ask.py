@@ -18,6 +18,7 @@ from typing import Any
 from agent import facts, periods, tools
 from agent.answer import Answer, check_command, gate
 from agent.context import AgentContext
+from agent.matching import match_variants, not_here, topic_sections
 from agent.rules import C, Issue
 from agent.safety import apply, loop_alternatives
 from runner.cli.views import status_view
@@ -47,49 +48,30 @@ def classify(question: str) -> str:
     return next((cls for cls, pat in CLASSES if re.search(pat, q)), "incident")
 
 
-def match_variants(ctx: AgentContext, question: str) -> list[str]:
-    """Variants the question names: the id, or the name without its version (the newest live one)."""
-    ids = ctx.variant_ids()
-    q = question.lower()
-    exact = [v for v in ids if re.search(rf"(?<![\w-]){re.escape(v.lower())}(?![\w-])", q)
-             or re.search(rf"(?<![\w-]){_spoken(v)}(?!\d)", q)]
-    if exact:
-        return exact
-    by_name: dict[str, list[str]] = {}
-    for v in ids:
-        name = v.rpartition("_v")[0].lower()
-        by_name.setdefault(name, []).append(v)
-        head = name.split("-")[0]
-        if head != name and len(head) >= 4:
-            by_name.setdefault(head, []).append(v)
-    states = {r["id"]: r["state"] for r in status_view(ctx.ledger)["variants"]}
-    out: list[str] = []
-    for name, vs in by_name.items():
-        if re.search(rf"(?<![\w-]){re.escape(name)}(?![\w])", q):
-            live = [v for v in vs if states.get(v) != "retired"] or vs
-            pick = max(live, key=lambda v: int(v.rpartition("_v")[2] or 0))
-            if pick not in out:
-                out.append(pick)
-    return out
-
-
-def _spoken(vid: str) -> str:
-    """``MR_v13`` as an operator may type it: "mr v13", "mr version 13", "mr-v13"."""
-    name, _, version = vid.lower().rpartition("_v")
-    return rf"{re.escape(name)}[\s_-]*v(?:ersion)?\s*{re.escape(version)}"
-
-
 def answer(ctx: AgentContext, question: str, run_checks: bool = True) -> Answer:
     from agent.triage import _healthy, assemble, collect
 
     named = match_variants(ctx, question)
     variant = named[0] if len(named) == 1 else None
     cls = classify(question)
+    missing = not_here(ctx, question) if cls not in ("procedure", "guards", "runner", "drift") else None
+    if missing and ctx.variant_ids():
+        issues, notes, found = collect(ctx, None, run_checks)
+        deployed = ", ".join(ctx.variant_ids()) or "none"
+        a = Answer(f"{missing} (deployed: {deployed}): nothing to answer about it.",
+                   [{"kind": "not_deployed", "detail": missing, "deployed": ctx.variant_ids()}], ["status-matrix"],
+                   [C("runner status", "every deployed variant, its kind and state")])
+        return finish(ctx, a, issues, notes, found)
     issues, notes, found = collect(ctx, variant if cls == "incident" else None, run_checks)
     if cls == "incident":
         a = assemble(ctx, issues, notes, _healthy(ctx, variant), found)
         if not issues:
-            a.runbook += [str(h["id"]) for h in ctx.runbook.search(question, limit=2) if h["id"] not in a.runbook]
+            a.runbook += [s for s in topic_sections(ctx, question) if s not in a.runbook]
+            if variant:  # "why is X not trading?" with nothing wrong: what it did and why it skipped
+                act = _activity(ctx, "in the last hour", variant, issues, found)
+                a.diagnosis += " " + act.diagnosis.rstrip(".") + "."
+                a.evidence += act.evidence
+                a.commands += act.commands[:1]
         return a
     handler: Callable[..., Answer] = HANDLERS[cls]
     a = handler(ctx, question, variant, issues, found)
@@ -103,7 +85,7 @@ def finish(ctx: AgentContext, a: Answer, issues: list[Issue], notes: list[str],
                    key=lambda i: -i.rank)
     if open_:
         titles = "; ".join(i.title for i in open_[:4]) + (f" (+{len(open_) - 4} more)" if len(open_) > 4 else "")
-        a.diagnosis += f" Also open: {titles}. `runner triage` for the procedure."
+        a.diagnosis = a.diagnosis.rstrip(". ") + f". Also open: {titles}. `runner triage` for the procedure."
         a.evidence += [{"kind": "open", "severity": i.severity, "variant": i.variant, "title": i.title}
                        for i in open_[:10]]
         a.commands.append(C("runner triage", "what is open, the runbook sections and the commands in order"))
@@ -309,6 +291,8 @@ def _action(ctx: AgentContext, question: str, variant: str | None, _i: list[Issu
                       ["status-matrix"], [C(f"runner events {variant}", "how it got here")])
     cmd = f"runner {action.split()[0]} {variant}" + (" --clear" if action == "resume --clear" else "")
     text = f"Yes: {variant} is {state}; `{cmd}` takes it to {rule['result']} (lifecycle table)."
+    if not known.runner_alive:
+        text += " But no runner is running: nothing happens until `runner run` starts one."
     if action == "resume --clear":
         text += " Only once the cause of the quarantine is fixed (read the events first)."
     sections = {"pause": ["proc-pause"], "retire": ["proc-retire"], "resume": ["proc-pause"],

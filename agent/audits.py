@@ -46,13 +46,14 @@ def open_findings(ctx: AgentContext) -> list[dict[str, Any]]:
 
 
 def run_checks_now(ctx: AgentContext, names: list[str] | None = None) -> list[dict[str, Any]]:
-    """Evaluate audit checks now on the read-only ledger; nothing is stored, nothing acts."""
+    """Evaluate audit checks on the read-only ledger at the answer's time (``ctx.now``, the time
+    the agent's own rules use); nothing is stored, nothing acts."""
     try:
         from runner.audit.run import evaluate_checks
     except ImportError as exc:
         raise AuditUnavailable(f"audit checks are unavailable (runner.audit.run.evaluate_checks): {exc}") from None
     try:
-        findings, _done = evaluate_checks(ctx.ledger, ctx.venues, ctx.home, names=names)
+        findings, _done = evaluate_checks(ctx.ledger, ctx.venues, ctx.home, names=names, now=ctx.now)
     except Exception as exc:
         raise AuditUnavailable(f"running the checks failed: {type(exc).__name__}: {exc}") from None
     return [finding_dict(f) for f in findings]

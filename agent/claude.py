@@ -9,8 +9,8 @@ Trust boundaries, in one place:
   text the tools returned (an echoed injection) and any act the current state makes unsafe.
   Whatever is dropped is said in ``notes``.
 - bounded: turns, tokens per response and per question, tool result size, request timeout
-  and retries come from runner.yaml ``agent:``; past a bound or on any API error the offline
-  answer is returned, saying so.
+  and retries come from runner.yaml ``agent:``; past a bound, on any API error or on a
+  malformed final answer the offline answer is returned, saying so.
 The ``anthropic`` module is imported by the caller, only when a key is set.
 """
 
@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from agent import audits, facts, safety, tools
+from agent import facts, safety, tools
 from agent.answer import Answer, Command, cli_surface, gate
 from agent.context import AgentContext
 from runner.privacy import redact
@@ -62,7 +62,7 @@ options: COMMANDS. Use real variant ids (never placeholders). Variant ids (data)
 
 
 class AgentError(Exception):
-    """The Claude path could not produce a valid answer: the CLI says so and exits 1."""
+    """The model's final answer is malformed: the offline answer is given instead, saying why."""
 
 
 def system_prompt(ctx: AgentContext) -> str:
@@ -94,10 +94,12 @@ class ClaudeAgent:
         self.untrusted: list[str] = []  # every string the ledger/venue tools returned this session
         self.tokens = 0  # input + output tokens spent on this question
         self.transcript: list[dict[str, Any]] = []
+        self.scope: str | None = None  # the variant a triage is about (None: the whole deployment)
 
     def triage(self, variant: str | None = None) -> Answer:
         from agent.triage import triage
 
+        self.scope = variant
         scope = f"variant {json.dumps(variant)}" if variant else "the whole deployment"
         return self.run(f"Triage {scope}: what is wrong, the evidence, the runbook sections, and the exact "
                         "commands to run in order.", lambda: triage(self.ctx, variant))
@@ -128,7 +130,10 @@ class ClaudeAgent:
             uses = [b for b in resp.content if b.type == "tool_use"]
             if not uses:
                 text = "".join(b.text for b in resp.content if b.type == "text")
-                return self.finish(text)
+                try:
+                    return self.finish(text)
+                except AgentError as exc:  # a malformed answer degrades like an API error
+                    return fallback(offline, str(exc))
             if self.tokens >= self.spec.token_budget:
                 return fallback(offline, f"the token budget is spent ({self.tokens} of "
                                          f"{self.spec.token_budget}, runner.yaml agent.token_budget)")
@@ -166,11 +171,13 @@ class ClaudeAgent:
             else:
                 notes.append(f"dropped runbook id {sid!r}: no such section")
         kept, dropped = gate(doc["commands"], set(self.ctx.variant_ids()))
-        found: list[dict[str, Any]] = []
-        try:  # acts are judged on the drift as it is now, and what is open is named
-            found = audits.run_checks_now(self.ctx, list(facts.DRIFT_CHECKS))
-        except audits.AuditUnavailable as exc:
-            notes.append(f"drift checks not run: {exc}")
+        from agent.triage import collect
+
+        # The deterministic rules over the checks evaluated now: acts are judged on the drift as
+        # it is, what is open is named, and "a problem" (the CLI's exit 1) means what it means
+        # offline, whatever sections the model cited.
+        issues, check_notes, found = collect(self.ctx, self.scope)
+        notes += check_notes
         known = facts.gather(self.ctx, found, untrusted=self.untrusted)
         kept, unsafe = safety.apply(kept, known)
         diagnosis, opened = doc["diagnosis"], open_items(known)
@@ -178,7 +185,7 @@ class ClaudeAgent:
         if missing:  # never health while something is open, whatever the model wrote
             diagnosis += " Also open: " + "; ".join(missing) + "."
         return Answer(diagnosis, doc["evidence"], runbook, kept, notes + dropped + unsafe, "claude",
-                      problem=bool(opened) or any(s != "status-matrix" for s in runbook))
+                      problem=any(i.rank >= 1 for i in issues))
 
 
 def open_items(known: facts.Facts) -> list[str]:

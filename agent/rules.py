@@ -241,7 +241,8 @@ def finding_issue(f: dict[str, Any], known_sections: set[str]) -> Issue:
     commands = [C("runner " + c.format(v=v), f"see runbook section {section}") for c in cmds if v or "{v}" not in c]
     commands.append(C(f"runner audit --check {check}", "re-run this check after acting"))
     title = f.get("summary") or f"audit {check} reported a {f['severity']} finding"
-    return Issue(f["severity"], v, title, [section], [{"kind": "finding", **f}], commands)
+    sections = [section] + (["proc-reconcile"] if "reconcile" in cmds and section != "proc-reconcile" else [])
+    return Issue(f["severity"], v, title, sections, [{"kind": "finding", **f}], commands)
 
 
 def severity_counts(issues: list[Issue]) -> Counter[str]:

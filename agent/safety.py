@@ -40,7 +40,15 @@ ACTS: dict[str, str] = {
     "reconcile": "writes the ledger: adopts venue fills it missed (never sends an order)",
     "promote": "changes state: the new version takes over the old one's positions (transfer fills, no order); the old one is retired",
     "replay": "writes a fresh replay deployment under state/replays/ (sends nothing to a venue)",
+    "alerts test": "sends a test message to every alert URL in runner.yaml",
+    "backtest": "writes a backtest run to the ledger (sends nothing to a venue)",
 }
+# Commands known to only read (`audit` records its findings, changing no variant). Any other
+# command, one added to the CLI later included, counts as acting until it is listed here:
+# a new command is never suggested as harmless by default.
+READS = frozenset({"status", "events", "fills", "positions", "dust", "close-dust", "audit", "triage", "ask",
+                   "guards", "validate", "schema", "venues check", "digest", "parity"})
+UNKNOWN_ACT = "not known to only read: treat it as changing something"
 LOOP_MIN = 2  # quarantines with a `resume --clear` in between that make an auto-resume loop
 
 
@@ -136,7 +144,9 @@ def _acts(key: tuple[str, ...]) -> str | None:
         return "sends the digest through the alert URLs"
     if path == "retire" and "--abandon" in key:
         return "changes state: {v} ends now; what it still holds stays a standing finding"
-    return ACTS.get(path)
+    if path in ACTS:
+        return ACTS[path]
+    return None if path in READS else UNKNOWN_ACT
 
 
 def acts(command: str) -> str | None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
+from runner.audit import thresholds
 from runner.errors import BudgetError, RunnerError
 from runner.ledger import models as m
 from runner.ledger.instruments import recorded_instruments
@@ -32,13 +33,13 @@ ZERO = Decimal(0)
 class Settings:
     """Bands and grace periods of the checks (defaults suit the sim and most venues)."""
 
-    stale_data_s: float = 30.0
-    heartbeat_stale_s: float = 15.0
+    stale_data_s: float = thresholds.STALE_DATA_S
+    heartbeat_stale_s: float = thresholds.HEARTBEAT_STALE_S
     stream_down_s: float = 60.0  # a venue stream down (REST polling meanwhile) longer than this is a finding
     stream_window_s: float = 600.0  # gaps and resyncs of this recent past are reported (information)
-    order_grace_s: float = 30.0  # an order younger than this may still be in flight
-    fee_tolerance: Decimal = Decimal("0.10")  # fraction above the venue's schedule
-    slippage_tolerance_bps: Decimal = Decimal("5")  # beyond the variant's own slippage cap
+    order_grace_s: float = thresholds.ORDER_GRACE_S  # an order younger than this may still be in flight
+    fee_tolerance: Decimal = thresholds.FEE_TOLERANCE  # fraction above the venue's schedule
+    slippage_tolerance_bps: Decimal = thresholds.SLIPPAGE_TOLERANCE_BPS  # beyond the variant's own slippage cap
 
 
 @dataclass(frozen=True)
@@ -114,9 +115,10 @@ def snapshot(ledger: Ledger) -> Iterator[Connection]:
             conn.rollback()
 
 
-def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
+def read_ledger(ledger: Ledger, settings: Settings = Settings(), now: datetime | None = None) -> LedgerData:
     """The ledger as the checks see it: orders, fills, positions, states and cursors from one
-    consistent snapshot (see :func:`snapshot`)."""
+    consistent snapshot (see :func:`snapshot`). ``now``: the time ages are judged at (the
+    agent judges one answer at one time)."""
     from sqlalchemy import func, select
 
     from runner.ledger.marks import T_MARKS
@@ -145,11 +147,11 @@ def read_ledger(ledger: Ledger, settings: Settings = Settings()) -> LedgerData:
         for r in conn.execute(q).mappings():
             flags.setdefault(r["variant"], {})[r["reason"]] = (r["count"], r["last_ts"])
         streams = {r["account"]: m.StreamStatusRow(**r) for r in conn.execute(select(T_STREAM_STATUS)).mappings()}
-        since = utcnow() - timedelta(seconds=settings.stream_window_s)
+        since = (now or utcnow()) - timedelta(seconds=settings.stream_window_s)
         q = select(T_STREAM_EVENTS).where(T_STREAM_EVENTS.c.ts >= since).order_by(T_STREAM_EVENTS.c.id)
         events = [m.StreamEventRow(**r) for r in conn.execute(q).mappings()]
     return LedgerData(
-        now=utcnow(), positions=positions, fills=fills, orders=orders, status=status, states=states,
+        now=now or utcnow(), positions=positions, fills=fills, orders=orders, status=status, states=states,
         deployments={d.variant: d for d in ledger.deployments() if "@" not in d.variant},
         instruments=recorded_instruments(ledger), heartbeats=ledger.heartbeats(), cursors=cursors, marks=marks,
         settings=settings, flags=flags, streams=streams, stream_events=events,

@@ -60,6 +60,11 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
     A leg is an instrument of the group; its size is the net filled quantity. Legs differ by
     at most the coarsest lot among them. While an order of the group is still working the
     group is in flight (warning); with nothing working it is a breach (critical).
+
+    A binary market's settlement is the venue closing the variant's whole position on a leg,
+    across every group that built it (one fill, no group): it closes each of those groups'
+    legs on that instrument. Without this an orphan the market settled before the sweep could
+    sell it stayed "held" in its group forever, a false critical on a flat variant.
     """
     legs: dict[str, dict[str, Decimal]] = defaultdict(dict)
     owner: dict[str, str] = {}
@@ -69,14 +74,19 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
             legs[o.group_id].setdefault(o.instrument, ZERO)
             owner.setdefault(o.group_id, o.variant)
             accounts.setdefault(o.group_id, o.account)
-    for f in led.fills:
+    holding: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # (variant, account, leg) -> groups
+    for f in led.fills:  # oldest first: a settlement closes only the legs filled before it
         order = led.orders.get(f.client_order_id or "")
         gid = f.group_id or (order.group_id if order else None)  # the order's group is authoritative
-        if gid and f.flag != "close_dust":
+        if gid is None and f.liquidity == "settlement":
+            for g in holding.pop((f.variant, f.account, f.instrument), ()):
+                legs[g][f.instrument] = ZERO
+        elif gid and f.flag != "close_dust":
             net = legs[gid].get(f.instrument, ZERO)
             legs[gid][f.instrument] = net + (f.qty if f.side == "buy" else -f.qty)
             owner.setdefault(gid, f.variant)
             accounts.setdefault(gid, f.account)
+            holding[(f.variant, f.account, f.instrument)].add(gid)
     working = {o.group_id for o in led.open_orders() if o.group_id}
     out = []
     for gid, sizes in sorted(legs.items()):

@@ -13,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from runner.audit import store
@@ -126,7 +127,7 @@ def run_checks(
 def evaluate_checks(
     ledger: Ledger, venues_config: VenuesConfig, home: Path, names: Sequence[str] | None = None, *,
     adapters: dict[str, VenueAdapter] | None = None, settings: Settings | None = None,
-    previous: Mapping[str, Finding] | None = None, settle_s: float = SETTLE_S,
+    previous: Mapping[str, Finding] | None = None, settle_s: float = SETTLE_S, now: datetime | None = None,
 ) -> tuple[list[Finding], list[str]]:
     """The findings of ``names`` (most severe first) and the checks that ran, computed from the
     ledger and the venues without writing anything: a read-only ledger is enough.
@@ -134,15 +135,15 @@ def evaluate_checks(
     A venue-vs-ledger breach is ``critical`` only when two readings agree. ``previous`` (by
     key) is the earlier reading, e.g. the open findings of the last scheduled cycle; without
     it this call takes both readings itself, the second once the ledger has the venue fills
-    the first one saw (at most ``settle_s`` later).
+    the first one saw (at most ``settle_s`` later). ``now``: the time ages are judged at.
     """
     names = check_names(names)
     settings = settings or settings_for(home)
-    findings, done, venues = _reading(ledger, venues_config, home, names, adapters, settings)
+    findings, done, venues = _reading(ledger, venues_config, home, names, adapters, settings, now)
     if previous is None and any(needs_second_reading(f) for f in findings):
         _wait_for_fill_feed(ledger, venues, settle_s)
         first = {f.key: f for f in findings}
-        findings, done, _ = _reading(ledger, venues_config, home, names, adapters, settings)
+        findings, done, _ = _reading(ledger, venues_config, home, names, adapters, settings, now)
         findings = confirm(findings, first)
     else:
         findings = confirm(findings, previous or {})
@@ -150,11 +151,11 @@ def evaluate_checks(
 
 
 def _reading(ledger: Ledger, venues_config: VenuesConfig, home: Path, names: Sequence[str],
-             adapters: dict[str, VenueAdapter] | None, settings: Settings,
+             adapters: dict[str, VenueAdapter] | None, settings: Settings, now: datetime | None = None,
              ) -> tuple[list[Finding], list[str], dict[str, VenueData]]:
     venues: dict[str, VenueData] = {}
     try:
-        led = read_ledger(ledger, settings)
+        led = read_ledger(ledger, settings, now)
         if any(CHECKS[n].needs_venue for n in names):
             venues = gather_venues(led, venues_config, adapter_factory(venues_config, home), adapters)
             late_orders(ledger, led, venues)

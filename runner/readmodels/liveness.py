@@ -11,8 +11,11 @@ import socket
 from datetime import UTC, datetime
 from typing import Any
 
-# The runtime beats once a second; a loaded 2-core machine can stall it for a few seconds.
-STALE_S = 10.0
+from runner.audit.thresholds import HEARTBEAT_STALE_S
+
+# The runtime beats once a second; a loaded 2-core machine can stall it for a few seconds. The
+# limit is the audits' and the agent's (one source), so `status` and `ask` never disagree.
+STALE_S = HEARTBEAT_STALE_S
 
 
 def _pid_alive(pid: int) -> bool:

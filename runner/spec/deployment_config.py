@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
+from runner.audit.thresholds import STALE_DATA_S
 from runner.errors import SpecError, SpecIssue
 from runner.spec.tune_config import PromotionGateSpec, TuneSpec
 from runner.spec.yamlload import issues_from_validation, load_yaml, parse_yaml
@@ -117,7 +118,7 @@ class RunnerConfig(BaseModel):
     equity_interval_s: float = Field(5.0, gt=0, le=DAY_S)
     lease_ttl_s: float = Field(10.0, gt=1, le=3600,
                                description="a variant's lease lapses this long after its runner's last renewal")
-    stale_data_s: float = Field(30.0, gt=0, le=DAY_S)
+    stale_data_s: float = Field(STALE_DATA_S, gt=0, le=DAY_S)  # runner.audit.thresholds: one source
     record: bool = Field(True, description="record each paper/live session under state/recordings/")
     recordings_keep_days: float = Field(7.0, ge=0, le=3650,
                                         description="paper/live recordings older than this are removed at start")

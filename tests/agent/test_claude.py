@@ -16,7 +16,7 @@ import anthropic
 import httpx2
 import pytest
 
-from agent.claude import UNTRUSTED, AgentError, ClaudeAgent
+from agent.claude import UNTRUSTED, AgentError, ClaudeAgent, parse_final
 from agent.context import AgentContext
 from agent.triage import triage
 from runner.cli import main
@@ -109,19 +109,26 @@ def test_a_tool_use_conversation_ends_in_a_parsed_and_gated_answer(tmp_path: Pat
     assert not any("sk-test-key-123456" in json.dumps(r) for r in fake.requests)
 
 
-def test_a_malformed_final_answer_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_malformed_final_answer_is_a_clear_error_and_the_offline_answer_is_given(tmp_path: Path) -> None:
     quarantined_desk(tmp_path).close()
     with pytest.raises(AgentError, match="not a JSON object"):
-        run_agent(tmp_path, FakeClaude([final("MR_v13 looks fine to me.")]), lambda a: a.triage())
+        parse_final("MR_v13 looks fine to me.")
     with pytest.raises(AgentError, match="diagnosis"):
-        run_agent(tmp_path, FakeClaude([final({"commands": []})]), lambda a: a.ask("why?"))
+        parse_final(json.dumps({"commands": []}))
+    # Changed deliberately: a malformed answer used to end the CLI with exit 1 and no answer; it
+    # now degrades like an API error, so exit 1 keeps one meaning (a problem is open).
+    a = run_agent(tmp_path, FakeClaude([final("MR_v13 looks fine to me.")]), lambda a: a.triage())
+    assert a.source == "offline (fallback)" and "not a JSON object" in a.notes[0]
+    assert "MR_v13 is quarantined" in a.diagnosis and a.problem
+    b = run_agent(tmp_path, FakeClaude([final({"commands": []})]), lambda a: a.ask("why?"))
+    assert b.source == "offline (fallback)" and "no \"diagnosis\" string" in b.notes[0]
     # The turn bound is a bound, not a failure: the offline answer comes back, saying why.
     a = run_agent(tmp_path, FakeClaude([tool_use(("list_variants", {}))] * 4), lambda a: a.triage())
     assert a.source == "offline (fallback)" and "max_turns=4" in a.notes[0]
 
 
-def test_the_cli_reports_a_malformed_answer_with_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                        capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_cli_falls_back_on_a_malformed_answer_and_exits_by_what_is_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     quarantined_desk(tmp_path).close()
     fake = FakeClaude([final("{\"diagnosis\": oops}")])
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-key-123456")
@@ -129,8 +136,10 @@ def test_the_cli_reports_a_malformed_answer_with_exit_1(tmp_path: Path, monkeypa
     monkeypatch.setattr(anthropic, "Anthropic", lambda **kw: client)
     with pytest.raises(SystemExit) as exit_:
         main(["triage", "--home", str(tmp_path)])
-    assert exit_.value.code == 1
-    assert "error: the model's final answer is not valid JSON" in capsys.readouterr().err
+    assert exit_.value.code == 1  # MR_v13 is quarantined
+    out = capsys.readouterr().out
+    assert "note: Claude was not used: the model's final answer is not valid JSON" in out
+    assert "offline (fallback) agent" in out and "runner resume MR_v13 --clear" in out
 
 
 def test_an_injected_instruction_in_venue_text_changes_nothing_and_is_not_echoed(tmp_path: Path) -> None:

@@ -129,3 +129,19 @@ def test_claude_saying_all_is_well_gets_what_is_open_named(tmp_path: Path) -> No
         ctx.close()
     assert a.diagnosis == "Everything is healthy. Also open: quarantined MR_v13."
     assert a.problem
+
+
+def test_a_claude_answer_is_a_problem_only_when_something_is_open(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.kit.desk import Desk
+
+    Desk(tmp_path).start().close()
+    fake = FakeClaude([final({"diagnosis": "Start of day: status, guards, audit, dust.", "evidence": [],
+                              "runbook": ["proc-start-of-day"], "commands": [{"command": "runner status",
+                                                                               "why": "first"}]})])
+    client = fake.client()
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-test-key-123456")
+    monkeypatch.setattr(anthropic, "Anthropic", lambda **kw: client)
+    code, out, _ = run(["ask", "what is the start-of-day routine?", "--json", "--home", str(tmp_path)], capsys)
+    doc = json.loads(out)
+    assert (code, doc["source"], doc["problem"], doc["runbook"]) == (0, "claude", False, ["proc-start-of-day"])

@@ -54,3 +54,22 @@ def test_ask_prints_a_human_answer(desk: Desk, capsys: pytest.CaptureFixture[str
     code, out, _ = run(["ask", "is anything exposed that should be flat?", "--home", str(desk.home)], capsys)
     assert code == 0
     assert out.startswith("No.") and "nothing was changed" in out
+
+
+def test_ask_exits_0_when_healthy_and_1_when_the_answer_names_a_problem(desk: Desk,
+                                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    desk.start()
+    home = ["--home", str(desk.home)]
+    code, out, _ = run(["ask", "PnL today?", "--json", *home], capsys)
+    assert code == 0 and json.loads(out)["problem"] is False
+    code, out, _ = run(["ask", "what is the start-of-day routine?", *home], capsys)
+    assert code == 0 and "proc-start-of-day" in out  # a procedure cited is not a problem
+    desk.sim.faults.append("reject")
+    desk.place("MR_v13", "buy", 0.01)
+    desk.step()
+    code, out, _ = run(["ask", "PnL today?", "--json", *home], capsys)
+    doc = json.loads(out)
+    assert code == 1 and doc["problem"] is True
+    assert doc["diagnosis"].startswith("PnL today") and "Also open: MR_v13 is quarantined" in doc["diagnosis"]
+    code, out, _ = run(["ask", "can I resume MR_v13?", *home], capsys)
+    assert code == 1 and out.startswith("Yes: MR_v13 is quarantined")  # answered, and the quarantine is open

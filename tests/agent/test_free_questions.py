@@ -99,6 +99,19 @@ def test_open_positions_are_listed_with_their_mark(ctx: AgentContext) -> None:
     assert cmds(a)[0] == "runner positions"
 
 
+def test_open_positions_are_marked_at_the_recorded_mid_not_the_fill(ctx: AgentContext) -> None:
+    from decimal import Decimal
+
+    from runner.ledger.marks import latest_marks
+
+    a = ask(ctx, "what are we holding?")
+    [pos] = [e for e in a.evidence if e.get("kind") == "position"]
+    _quote, mid, _ts = latest_marks(ctx.ledger)[("sim", pos["instrument"])]
+    assert Decimal(str(pos["mark"])) == mid != Decimal(str(pos["avg_price"]))  # the mid, not the fill price
+    assert pos["unrealized_pnl"] == pytest.approx(float((mid - Decimal(str(pos["avg_price"]))) * Decimal("0.01")))
+    assert f"(mark {pos['mark']}" in a.diagnosis
+
+
 def test_what_changed_since_yesterday(ctx: AgentContext) -> None:
     a = ask(ctx, "what changed since yesterday?")
     assert "since yesterday (UTC)" in a.diagnosis and "4 deploy(s)" in a.diagnosis
@@ -281,6 +294,35 @@ def test_is_the_runner_alive(ctx: AgentContext) -> None:
     assert cmds(a)[0] == "runner status" and a.runbook == ["stale-data"]
     later = AgentContext.open(ctx.home, now=ctx.now + timedelta(minutes=10))
     b = ask(later, "is the runner alive?")
+    resume = ask(later, "can I resume MR_v13?")
     later.close()
+    assert resume.diagnosis.startswith("Yes: MR_v13 is paused") and "no runner is running" in resume.diagnosis
+    assert "no runner is running" not in ask(ctx, "can I resume MR_v13?").diagnosis
     assert b.diagnosis.startswith("No: the last heartbeat") and "beyond 15s" in b.diagnosis
     assert cmds(b)[:2] == ["runner status", "runner run"] and b.commands[1].acts
+
+
+def test_a_variant_or_kind_that_is_not_deployed_is_said_not_answered_about_another(ctx: AgentContext) -> None:
+    a = ask(ctx, "is the funding-arb pair balanced?")
+    assert a.diagnosis.startswith("No funding_arb variant is deployed here (deployed: MR_v13, MR_v14, MR_v15, MR_v16)")
+    assert "MR_v16 is NOT balanced" not in a.diagnosis and cmds(a)[0] == "runner status"
+    b = ask(ctx, "can I resume MR_v99?")
+    assert b.diagnosis.startswith("MR_v99 is not deployed here") and not any("resume" in c for c in cmds(b))
+    c = ask(ctx, "what did MMTV do in the last hour?")
+    assert c.diagnosis.startswith("No market_making variant is deployed here")
+
+
+def test_a_pair_named_by_its_kind_is_that_variant(tmp_path: Path) -> None:
+    from tests.engine.test_kinds_groups import KALSHI_YAML
+
+    desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML, "MR_v13": variant_yaml("MR_v13")})
+    desk.start(steps=2)
+    desk.close()
+    c = AgentContext.open(tmp_path)
+    try:
+        a = ask(c, "is the YES/NO pair balanced?")
+        b = ask(c, "what did the binary arb do in the last hour?")
+    finally:
+        c.close()
+    assert a.diagnosis.startswith(("Kalshi-sum_v7 is balanced", "Kalshi-sum_v7 has no multi-leg")), a.diagnosis
+    assert b.diagnosis.startswith("Kalshi-sum_v7 in the last hour:") and "MR_v13" not in b.diagnosis

@@ -225,3 +225,33 @@ def test_the_thresholds_section_is_the_one_source_the_audits_and_the_agent_use()
                            "slippage_tolerance_bps"}
     agent_src = (REPO / "agent" / "triage.py").read_text()
     assert "settings_for(ctx.home)" in agent_src and "heartbeat_stale_s" in agent_src
+
+
+def test_status_the_freshness_audit_and_the_agent_agree_on_when_the_runner_is_down(tmp_path: Path) -> None:
+    """One heartbeat limit, one clock: 1 s under the limit all three say alive, 1 s over it all
+    three say down (the agent's audit judges at the answer's time, not the wall clock)."""
+    from datetime import UTC, timedelta
+
+    from agent.audits import run_checks_now
+    from agent.triage import ask
+    from runner.audit.thresholds import HEARTBEAT_STALE_S
+    from runner.cli.liveness import runner_liveness
+
+    desk = Desk(tmp_path).start()
+    try:
+        beat = max(desk.ledger.heartbeats(), key=lambda h: h.ts)
+        ts = beat.ts if beat.ts.tzinfo else beat.ts.replace(tzinfo=UTC)
+        for dt, alive in ((HEARTBEAT_STALE_S - 1, True), (HEARTBEAT_STALE_S + 1, False)):
+            now = ts + timedelta(seconds=dt)
+            # judged as from another host: the heartbeat alone decides (this test process is no `runner`)
+            status = runner_liveness(desk.ledger.heartbeats(), now=now, host="another-host")["state"]
+            ctx = AgentContext.open(desk.home, now=now)
+            try:
+                audit = [f for f in run_checks_now(ctx, ["freshness"]) if f["evidence"]["subject"] == "heartbeat"]
+                agent = ask(ctx, "is the runner alive?").diagnosis
+            finally:
+                ctx.close()
+            assert (status == "running", not audit, agent.startswith("Yes")) == (alive, alive, alive), (dt, status,
+                                                                                                     audit, agent)
+    finally:
+        desk.close()

@@ -226,3 +226,17 @@ def test_an_act_written_without_runner_or_split_over_lines_is_still_an_echo(tmp_
     a = run_agent(tmp_path, fake, lambda ag: ag.triage())
     assert commands(a) == ["runner positions --variant MR_v13"]
     assert sum("untrusted" in n for n in a.notes) == 2
+
+
+def test_every_command_is_known_to_read_or_marked_and_an_unknown_one_counts_as_acting() -> None:
+    from agent.answer import cli_surface
+    from agent.safety import ACTS, READS, UNKNOWN_ACT, _acts, acts
+
+    surface = set(cli_surface())
+    planned = {"promote"}  # #18 adds it; marked before it lands
+    assert {k.split(" --")[0] for k in ACTS} | READS <= surface | planned  # no stale name hides a rename
+    assert acts("runner alerts test").startswith("sends a test message")  # pages people: an act
+    assert acts("runner digest --send") and not acts("runner digest --day yesterday")
+    assert acts("runner backtest strategies.d/MR_v13.yaml --data bars.csv").startswith("writes a backtest run")
+    assert acts("runner audit --check ledger_vs_venue") is None and acts("runner status") is None
+    assert _acts(("dashboard",)) == UNKNOWN_ACT  # a command added later is not harmless by default

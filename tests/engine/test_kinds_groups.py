@@ -204,6 +204,46 @@ def test_settlement_pays_exactly_one_leg_of_each_pair(tmp_path: Path) -> None:
         desk.close()
 
 
+
+def test_an_orphan_the_market_settled_before_its_sweep_leaves_its_group_balanced(tmp_path: Path) -> None:
+    """The settlement fill (no group) closes the orphan leg inside its group; a later orphan on the
+    re-listed market is still a breach: the settlement closes only what was filled before it."""
+    from runner.audit.inputs import read_ledger
+    from runner.audit.ledger_checks import groups_balanced
+
+    desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
+    try:
+        legs = _orphaned_pair(desk)
+        [found] = groups_balanced(read_ledger(desk.ledger), {})  # the orphan is held: a breach
+        assert found.evidence["group"] == legs[0].group_id
+        settled = desk.sim.store.db.execute("SELECT COUNT(*) FROM settlements WHERE market='KXSIM-A'").fetchone()[0]
+        while desk.sim.store.db.execute("SELECT COUNT(*) FROM settlements WHERE market='KXSIM-A'").fetchone()[0] == settled:
+            desk.sim.advance()  # to expiry, without a step that would sweep the orphan first
+            desk.now += 1.0
+        desk.step()
+        fills = desk.ledger.fills(variant="Kalshi-sum_v7")
+        assert [f.instrument for f in fills if f.liquidity == "settlement"] == ["KXSIM-A:yes"]
+        assert not [o for o in desk.ledger.orders(variant="Kalshi-sum_v7") if o.purpose == "orphan_sweep"]
+        assert all(p.qty == 0 for p in desk.ledger.positions(variant="Kalshi-sum_v7"))
+        assert groups_balanced(read_ledger(desk.ledger), {}) == []
+        # the next orphan, on the re-listed market, is judged on its own fills
+        legs = _next_orphan(desk, {o.group_id for o in legs})
+        [found] = groups_balanced(read_ledger(desk.ledger), {})
+        assert found.evidence["group"] == legs[0].group_id and found.severity.value == "critical"
+    finally:
+        desk.close()
+
+
+def _next_orphan(desk: Desk, old: set) -> list:  # type: ignore[type-arg]
+    desk.sim.faults.append("nofill:KXSIM-A:no")
+    for _ in range(300):
+        desk.step()
+        new = [o for o in group_orders(desk, "Kalshi-sum_v7") if o.group_id not in old]
+        if new:
+            return new
+    raise AssertionError("the sim offered no gap")
+
+
 EVENT_YAML = """\
 name: Kalshi-event
 version: 1
