@@ -37,6 +37,7 @@ ACTS: dict[str, str] = {
     "close-dust --confirm": "sends orders: executes the close-dust plan",
     "guard-release": "changes state: releases a guard; entries may start again",
     "run": "starts trading: deploys and runs every variant file",
+    "runs delete": "changes state: deletes a stored backtest run and everything under it",
     "reconcile": "writes the ledger: adopts venue fills it missed (never sends an order)",
     "promote": "changes state: the new version takes over the old one's positions (transfer fills, no order); the old one is retired",
     "replay": "writes a fresh replay deployment under state/replays/ (sends nothing to a venue)",
@@ -47,7 +48,8 @@ ACTS: dict[str, str] = {
 # command, one added to the CLI later included, counts as acting until it is listed here:
 # a new command is never suggested as harmless by default.
 READS = frozenset({"status", "events", "fills", "positions", "dust", "close-dust", "audit", "triage", "ask",
-                   "guards", "validate", "schema", "venues check", "digest", "parity"})
+                   "guards", "validate", "schema", "venues check", "digest", "parity", "compare", "watch",
+                   "findings", "runs show", "serve"})
 UNKNOWN_ACT = "not known to only read: treat it as changing something"
 LOOP_MIN = 2  # quarantines with a `resume --clear` in between that make an auto-resume loop
 
@@ -140,6 +142,10 @@ def _acts(key: tuple[str, ...]) -> str | None:
     path = key[0]
     if path == "close-dust":
         return ACTS["close-dust --confirm"] if "--confirm" in key else None
+    if path == "runs":
+        return None  # the bare group lists the runs; `runs delete` is in ACTS
+    if path == "sweep":
+        return "writes the winner as a candidate file (never deployed)" if "--write" in key else None
     if path == "digest" and "--send" in key:
         return "sends the digest through the alert URLs"
     if path == "retire" and "--abandon" in key:

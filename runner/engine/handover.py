@@ -259,9 +259,9 @@ def _write(ledger: Ledger, conn, old: str, new: str, s_old: State, s_new: State,
                                          T_POS.c.instrument == p.instrument).values(opened=p.opened))
     _hand(conn, resting, new, now)
     ledger._insert_transition(conn, old, s_old.value, next_state(old, s_old, Trigger.HANDOVER).value,
-                              Trigger.HANDOVER.value, REASON, f"handed over to {new}: {what}{note}", "operator", now)
+                              Trigger.HANDOVER.value, REASON, f"handed over to {new}: {what}{note}", "operator", now, fenced=False)
     ledger._insert_transition(conn, new, s_new.value, next_state(new, s_new, Trigger.TAKE_OVER).value,
-                              Trigger.TAKE_OVER.value, REASON, f"took over from {old}: {what}{note}", "operator", now)
+                              Trigger.TAKE_OVER.value, REASON, f"took over from {old}: {what}{note}", "operator", now, fenced=False)
     return out
 
 

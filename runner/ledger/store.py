@@ -277,15 +277,17 @@ class Ledger:
 
     def _insert_transition(
         self, conn: Connection, variant: str, from_state: str, to_state: str, trigger: str, reason: str,
-        detail: str, actor: str, now: datetime,
+        detail: str, actor: str, now: datetime, fenced: bool = True,
     ) -> int:
+        """``fenced=False``: an operator's act (a promotion) that itself raised the tokens; it holds
+        no lease, and this process's runtime holding a stale one must not refuse it."""
         tid = conn.execute(
             insert(T_TRANS).values(
                 variant=variant, from_state=from_state, to_state=to_state, trigger=trigger,
                 reason=reason, detail=detail, actor=actor, ts=now,
             )
         ).inserted_primary_key[0]
-        fence = self.fences.get(variant) if self.fences else None
+        fence = self.fences.get(variant) if self.fences and fenced else None
         if fence is not None:
             self._check_fence(conn, variant, fence, "transition not recorded")
         res = conn.execute(

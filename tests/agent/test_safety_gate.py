@@ -239,4 +239,8 @@ def test_every_command_is_known_to_read_or_marked_and_an_unknown_one_counts_as_a
     assert acts("runner digest --send") and not acts("runner digest --day yesterday")
     assert acts("runner backtest strategies.d/MR_v13.yaml --data bars.csv").startswith("writes a backtest run")
     assert acts("runner audit --check ledger_vs_venue") is None and acts("runner status") is None
+    assert acts("runner compare MR_v12 MR_v13") is None and acts("runner runs show r1") is None
+    assert acts("runner runs delete r1") and acts("runner promote MR_v12 MR_v13")
+    assert acts("runner sweep MR_v13 --data b.csv --grid window=30,60 --write") and not acts(
+        "runner sweep MR_v13 --data b.csv --grid window=30,60")
     assert _acts(("dashboard",)) == UNKNOWN_ACT  # a command added later is not harmless by default
