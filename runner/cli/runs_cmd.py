@@ -51,13 +51,17 @@ def runs(click_ctx: typer.Context, limit: int = typer.Option(0, "--limit", help=
     """List the backtest runs, newest first, with their headline metrics."""
     if click_ctx.invoked_subcommand is not None:
         return
+    from runner.marketdata.session_names import latest
     from runner.readmodels.runs import list_runs
 
     rows = sorted(_read(list_runs, limit), key=lambda r: r["started"] or "", reverse=True)
     rows = rows[:limit] if limit else rows
+    session = latest(ctx().home / "state" / "recordings")  # the paper/live recording: `runner parity SESSION`
     if as_json:
-        emit_json({"runs": rows})
+        emit_json({"runs": rows, "session": session})
         return
+    if session:
+        typer.echo(f"recording session {session} (state/recordings/{session}; `runner parity {session}`)")
     if not rows:
         typer.echo("no backtest runs (`runner backtest FILE --data DATA` makes one)")
         return

@@ -165,8 +165,15 @@ def test_backtest_runs_are_stored_apart_listed_shown_and_deleted(tmp_path: Path)
         out = cli(tmp_path, "backtest", str(sample), "--data", str(bars), "--json")
         assert out.returncode == 0, out.stderr
         reports.append(json.loads(out.stdout))
-    listed = cli_json(tmp_path, "runs")["runs"]
+    doc = cli_json(tmp_path, "runs")
+    listed = doc["runs"]
     assert sorted(r["run_id"] for r in listed) == sorted(r["run_id"] for r in reports)
+    assert doc["session"] is None  # no paper/live session recorded here yet
+    sess = tmp_path / "state" / "recordings" / "20261129T101500Z"
+    sess.mkdir(parents=True)
+    (sess / "session.json").write_text("{}")
+    assert cli_json(tmp_path, "runs")["session"] == sess.name  # runs names the current session
+    assert f"recording session {sess.name}" in cli(tmp_path, "runs").stdout
     first = reports[0]
     shown = cli_json(tmp_path, "runs", "show", first["run_id"])
     assert shown["metrics"] == first["metrics"] and shown["fills"] == first["fills"] and shown["variant"] == "MR_v13"
