@@ -151,6 +151,8 @@ DEFAULT_VENUES_YAML = """\
 sim:
   adapter: sim
   seed: 7
+  speed: 60          # venue seconds per wall second: 1-minute bars close every second
+  fill_latency: next_step   # an order that takes meets the NEXT market step's book, as in a backtest
 """
 
 
