@@ -21,19 +21,8 @@ sys.path.insert(0, str(REPO))
 from runner.engine.parity import parity  # noqa: E402
 from runner.spec.deployment_config import load_venues  # noqa: E402
 from tests.kit.home import SIM_MANUAL, make_home  # noqa: E402
+from tests.kit.parity_samples import IMBALANCE, SAMPLES  # noqa: E402
 from tests.kit.venue_time import run, runtime  # noqa: E402
-
-SAMPLES = ("MR_v13.yaml", "MMTV_v3.yaml", "funding-arb_v1.yaml", "Kalshi-sum_v1.yaml", "imbalance-scalper_v1.yaml")
-IMBALANCE = """\
-name: IS
-version: 1
-kind: imbalance_scalper
-venue: sim
-mode: paper
-instruments: [ETH-USD]
-params: {threshold: 0.5, exit_threshold: 0.1, dollar_cap: 1000, max_hold: 5m}
-risk: {max_order_notional: 5000, max_position_notional: 10000, max_daily_loss: 1000}
-"""
 
 
 def main() -> None:

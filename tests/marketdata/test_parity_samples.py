@@ -16,20 +16,10 @@ from runner.engine.parity import parity
 from runner.engine.variant import VariantEngine
 from runner.spec.deployment_config import load_venues
 from tests.kit.home import SIM_MANUAL, make_home
+from tests.kit.parity_samples import IMBALANCE, SAMPLES
 from tests.kit.process import cli as runner
 from tests.kit.venue_time import run, runtime
 
-SAMPLES = ("MR_v13.yaml", "MMTV_v3.yaml", "funding-arb_v1.yaml", "Kalshi-sum_v1.yaml", "imbalance-scalper_v1.yaml")
-IMBALANCE = """\
-name: IS
-version: 1
-kind: imbalance_scalper
-venue: sim
-mode: paper
-instruments: [ETH-USD]
-params: {threshold: 0.5, exit_threshold: 0.1, dollar_cap: 1000, max_hold: 5m}
-risk: {max_order_notional: 5000, max_position_notional: 10000, max_daily_loss: 1000}
-"""
 STEPS = 100  # 20 minutes of venue time at 12 s a step
 
 
