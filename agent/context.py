@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from agent.runbook import Runbook
-from runner.embedded import embedded_dir
 from runner.ledger.store import Ledger, default_url
 from runner.readmodels.readonly import open_readonly
+from runner.readmodels.runbook import Runbook, load_runbook
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig, load_runner_config, load_venues
 
 
@@ -45,10 +44,3 @@ class AgentContext:
         self.ledger.close()
 
 
-def load_runbook(home: Path) -> Runbook:
-    """The deployment's own runbook, else the one shipped with the runner."""
-    local = home / "runbook"
-    if local.is_dir() and any(local.glob("*.md")):
-        return Runbook.load(local)
-    shipped = embedded_dir("runbook")
-    return Runbook.load(shipped) if shipped else Runbook([])

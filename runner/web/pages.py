@@ -94,8 +94,8 @@ def variant(ledger: Ledger, home: Path, variant_id: str) -> dict[str, Any] | Non
 def findings(ledger: Ledger, home: Path) -> dict[str, Any]:
     import json
 
-    from agent.context import load_runbook
     from runner.audit.store import all_findings
+    from runner.readmodels.runbook import load_runbook
     from runner.web.markdown import render_markdown
 
     book = load_runbook(home)

@@ -13,9 +13,9 @@ from sqlalchemy.exc import OperationalError
 from agent import tools
 from agent.context import AgentContext
 from agent.rules import CHECK_SECTION
-from agent.runbook import Runbook
 from runner.errors import ErrorClass
 from runner.lifecycle import ENTRIES_ALLOWED, MANAGES_POSITIONS, TABLE, State
+from runner.readmodels.runbook import Runbook
 from tests.kit.desk import Desk, variant_yaml
 from tests.kit.home import REPO
 

@@ -334,7 +334,7 @@ def test_a_resting_exit_is_handed_over_and_its_fill_is_news(tmp_path: Path) -> N
 
 
 def test_the_runbook_has_the_procedure_and_the_agent_finds_it() -> None:
-    from agent.runbook import Runbook
+    from runner.readmodels.runbook import Runbook
 
     book = Runbook.load(Path(__file__).resolve().parents[2] / "runbook")
     assert "proc-change-parameter" in book

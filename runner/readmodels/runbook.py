@@ -110,3 +110,14 @@ def _snippet(body: str, words: list[str], width: int = 160) -> str:
     pos = min((i for i in (low.find(w) for w in words) if i >= 0), default=0)
     start = max(0, pos - 40)
     return " ".join(body[start:start + width].split())
+
+
+def load_runbook(home: Path) -> Runbook:
+    """The deployment's own runbook, else the one shipped with the runner."""
+    from runner.embedded import embedded_dir
+
+    local = home / "runbook"
+    if local.is_dir() and any(local.glob("*.md")):
+        return Runbook.load(local)
+    shipped = embedded_dir("runbook")
+    return Runbook.load(shipped) if shipped else Runbook([])
