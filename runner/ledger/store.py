@@ -24,6 +24,7 @@ from runner.errors import BadInputError, FencedError
 from runner.ledger import models as m
 from runner.ledger.fastpath import dec, insert_many, ts_for
 from runner.ledger.paths import default_url  # noqa: F401 - re-exported: callers import it from here
+from runner.ledger.pg_session import IDLE_IN_TRANSACTION_S, is_lock_timeout, limit_lock_wait, pg_engine_args
 from runner.ledger.positions import PositionState, apply_fill
 from runner.ledger.types import utcnow
 from runner.privacy import mask_text, private_file
@@ -103,7 +104,7 @@ class Fence:
 
 
 class Ledger:
-    def __init__(self, url: str, *, create: bool = True) -> None:
+    def __init__(self, url: str, *, create: bool = True, idle_in_transaction_s: float = IDLE_IN_TRANSACTION_S) -> None:
         self.url = url
         self.fences: dict[str, Fence] = {}  # variant -> the lease held through this handle
         try:
@@ -122,7 +123,7 @@ class Ledger:
             else:
                 if url.startswith("postgresql://"):
                     url = "postgresql+psycopg://" + url[len("postgresql://") :]
-                self.engine = create_engine(url, pool_pre_ping=True)
+                self.engine = create_engine(url, pool_pre_ping=True, **pg_engine_args(url, idle_in_transaction_s))
             self._fast = None
             if url.startswith("sqlite"):
                 from runner.ledger.fastpath import SqliteOrderWriter
@@ -167,9 +168,12 @@ class Ledger:
     def _read_indexes(self) -> None:
         """Indexes the read path needs (``runner.readmodels``), on new and existing ledgers alike.
         Partial, so they cost nothing on the rows they do not cover (a backtest's fills)."""
-        from sqlalchemy import text
+        from sqlalchemy import inspect, text
 
+        have = {ix["name"] for ix in inspect(self.engine).get_indexes("fills")}
         for ddl in READ_INDEXES:
+            if ddl.split(" IF NOT EXISTS ")[1].split()[0] in have:
+                continue  # no DDL: on PostgreSQL it would wait on (and queue writes behind) other runners
             try:
                 with self.engine.begin() as conn:
                     conn.execute(text(ddl))
@@ -324,16 +328,23 @@ class Ledger:
         if dead_owner:
             free = free | (c.owner == dead_owner)
         epoch = func.coalesce(c.epoch, 0)
-        with self.engine.begin() as conn:
-            res = conn.execute(
-                update(T_STATE).where(c.variant == variant, free)
-                .values(owner=owner, lease_until=now + timedelta(seconds=ttl_s),
-                        epoch=case((c.owner == owner, epoch), else_=epoch + 1))
-            )
-            if res.rowcount != 1:
-                self.fences.pop(variant, None)
-                return None
-            token = int(conn.execute(select(c.epoch).where(c.variant == variant)).scalar_one())
+        try:
+            with self.engine.begin() as conn:
+                limit_lock_wait(conn)  # a row another runner holds locked is as good as held
+                res = conn.execute(
+                    update(T_STATE).where(c.variant == variant, free)
+                    .values(owner=owner, lease_until=now + timedelta(seconds=ttl_s),
+                            epoch=case((c.owner == owner, epoch), else_=epoch + 1))
+                )
+                if res.rowcount != 1:
+                    self.fences.pop(variant, None)
+                    return None
+                token = int(conn.execute(select(c.epoch).where(c.variant == variant)).scalar_one())
+        except DatabaseError as exc:
+            if not is_lock_timeout(exc):
+                raise
+            self.fences.pop(variant, None)
+            return None
         self.fences[variant] = Fence(owner, token, time.monotonic() + ttl_s)
         return token
 

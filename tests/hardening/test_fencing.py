@@ -19,6 +19,7 @@ from runner.ledger.store import Ledger
 from runner.lifecycle import State
 from tests.kit.home import make_home, mr_yaml
 from tests.kit.process import FAST_SIM, QUIET_AUDITS, start_runner, stop_runner, wait_for
+from tests.kit.runner_time import wait_heartbeats, wait_lease_lapsed
 
 BUSY = mr_yaml(window=3, entry_z=0.2, exit_z=0.1, max_hold="5s", order_notional=500)  # trades all the time
 
@@ -40,23 +41,28 @@ def _log(home: Path, name: str) -> str:
 
 
 def test_split_brain_a_thawed_owner_places_nothing_and_the_new_owner_does_not_crash(tmp_path: Path, pg_url: str) -> None:
-    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml=QUIET_AUDITS + "loop_interval_s: 0.05\nlease_ttl_s: 2\n").path
+    # the lease is generous against scheduling jitter: a renews every second, and on a loaded
+    # machine one of its loop passes can take a second or two
+    home = make_home(tmp_path / "desk", venues_yaml=FAST_SIM, runner_yaml=QUIET_AUDITS + "loop_interval_s: 0.05\nlease_ttl_s: 6\n").path
     (home / "strategies.d" / "MR_v13.yaml").write_text(BUSY)
     led = Ledger(pg_url)
-    a = start_runner(home, "--db", pg_url, max_s=120)
+    a = start_runner(home, "--db", pg_url, max_s=180)
     b = None
     try:
         wait_for(lambda: _orders(led) >= 3, timeout=60)
         owner_a = _owner(led)
-        b = start_runner(home, "--db", pg_url, max_s=120)
-        time.sleep(2)
+        b = start_runner(home, "--db", pg_url, max_s=180)
+        wait_heartbeats(led, 3, pid=b.pid)  # b is up and has tried to take the variant (each pass tries)
         assert _owner(led) == owner_a  # b keeps out while a renews
         a.send_signal(signal.SIGSTOP)
-        wait_for(lambda: _owner(led) not in (None, owner_a), timeout=20)  # b took it over
+        wait_for(lambda: _owner(led) not in (None, owner_a), timeout=60)  # b took it over
         log_a = (home / "runner.log").stat().st_size
+        n = _orders(led)
         a.send_signal(signal.SIGCONT)
-        time.sleep(4)
-        wait_for(lambda: _orders(led) >= 3, timeout=5)
+        wait_for(lambda: "lease lost to another runner" in (home / "runner.log").read_bytes()[log_a:].decode(
+            errors="replace"), timeout=60)  # a's first pass after the thaw finds the lease gone
+        wait_for(lambda: _orders(led) > n, timeout=60)  # the new owner trades on
+        wait_heartbeats(led, 2, pid=a.pid)  # a lives on past its thaw (and places nothing: below)
         assert b.poll() is None, "the new owner is still running"
         assert a.poll() is None, "the stale owner is still running (it only let go of the variant)"
     finally:
@@ -118,7 +124,7 @@ def test_an_order_written_with_a_stale_token_is_refused(tmp_path: Path, db: str,
     drive(a, 3)
     b = h.runtime(Ledger(url))
     b.start()
-    time.sleep(1.7)  # a stalls past its lease
+    wait_lease_lapsed(b.ledger, "MR_v13")  # a stalls past its lease
     b._last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == ["MR_v13"]
@@ -155,7 +161,7 @@ def test_a_transition_written_with_a_stale_token_is_refused(tmp_path: Path, db: 
     eng = a.engines["MR_v13"]
     b = h.runtime(Ledger(url))
     b.start()
-    time.sleep(1.7)  # a stalls past its lease
+    wait_lease_lapsed(b.ledger, "MR_v13")  # a stalls past its lease
     b._last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == ["MR_v13"]

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from runner.ledger.store import Ledger
 from tests.kit.home import drive, make_home, mr_yaml
+from tests.kit.runner_time import wait_lease_lapsed
+
+# Generous against scheduling jitter (a loaded machine can take a second for one step), yet
+# short: the failover waits for it to run out once.
+LEASE_S = 3
 
 
 def _two_runners(tmp_path, url: str):  # type: ignore[no-untyped-def]
-    home = make_home(tmp_path, runner_yaml="lease_ttl_s: 1.5\n")
+    home = make_home(tmp_path, runner_yaml=f"lease_ttl_s: {LEASE_S}\n")
     home.add_variant("MR_v13.yaml", mr_yaml())
     a, b = home.runtime(Ledger(url)), home.runtime(Ledger(url))
     a.start()
@@ -25,10 +28,12 @@ def test_one_runner_per_variant_and_failover_when_it_dies(tmp_path, db: str, req
     a, b = _two_runners(tmp_path, url)
     assert list(a.engines) == ["MR_v13"] and list(b.engines) == []  # b sees a's lease
     drive(a, 3)
+    a._last["heartbeat"] = 0
+    drive(a, 1)  # a renews
     b._last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == []  # a renews: b keeps out
-    time.sleep(1.7)  # a dies: stops renewing
+    wait_lease_lapsed(b.ledger, "MR_v13")  # a dies: stops renewing, and its lease runs out
     b._last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == ["MR_v13"]  # b took over once the lease lapsed

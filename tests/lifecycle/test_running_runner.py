@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from runner.ledger.store import Ledger, default_url
 from tests.kit.home import mr_yaml
 from tests.kit.process import FAST_RUNNER, FAST_SIM, cli, cli_json, start_runner, stop_runner, wait_for
+from tests.kit.runner_time import within_heartbeats
 
 
 def _state(home: Path, vid: str) -> str | None:
@@ -25,12 +27,12 @@ def running(tmp_path):  # type: ignore[no-untyped-def]
     (tmp_path / "runner.yaml").write_text(FAST_RUNNER)
     proc = start_runner(tmp_path)
     wait_for(lambda: _state(tmp_path, "MR_v13") in ("warming", "active"), timeout=30)
-    yield tmp_path
+    yield tmp_path, proc
     stop_runner(proc)
 
 
-def test_hot_deploy_edit_refusal_invalid_file_and_removal(running: Path) -> None:
-    home = running
+def test_hot_deploy_edit_refusal_invalid_file_and_removal(running) -> None:  # type: ignore[no-untyped-def]
+    home, _proc = running
     sd = home / "strategies.d"
     # a new valid file deploys without a restart
     (sd / "MR_v14.yaml").write_text(mr_yaml(version=14))
@@ -59,14 +61,17 @@ def test_hot_deploy_edit_refusal_invalid_file_and_removal(running: Path) -> None
     assert all(p["qty"] == 0 or p["dust"] for p in pos)
 
 
-def test_operator_commands_take_effect_in_the_running_runner_within_a_second(running: Path) -> None:
-    home = running
+def test_operator_commands_take_effect_in_the_running_runner_within_a_second(running) -> None:  # type: ignore[no-untyped-def]
+    home, proc = running
     wait_for(lambda: _state(home, "MR_v13") == "active", timeout=20)
+    led = Ledger(default_url(home))
     res = cli(home, "pause", "MR_v13", "--reason", "looking at fills")
     assert res.returncode == 0, res.stderr
-    wait_for(lambda: "MR_v13 now paused" in (home / "runner.log").read_text(), timeout=1.5)
+    # within a second of the runner's own time: before its second heartbeat from now (a
+    # wall-clock deadline fails on a loaded machine, where the runner's loop runs slower too)
+    within_heartbeats(led, lambda: "MR_v13 now paused" in (home / "runner.log").read_text(), 2, proc.pid)
     assert cli(home, "resume", "MR_v13").returncode == 0
-    wait_for(lambda: "MR_v13 now active" in (home / "runner.log").read_text(), timeout=1.5)
+    within_heartbeats(led, lambda: "MR_v13 now active" in (home / "runner.log").read_text(), 2, proc.pid)
     again = cli(home, "resume", "MR_v13")  # already active: refused, nothing written
     assert again.returncode == 1 and "cannot resume from active" in again.stderr
     assert cli(home, "retire", "MR_v13").returncode == 0
@@ -75,3 +80,4 @@ def test_operator_commands_take_effect_in_the_running_runner_within_a_second(run
     assert res.returncode == 1 and "never trades again" in res.stderr
     events = cli_json(home, "events", "MR_v13")["events"]
     assert [e["actor"] for e in events if e["to"] in ("paused", "retiring")] == ["operator", "operator"]
+    led.close()
