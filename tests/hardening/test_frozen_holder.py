@@ -18,6 +18,7 @@ from runner.ledger.types import utcnow
 from tests.kit.process import wait_for
 from tests.kit.runner_time import wait_lease_lapsed
 
+
 def _deployed(url: str) -> Ledger:
     led = Ledger(url)
     led.ensure_run("main", "main")
