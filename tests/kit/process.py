@@ -30,9 +30,10 @@ def cli_json(home: Path, *args: str) -> dict[str, Any]:
     return json.loads(res.stdout)
 
 
-def start_runner(home: Path, *extra: str, max_s: float = 300) -> subprocess.Popen[str]:
-    """Start `runner run`; it stops by itself after ``max_s`` even if a test forgets it."""
-    log = open(home / "runner.log", "a")  # noqa: SIM115 - closed with the process
+def start_runner(home: Path, *extra: str, max_s: float = 300, log_name: str = "runner.log") -> subprocess.Popen[str]:
+    """Start `runner run`, its output in ``home/log_name``; it stops by itself after ``max_s``
+    even if a test forgets it."""
+    log = open(home / log_name, "a")  # noqa: SIM115 - closed with the process
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen([sys.executable, "-m", "runner", "--home", str(home), "run", "--duration", str(max_s), *extra],
                             stdout=log, stderr=subprocess.STDOUT, text=True, env=env)
