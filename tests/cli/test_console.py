@@ -5,21 +5,36 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
 from runner.engine.console import num
+from tests.kit.process import start_runner, stop_runner, wait_for
 
 
-def _run(home: Path, *extra: str, duration: str) -> list[str]:
-    res = subprocess.run([sys.executable, "-m", "runner", "--home", str(home), "run", "--duration", duration, *extra],
-                         capture_output=True, text=True, timeout=120)
-    assert res.returncode == 0, res.stderr
-    return res.stdout.splitlines()
+def _run(home: Path, *extra: str, until: Callable[[list[str]], bool]) -> list[str]:
+    """`runner run` on the embedded default until its console shows ``until`` (not for a fixed
+    time: a loaded machine can spend that starting), then a clean stop (SIGTERM)."""
+    out = home / "console.out"
+    proc = start_runner(home, *extra, log_name=out.name)
+    try:
+        wait_for(lambda: proc.poll() is not None or until(out.read_text(errors="replace").splitlines()),
+                 timeout=180, every=0.2)
+    finally:
+        stop_runner(proc)
+    assert proc.returncode == 0, out.read_text()[-3000:]
+    return out.read_text().splitlines()
+
+
+def _default_console_done(lines: list[str]) -> bool:
+    """A quote digest, a funding settlement (the sim settles after about 11 s) and a taker fill."""
+    return (any("MMTV_v3 quotes: " in line for line in lines) and any(" funding BTC-PERP " in line for line in lines)
+            and any(" Kalshi-sum_v1 fill " in line for line in lines))
 
 
 def test_default_console_fits_80_columns_and_digests_quotes(tmp_path: Path) -> None:
-    lines = _run(tmp_path, duration="30")  # a bound: the sim settles funding after about 11 s
+    lines = _run(tmp_path, until=_default_console_done)
     assert max(len(line) for line in lines) <= 80
     assert any("MMTV_v3 quotes: " in line and " sent, " in line for line in lines)
     assert not any(" MMTV_v3 fill " in line or " MMTV_v3 order " in line for line in lines)
@@ -30,7 +45,7 @@ def test_default_console_fits_80_columns_and_digests_quotes(tmp_path: Path) -> N
 
 
 def test_verbose_console_prints_each_quote_order(tmp_path: Path) -> None:
-    lines = _run(tmp_path, "--verbose", duration="8")
+    lines = _run(tmp_path, "--verbose", until=lambda ls: any(" MMTV_v3 order " in x and "(quote)" in x for x in ls))
     assert any(" MMTV_v3 order " in line and "(quote)" in line for line in lines)
 
 
@@ -42,9 +57,11 @@ def test_numbers_print_plainly() -> None:
 def test_log_file_json_lines_while_the_console_is_quiet(tmp_path: Path) -> None:
     import json
 
-    lines = _run(tmp_path, "--quiet", "--log-format", "json", duration="6")
+    log = tmp_path / "state" / "logs" / "runner.log"
+    lines = _run(tmp_path, "--quiet", "--log-format", "json",
+                 until=lambda _ls: log.exists() and "pending -> warming" in log.read_text(errors="replace"))
     assert lines == []
-    docs = [json.loads(x) for x in (tmp_path / "state" / "logs" / "runner.log").read_text().splitlines()]
+    docs = [json.loads(x) for x in log.read_text().splitlines()]
     console = [d for d in docs if d["logger"] == "runner.console"]
     assert any("pending -> warming" in d["message"] for d in console)
     assert all(d["ts"].endswith("Z") and d["level"] in ("info", "warning", "error") for d in docs)
