@@ -59,6 +59,10 @@ class Adoption:
                                            dead_owner=dead_holder(st.owner)):
                 continue  # another live runner trades it
             self.spawn(dep, State(st.state))
+            # a spawn connects to the venue and warms up: slow on a loaded machine or a slow venue,
+            # and the leases taken before it (this one, and earlier ones of a start) ran down
+            # meanwhile; renew them now rather than at the next heartbeat, or they lapse mid-start
+            rt.renew_leases()
 
     def _awaits_settlement(self, variant: str) -> bool:
         """A retired variant still holding a binary leg (abandoned) is picked up again, only to

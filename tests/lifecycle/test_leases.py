@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from runner.ledger.store import Ledger
@@ -43,3 +45,19 @@ def test_one_runner_per_variant_and_failover_when_it_dies(tmp_path, db: str, req
     assert list(a.engines) == []
     b.stop()
     assert b.ledger.state("MR_v13").owner is None  # type: ignore[union-attr]
+
+
+def test_a_lease_is_renewed_once_its_variant_has_spawned(tmp_path) -> None:
+    """A spawn (venue connect, warm-up) can take longer than the margin left on the lease taken
+    just before it: the runner renews after the spawn, not only at its next heartbeat."""
+    home = make_home(tmp_path, runner_yaml=f"lease_ttl_s: {LEASE_S}\n")
+    home.add_variant("MR_v13.yaml", mr_yaml())
+    rt = home.runtime()
+    rt.start()
+    assert list(rt.engines) == ["MR_v13"]
+    spawned = next(t for t in rt.ledger.transitions("MR_v13") if t.reason == "start").ts
+    st = rt.ledger.state("MR_v13")
+    assert st is not None and st.owner == rt.runner_id and st.lease_until is not None
+    renewed = st.lease_until.replace(tzinfo=None) - timedelta(seconds=LEASE_S)
+    assert renewed >= spawned.replace(tzinfo=None)  # renewed after the spawn wrote its first transition
+    rt.stop()
