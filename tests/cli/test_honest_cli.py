@@ -68,7 +68,7 @@ def test_status_says_whether_a_runner_is_running(tmp_path: Path) -> None:
     assert "stopped" in cli(home, "status").stdout.splitlines()[0]
     proc = start_runner(home)
     try:
-        wait_for(lambda: cli_json(home, "status")["runner"]["state"] == "running", timeout=30)
+        wait_for(lambda: cli_json(home, "status")["runner"]["state"] == "running", timeout=120)  # a bound
         doc = cli_json(home, "status")
         assert doc["runner"]["pid"] == proc.pid and doc["runner"]["heartbeat_age_s"] >= 0
         first = cli(home, "status").stdout.splitlines()[0]

@@ -112,9 +112,9 @@ def test_a_restart_on_the_same_host_takes_over_from_a_dead_holder_at_once(tmp_pa
         stop_runner(a)
     b = start_runner(home)
     try:
-        wait_for(lambda: _owner(led) not in (None, dead), timeout=30)  # not after the 300 s lease
+        wait_for(lambda: _owner(led) not in (None, dead), timeout=120)  # not after the 300 s lease
         n = _orders(led)
-        wait_for(lambda: _orders(led) > n, timeout=30)  # and it trades
+        wait_for(lambda: _orders(led) > n, timeout=120)  # and it trades
     finally:
         stop_runner(b)
     led.close()

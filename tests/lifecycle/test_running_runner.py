@@ -26,7 +26,7 @@ def running(tmp_path):  # type: ignore[no-untyped-def]
     (tmp_path / "venues.yaml").write_text(FAST_SIM)
     (tmp_path / "runner.yaml").write_text(FAST_RUNNER)
     proc = start_runner(tmp_path)
-    wait_for(lambda: _state(tmp_path, "MR_v13") in ("warming", "active"), timeout=30)
+    wait_for(lambda: _state(tmp_path, "MR_v13") in ("warming", "active"), timeout=120)
     yield tmp_path, proc
     stop_runner(proc)
 
@@ -36,10 +36,10 @@ def test_hot_deploy_edit_refusal_invalid_file_and_removal(running) -> None:  # t
     sd = home / "strategies.d"
     # a new valid file deploys without a restart
     (sd / "MR_v14.yaml").write_text(mr_yaml(version=14))
-    wait_for(lambda: _state(home, "MR_v14") is not None, timeout=30)  # a bound, not a measurement
+    wait_for(lambda: _state(home, "MR_v14") is not None, timeout=120)  # a bound, not a measurement
     # an invalid file deploys nothing, disturbs nobody, and its error is shown and recorded
     (sd / "MR_v15.yaml").write_text(mr_yaml(version=15).replace("window: 20", "window: -3"))
-    wait_for(lambda: any("MR_v15" in e["file"] for e in cli_json(home, "status")["errors"]), timeout=10)
+    wait_for(lambda: any("MR_v15" in e["file"] for e in cli_json(home, "status")["errors"]), timeout=120)
     status = cli_json(home, "status")
     (err,) = [e for e in status["errors"] if "MR_v15" in e["file"]]
     assert "params.window" in err["message"] and ":8:" in err["message"]
@@ -47,13 +47,13 @@ def test_hot_deploy_edit_refusal_invalid_file_and_removal(running) -> None:  # t
     assert _state(home, "MR_v13") in ("warming", "active")
     # an edit of a deployed version is refused and the old one keeps running
     (sd / "MR_v14.yaml").write_text(mr_yaml(version=14, entry_z=2.0))
-    wait_for(lambda: any("MR_v14" in e["file"] for e in cli_json(home, "status")["errors"]), timeout=10)
+    wait_for(lambda: any("MR_v14" in e["file"] for e in cli_json(home, "status")["errors"]), timeout=120)
     (err,) = [e for e in cli_json(home, "status")["errors"] if "MR_v14" in e["file"]]
     assert "Bump `version:`" in err["message"]
     assert _state(home, "MR_v14") in ("warming", "active")
     # removing a file retires the variant (cancel, flatten, retired)
     (sd / "MR_v13.yaml").unlink()
-    wait_for(lambda: _state(home, "MR_v13") == "retired", timeout=20)
+    wait_for(lambda: _state(home, "MR_v13") == "retired", timeout=120)
     events = cli_json(home, "events", "MR_v13")["events"]
     assert [e["to"] for e in events][-2:] == ["retiring", "retired"]
     assert "removed" in events[-2]["detail"]
@@ -63,7 +63,7 @@ def test_hot_deploy_edit_refusal_invalid_file_and_removal(running) -> None:  # t
 
 def test_operator_commands_take_effect_in_the_running_runner_within_a_second(running) -> None:  # type: ignore[no-untyped-def]
     home, proc = running
-    wait_for(lambda: _state(home, "MR_v13") == "active", timeout=20)
+    wait_for(lambda: _state(home, "MR_v13") == "active", timeout=120)
     led = Ledger(default_url(home))
     res = cli(home, "pause", "MR_v13", "--reason", "looking at fills")
     assert res.returncode == 0, res.stderr
@@ -75,7 +75,7 @@ def test_operator_commands_take_effect_in_the_running_runner_within_a_second(run
     again = cli(home, "resume", "MR_v13")  # already active: refused, nothing written
     assert again.returncode == 1 and "cannot resume from active" in again.stderr
     assert cli(home, "retire", "MR_v13").returncode == 0
-    wait_for(lambda: _state(home, "MR_v13") == "retired", timeout=20)
+    wait_for(lambda: _state(home, "MR_v13") == "retired", timeout=120)
     res = cli(home, "resume", "MR_v13")
     assert res.returncode == 1 and "never trades again" in res.stderr
     events = cli_json(home, "events", "MR_v13")["events"]
