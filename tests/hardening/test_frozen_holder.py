@@ -28,18 +28,44 @@ def _deployed(url: str) -> Ledger:
     return led
 
 
-def test_a_holder_frozen_in_a_fenced_write_does_not_hang_the_taker_and_is_cut_off(pg_url: str) -> None:
-    _deployed(pg_url).close()
-    frozen = Ledger(pg_url, idle_in_transaction_s=3)
+def _frozen_in_a_fenced_write(url: str, idle_in_transaction_s: float):  # type: ignore[no-untyped-def]
+    """A holder of MR_v13's lease left inside an order write, past its fence check (the row lock)."""
+    frozen = Ledger(url, idle_in_transaction_s=idle_in_transaction_s)
     assert frozen.acquire_lease("MR_v13", "host:1:a", 1.5) == 1
     conn = frozen.engine.connect()
     tx = conn.begin()
-    Ledger._check_fence(conn, "MR_v13", frozen.fences["MR_v13"])  # the order write's row lock, then frozen
+    Ledger._check_fence(conn, "MR_v13", frozen.fences["MR_v13"])
+    return frozen, conn, tx
+
+
+def test_a_taker_does_not_hang_on_a_lease_row_a_frozen_holder_keeps_locked(pg_url: str) -> None:
+    _deployed(pg_url).close()
+    frozen, conn, tx = _frozen_in_a_fenced_write(pg_url, idle_in_transaction_s=600)
     taker = Ledger(pg_url)
     wait_lease_lapsed(taker, "MR_v13")
-    # the row is locked: the taker gives up at once (no hang of its control loop) and retries later
-    assert taker.acquire_lease("MR_v13", "host:2:b", 1.5) is None
-    # the server ends the frozen session's transaction: its lock goes and the taker gets the lease
+    # the row is locked: the taker gives up after its short lock wait (its control loop goes on)
+    # and tries again on its next pass
+    got: list[int | None] = []
+    t = threading.Thread(target=lambda: got.extend(taker.acquire_lease("MR_v13", "host:2:b", 1.5) for _ in "ab"),
+                         daemon=True)
+    t.start()
+    t.join(120)  # a bound, not a measurement: without the lock wait limit this waits out the freeze
+    hung = t.is_alive()
+    tx.rollback()  # the holder thaws and ends its transaction: the next attempt takes the lease
+    t.join(120)
+    assert not hung and got == [None, None]
+    conn.close()
+    assert taker.acquire_lease("MR_v13", "host:2:b", 1.5) == 2
+    frozen.close()
+    taker.close()
+
+
+def test_the_server_ends_a_frozen_holders_transaction_so_its_variant_fails_over(pg_url: str) -> None:
+    _deployed(pg_url).close()
+    frozen, conn, tx = _frozen_in_a_fenced_write(pg_url, idle_in_transaction_s=3)
+    taker = Ledger(pg_url)
+    wait_lease_lapsed(taker, "MR_v13")
+    # without the server's limit the row stays locked for as long as the freeze lasts
     wait_for(lambda: taker.acquire_lease("MR_v13", "host:2:b", 1.5) is not None, timeout=60, every=0.2)
     st = taker.state("MR_v13")
     assert st is not None and st.owner == "host:2:b" and st.epoch == 2
