@@ -21,6 +21,9 @@ from tests.kit.home import make_home, mr_yaml
 from tests.kit.process import FAST_SIM, QUIET_AUDITS, start_runner, stop_runner, wait_for
 from tests.kit.runner_time import wait_heartbeats, wait_lease_lapsed
 
+# The taker's own lease outlives the test: the stale runner's next step must find the variant
+# held, and not take it back after a short lease of the taker lapsed on a loaded machine.
+TAKER_LEASE_S = 120
 BUSY = mr_yaml(window=3, entry_z=0.2, exit_z=0.1, max_hold="5s", order_notional=500)  # trades all the time
 
 
@@ -131,9 +134,9 @@ def test_an_order_written_with_a_stale_token_is_refused(tmp_path: Path, db: str,
     a = h.runtime(Ledger(url))
     a.start()
     drive(a, 3)
-    b = h.runtime(Ledger(url))
+    b = h.runtime(Ledger(url), lease_ttl_s=TAKER_LEASE_S)
     b.start()
-    wait_lease_lapsed(b.ledger, "MR_v13")  # a stalls past its lease
+    wait_lease_lapsed(b.ledger, "MR_v13", a.runner_id)  # a stalls past its lease
     b.periodic.last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == ["MR_v13"]
@@ -168,9 +171,9 @@ def test_a_transition_written_with_a_stale_token_is_refused(tmp_path: Path, db: 
     a.start()
     drive_until(a, lambda: "MR_v13" in a.engines and a.engines["MR_v13"].state is State.ACTIVE)
     eng = a.engines["MR_v13"]
-    b = h.runtime(Ledger(url))
+    b = h.runtime(Ledger(url), lease_ttl_s=TAKER_LEASE_S)
     b.start()
-    wait_lease_lapsed(b.ledger, "MR_v13")  # a stalls past its lease
+    wait_lease_lapsed(b.ledger, "MR_v13", a.runner_id)  # a stalls past its lease
     b.periodic.last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == ["MR_v13"]

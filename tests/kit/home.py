@@ -48,8 +48,13 @@ class Home:
     def ledger(self) -> Ledger:
         return Ledger(default_url(self.path))
 
-    def runtime(self, ledger: Ledger | None = None) -> Runtime:
-        return Runtime(self.path, ledger or self.ledger(), load_venues(self.path), load_runner_config(self.path))
+    def runtime(self, ledger: Ledger | None = None, **config: object) -> Runtime:
+        """A runtime on this deployment; ``config`` overrides runner.yaml keys for this runner
+        only (two runners on one ledger may run with different runner.yaml files)."""
+        cfg = load_runner_config(self.path)
+        if config:
+            cfg = cfg.model_copy(update=config)
+        return Runtime(self.path, ledger or self.ledger(), load_venues(self.path), cfg)
 
 
 def make_home(tmp: Path, venues_yaml: str = SIM_MANUAL, runner_yaml: str | None = None,

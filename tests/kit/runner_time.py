@@ -22,15 +22,18 @@ def _aware(ts: datetime) -> datetime:
     return ts if ts.tzinfo is not None else ts.replace(tzinfo=UTC)
 
 
-def lease_lapsed(ledger: Ledger, variant: str) -> bool:
-    """The variant's recorded lease has run out (or nobody holds it)."""
+def lease_lapsed(ledger: Ledger, variant: str, holder: str | None = None) -> bool:
+    """The variant's recorded lease has run out, nobody holds it, or (given ``holder``) it is
+    no longer that runner's."""
     st = ledger.state(variant)
-    return st is None or st.owner is None or st.lease_until is None or _aware(st.lease_until) < utcnow()
+    if st is None or st.owner is None or st.lease_until is None:
+        return True
+    return (holder is not None and st.owner != holder) or _aware(st.lease_until) < utcnow()
 
 
-def wait_lease_lapsed(ledger: Ledger, variant: str, timeout: float = 60.0) -> None:
+def wait_lease_lapsed(ledger: Ledger, variant: str, holder: str | None = None, timeout: float = 60.0) -> None:
     """Until the holder's lease has run out: the holder stopped renewing (dead, frozen, stalled)."""
-    wait_for(lambda: lease_lapsed(ledger, variant), timeout=timeout, every=0.05)
+    wait_for(lambda: lease_lapsed(ledger, variant, holder), timeout=timeout, every=0.05)
 
 
 def heartbeat_ts(ledger: Ledger, runner_id: str | None = None, pid: int | None = None) -> datetime | None:

@@ -18,7 +18,9 @@ LEASE_S = 3
 def _two_runners(tmp_path, url: str):  # type: ignore[no-untyped-def]
     home = make_home(tmp_path, runner_yaml=f"lease_ttl_s: {LEASE_S}\n")
     home.add_variant("MR_v13.yaml", mr_yaml())
-    a, b = home.runtime(Ledger(url)), home.runtime(Ledger(url))
+    # b's own lease (once it took over) outlives the test: a's step after its comeback must find
+    # the variant held, not take it back after a short lease of b's lapsed on a loaded machine
+    a, b = home.runtime(Ledger(url)), home.runtime(Ledger(url), lease_ttl_s=120)
     a.start()
     b.start()
     return a, b
@@ -35,7 +37,7 @@ def test_one_runner_per_variant_and_failover_when_it_dies(tmp_path, db: str, req
     b.periodic.last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == []  # a renews: b keeps out
-    wait_lease_lapsed(b.ledger, "MR_v13")  # a dies: stops renewing, and its lease runs out
+    wait_lease_lapsed(b.ledger, "MR_v13", a.runner_id)  # a dies: stops renewing, and its lease runs out
     b.periodic.last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == ["MR_v13"]  # b took over once the lease lapsed
