@@ -9,7 +9,7 @@ from runner.audit.findings import Severity
 from runner.audit.inputs import read_ledger
 from runner.audit.ledger_checks import groups_balanced
 from runner.audit.run import run_checks
-from tests.kit.deployment import Desk
+from tests.kit.desk import Desk
 
 
 def _desk(tmp_path) -> Desk:  # type: ignore[no-untyped-def]
@@ -26,7 +26,7 @@ def test_a_pair_with_both_legs_filled_equally_is_balanced(tmp_path) -> None:
 def test_unbalanced_pair_is_reported_and_nothing_deletes_it(tmp_path) -> None:
     d = _desk(tmp_path)
     d.trade("ARB_v1", "buy", "0.02", "BTC-USD", group="g1")
-    d.sim().faults.append("reject")  # the second leg is refused by the venue
+    d.sim.faults.append("reject")  # the second leg is refused by the venue
     d.trade("ARB_v1", "sell", "0.02", "ETH-USD", group="g1")
     orders, fills = len(d.ledger.orders()), len(d.ledger.fills())
     found = run_checks(d.ledger, d.venues, d.home, ["groups_balanced"], act=False)
