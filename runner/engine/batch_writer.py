@@ -33,16 +33,19 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Connection
 
 from runner.errors import LedgerWriteError
-from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, insert_many
+from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, insert_many, ts_for
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill, is_in_memory
+from runner.ledger.types import decimal_text
 
 PositionKey = tuple[str, str, str]  # run_id, variant, instrument
 
 
 @dataclass
 class Batch:
-    """Rows already encoded for the driver (see ``sink.BatchSink``)."""
+    """Rows as driver values, except their Decimals: ``orders`` and ``fills`` carry them as
+    ``str(d)`` (see :func:`order_wire`, :func:`fill_wire`), turned into the ledger's text by
+    :func:`write_batch`, on the writer's side of the pipe (see ``sink.BatchSink``)."""
 
     orders: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
@@ -53,14 +56,40 @@ class Batch:
     equity: list[dict[str, Any]] = field(default_factory=list)
 
 
+# Why the Decimals cross the pipe as str(d): the ledger's text of a Decimal (`decimal_text`) and
+# pickling a Decimal each cost several times str(d), and the replay is the busy process. str(d)
+# is exact (Decimal(str(d)) has the same digits and exponent), so the rows are the same.
+def _text(s: str | None) -> str | None:
+    return None if s is None else decimal_text(Decimal(s))
+
+
+def order_wire(order: dict[str, Any], created: Any, boolean: Any = int) -> tuple[Any, ...]:
+    """An order row in ORDER_COLUMNS order, qty and price as str(d); ``created`` comes encoded."""
+    price = order.get("price")
+    return (order["client_order_id"], order["run_id"], order["variant"], order["seq"], order["account"],
+            order["instrument"], order["side"], str(order["qty"]), None if price is None else str(price),
+            order["order_type"], order["tif"], order["purpose"], order.get("group_id"),
+            boolean(order.get("reduce_only", False)), created, order.get("intent_id"))
+
+
+def fill_wire(f: NewFill) -> tuple[Any, ...]:
+    """A fill in FILL_COLUMNS order (see ``store.fill_row``), qty, price and fee as str(d), ts a datetime."""
+    return (f.fill_key, f.client_order_id, f.run_id, f.variant, f.account, f.instrument, f.side, str(f.qty),
+            str(f.price), str(f.fee), f.liquidity, f.group_id, f.flag, f.ts)
+
+
 def write_batch(ledger: Ledger, conn: Connection, batch: Batch) -> None:
     """Everything in ``batch``, inside the caller's transaction on ``conn``."""
-    insert_many(conn, "orders", ORDER_COLUMNS, batch.orders, encoded=True)
+    text = _text
+    insert_many(conn, "orders", ORDER_COLUMNS, [(*r[:7], text(r[7]), text(r[8]), *r[9:]) for r in batch.orders],
+                encoded=True)
     insert_many(conn, "order_events", EVENT_COLUMNS, batch.events, encoded=True)
     if batch.equity:
         ledger.add_equity(batch.equity, conn)
     if batch.fills:
-        ledger.record_folded_fills(conn, batch.fills, batch.positions)
+        ts = ts_for(conn.dialect.name)
+        rows = [(*r[:7], text(r[7]), text(r[8]), text(r[9]), r[10], r[11], r[12], ts(r[13])) for r in batch.fills]
+        ledger.record_folded_fills(conn, rows, batch.positions)
     if batch.unfolded:
         ledger.apply_fills(batch.unfolded, conn, fresh=True)
 

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from runner.engine.batch_writer import Batch, Writer, open_writer
-from runner.ledger.fastpath import order_values, ts_for
+from runner.engine.batch_writer import Batch, Writer, fill_wire, open_writer, order_wire
+from runner.ledger.fastpath import ts_for
 from runner.ledger.positions import PositionState
-from runner.ledger.store import Ledger, NewFill, fill_row
+from runner.ledger.store import Ledger, NewFill
 
 
 class ImmediateSink:
@@ -100,7 +100,7 @@ class BatchSink(ImmediateSink):
     def order(self, row: dict[str, Any]) -> None:
         # No `submitting` event: the order and its outcome land in the same batch, so the
         # marker that protects paper/live orders in flight has nothing to protect here.
-        self._batch.orders.append(order_values(row, self._stamp(), self._bool))
+        self._batch.orders.append(order_wire(row, self._stamp(), self._bool))
         self._touch()
 
     def orders(self, rows: list[dict[str, Any]]) -> None:
@@ -137,8 +137,7 @@ class BatchSink(ImmediateSink):
         if not (b.orders or b.events or self._fills or b.equity):
             return
         if self._folded == len(self._fills):
-            ts = self._enc_ts
-            b.fills = [fill_row(f, ts) for f in self._fills]
+            b.fills = [fill_wire(f) for f in self._fills]  # encoded by the writer (see batch_writer)
         else:  # a fill the engine did not fold: the ledger folds them all
             b.unfolded, b.positions = self._fills, {}
         self._batch, self._fills, self._folded = Batch(), [], 0
