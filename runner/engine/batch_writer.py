@@ -137,9 +137,26 @@ class InlineWriter:
             self._conn = None
 
 
-def _serve(url: str, pipe: Any, parent_end: Any) -> None:
-    """The child: commit each batch as it arrives; answer ``sync`` with the first failure."""
-    parent_end.close()  # our copy of the replay's end: holding it, we would never see EOF
+PIPE_BYTES = 1 << 20  # Linux's default pipe-max-size: a batch fits whole (see `_widen`)
+
+
+def _widen(conn: Any) -> None:
+    """Let the batch pipe hold a whole batch (a 64 KB pipe holds a quarter of a 50 ms batch):
+    the replay then hands a batch over without waiting for the writer to finish committing
+    the one before. Where the size cannot be set, the pipe stays as it is."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (OSError, ImportError):
+        pass
+
+
+def _serve(url: str, pipe: Any, replies: Any, parent_ends: tuple[Any, Any]) -> None:
+    """The child: commit each batch read from ``pipe`` as it arrives; answer ``sync`` on
+    ``replies`` with the first failure."""
+    for end in parent_ends:  # our copies of the replay's ends: holding them, we would never see EOF
+        end.close()
     # Ctrl-C reaches the whole process group: the replay decides (it hands over what is left and
     # stops us); a writer dying on its own here would lose that last batch.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -158,9 +175,9 @@ def _serve(url: str, pipe: Any, parent_end: Any) -> None:
                         write_batch(ledger, conn, batch)
                 except Exception as exc:  # reported to the replay, which stops
                     failed = f"{type(exc).__name__}: {exc}"
-                    pipe.send(("failed", failed))
+                    replies.send(("failed", failed))
             elif op in ("sync", "stop"):
-                pipe.send(("synced", failed))
+                replies.send(("synced", failed))
                 if op == "stop":
                     return
     finally:
@@ -171,11 +188,14 @@ def _serve(url: str, pipe: Any, parent_end: Any) -> None:
 class ProcessWriter:
     def __init__(self, url: str) -> None:
         ctx = multiprocessing.get_context("fork")
-        self._pipe, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(url, child, self._pipe), name="runner-backtest-writer",
-                                 daemon=True)
+        batches, self._pipe = ctx.Pipe(duplex=False)  # replay -> writer: the batches, ops
+        self._replies, replies = ctx.Pipe(duplex=False)  # writer -> replay: synced, failed
+        _widen(self._pipe)
+        self._proc = ctx.Process(target=_serve, args=(url, batches, replies, (self._pipe, self._replies)),
+                                 name="runner-backtest-writer", daemon=True)
         self._proc.start()
-        child.close()
+        batches.close()
+        replies.close()
         self._failed: str | None = None
 
     def write(self, batch: Batch) -> None:
@@ -200,13 +220,14 @@ class ProcessWriter:
                 self._proc.kill()
                 self._proc.join()
             self._pipe.close()
+            self._replies.close()
 
     def _request(self, op: str) -> None:
         try:
             self._pipe.send((op, None))
             kind = ""
             while kind != "synced":  # a "failed" report may come first
-                kind, detail = self._pipe.recv()
+                kind, detail = self._replies.recv()
                 self._failed = self._failed or detail
         except (OSError, EOFError):
             self._raise(None)
@@ -214,8 +235,8 @@ class ProcessWriter:
             self._raise(self._failed)
 
     def _take_reports(self) -> None:
-        while self._pipe.poll():
-            kind, detail = self._pipe.recv()
+        while self._replies.poll():
+            kind, detail = self._replies.recv()
             if kind == "failed":
                 self._raise(detail)
 
