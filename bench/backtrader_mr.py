@@ -73,8 +73,9 @@ def main(csv_path: str, db: str) -> None:
     (strat,) = cerebro.run()
     dt = time.perf_counter() - t0
     bars = len(strat)
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(json.dumps({"bars": bars, "seconds": dt, "fills": strat.fills, "peak_rss": peak}))
+    ru = resource.getrusage(resource.RUSAGE_SELF)
+    print(json.dumps({"bars": bars, "seconds": dt, "fills": strat.fills, "peak_rss": ru.ru_maxrss * 1024,
+                      "cpu_s": ru.ru_utime + ru.ru_stime}))
 
 
 if __name__ == "__main__":

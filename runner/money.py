@@ -21,6 +21,7 @@ CENTS_QUOTE = "USD" + CENTS_SUFFIX  # Kalshi's legs (and the sim's binary legs):
 CENT = Decimal("0.01")
 HUNDRED = Decimal(100)
 KALSHI_TAKER_RATE = Decimal("0.07")
+_FEE_QUANTUM = Decimal("0.00000001")  # fees are kept to 1e-8 of the quote unit
 
 
 def currency_of(quote: str) -> str:
@@ -63,4 +64,4 @@ def fill_fee(kind: str, quote: str, rate: Decimal, qty: Decimal, price: Decimal)
     (0.07 for takers); anything else ``rate`` x notional."""
     if kind == "binary" and quote.endswith(CENTS_SUFFIX):
         return kalshi_fee_cents(qty, price, rate)
-    return (qty * price * rate).quantize(Decimal("0.00000001"))
+    return (qty * price * rate).quantize(_FEE_QUANTUM)

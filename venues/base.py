@@ -64,11 +64,12 @@ class OrderStatus(StrEnum):
 
     @property
     def is_open(self) -> bool:
-        return self in _OPEN_STATUSES
+        # identity, not set membership: an enum's hash is a Python call (asked several times per order)
+        return self is _NEW or self is _PARTIALLY_FILLED
 
 
 _BUY = Side.BUY  # module constants: an enum class attribute lookup costs more than the test itself
-_OPEN_STATUSES = frozenset({OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED})
+_NEW, _PARTIALLY_FILLED = OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED  # the open statuses
 
 
 @dataclass(frozen=True, slots=True)

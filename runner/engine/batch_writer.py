@@ -33,16 +33,19 @@ from typing import Any, Protocol
 from sqlalchemy.engine import Connection
 
 from runner.errors import LedgerWriteError
-from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, insert_many
+from runner.ledger.fastpath import EVENT_COLUMNS, ORDER_COLUMNS, insert_many, ts_for
 from runner.ledger.positions import PositionState
 from runner.ledger.store import Ledger, NewFill, is_in_memory
+from runner.ledger.types import decimal_text
 
 PositionKey = tuple[str, str, str]  # run_id, variant, instrument
 
 
 @dataclass
 class Batch:
-    """Rows already encoded for the driver (see ``sink.BatchSink``)."""
+    """Rows as driver values, except their Decimals: ``orders`` and ``fills`` carry them as
+    ``str(d)`` (see :func:`order_wire`, :func:`fill_wire`), turned into the ledger's text by
+    :func:`write_batch`, on the writer's side of the pipe (see ``sink.BatchSink``)."""
 
     orders: list[tuple[Any, ...]] = field(default_factory=list)
     events: list[tuple[Any, ...]] = field(default_factory=list)
@@ -53,14 +56,40 @@ class Batch:
     equity: list[dict[str, Any]] = field(default_factory=list)
 
 
+# Why the Decimals cross the pipe as str(d): the ledger's text of a Decimal (`decimal_text`) and
+# pickling a Decimal each cost several times str(d), and the replay is the busy process. str(d)
+# is exact (Decimal(str(d)) has the same digits and exponent), so the rows are the same.
+def _text(s: str | None) -> str | None:
+    return None if s is None else decimal_text(Decimal(s))
+
+
+def order_wire(order: dict[str, Any], created: Any, boolean: Any = int) -> tuple[Any, ...]:
+    """An order row in ORDER_COLUMNS order, qty and price as str(d); ``created`` comes encoded."""
+    price = order.get("price")
+    return (order["client_order_id"], order["run_id"], order["variant"], order["seq"], order["account"],
+            order["instrument"], order["side"], str(order["qty"]), None if price is None else str(price),
+            order["order_type"], order["tif"], order["purpose"], order.get("group_id"),
+            boolean(order.get("reduce_only", False)), created, order.get("intent_id"))
+
+
+def fill_wire(f: NewFill) -> tuple[Any, ...]:
+    """A fill in FILL_COLUMNS order (see ``store.fill_row``), qty, price and fee as str(d), ts a datetime."""
+    return (f.fill_key, f.client_order_id, f.run_id, f.variant, f.account, f.instrument, f.side, str(f.qty),
+            str(f.price), str(f.fee), f.liquidity, f.group_id, f.flag, f.ts)
+
+
 def write_batch(ledger: Ledger, conn: Connection, batch: Batch) -> None:
     """Everything in ``batch``, inside the caller's transaction on ``conn``."""
-    insert_many(conn, "orders", ORDER_COLUMNS, batch.orders, encoded=True)
+    text = _text
+    insert_many(conn, "orders", ORDER_COLUMNS, [(*r[:7], text(r[7]), text(r[8]), *r[9:]) for r in batch.orders],
+                encoded=True)
     insert_many(conn, "order_events", EVENT_COLUMNS, batch.events, encoded=True)
     if batch.equity:
         ledger.add_equity(batch.equity, conn)
     if batch.fills:
-        ledger.record_folded_fills(conn, batch.fills, batch.positions)
+        ts = ts_for(conn.dialect.name)
+        rows = [(*r[:7], text(r[7]), text(r[8]), text(r[9]), r[10], r[11], r[12], ts(r[13])) for r in batch.fills]
+        ledger.record_folded_fills(conn, rows, batch.positions)
     if batch.unfolded:
         ledger.apply_fills(batch.unfolded, conn, fresh=True)
 
@@ -108,9 +137,26 @@ class InlineWriter:
             self._conn = None
 
 
-def _serve(url: str, pipe: Any, parent_end: Any) -> None:
-    """The child: commit each batch as it arrives; answer ``sync`` with the first failure."""
-    parent_end.close()  # our copy of the replay's end: holding it, we would never see EOF
+PIPE_BYTES = 1 << 20  # Linux's default pipe-max-size: a batch fits whole (see `_widen`)
+
+
+def _widen(conn: Any) -> None:
+    """Let the batch pipe hold a whole batch (a 64 KB pipe holds a quarter of a 50 ms batch):
+    the replay then hands a batch over without waiting for the writer to finish committing
+    the one before. Where the size cannot be set, the pipe stays as it is."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(conn.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), PIPE_BYTES)
+    except (OSError, ImportError):
+        pass
+
+
+def _serve(url: str, pipe: Any, replies: Any, parent_ends: tuple[Any, Any]) -> None:
+    """The child: commit each batch read from ``pipe`` as it arrives; answer ``sync`` on
+    ``replies`` with the first failure."""
+    for end in parent_ends:  # our copies of the replay's ends: holding them, we would never see EOF
+        end.close()
     # Ctrl-C reaches the whole process group: the replay decides (it hands over what is left and
     # stops us); a writer dying on its own here would lose that last batch.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -129,9 +175,9 @@ def _serve(url: str, pipe: Any, parent_end: Any) -> None:
                         write_batch(ledger, conn, batch)
                 except Exception as exc:  # reported to the replay, which stops
                     failed = f"{type(exc).__name__}: {exc}"
-                    pipe.send(("failed", failed))
+                    replies.send(("failed", failed))
             elif op in ("sync", "stop"):
-                pipe.send(("synced", failed))
+                replies.send(("synced", failed))
                 if op == "stop":
                     return
     finally:
@@ -142,11 +188,14 @@ def _serve(url: str, pipe: Any, parent_end: Any) -> None:
 class ProcessWriter:
     def __init__(self, url: str) -> None:
         ctx = multiprocessing.get_context("fork")
-        self._pipe, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_serve, args=(url, child, self._pipe), name="runner-backtest-writer",
-                                 daemon=True)
+        batches, self._pipe = ctx.Pipe(duplex=False)  # replay -> writer: the batches, ops
+        self._replies, replies = ctx.Pipe(duplex=False)  # writer -> replay: synced, failed
+        _widen(self._pipe)
+        self._proc = ctx.Process(target=_serve, args=(url, batches, replies, (self._pipe, self._replies)),
+                                 name="runner-backtest-writer", daemon=True)
         self._proc.start()
-        child.close()
+        batches.close()
+        replies.close()
         self._failed: str | None = None
 
     def write(self, batch: Batch) -> None:
@@ -171,13 +220,14 @@ class ProcessWriter:
                 self._proc.kill()
                 self._proc.join()
             self._pipe.close()
+            self._replies.close()
 
     def _request(self, op: str) -> None:
         try:
             self._pipe.send((op, None))
             kind = ""
             while kind != "synced":  # a "failed" report may come first
-                kind, detail = self._pipe.recv()
+                kind, detail = self._replies.recv()
                 self._failed = self._failed or detail
         except (OSError, EOFError):
             self._raise(None)
@@ -185,8 +235,8 @@ class ProcessWriter:
             self._raise(self._failed)
 
     def _take_reports(self) -> None:
-        while self._pipe.poll():
-            kind, detail = self._pipe.recv()
+        while self._replies.poll():
+            kind, detail = self._replies.recv()
             if kind == "failed":
                 self._raise(detail)
 

@@ -198,12 +198,10 @@ class OrderFlow:
         return cid not in self.working
 
     # --- maker watchdog --------------------------------------------------------------------
-    def _intent_id(self: VariantEngine, intent: Intent, cid: str) -> str | None:
-        """A maker entry's first order names the logical intent its reprices keep."""
-        return cid if execution.is_maker_entry(intent, self.spec.execution) else None
-
     def _track_maker(self: VariantEngine, intent: Intent, rep: OrderReport | None, ev: MarketEvent) -> None:
-        if rep is not None and rep.status.is_open and execution.is_maker_entry(intent, self.spec.execution):
+        """Follow a maker entry (``execution.is_maker_entry``) while it rests. Its first order's
+        client id names the logical intent its reprices keep (``intent_id``, set by ``place``)."""
+        if rep is not None and rep.status.is_open:
             self.maker.track(rep.client_order_id, intent, rep.price or execution.to_decimal(ev.mid), rep.qty, ev.ts)
 
     def _maker_step(self: VariantEngine, ev: MarketEvent) -> None:

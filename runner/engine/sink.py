@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from runner.engine.batch_writer import Batch, Writer, open_writer
-from runner.ledger.fastpath import order_values, ts_for
+from runner.engine.batch_writer import Batch, Writer, fill_wire, open_writer, order_wire
+from runner.ledger.fastpath import ts_for
 from runner.ledger.positions import PositionState
-from runner.ledger.store import Ledger, NewFill, fill_row
+from runner.ledger.store import Ledger, NewFill
 
 
 class ImmediateSink:
@@ -62,8 +62,11 @@ class ImmediateSink:
 
 class BatchSink(ImmediateSink):
     """Rows are encoded for the driver as they arrive (tuples, not dicts), stamped with a wall
-    clock read at most once per millisecond, and handed to a writer in batches (see
-    ``batch_writer``: a child process commits them while the replay goes on)."""
+    clock read every ``CLOCK_EVERY`` rows (a row's stamp is good to about a millisecond), and
+    handed to a writer in batches (see ``batch_writer``: a child process commits them while the
+    replay goes on)."""
+
+    CLOCK_EVERY = 8  # rows between clock reads: a backtest writes a row every few microseconds
 
     def __init__(self, ledger: Ledger, max_fills: int = 1000, max_age_s: float = 0.05,
                  writer: Writer | None = None) -> None:
@@ -78,19 +81,32 @@ class BatchSink(ImmediateSink):
         self._fills: list[NewFill] = []
         self._folded = 0  # fills the engine reported a position for (see `position`)
         self._oldest: float | None = None
+        self._rows = 0
         self._stamp_at = 0.0
         self._stamp_text: Any = None
+        self._read_clock()
         self.flushes = 0
 
-    def _stamp(self) -> Any:
-        """Now, encoded for the driver; millisecond resolution is plenty for a row's stamp."""
+    def _read_clock(self) -> None:
+        """Refresh the rows' stamp (re-encoded at most once per millisecond)."""
         t = time.time()
         if t - self._stamp_at >= 0.001:
             self._stamp_at = t
             self._stamp_text = self._enc_ts(datetime.fromtimestamp(t, UTC))
+
+    def _stamp(self) -> Any:
+        """Now, encoded for the driver, as of the latest clock read (see ``_touch``)."""
         return self._stamp_text
 
     def _touch(self) -> None:
+        """After each row: hand the batch over when it is full or old (the clock is read, and
+        the age checked, every CLOCK_EVERY rows: a 50 ms window is not missed by much)."""
+        self._rows += 1
+        if self._rows % self.CLOCK_EVERY:
+            if len(self._fills) >= self.max_fills:
+                self._hand_over()
+            return
+        self._read_clock()
         now = time.monotonic()
         if self._oldest is None:
             self._oldest = now
@@ -100,7 +116,7 @@ class BatchSink(ImmediateSink):
     def order(self, row: dict[str, Any]) -> None:
         # No `submitting` event: the order and its outcome land in the same batch, so the
         # marker that protects paper/live orders in flight has nothing to protect here.
-        self._batch.orders.append(order_values(row, self._stamp(), self._bool))
+        self._batch.orders.append(order_wire(row, self._stamp(), self._bool))
         self._touch()
 
     def orders(self, rows: list[dict[str, Any]]) -> None:
@@ -137,8 +153,7 @@ class BatchSink(ImmediateSink):
         if not (b.orders or b.events or self._fills or b.equity):
             return
         if self._folded == len(self._fills):
-            ts = self._enc_ts
-            b.fills = [fill_row(f, ts) for f in self._fills]
+            b.fills = [fill_wire(f) for f in self._fills]  # encoded by the writer (see batch_writer)
         else:  # a fill the engine did not fold: the ledger folds them all
             b.unfolded, b.positions = self._fills, {}
         self._batch, self._fills, self._folded = Batch(), [], 0

@@ -172,19 +172,20 @@ class VariantEngine(OrderFlow):
     # --- orders ----------------------------------------------------------------------------
     def place(self, intent: Intent, ev: MarketEvent, purpose: str | None = None) -> OrderReport | None:
         inst = self.venue.instrument(intent.instrument)
-        pos = self.positions.get(intent.instrument, FLAT_POSITION)
         if intent.close:
-            qty = abs(pos.qty)
+            qty = abs(self.positions.get(intent.instrument, FLAT_POSITION).qty)
             if qty == 0:
                 self._skip("nothing_to_close")
                 return None
         else:
             qty = execution.to_decimal(intent.qty or 0.0)
-        reduce_only = intent.close or not intent.is_entry
+        entry = intent.is_entry
+        reduce_only = intent.close or not entry
         cid = client_order_id(self.run_id, self.id, self._seq, self.cid_salt)
+        style = self.spec.execution
         try:
-            req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, self.spec.execution, inst, reduce_only))
-            if intent.is_entry:
+            req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, style, inst, reduce_only))
+            if entry:
                 self._check_risk(req, inst, ev)
         except PrecisionError as exc:
             self._skip("precision")
@@ -194,8 +195,10 @@ class VariantEngine(OrderFlow):
             self._skip(f"risk_{exc.limit}")
             self.troubles.append(Trouble(exc, str(exc)))
             return None
-        rep = self.send(req, purpose or intent.purpose, intent.group, self._intent_id(intent, cid))
-        self._track_maker(intent, rep, ev)
+        maker = execution.is_maker_entry(intent, style)
+        rep = self.send(req, purpose or intent.purpose, intent.group, cid if maker else None)  # the intent id
+        if maker:
+            self._track_maker(intent, rep, ev)
         return rep
 
     def _check_risk(self, req: OrderRequest, inst: Instrument, ev: MarketEvent) -> None:

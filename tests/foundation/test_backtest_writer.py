@@ -18,11 +18,11 @@ import pytest
 
 from bench.ou_bars import write_bars
 from runner.engine.backtest import run_backtest
-from runner.engine.batch_writer import Batch, ProcessWriter
+from runner.engine.batch_writer import Batch, ProcessWriter, fill_wire, order_wire
 from runner.errors import LedgerWriteError
-from runner.ledger.fastpath import dec
+from runner.ledger.fastpath import dec, ts_for
 from runner.ledger.positions import derive
-from runner.ledger.store import Ledger
+from runner.ledger.store import Ledger, NewFill, fill_row
 from runner.spec.load import load_variant
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,6 +47,36 @@ def test_a_batch_is_committed_by_the_time_sync_returns(tmp_path: Path) -> None:
         assert count(ledger, "orders") == 2
     finally:
         w.close()
+
+
+def test_decimals_handed_over_as_text_land_in_the_ledger_as_the_ledger_writes_them(tmp_path: Path) -> None:
+    """The replay hands the writer str(d), not the ledger's text (cheaper on the busy side):
+    whatever the exponent, the writer stores what `fill_row` / `dec` would have."""
+    from datetime import UTC, datetime
+
+    ledger = Ledger(f"sqlite:///{tmp_path / 'ledger.db'}")
+    awkward = [Decimal("1E+2"), Decimal("30000.0"), Decimal("0.00000001"), Decimal("2.50000000"), Decimal("-0"),
+               Decimal("0E-8"), Decimal("12345678901234567890.123456789"), Decimal("-7.1E-5")]
+    ts = datetime.fromtimestamp(1_600_000_060.5, UTC)
+    fills = [NewFill(f"sim:bt-w:R{n}", f"c{n}", "bt-w", "MR_v13@bt-w", "sim", "BTC-USD", "buy", d, d, d, ts)
+             for n, d in enumerate(awkward)]
+    orders = [dict(client_order_id=f"c{n}", run_id="bt-w", variant="MR_v13@bt-w", seq=n, account="sim",
+                   instrument="BTC-USD", side="buy", qty=d, price=None if n % 2 else d, order_type="limit",
+                   tif="ioc", purpose="entry", group_id=None, reduce_only=False, intent_id=None)
+              for n, d in enumerate(awkward)]
+    w = ProcessWriter(ledger.url)
+    try:
+        w.write(Batch(orders=[order_wire(o, "2026-01-01 00:00:00.000000") for o in orders],
+                      fills=[fill_wire(f) for f in fills]))
+        w.sync()
+    finally:
+        w.close()
+    with ledger.engine.connect() as conn:
+        got = conn.exec_driver_sql("SELECT qty, price, fee, ts FROM fills ORDER BY id").all()
+        got_orders = conn.exec_driver_sql("SELECT qty, price FROM orders ORDER BY id").all()
+    assert [tuple(r) for r in got] == [(r[7], r[8], r[9], r[13]) for r in (fill_row(f, ts_for("sqlite")) for f in fills)]
+    assert [tuple(r) for r in got_orders] == [(dec(o["qty"]), dec(o["price"])) for o in orders]
+    assert got[0][0] == "100" and got[1][1] == "30000" and got[4][0] == "0"  # the ledger's one text form
 
 
 def test_a_failed_write_stops_the_run_and_nothing_after_it_is_written(tmp_path: Path) -> None:
