@@ -7,7 +7,10 @@ on an old book. Own fills: the stream only says *when* to read; the REST fill cu
 the source of truth, read on every stream signal, after every (re)connect, and at least
 every ``fill_poll_s`` as a safety net. Without a live stream the fill cursor is polled, paced
 so that it spends at most ``FILL_SHARE`` of the account's budget (a Hyperliquid fill read
-weighs 20 of 1,200 a minute: every 4 s; a Kalshi read 1 of 20 a second: every 0.2 s).
+weighs 20 of 1,200 a minute: every 4 s; a Kalshi read 1 of 20 a second: every 0.2 s). The
+first read from the start of the history (no cursor yet) is never held back, but only once:
+an account with no fill yet keeps that empty cursor, and reading it unpaced on every step
+spent the whole budget at start and refused every book poll (issue 12).
 """
 
 from __future__ import annotations
@@ -106,6 +109,7 @@ class AccountFeed:
         self._woken = threading.Event()
         self._sent = threading.Event()  # an order was sent: without a stream, read fills soon
         self._last_fill_read = 0.0
+        self._read_from_start = False  # the first read from no cursor was made (see fills_due)
         self._follow_until = 0.0
         self._lock = threading.Lock()
 
@@ -163,13 +167,19 @@ class AccountFeed:
                                  retry_after=exc.retry_after) from exc
 
     # --- fills -----------------------------------------------------------------------------
-    def fills_due(self) -> bool:
-        """Whether to read the REST fill cursor now (always, without a live stream).
+    def fills_due(self, from_start: bool = False) -> bool:
+        """Whether to read the REST fill cursor now (paced within the fills' share without a
+        live stream). ``from_start``: the read has no cursor yet; the first such read is due at
+        once (the REST history is the truth at start), later ones are paced like any other.
 
         A signal is followed by a few more reads (every ``FILL_FOLLOW_EVERY_S`` for
         ``fill_follow_s``): a venue's REST view can lag its stream by a moment."""
         conn = self._conn
         now = self._clock()
+        if from_start and not self._read_from_start:
+            self._read_from_start = True
+            self._last_fill_read = now
+            return True
         if conn is None or not conn.is_live():  # polled: paced within the fills' share of the budget
             since = now - self._last_fill_read
             sent = self._sent.is_set() and since >= FILL_FOLLOW_EVERY_S  # an order just went out
