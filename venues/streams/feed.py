@@ -19,7 +19,9 @@ import atexit
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -48,6 +50,19 @@ atexit.register(close_started)
 FILL_FOLLOW_S = 2.0  # after a fill signal, keep reading REST fills this long...
 FILL_FOLLOW_EVERY_S = 0.5  # ...at most this often
 FILL_SHARE = 0.25  # polled without a stream, fill reads spend at most this share of the budget
+_UNPACED: ContextVar[bool] = ContextVar("fills_unpaced", default=False)
+
+
+@contextmanager
+def every_fill_read() -> Iterator[None]:
+    """Fill reads made inside are not paced: an audit reads the history it needs now (the
+    pacing is the trading loop's, which re-reads anyway; an audit skipping a page would
+    see fills in flight as a breach). They still spend the budget."""
+    token = _UNPACED.set(True)
+    try:
+        yield
+    finally:
+        _UNPACED.reset(token)
 
 
 class Stream(Protocol):
@@ -176,6 +191,8 @@ class AccountFeed:
         ``fill_follow_s``): a venue's REST view can lag its stream by a moment."""
         conn = self._conn
         now = self._clock()
+        if _UNPACED.get():
+            return True
         if from_start and not self._read_from_start:
             self._read_from_start = True
             self._last_fill_read = now
