@@ -31,6 +31,7 @@ class PendingStart:
     dep: Deployment
     loaded: LoadedVariant
     kind: Any  # the strategy kind's class
+    state: Any  # runner.lifecycle.State when it was queued
     since: float = field(default_factory=time.monotonic)
     said: bool = False  # the slow note was written
     dropped: bool = False  # its lease went to another runner: the venue half builds nothing

@@ -105,11 +105,10 @@ def test_a_venue_hung_at_a_variants_start_stalls_neither_the_other_accounts_nor_
 
     def new_file_deployed() -> bool:  # the control thread's work: a new file is scanned and started
         if "dropped" not in seen:
-            (home / "strategies.d" / "MM_v2.yaml").write_text(MM.replace("version: 1", "version: 2")
-                                                                .replace("ETH-USD", "BTC-USD"))
+            (home / "strategies.d" / "MN_v1.yaml").write_text(MM.replace("name: MM", "name: MN"))
             rt.rescan = True
             seen["dropped"] = True
-        return "MM_v2" in rt.engines and orders_of(ledger, "MM_v2") >= 1
+        return "MN_v1" in rt.engines and orders_of(ledger, "MN_v1") >= 1
 
     def retired_by_the_operator() -> bool:
         if "retired" not in seen:
@@ -159,12 +158,11 @@ def test_a_scheduled_audit_hung_on_a_venue_stalls_neither_trading_nor_the_contro
     def trading_and_deploying_meanwhile() -> bool:
         if "dropped" not in seen:
             seen["orders"] = orders_of(ledger, "MM_v1")
-            (home / "strategies.d" / "MM_v2.yaml").write_text(MM.replace("version: 1", "version: 2")
-                                                                .replace("ETH-USD", "BTC-USD"))
+            (home / "strategies.d" / "MN_v1.yaml").write_text(MM.replace("name: MM", "name: MN"))
             rt.rescan = True
             seen["dropped"] = True
-        return (orders_of(ledger, "MM_v1") > seen["orders"] and "MM_v2" in rt.engines
-                and orders_of(ledger, "MM_v2") >= 1)
+        return (orders_of(ledger, "MM_v1") > seen["orders"] and "MN_v1" in rt.engines
+                and orders_of(ledger, "MN_v1") >= 1)
 
     def still_stuck() -> bool:
         seen["stuck_in"] = hl.stuck_in
