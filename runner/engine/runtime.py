@@ -129,7 +129,8 @@ class Runtime:
             self.streams.recorder = Recorder(root)  # this session's events and decisions, as backtest files
         self.ledger.ensure_run(MAIN_RUN, "main")
         self.deploy()
-        self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {mask_url(self.ledger.url)}")
+        n = len(self.engines) + len(self.starts.waiting())  # starting on their account's thread: counted
+        self.reporter.info(f"runner {self.runner_id} up: {n} variant(s), ledger {mask_url(self.ledger.url)}")
 
     def offer_files(self, files: dict[Path, FileRead]) -> None:
         """Variant files read and validated off the loop (the watcher's thread): applied next step."""
