@@ -21,7 +21,8 @@ from venues.streams.feed import AccountFeed
 
 def test_an_account_with_no_fill_reads_its_history_once_at_start_then_paced() -> None:
     """The real SDK over faked HTTP, no stream: twenty steps of a 5 Hz loop on an account with
-    no fill yet read the fill history once (the start's truth), not twenty times."""
+    no fill yet read the fill history at start (the start's truth, and the next step's read,
+    as after any start), then at the fills' pace: not twenty times."""
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         fake = FakeHyperliquid(rsps)
         ad = make_adapter(connect=False)
@@ -31,7 +32,7 @@ def test_an_account_with_no_fill_reads_its_history_once_at_start_then_paced() ->
             page = ad.fills(None)
             assert page.fills == [] and page.cursor is None  # nothing filled: the cursor stays empty
         reads = [b for _w, b in fake.requests if b.get("type") == "userFillsByTime"]
-        assert len(reads) == 1
+        assert len(reads) == 2
         ad.close()
 
 

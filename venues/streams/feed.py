@@ -194,8 +194,7 @@ class AccountFeed:
         if _UNPACED.get():
             return True
         if from_start and not self._read_from_start:
-            self._read_from_start = True
-            self._last_fill_read = now
+            self._read_from_start = True  # the start's own read: not counted against the pace
             return True
         if conn is None or not conn.is_live():  # polled: paced within the fills' share of the budget
             since = now - self._last_fill_read
