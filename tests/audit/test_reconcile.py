@@ -73,7 +73,7 @@ def test_an_unknown_fill_stays_open_across_incremental_cycles_until_booked_or_a_
     to close on the next cycle, as though the fill were gone. It stays open (seen each cycle)
     until a reading confirms the condition gone."""
     d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
-    d.sim().submit(OrderRequest("stranger", "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT,
+    d.sim.submit(OrderRequest("stranger", "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT,
                                 Decimal("31000"), TimeInForce.IOC))
     reconcile(d.ledger, d.venues, d.home, incremental=True)
     assert _open_stranger(d) == [1]
@@ -95,7 +95,7 @@ def test_an_unknown_fill_closes_once_the_ledger_books_it(tmp_path) -> None:
     from runner.ledger.store import NewFill
 
     d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
-    d.sim().submit(OrderRequest("stranger", "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT,
+    d.sim.submit(OrderRequest("stranger", "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT,
                                 Decimal("31000"), TimeInForce.IOC))
     first = reconcile(d.ledger, d.venues, d.home, incremental=True)
     f = next(f for f in first.findings if f.check == "reconcile")
@@ -114,7 +114,7 @@ def test_an_orphan_order_stays_open_while_its_account_cannot_be_read(tmp_path) -
     from runner.errors import BudgetError
 
     d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
-    d.sim().submit(OrderRequest("stray", "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT,
+    d.sim.submit(OrderRequest("stray", "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT,
                                 Decimal("29000"), TimeInForce.GTC))
     adapters: dict = {}  # type: ignore[type-arg]
     reconcile(d.ledger, d.venues, d.home, incremental=True, adapters=adapters)
@@ -130,6 +130,6 @@ def test_an_orphan_order_stays_open_while_its_account_cannot_be_read(tmp_path) -
     assert any(f.evidence.get("subject") == "sim:budget" for f in res.findings)
     assert "orphan_orders|*|venue:stray" in [r.key for r in store.open_findings(d.ledger, "orphan_orders")]
     ad.open_orders = real
-    d.sim().cancel("stray", "BTC-USD")  # gone from the venue: the next reading closes it
+    d.sim.cancel("stray", "BTC-USD")  # gone from the venue: the next reading closes it
     reconcile(d.ledger, d.venues, d.home, incremental=True, adapters=adapters)
     assert store.open_findings(d.ledger, "orphan_orders") == []
