@@ -260,9 +260,10 @@ class Runtime:
         self._let_go_fenced()
         if self.audit_schedule is not None:
             self.audit_schedule.kick()  # due jobs run on the audits' own thread: they read venues
-        for pending in self.starts.slow():  # a start its venue keeps waiting says so, once
-            self.ledger.set_spec_error(pending.dep.path, slow_note(pending))
-            self.reporter.error(slow_note(pending))
+        for pending in self.starts.slow():  # a start its venue keeps waiting says so (console: once)
+            if self.ledger.set_spec_error(pending.dep.path, slow_note(pending)) and not pending.said:
+                pending.said = True
+                self.reporter.error(slow_note(pending))
         self.periodic.tick(now)
 
     def _stream_wake(self, account: str) -> Wake | None:

@@ -33,7 +33,9 @@ class PendingStart:
     kind: Any  # the strategy kind's class
     state: Any  # runner.lifecycle.State when it was queued
     since: float = field(default_factory=time.monotonic)
-    said: bool = False  # the slow note was written
+    since_wall: float = field(default_factory=time.time)
+    said: bool = False  # the slow note was said on the console
+    noted_at: float = 0.0  # monotonic time its note was last checked on its file
     dropped: bool = False  # its lease went to another runner: the venue half builds nothing
 
     @property
@@ -97,18 +99,21 @@ class StartQueue:
                 self._running[variant].dropped = True
 
     def slow(self) -> list[PendingStart]:
-        """Starts waiting longer than ``SLOW_S`` that have not said so yet (marked said)."""
+        """Starts waiting longer than ``SLOW_S``, each at most once a second: their note is
+        checked on their file again (a rescan of strategies.d clears a valid file's errors)."""
+        now = time.monotonic()
         out = []
         for s in self.waiting():
-            if not s.said and not s.dropped and s.waited_s() >= SLOW_S:
-                s.said = True
+            if not s.dropped and s.waited_s() >= SLOW_S and now - s.noted_at >= 1.0:
+                s.noted_at = now
                 out.append(s)
         return out
 
 
 def slow_note(start: PendingStart) -> str:
-    return (f"{start.variant}: starting: waiting for account {start.account} (no answer for "
-            f"{start.waited_s():.0f}s); it stays pending and other accounts trade meanwhile")
+    since = time.strftime("%H:%M:%S UTC", time.gmtime(start.since_wall))
+    return (f"{start.variant}: starting: waiting for account {start.account} (no answer since {since}); "
+            "it stays pending and other accounts trade meanwhile")
 
 
 def is_slow_note(variant: str, message: str) -> bool:

@@ -90,7 +90,8 @@ class Script:
 
 
 def test_a_venue_hung_at_a_variants_start_stalls_neither_the_other_accounts_nor_the_control_thread(
-        tmp_path: Path, hl: StuckHyperliquid) -> None:
+        tmp_path: Path, hl: StuckHyperliquid, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("runner.engine.starts.SLOW_S", 1.0)  # says why it waits after 1 s, not 10
     home = make_home(tmp_path / "desk", VENUES, runner_yaml="loop_interval_s: 0.05\n" + NO_AUDITS,
                      variants={"MM_v1": MM, "X_v1": variant_yaml("X_v1", ("BTC",), venue="hl")}).path
     hl.hang = lambda: True  # Hyperliquid answers nothing from the start: its adapter cannot connect
@@ -110,6 +111,10 @@ def test_a_venue_hung_at_a_variants_start_stalls_neither_the_other_accounts_nor_
             seen["dropped"] = True
         return "MN_v1" in rt.engines and orders_of(ledger, "MN_v1") >= 1
 
+    def says_why_it_waits() -> bool:  # on its file, as `runner status` shows it
+        seen["said"] = [e.message for e in ledger.spec_errors() if e.message.startswith("X_v1: starting")]
+        return bool(seen["said"]) and state_of(ledger, "X_v1") == "pending"
+
     def retired_by_the_operator() -> bool:
         if "retired" not in seen:
             control.retire(ledger, "X_v1", "test: its venue does not answer")
@@ -119,18 +124,20 @@ def test_a_venue_hung_at_a_variants_start_stalls_neither_the_other_accounts_nor_
     def still_hung() -> bool:
         seen["stuck_in"] = hl.stuck_in
         seen["still_hung"] = hl.hanging.is_set()
-        seen["said"] = [e.message for e in ledger.spec_errors() if e.message.startswith("X_v1: starting")]
         hl.release.set()  # the venue answers again
         return True
 
-    def started_in_its_current_state() -> bool:
-        return "X_v1" in rt.engines and rt.engines["X_v1"].state.value in ("retiring", "retired")
+    def started_in_its_current_state() -> bool:  # and the note about the wait is gone
+        return ("X_v1" in rt.engines and rt.engines["X_v1"].state.value in ("retiring", "retired")
+                and not [e for e in ledger.spec_errors() if e.message.startswith("X_v1: starting")])
 
-    script = Script(quoting, new_file_deployed, retired_by_the_operator, still_hung, started_in_its_current_state)
+    script = Script(quoting, new_file_deployed, says_why_it_waits, retired_by_the_operator, still_hung,
+                    started_in_its_current_state)
     try:
         rt.run(should_stop=script, concurrent=True)
-        assert script.done == [0, 1, 2, 3, 4], f"steps done: {script.done}"
+        assert script.done == [0, 1, 2, 3, 4, 5], f"steps done: {script.done}"
         assert seen["still_hung"], "Hyperliquid never answered during all that"
+        assert "waiting for account hl" in seen["said"][0]
         assert seen["stuck_in"] == "account-hl", "the start waited on the account's own thread"
     finally:
         hl.release.set()
