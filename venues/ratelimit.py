@@ -3,10 +3,13 @@
 Each venue states its limits as weight per window (Hyperliquid 1,200 a minute per address,
 an ``l2Book`` weighing 2; Kalshi's tiers as reads and writes per second; Alpaca 200 calls a
 minute; OKX 20 book requests per 2 s). A token bucket per limit refills continuously. Book
-polls (the REST fallback of a stream that is down, or of an account without one) stop at
-``poll_reserve`` (half); other reads (fills, lookups, reconciliation, audits) may not spend
-the last ``reserve`` of a bucket: that share is kept for order entry and cancels, which
-therefore always go first. A 429 closes the
+polls (the REST fallback of a stream that is down, or of an account without one) may use
+``1 - poll_reserve`` (half) of the bucket's *rate*, with a burst of ``POLL_BURST_S`` of it:
+paced, so books arrive every second at the start and ever after. (A floor on the bucket let
+them spend their half of the minute in the first seconds and then refused every poll until
+that left the rolling window, about 50 s without a book after a busy start.) Other reads
+(fills, lookups, reconciliation, audits) may not spend the last ``reserve`` of a bucket: that
+share is kept for order entry and cancels, which therefore always go first. A 429 closes the
 account to reads for the venue's retry hint (sending into a ban only lengthens it); orders and
 cancels are not held back here, because their own retry (the cancel backoff, the engine's
 transient backoff) already waits out the same hint and a cancel must not queue behind reads.
@@ -65,11 +68,20 @@ class Limit:
     window_s: float
     reserve: float = 0.2  # share of the capacity only orders and cancels may spend
     cancel_reserve: float = 0.05  # share of it only cancels may spend (a quoting storm cannot use it)
-    poll_reserve: float = 0.5  # share that book polling leaves to fills, lookups, orders and cancels
+    poll_reserve: float = 0.5  # share of the rate that book polling leaves to fills, lookups, orders and cancels
 
     @property
     def rate(self) -> float:
         return self.capacity / self.window_s
+
+    @property
+    def poll_rate(self) -> float:
+        return self.rate * (1.0 - self.poll_reserve)
+
+    @property
+    def poll_burst(self) -> float:
+        """The most polls may take at once: ``POLL_BURST_S`` of their rate, within their share."""
+        return min(self.poll_rate * POLL_BURST_S, self.capacity * (1.0 - self.poll_reserve))
 
     def scaled(self, factor: float) -> Limit:
         return Limit(self.capacity * factor, self.window_s, self.reserve, self.cancel_reserve, self.poll_reserve)
@@ -94,14 +106,16 @@ KALSHI_TIERS: dict[str, dict[str, Limit]] = {
 
 
 MINUTE_S = 60.0  # ``status`` reports use over the last minute against the limit per minute
+POLL_BURST_S = 5.0  # book polls may bunch up this many seconds of their rate (a start, a reconnect)
 
 
 class _Bucket:
-    __slots__ = ("limit", "tokens", "stamp", "spent", "requests", "refused", "minute")
+    __slots__ = ("limit", "tokens", "poll_tokens", "stamp", "spent", "requests", "refused", "minute")
 
     def __init__(self, limit: Limit, now: float) -> None:
         self.limit = limit
         self.tokens = limit.capacity
+        self.poll_tokens = limit.poll_burst  # the book polls' own pace (see the module docstring)
         self.stamp = now
         self.spent: deque[tuple[float, float]] = deque()  # (time, weight) within the last window
         self.requests = 0
@@ -111,6 +125,7 @@ class _Bucket:
     def refill(self, now: float) -> None:
         lim = self.limit
         self.tokens = min(lim.capacity, self.tokens + (now - self.stamp) * lim.rate)
+        self.poll_tokens = min(lim.poll_burst, self.poll_tokens + (now - self.stamp) * lim.poll_rate)
         self.stamp = now
         while self.spent and self.spent[0][0] <= now - lim.window_s:
             self.spent.popleft()
@@ -134,9 +149,7 @@ class _Bucket:
             return 0.0
         if priority is Priority.ORDER:  # whole requests: a 10-a-second bucket keeps none back
             return float(int(self.limit.capacity * self.limit.cancel_reserve))
-        if priority is Priority.POLL:
-            return self.limit.capacity * max(self.limit.poll_reserve, self.limit.reserve)
-        return self.limit.capacity * self.limit.reserve
+        return self.limit.capacity * self.limit.reserve  # polls too: their share is a pace (spend)
 
 
 class RequestBudget:
@@ -182,6 +195,14 @@ class RequestBudget:
                 raise BudgetError(
                     f"{self.account}: request budget {bucket!r} spent ({b.limit.capacity:g} per "
                     f"{b.limit.window_s:g}s); retry in {wait:.2f}s", venue=self.account, retry_after=wait)
+            if priority is Priority.POLL:
+                if b.poll_tokens - weight < -1e-9:
+                    b.refused += 1
+                    wait = (weight - b.poll_tokens) / max(b.limit.poll_rate, 1e-9)
+                    raise BudgetError(
+                        f"{self.account}: book polls' share of {bucket!r} spent ({b.limit.poll_rate * 60:g} a "
+                        f"minute); retry in {wait:.2f}s", venue=self.account, retry_after=wait)
+                b.poll_tokens -= weight
             b.tokens -= weight
             b.requests += 1
             b.spent.append((now, weight))

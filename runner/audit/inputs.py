@@ -204,9 +204,12 @@ def read_venue(ad: VenueAdapter, led: LedgerData) -> VenueData:
 
 
 def read_fills(ad: VenueAdapter, cursor: str | None, max_pages: int = 100) -> Iterable[FillReport]:
-    """Every fill after ``cursor``, page by page (bounded)."""
+    """Every fill after ``cursor``, page by page (bounded; never paced as the loop's are)."""
+    from venues.streams.feed import every_fill_read
+
     for _ in range(max_pages):
-        page = ad.fills(cursor)
+        with every_fill_read():
+            page = ad.fills(cursor)
         yield from page.fills
         if not page.fills or page.cursor == cursor:
             return

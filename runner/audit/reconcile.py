@@ -10,6 +10,8 @@ The running runner's scheduled reconcile is incremental: it reads the venue's fi
 own cursor (``reconcile`` in the cursors table) onwards, so a cycle costs a page or two of
 requests, not the account's whole fill history (which on a real venue would spend the
 request budget and stall trading). ``runner reconcile`` from the command line reads it all.
+A finding such a cycle could not see again (a fill before its cursor, an account it could not
+read) stays open until a reading shows it gone (``runner.audit.carry``).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from runner.audit import store
+from runner.audit.carry import carried
 from runner.audit.confirm import confirm, needs_second_reading
 from runner.audit.findings import Finding, Severity
 from runner.audit.inputs import LedgerData, adapter_factory, gather_venues, late_orders, read_ledger
@@ -38,6 +41,12 @@ MAX_PAGES = 100
 class ReconcileResult:
     adopted: list[NewFill] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    carried: list[Finding] = field(default_factory=list)  # open, not read again this cycle: kept open
+
+    def seen_now(self) -> list[Finding]:
+        """What this cycle read (carried findings were acted on when they were read)."""
+        keys = {f.key for f in self.carried}
+        return [f for f in self.findings if f.key not in keys]
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -93,6 +102,7 @@ def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor:
     led = read_ledger(ledger)
     make = adapter_factory(venues_config, home)
     run_id = store.start_run(ledger, CHECKS, actor)
+    unread: set[str] = set()  # accounts whose fills or reports this cycle could not read
     for account in sorted(led.accounts()):
         if account not in venues_config.accounts:
             continue  # reported by ledger_vs_venue below
@@ -100,6 +110,7 @@ def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor:
             ad = adapters[account] if adapters is not None and account in adapters else make(account)
         except Exception as exc:  # noqa: BLE001 - a venue that cannot connect is reported
             out.findings.append(_unreadable(account, exc))
+            unread.add(account)
             continue
         if adapters is not None:
             adapters.setdefault(account, ad)
@@ -108,6 +119,7 @@ def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor:
             fills, end = _read_from(ad, start)
         except (RunnerError, OSError) as exc:
             out.findings.append(_unreadable(account, exc))
+            unread.add(account)
             continue
         finally:
             if adapters is None:
@@ -117,28 +129,36 @@ def reconcile(ledger: Ledger, venues_config: VenuesConfig, home: Path, *, actor:
         out.findings += unexplained
         if incremental and end != start:
             ledger.set_cursor(account, end, CURSOR)
-    compared = _compare(ledger, venues_config, make, adapters)
+    compared, unread_now = _compare(ledger, venues_config, make, adapters)
     if confirm_with is not None:
         compared = confirm_with(compared)
     elif any(needs_second_reading(f) for f in compared):
-        compared = confirm(_compare(ledger, venues_config, make, adapters), {f.key: f for f in compared})
-    out.findings = store.dedupe(out.findings + compared)
+        second, unread_now = _compare(ledger, venues_config, make, adapters)
+        compared = confirm(second, {f.key: f for f in compared})
+    found = store.dedupe(out.findings + compared)
+    booked = led.fill_keys | {f.fill_key for f in out.adopted}
+    out.carried = carried(ledger, CHECKS, found, unread=unread | unread_now, incremental=incremental, booked=booked)
+    out.findings = found + out.carried
     store.record(ledger, run_id, CHECKS, out.findings)
     return out
 
 
-def _compare(ledger: Ledger, venues_config: VenuesConfig, make, adapters) -> list[Finding]:  # type: ignore[no-untyped-def]
+def _compare(ledger: Ledger, venues_config: VenuesConfig, make, adapters) -> tuple[list[Finding], set[str]]:  # type: ignore[no-untyped-def]
+    """The comparison's findings, and the accounts it could not read."""
     led = read_ledger(ledger)
     venues = gather_venues(led, venues_config, make, adapters)
     late_orders(ledger, led, venues)
-    return ledger_vs_venue(led, venues) + orphan_orders(led, venues)
+    return ledger_vs_venue(led, venues) + orphan_orders(led, venues), {a for a, vd in venues.items() if vd.error}
 
 
 def _read_from(ad: VenueAdapter, cursor: str | None) -> tuple[list[FillReport], str | None]:
     """Every fill after ``cursor`` (bounded pages) and the cursor after the last of them."""
+    from venues.streams.feed import every_fill_read
+
     out: list[FillReport] = []
     for _ in range(MAX_PAGES):
-        page = ad.fills(cursor)
+        with every_fill_read():  # the audit reads what it needs now, not at the loop's pace
+            page = ad.fills(cursor)
         out += page.fills
         if not page.fills or page.cursor == cursor:
             break

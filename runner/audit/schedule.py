@@ -1,16 +1,22 @@
 """Cron audits inside a running runner, run from its loop (cron expressions from ``runner.yaml``).
 
-The runtime calls :meth:`AuditSchedule.tick` once per loop iteration, after it has read the
-venues' fills: a due job runs right there, in the loop's thread, so it can never interleave
-with fill processing and read half-applied state. Jobs use their own venue adapters (the
-loop's are never touched) and never ask for a book (that would move the sim's market). A
-breach is confirmed against the previous cycle's open finding (two readings); a job that
-raises is logged and recorded as a finding, and the schedule keeps going.
+Stepped inline (``Runtime.step``: tests, replay) the runtime calls :meth:`AuditSchedule.tick`
+once per step, between the accounts' fill reads, so a job reads no half-applied state. While
+account threads trade (``Runtime.run``) the control thread only kicks the schedule
+(:meth:`AuditSchedule.kick`): due jobs run on the audits' own thread, because a job reads the
+venues and a venue that hangs must not stall the control thread (leases, operator transitions, deploys for
+every account). Their readings stay consistent there too: the ledger is read in one snapshot
+(``runner.audit.inputs.snapshot``), a fill applied meanwhile is one transaction and shows as a
+venue fill after the ledger's cursor (in flight, not a breach), and a breach needs a second
+reading. Jobs use their own venue adapters (the loop's are never touched; the request budget
+is the account's, shared and thread-safe) and never ask for a book (that would move the sim's
+market). A job that raises is logged and recorded as a finding, and the schedule keeps going.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -85,7 +91,7 @@ class AuditWorker:
             previous = self._previous()
             res = reconcile(self.ledger, self.venues, self.home, actor="schedule", adapters=self.adapters,
                             confirm_with=lambda fs: confirm(fs, previous), incremental=True)
-            act_on(self.ledger, res.findings, alerter, "schedule")
+            act_on(self.ledger, res.seen_now(), alerter, "schedule")  # carried ones were acted on when read
             return
         names = list(CHECKS) if name == "all" else [name]
         run_checks(self.ledger, self.venues, self.home, names, actor="schedule", alerter=alerter,
@@ -137,6 +143,34 @@ class AuditSchedule:
                 rt.reporter.error(f"runner.yaml digest.cron: bad cron expression {rt.config.digest.cron!r}: {exc}")
         now = self._now()
         self.next = {n: t.get_next_fire_time(None, now) for n, t in self.triggers.items()}
+        self._thread: threading.Thread | None = None  # the audits' own thread, started by kick()
+        self._wake = threading.Event()
+        self._closing = threading.Event()
+        self.busy_since: float | None = None  # clock time the job in progress started (None: idle)
+
+    def kick(self) -> None:
+        """From the control thread: run what is due on the audits' own thread; never waits (a job
+        still running, e.g. inside a hung venue call, takes the next kick when it is done)."""
+        if self._closing.is_set():
+            return
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._main, name="audits", daemon=True)
+            self._thread.start()
+        self._wake.set()
+
+    def _main(self) -> None:
+        while not self._closing.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self._closing.is_set():
+                return
+            self.busy_since = self.clock()
+            try:
+                self.tick()
+            except Exception:  # noqa: BLE001 - the schedule must keep going (a job's own faults are recorded)
+                log.exception("scheduled audits failed")
+            finally:
+                self.busy_since = None
 
     def _now(self) -> datetime:
         return datetime.fromtimestamp(self.clock(), UTC)
@@ -166,7 +200,16 @@ class AuditSchedule:
         except Exception:  # noqa: BLE001 - the schedule must keep going
             log.exception("daily digest failed")
 
-    def close(self) -> None:
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the audits' thread; one still inside a venue call is left to finish on its own
+        (a daemon: it cannot keep the process alive), its connections with it."""
+        self._closing.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("a scheduled audit is still inside a venue call; left to finish on its own")
+                return
         self.worker.close()
 
 

@@ -52,7 +52,7 @@ def run(
     watcher = StrategiesWatcher(strategies, lambda: setattr(rt, "rescan", True),
                                 read=lambda: read_variants(strategies, rt.venues), deliver=rt.offer_files)
     watcher.start()  # before the first scan: a file landing in between is not missed
-    rt.start()
+    rt.start(threads=True)  # the venue half of each start runs on its account's thread
     extras = _start_extras(rt)
     try:
         rt.run(duration, should_stop=lambda: bool(stopping))

@@ -2,7 +2,9 @@
 
 A live deployment gets an engine when its lease is ours (``adopt_unowned``, failover
 included); ``spawn`` builds it and restores what the ledger knows (positions, the day's
-fills, opening groups, orders it thinks open, asked of the venue by client id). Transitions
+fills, opening groups, orders it thinks open, asked of the venue by client id). The part of a
+start that calls the venue runs on the account's thread while account threads trade
+(``runner.engine.starts``): the control thread never waits on a venue. Transitions
 other processes wrote (operator commands, ``runner promote``'s handover) are adopted here too.
 Kept apart from the loop so the runtime only says *when* this happens.
 """
@@ -18,6 +20,7 @@ from runner.engine.containment import LEDGER_ERRORS
 from runner.engine.handover import REASON as HANDOVER
 from runner.engine.leases import dead_holder
 from runner.engine.sessions import session_checker
+from runner.engine.starts import PendingStart, is_slow_note
 from runner.engine.variant import VariantEngine
 from runner.engine.venue_records import keeps_records
 from runner.errors import BadInputError, RunnerError, SpecError, TransientError
@@ -48,8 +51,8 @@ class Adoption:
         """Spawn an engine for every live deployment whose lease we can take (failover included)."""
         rt = self.rt
         for dep in rt.ledger.deployments():
-            if "@" in dep.variant or dep.variant in rt.engines:
-                continue
+            if "@" in dep.variant or dep.variant in rt.engines or rt.starts.holds(dep.variant):
+                continue  # trading, or its start waits for its account's thread
             st = rt.ledger.state(dep.variant)
             if st is None or (st.state == State.RETIRED and not self._awaits_settlement(dep.variant)):
                 continue
@@ -73,11 +76,44 @@ class Adoption:
         return bool(held_markets({p.instrument: p.qty for p in self.rt.ledger.positions(MAIN_RUN, variant)}))
 
     def spawn(self, dep: Deployment, state: State) -> None:
-        rt = self.rt
+        """The control half of a start (its file, its kind); the venue half is queued for the
+        account's thread when account threads trade (``rt.starts.enabled``), else runs here."""
         try:
-            loaded = parse_variant(dep.yaml_text, Path(dep.path), rt.venues)
+            loaded = parse_variant(dep.yaml_text, Path(dep.path), self.rt.venues)
             kind = get_kind(loaded.spec.kind)
             assert kind is not None
+        except LEDGER_ERRORS:
+            raise
+        except (SpecError, BadInputError, RunnerError, KeyError) as exc:
+            self._cannot_start(dep, exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - a bug: this variant only
+            self._cannot_start(dep, RuntimeError(f"{type(exc).__name__}: {exc}"))
+            return
+        pending = PendingStart(dep, loaded, kind, state)
+        if self.rt.starts.enabled:
+            self.rt.starts.put(pending)
+        else:
+            self._start_on_venue(pending, state)
+
+    def run_starts(self, account: str) -> None:
+        """On the account's thread: the venue halves of its queued starts, each in the state the
+        ledger holds now (the operator may have paused or retired it meanwhile; one abandoned
+        while it waited is not started at all)."""
+        rt = self.rt
+        for pending in rt.starts.take(account):
+            try:
+                st = rt.ledger.state(pending.variant)
+                abandoned = st is not None and st.state == State.RETIRED and pending.state is not State.RETIRED
+                if st is not None and not pending.dropped and not abandoned:
+                    self._start_on_venue(pending, State(st.state))
+            finally:
+                rt.starts.done(pending)
+
+    def _start_on_venue(self, pending: PendingStart, state: State) -> None:
+        rt = self.rt
+        dep, loaded, kind = pending.dep, pending.loaded, pending.kind
+        try:
             venue = rt.adapter(loaded.spec.venue)
             if state in STARTING and (unmet := capability_issues(
                     loaded, venue.capabilities, account_config(loaded.spec.venue, rt.venues, rt.home).adapter)):
@@ -91,6 +127,10 @@ class Adoption:
             self._cannot_start(dep, RuntimeError(f"{type(exc).__name__}: {exc}"))
             return
         rt.retries.ok("start:" + dep.variant)
+        if pending.dropped:
+            return  # its lease went to another runner while its venue kept it waiting
+        if pending.said and any(is_slow_note(dep.variant, e.message) for e in rt.ledger.spec_errors()):
+            rt.ledger.clear_spec_error(dep.path)  # it started: the wait is over
         eng = VariantEngine(
             loaded, kind(loaded.params, loaded.spec.instruments), venue, rt.sink, MAIN_RUN, state,
             rt.ledger.next_seq(MAIN_RUN, dep.variant), session_open=session_checker(loaded.spec.sessions),

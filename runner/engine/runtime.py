@@ -4,7 +4,9 @@ The step has a control part (leases, operator transitions written by other proce
 deploys, audits, heartbeat) and a trading part per account (books, the variants' decisions
 and orders, fills, troubles turned into lifecycle triggers, open-order polls, retires).
 ``step()`` runs both inline; ``run()`` gives each account its own thread
-(``runner.engine.account_workers``) so a slow or hanging venue stalls only its own variants.
+(``runner.engine.account_workers``) so a slow or hanging venue stalls only its own variants,
+and the control part then calls no venue: the venue half of a start runs on its account's
+thread (``runner.engine.starts``), the scheduled audits on their own.
 Every decision lands in the ledger first.
 
 ``Runtime`` is the façade: it holds the shared state and the loop, and composes one
@@ -48,6 +50,7 @@ from runner.engine.report import Reporter, configured_secrets
 from runner.engine.responder import Responder
 from runner.engine.retries import Backoff, Retries
 from runner.engine.sink import ImmediateSink
+from runner.engine.starts import StartQueue, slow_note
 from runner.engine.stream_events import StreamBoard
 from runner.engine.streams import EngineStreams
 from runner.engine.trading import AccountTrading
@@ -104,6 +107,7 @@ class Runtime:
         self.workers: AccountWorkers | None = None  # one trading thread per account while run() runs
         self._account_last: dict[tuple[str, str], float] = {}  # (account, chore) -> last time done
         self.board = StreamBoard()  # each account's stream state, published every second
+        self.starts = StartQueue()  # venue halves of starts, for their account's thread (run())
         self.adoption = Adoption(self)
         self.trading = AccountTrading(self)
         self.chores = AccountChores(self)
@@ -112,8 +116,12 @@ class Runtime:
         self.periodic = Periodic(self)
 
     # --- start ---------------------------------------------------------------------------
-    def start(self) -> None:
+    def start(self, threads: bool = False) -> None:
+        """``threads``: account threads will trade (``run``), so the venue half of each start is
+        left to its account's thread and a venue that hangs holds up nothing else."""
         from runner.marketdata.recorder import Recorder, prune
+
+        self.starts.enabled = threads
 
         root = self.home / "state" / "recordings"
         prune(root, self.config.recordings_keep_days)
@@ -121,7 +129,8 @@ class Runtime:
             self.streams.recorder = Recorder(root)  # this session's events and decisions, as backtest files
         self.ledger.ensure_run(MAIN_RUN, "main")
         self.deploy()
-        self.reporter.info(f"runner {self.runner_id} up: {len(self.engines)} variant(s), ledger {mask_url(self.ledger.url)}")
+        n = len(self.engines) + len(self.starts.waiting())  # starting on their account's thread: counted
+        self.reporter.info(f"runner {self.runner_id} up: {n} variant(s), ledger {mask_url(self.ledger.url)}")
 
     def offer_files(self, files: dict[Path, FileRead]) -> None:
         """Variant files read and validated off the loop (the watcher's thread): applied next step."""
@@ -147,9 +156,13 @@ class Runtime:
                     self.reporter.error(f"{vid}: cannot retire: {exc}")
 
     def renew_leases(self) -> None:
-        held = self.ledger.renew_leases(self.runner_id, list(self.engines), self.config.lease_ttl_s)
+        waiting = self.starts.variants()  # held while their venue keeps their start waiting
+        held = self.ledger.renew_leases(self.runner_id, list(self.engines) + waiting, self.config.lease_ttl_s)
         for vid in [v for v in self.engines if v not in held]:
             self.let_go(vid, "lease lost to another runner")
+        for vid in [v for v in waiting if v not in held]:
+            self.starts.drop(vid)
+            self.reporter.error(f"{vid}: lease lost to another runner while starting; this runner lets it go")
 
     def let_go(self, vid: str, why: str) -> None:
         eng = self.engines.pop(vid)
@@ -192,6 +205,8 @@ class Runtime:
         outage = LedgerOutage()
         if concurrent is None:
             concurrent = not is_in_memory(self.ledger.url)
+        if concurrent:
+            self.starts.enabled = True  # starts from now on run their venue half on the account's thread
         if concurrent and self.workers is None:
             self.workers = AccountWorkers(self._account_step, self.config.loop_interval_s, self.reporter.error,
                                           wake=self._stream_wake)
@@ -244,7 +259,11 @@ class Runtime:
         self.workers.ensure(self.accounts())
         self._let_go_fenced()
         if self.audit_schedule is not None:
-            self.audit_schedule.tick()
+            self.audit_schedule.kick()  # due jobs run on the audits' own thread: they read venues
+        for pending in self.starts.slow():  # a start its venue keeps waiting says so (console: once)
+            if self.ledger.set_spec_error(pending.dep.path, slow_note(pending)) and not pending.said:
+                pending.said = True
+                self.reporter.error(slow_note(pending))
         self.periodic.tick(now)
 
     def _stream_wake(self, account: str) -> Wake | None:
@@ -272,7 +291,8 @@ class Runtime:
             self.deploy()
 
     def accounts(self) -> list[str]:
-        return sorted({e.venue.account for e in list(self.engines.values())})
+        """Accounts with an engine, or with a start waiting for its thread."""
+        return sorted({e.venue.account for e in list(self.engines.values())} | self.starts.accounts())
 
     def of(self, account: str | None) -> list[VariantEngine]:
         """The engines of ``account`` (all for None), as a list: other threads add and remove."""

@@ -37,6 +37,7 @@ class AccountTrading:
 
     def trade(self, account: str) -> None:
         rt = self.rt
+        rt.adoption.run_starts(account)  # the venue half of starts queued for this account
         # on an account thread, read the states afresh: the control thread's copy may predate a
         # transition this thread just made, and adopting it would undo that transition in memory
         rt.adoption.adopt_recorded_states(account, fresh=rt.workers is not None)

@@ -188,21 +188,38 @@ def test_the_lookup_that_finishes_a_hyperliquid_cancel_spends_at_the_cancels_pri
     assert sent == ["orderStatus"]
 
 
-def test_book_polls_stop_at_half_the_budget_and_leave_the_rest_to_fills_orders_and_cancels() -> None:
+def test_book_polls_are_paced_at_half_the_rate_and_leave_the_rest_to_fills_orders_and_cancels() -> None:
+    """Polls get half the bucket's *rate*, with a 5 s burst, not half the bucket: they used to
+    spend their half of the minute in the first seconds of a busy start and then find every
+    poll refused until it left the rolling window (issue 12: no book for about 50 s)."""
     from venues.ratelimit import polling
 
-    budget = hyperliquid(Clock())
-    polls = 0
-    while True:
-        try:
-            with polling():
-                budget.spend(2)  # an l2Book read as the stream's REST fallback
-        except TransientError:
-            break
-        polls += 1
-    assert polls == 300  # 1,200 a minute: books may take the top half
+    clock = Clock()
+    budget = hyperliquid(clock)
+
+    def polls() -> int:
+        n = 0
+        while True:
+            try:
+                with polling():
+                    budget.spend(2)  # an l2Book read as the stream's REST fallback
+            except TransientError as exc:
+                assert exc.retry_after == pytest.approx(0.2)  # the next poll's turn, not the window's end
+                return n
+            n += 1
+
+    assert polls() == 25  # 5 s of 600 weight a minute, at 2 each
     for _ in range(10):
         budget.spend(20)  # userFillsByTime: fills are still read
+    per_second = []
+    for _ in range(55):  # a minute of polling as fast as the budget lets: 5 books every second
+        clock.t += 1.0
+        per_second.append(polls())
+    assert set(per_second) == {5}
+    minute = budget.status()["buckets"]["rest"]
+    assert minute["weight_last_min"] <= 1200  # within the venue's published limit
+    for _ in range(5):
+        budget.spend(20)  # fills still go after a minute of polling
     budget.spend(1, priority=Priority.ORDER)
     budget.spend(1, priority=Priority.CANCEL)
 
@@ -226,7 +243,9 @@ def test_a_hyperliquid_account_polling_books_by_rest_still_reads_its_fills() -> 
                 ad.book("BTC")
         assert isinstance(refused.value.__cause__, BudgetError)
         books = sum(1 for _w, body in fake.requests if body.get("type") == "l2Book")
-        assert 250 <= books <= 320  # about half of 1,200 weight at 2 each (it refills meanwhile)
+        # a 5 s burst of the polls' 600 weight a minute: 50, less the first book's metaAndAssetCtxs
+        # (20), at 2 each (it refills meanwhile)
+        assert 15 <= books <= 30
         ad.fills("0:")  # the fill cursor is read: its share was left alone
         assert fake.requests[-1][1]["type"] == "userFillsByTime"
         ad.close()

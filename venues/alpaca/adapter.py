@@ -229,7 +229,7 @@ class AlpacaAdapter(VenueAdapter):
     # --- account -----------------------------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
         """FILL activities after ``cursor`` (an activity id), oldest first, page by page."""
-        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+        if self.feed is not None and not self.feed.fills_due(from_start=cursor is None):
             return FillPage([], cursor)  # trade_updates signalled no fill: no request
         out = []
         token = cursor

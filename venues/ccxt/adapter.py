@@ -292,7 +292,7 @@ class CcxtAdapter(VenueAdapter):
 
     # --- account -----------------------------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
-        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+        if self.feed is not None and not self.feed.fills_due(from_start=cursor is None):
             return FillPage([], cursor)  # the stream saw no trade of ours: no request
         return collect_fills(self, cursor)
 

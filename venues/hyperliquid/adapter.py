@@ -289,7 +289,7 @@ class HyperliquidAdapter(VenueAdapter):
     # --- fills, positions, balances ----------------------------------------------------
     def fills(self, cursor: str | None = None) -> FillPage:
         """Fills after ``cursor`` from ``userFillsByTime`` (at most 2000 a call), oldest first."""
-        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+        if self.feed is not None and not self.feed.fills_due(from_start=cursor is None):
             return FillPage([], cursor)  # the stream saw no fill: no request
         c = self._c()
         start, seen = reports.decode_cursor(cursor)

@@ -219,7 +219,7 @@ class KalshiAdapter(VenueAdapter):
     def fills(self, cursor: str | None = None) -> FillPage:
         """Fills after ``cursor``, oldest first. The cursor is ours (last second seen and the
         fill ids already returned in it): Kalshi pages newest first and filters by second."""
-        if cursor is not None and self.feed is not None and not self.feed.fills_due():
+        if self.feed is not None and not self.feed.fills_due(from_start=cursor is None):
             return FillPage([], cursor)  # the stream saw no fill: no request
         since, _, seen_ids = (cursor or "0:").partition(":")
         since_s, seen = int(since), {s for s in seen_ids.split(",") if s}

@@ -7,7 +7,10 @@ on an old book. Own fills: the stream only says *when* to read; the REST fill cu
 the source of truth, read on every stream signal, after every (re)connect, and at least
 every ``fill_poll_s`` as a safety net. Without a live stream the fill cursor is polled, paced
 so that it spends at most ``FILL_SHARE`` of the account's budget (a Hyperliquid fill read
-weighs 20 of 1,200 a minute: every 4 s; a Kalshi read 1 of 20 a second: every 0.2 s).
+weighs 20 of 1,200 a minute: every 4 s; a Kalshi read 1 of 20 a second: every 0.2 s). The
+first read from the start of the history (no cursor yet) is never held back, but only once:
+an account with no fill yet keeps that empty cursor, and reading it unpaced on every step
+spent the whole budget at start and refused every book poll (issue 12).
 """
 
 from __future__ import annotations
@@ -16,7 +19,9 @@ import atexit
 import threading
 import time
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
@@ -45,6 +50,19 @@ atexit.register(close_started)
 FILL_FOLLOW_S = 2.0  # after a fill signal, keep reading REST fills this long...
 FILL_FOLLOW_EVERY_S = 0.5  # ...at most this often
 FILL_SHARE = 0.25  # polled without a stream, fill reads spend at most this share of the budget
+_UNPACED: ContextVar[bool] = ContextVar("fills_unpaced", default=False)
+
+
+@contextmanager
+def every_fill_read() -> Iterator[None]:
+    """Fill reads made inside are not paced: an audit reads the history it needs now (the
+    pacing is the trading loop's, which re-reads anyway; an audit skipping a page would
+    see fills in flight as a breach). They still spend the budget."""
+    token = _UNPACED.set(True)
+    try:
+        yield
+    finally:
+        _UNPACED.reset(token)
 
 
 class Stream(Protocol):
@@ -106,6 +124,7 @@ class AccountFeed:
         self._woken = threading.Event()
         self._sent = threading.Event()  # an order was sent: without a stream, read fills soon
         self._last_fill_read = 0.0
+        self._read_from_start = False  # the first read from no cursor was made (see fills_due)
         self._follow_until = 0.0
         self._lock = threading.Lock()
 
@@ -163,13 +182,20 @@ class AccountFeed:
                                  retry_after=exc.retry_after) from exc
 
     # --- fills -----------------------------------------------------------------------------
-    def fills_due(self) -> bool:
-        """Whether to read the REST fill cursor now (always, without a live stream).
+    def fills_due(self, from_start: bool = False) -> bool:
+        """Whether to read the REST fill cursor now (paced within the fills' share without a
+        live stream). ``from_start``: the read has no cursor yet; the first such read is due at
+        once (the REST history is the truth at start), later ones are paced like any other.
 
         A signal is followed by a few more reads (every ``FILL_FOLLOW_EVERY_S`` for
         ``fill_follow_s``): a venue's REST view can lag its stream by a moment."""
         conn = self._conn
         now = self._clock()
+        if _UNPACED.get():
+            return True
+        if from_start and not self._read_from_start:
+            self._read_from_start = True  # the start's own read: not counted against the pace
+            return True
         if conn is None or not conn.is_live():  # polled: paced within the fills' share of the budget
             since = now - self._last_fill_read
             sent = self._sent.is_set() and since >= FILL_FOLLOW_EVERY_S  # an order just went out
