@@ -177,6 +177,7 @@ class AlpacaStream:
         self.state = StreamState.DOWN
         self._books.clear()
         self.parts.cache.invalidate()
+        self.parts.candles.disconnected()
         self._event(K.DISCONNECTED, detail=f"{name} socket closed; alpaca-py reconnects")
 
     async def _on_orderbook(self, msg: dict[str, Any]) -> None:
@@ -219,6 +220,7 @@ class AlpacaStream:
                 self.state = StreamState.DOWN
                 self._books.clear()
                 self.parts.cache.invalidate()
+                self.parts.candles.disconnected()
                 self._event(K.STALE, detail=f"nothing heard for {silent:.1f}s (limit {self.stale_after_s:g}s)")
                 for name, stream in self._streams.items():
                     if name == "trading":

@@ -186,6 +186,7 @@ class CcxtStream:
         if self.state is StreamState.LIVE:
             self.state = StreamState.DOWN
             self.parts.cache.invalidate()
+            self.parts.candles.disconnected()
             self._event(K.DISCONNECTED, detail=detail)
         delay = self.parts.backoff.delay(attempt, self._rng)
         self._event(K.RECONNECT, detail=f"in {delay:.3f}s (attempt {attempt + 1})")
@@ -205,6 +206,7 @@ class CcxtStream:
             if silent > self.stale_after_s:
                 self.state = StreamState.DOWN
                 self.parts.cache.invalidate()
+                self.parts.candles.disconnected()
                 self._event(K.STALE, detail=f"nothing heard for {silent:.1f}s (limit {self.stale_after_s:g}s)")
                 self._abort_sockets()
                 for client in list(self._ex.clients.values()):

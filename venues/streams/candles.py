@@ -4,6 +4,8 @@ A venue's candle updates in place until its period ends, so a streamed candle is
 over once it is closed: the venue said so (Alpaca sends a minute bar once the minute is over),
 a candle of a later period arrived, or the venue clock passed the end by ``grace_s`` (a quiet
 market sends no next candle; an update for it arriving later is dropped, never handed twice).
+The clock closes a candle only while the stream is up: one whose updates may have been lost
+waits for the new connection or the REST history.
 
 A (re)connection can lose updates, and with them the final state of a candle or whole candles
 closed meanwhile: after every connection the candles since the last one handed over are read
@@ -85,13 +87,13 @@ class CandleTap:
 
     def merge(self, history: list[Candle]) -> int:
         """REST history after a (re)connection: it fills what the stream missed and wins over a
-        streamed candle of the same period (its final state). Returns the candles it added."""
+        streamed candle of the same period (its final state). Returns how many it gave."""
         base = self.handed if self.handed is not None else -math.inf
         by_open = {c.ts: c for c in self.ready}
         added = 0
         for c in history:
             if c.ts > base:
-                added += c.ts not in by_open
+                added += 1
                 by_open[c.ts] = c
         self.ready = sorted(by_open.values(), key=lambda c: c.ts)
         if self.ready:
@@ -121,8 +123,8 @@ class CandleBook:
         self._clock = clock
         self._taps: dict[tuple[str, int], CandleTap] = {}
         self._retry_at: dict[tuple[str, int], float] = {}
+        self.live = True  # the stream is up: its silence about a candle means nothing traded
         self._lock = threading.Lock()
-        self.version = 0  # moves on every update: a test can wait for one
 
     def _tap(self, instrument: str, timeframe_s: int) -> CandleTap:
         tap = self._taps.get((instrument, timeframe_s))
@@ -133,11 +135,24 @@ class CandleBook:
     def update(self, instrument: str, timeframe_s: int, candle: Candle, final: bool = False) -> None:
         with self._lock:
             self._tap(instrument, timeframe_s).update(candle, final)
-            self.version += 1
+
+    def pending(self, instrument: str, timeframe_s: int) -> Candle | None:
+        """The candle in progress as the stream last stated it (None before any)."""
+        with self._lock:
+            tap = self._taps.get((instrument, timeframe_s))
+            return tap.pending if tap is not None else None
 
     def reconnected(self) -> None:
         """A new connection: what closed while there was none is read back by REST first."""
         with self._lock:
+            self.live = True
+            for tap in self._taps.values():
+                tap.resync = True
+
+    def disconnected(self) -> None:
+        """The stream is down (dropped or stale): updates may be lost from here on."""
+        with self._lock:
+            self.live = False
             for tap in self._taps.values():
                 tap.resync = True
 
@@ -148,7 +163,8 @@ class CandleBook:
         with self._lock:
             tap = self._tap(instrument, timeframe_s)
             tap.seed(after)
-            tap.tick(now)
+            if self.live:
+                tap.tick(now)
             if not tap.resync:
                 return tap.take()
             if tap.handed is None or history is None:
@@ -172,7 +188,8 @@ class CandleBook:
                 return tap.take()
         with self._lock:
             added = tap.merge(got)
-            tap.tick(now)
+            if self.live:
+                tap.tick(now)
             out = tap.take()
         self._event(K.RESYNC, instrument, f"{timeframe_s}s candles: {added} bars from REST history")
         return out

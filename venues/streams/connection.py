@@ -51,6 +51,7 @@ class StreamConnection:
         self.account = account
         self.candles = candles
         self._candles_wanted: set[tuple[str, int]] = set()
+        self._candles_subscribed: set[tuple[str, int]] = set()  # on the current connection
         self.protocol = protocol
         self.cache = cache
         self.log = log
@@ -163,6 +164,7 @@ class StreamConnection:
                     self.last_heard = time.monotonic()
                     self.protocol.on_connect()
                     self._subscribed.clear()
+                    self._candles_subscribed.clear()
                     self._on_fill()  # the REST fill cursor is the truth after every (re)connect
                     if self.candles is not None:
                         self.candles.reconnected()  # and REST candle history for what closed meanwhile
@@ -177,8 +179,7 @@ class StreamConnection:
                     with self._lock:
                         candles = sorted(self._candles_wanted)
                     for inst, tf in candles:
-                        for msg in self.protocol.subscribe_candles(inst, tf):
-                            await ws.send(json.dumps(msg))
+                        await self._subscribe_candles(inst, tf)
                     beat = asyncio.create_task(self._heartbeat(ws))
                     stop = asyncio.create_task(self._stop.wait())
                     try:
@@ -196,6 +197,8 @@ class StreamConnection:
                 detail = f"{type(exc).__name__}: {exc}"
             self._ws = None
             self.cache.invalidate()
+            if self.candles is not None:
+                self.candles.disconnected()
             if self._stop.is_set():
                 break
             self.state = StreamState.DOWN
@@ -265,10 +268,15 @@ class StreamConnection:
             asyncio.ensure_future(self._subscribe(instrument))
 
     def _subscribe_candles_soon(self, instrument: str, timeframe_s: int) -> None:
-        ws = self._ws
-        if ws is not None and self.state is StreamState.LIVE:
-            for msg in self.protocol.subscribe_candles(instrument, timeframe_s):
-                asyncio.ensure_future(ws.send(json.dumps(msg)))
+        if self._ws is not None and self.state is StreamState.LIVE:
+            asyncio.ensure_future(self._subscribe_candles(instrument, timeframe_s))
+
+    async def _subscribe_candles(self, instrument: str, timeframe_s: int) -> None:
+        if (instrument, timeframe_s) in self._candles_subscribed or self._ws is None:
+            return
+        self._candles_subscribed.add((instrument, timeframe_s))
+        for msg in self.protocol.subscribe_candles(instrument, timeframe_s):
+            await self._ws.send(json.dumps(msg))
 
     async def _subscribe(self, instrument: str) -> None:
         if instrument in self._subscribed or self._ws is None:
