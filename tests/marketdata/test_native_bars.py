@@ -167,3 +167,26 @@ def test_a_timeframe_the_venue_has_no_candle_of_is_built_from_books() -> None:
         out += [(e.ts, e.open, e.bid) for e in feed.events("acct", "ETH", key)]
     assert out == [(T0 + 5, 100.0, 101.0), (T0 + 10, 102.0, 102.0)]  # built from the mids
     assert asked == [5]  # asked once: the builder owns the timeframe from then on
+
+
+@pytest.mark.parametrize(("data", "stream", "says"), [
+    ("{bars: 1m}", "true", "the venue's own candles (hl's candle stream)"),
+    ("{bars: 5s}", "true", "built from hl's books"),  # no 5 s candle on Hyperliquid
+    ("{bars: 1m}", "false", "built from hl's books"),  # no stream, no candle channel
+])
+def test_validate_says_where_a_variant_gets_its_bars(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: str,
+                                                     stream: str, says: str) -> None:
+    from runner.spec.load import load_variant
+    from runner.spec.venue_fit import check_fit
+
+    monkeypatch.setenv("HL_K", TEST_KEY)
+    monkeypatch.setenv("HL_A", ADDRESS)
+    venues = (f"hl:\n  adapter: hyperliquid\n  testnet: true\n  stream: {stream}\n"
+              "  credentials: {secret_key: HL_K, account_address: HL_A}\n")
+    text = variant_text("NB_v1", {"window": 3, "entry_z": 1.0, "exit_z": 0.5, "long_only": False,
+                                  "order_notional": 1000},
+                        {"max_order_notional": 100000, "max_position_notional": 1000000, "max_daily_loss": 100000},
+                        venue="hl", instruments=("ETH",), data=data)
+    home = make_home(tmp_path / "desk", venues, variants={"NB_v1": text}).path
+    loaded = load_variant(home / "strategies.d" / "NB_v1.yaml", load_venues(home))
+    assert check_fit(loaded, load_venues(home), home, offline=True).bars == says
