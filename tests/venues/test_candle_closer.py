@@ -134,3 +134,32 @@ class TestAReconnectionIsFilledFromRestHistory:
         book.update("ETH", 60, c(1, 101.0))
         assert drain(book, T0 + 61, history=history) == []
         assert history.calls == []
+
+
+class TestWhileTheStreamIsDown:
+    def test_a_candle_that_closed_is_read_from_rest_history_paced_so_bars_keep_coming(self) -> None:
+        clock = [T0]
+        b = CandleBook("acct", EventLog(), grace_s=2.0, clock=lambda: clock[0])
+        history = History([c(0, 100.5)])
+        b.update("ETH", 60, c(0, 100.5))
+        b.update("ETH", 60, c(1, 101.0))
+        assert drain(b, T0 + 61, history=history) == [(T0, 100.5)]
+        b.disconnected()
+        history.candles = [c(0, 100.5), c(1, 101.4)]
+        down = [(x.ts, x.close) for x in b.drain("ETH", 60, T0 + 125, None, history, live=False)]
+        assert down == [(T0 + 60, 101.4)]  # minute 1 ended while down: final values from REST
+        calls = len(history.calls)
+        assert b.drain("ETH", 60, T0 + 150, None, history, live=False) == []
+        assert len(history.calls) == calls  # minute 2 is not over: nothing asked
+        history.candles.append(c(2, 102.2))
+        clock[0] += 30
+        got = [(x.ts, x.close) for x in b.drain("ETH", 60, T0 + 182.5, None, history, live=False)]
+        assert got == [(T0 + 120, 102.2)]  # minute 2 ended (and the grace): one read, one bar
+        assert b.drain("ETH", 60, T0 + 183, None, history, live=False) == []
+        assert len(history.calls) == calls + 1
+        b.update("ETH", 60, c(2, 102.0))  # the stream back with a stale word on minute 2: dropped
+        b.reconnected()
+        b.update("ETH", 60, c(3, 103.0))
+        b.update("ETH", 60, c(4, 104.0))
+        history.candles.append(c(3, 103.0))
+        assert drain(b, T0 + 241, history=history) == [(T0 + 180, 103.0)]  # once, not doubled

@@ -5,7 +5,8 @@ over once it is closed: the venue said so (Alpaca sends a minute bar once the mi
 a candle of a later period arrived, or the venue clock passed the end by ``grace_s`` (a quiet
 market sends no next candle; an update for it arriving later is dropped, never handed twice).
 The clock closes a candle only while the stream is up: one whose updates may have been lost
-waits for the new connection or the REST history.
+waits for the new connection or the REST history. While the stream is down, REST history is
+read once a candle closed (a few times a period at most), so a variant's bars keep coming.
 
 A (re)connection can lose updates, and with them the final state of a candle or whole candles
 closed meanwhile: after every connection the candles since the last one handed over are read
@@ -28,7 +29,13 @@ K = StreamEventKind
 History = Callable[[str, int, int], list[Candle]]  # (instrument, timeframe_s, limit) -> closed, oldest first
 MAX_HELD = 5  # closed candles kept back while the REST resync fails, before they go without it
 MAX_RESYNC = 500  # candles read back at most
-RETRY_S = 1.0  # a failed resync is tried again after this long (local time), not on every loop
+RETRY_S = 2.0  # a failed resync is tried again after this long (local time), not on every loop
+
+
+def poll_s(timeframe_s: int) -> float:
+    """How often REST history is asked for a closed candle while the stream is down: a few times
+    a period, at most every 10 s (a Hyperliquid ``candleSnapshot`` weighs 20 of 1,200 a minute)."""
+    return max(RETRY_S, min(timeframe_s / 6, 10.0))
 
 
 class CandleTap:
@@ -123,7 +130,6 @@ class CandleBook:
         self._clock = clock
         self._taps: dict[tuple[str, int], CandleTap] = {}
         self._retry_at: dict[tuple[str, int], float] = {}
-        self.live = True  # the stream is up: its silence about a candle means nothing traded
         self._lock = threading.Lock()
 
     def _tap(self, instrument: str, timeframe_s: int) -> CandleTap:
@@ -143,42 +149,49 @@ class CandleBook:
             return tap.pending if tap is not None else None
 
     def reconnected(self) -> None:
-        """A new connection: what closed while there was none is read back by REST first."""
+        """A new connection: what closed while there was none is read back by REST first (now,
+        not after the pacing of reads while it was down)."""
         with self._lock:
-            self.live = True
+            self._retry_at.clear()
             for tap in self._taps.values():
                 tap.resync = True
 
     def disconnected(self) -> None:
         """The stream is down (dropped or stale): updates may be lost from here on."""
         with self._lock:
-            self.live = False
             for tap in self._taps.values():
                 tap.resync = True
 
     def drain(self, instrument: str, timeframe_s: int, now: float, after: float | None,
-              history: History | None) -> list[Candle]:
+              history: History | None, live: bool = True) -> list[Candle]:
         """The candles closed since the last drain, oldest first; ``after``: the end of the last
-        bar the variants were handed (warm-up included); ``now``: the venue clock."""
+        bar the variants were handed (warm-up included); ``now``: the venue clock; ``live``:
+        whether the stream is up. While it is down, a candle that closed meanwhile is read from
+        REST history (at most every ``poll_s``), so bars keep coming and positions stay managed."""
+        key = (instrument, timeframe_s)
         with self._lock:
             tap = self._tap(instrument, timeframe_s)
             tap.seed(after)
-            if self.live:
+            polling = False
+            if live:
                 tap.tick(now)
-            if not tap.resync:
+            elif history is not None and (tap.handed is None or now >= tap.handed + 2 * timeframe_s + self.grace_s):
+                polling = True  # down, and the candle after the last one handed is over by now
+            if not (tap.resync or polling) or history is None or (tap.handed is None and not polling):
+                tap.resync = False  # nothing to read back (or nothing handed yet: nothing to fill in)
                 return tap.take()
-            if tap.handed is None or history is None:
-                tap.resync = False  # nothing handed yet: nothing to fill in
-                return tap.take()
-            if self._clock() < self._retry_at.get((instrument, timeframe_s), 0.0):
-                return []
-            need = min(MAX_RESYNC, math.ceil((max(now, self._clock()) - tap.handed) / timeframe_s) + 1)
+            if self._clock() < self._retry_at.get(key, 0.0):
+                return []  # the newer candles wait for the read
+            if polling:
+                self._retry_at[key] = self._clock() + poll_s(timeframe_s)
+            since = tap.handed
+            need = 1 if since is None else min(MAX_RESYNC, math.ceil((max(now, self._clock()) - since) / timeframe_s) + 1)
         try:
             got = history(instrument, timeframe_s, need)  # outside the lock: the stream goes on
         except Exception as exc:  # budget spent, venue down: hold the newer candles, retry next time
             with self._lock:
                 held = len(tap.ready)
-                self._retry_at[(instrument, timeframe_s)] = self._clock() + RETRY_S
+                self._retry_at[key] = self._clock() + RETRY_S
                 if held < MAX_HELD:
                     self._event(K.ERROR, instrument, f"candle resync failed, {held} bars held: {exc}")
                     return []
@@ -188,10 +201,11 @@ class CandleBook:
                 return tap.take()
         with self._lock:
             added = tap.merge(got)
-            if self.live:
+            if live:
                 tap.tick(now)
             out = tap.take()
-        self._event(K.RESYNC, instrument, f"{timeframe_s}s candles: {added} bars from REST history")
+        how = "read while the stream is down" if polling else "from REST history"
+        self._event(K.RESYNC, instrument, f"{timeframe_s}s candles: {added} bars {how}")
         return out
 
     def _event(self, kind: StreamEventKind, instrument: str, detail: str) -> None:

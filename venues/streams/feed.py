@@ -176,8 +176,9 @@ class AccountFeed:
         REST candle read, for the resync after each (re)connection."""
         if not self.enabled:
             return None
-        self.start().want_candles(instrument, timeframe_s)
-        return self.candles.drain(instrument, timeframe_s, now, after, history)
+        conn = self.start()
+        conn.want_candles(instrument, timeframe_s)
+        return self.candles.drain(instrument, timeframe_s, now, after, history, conn.is_live())
 
     # --- fills -----------------------------------------------------------------------------
     def fills_due(self) -> bool:
