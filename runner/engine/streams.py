@@ -101,17 +101,19 @@ class EngineStreams:
 
     def dispatch(self, account: str, book: BookSnapshot, engines: Sequence[VariantEngine]) -> None:
         ev = snapshot_event(book)
+        keys = [k for k in {self.keys.get(e.id) for e in engines} if k is not None]
+        # the venue's own closed candles where it streams the timeframe (else bars are built), asked
+        # outside the lock: a REST resync of this account's candles must not hold up another account
+        fetched = self.feed.fetch_native(account, ev, keys, engines[0].venue.closed_bars if engines else None)
         with self._lock:
-            handed = self._events(account, ev, engines)
+            handed = self._events(account, ev, engines, fetched)
         for eng, out in handed:
             contained(eng, f"market event {ev.instrument}", eng.on_event, out)  # its fault stays its own
 
-    def _events(self, account: str, ev, engines: Sequence[VariantEngine]) -> list:  # type: ignore[no-untyped-def,type-arg]
+    def _events(self, account: str, ev, engines: Sequence[VariantEngine], fetched) -> list:  # type: ignore[no-untyped-def,type-arg]
         """What each engine is handed for ``ev`` (recorded as it is handed)."""
         keys = {self.keys[e.id] for e in engines if e.id in self.keys}
-        # the venue's own closed candles where it streams the timeframe (else bars are built)
-        native = engines[0].venue.closed_bars if engines else None
-        self.feed.update(account, ev, list(keys), native)
+        self.feed.update(account, ev, list(keys), fetched=fetched)
         rec = self.recorder
         handed = []
         for eng in engines:

@@ -66,18 +66,46 @@ class Feed:
         self._native: dict[tuple[str, str, int], NativeBars] = {}  # bars from the venue's candles
         self._native_out: dict[tuple[str, str, StreamKey], list[MarketEvent]] = {}
 
-    def update(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey], native: Native | None = None) -> None:
-        """Take one snapshot of ``ev.instrument``; :meth:`events` then says what each stream gets."""
+    def fetch_native(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey], native: Native | None
+                     ) -> dict[int, list[Candle]]:
+        """The venue's closed candles for each bars timeframe it streams (asked once per instrument
+        and timeframe whether it does). Called outside any shared lock: it may read REST history,
+        and a slow venue must delay only its own account."""
+        out: dict[int, list[Candle]] = {}
+        if native is None:
+            return out
         sym = ev.instrument
+        for kind, n in keys:
+            slot = (account, sym, n)
+            if kind != "bars" or slot in self._bars_only:
+                continue
+            nb = self._native.get(slot)
+            b = self._bars.get(slot)
+            after = nb.last_end if nb is not None else b.last_closed if b is not None else None  # warm-up end
+            got = native(sym, n, ev.ts, after)
+            if got is None:
+                if nb is None:
+                    self._bars_only.add(slot)  # the venue has no candle of it: the builder owns it
+                continue
+            if nb is None:
+                self._native[slot] = NativeBars(sym, n, after)
+            out[n] = got
+        return out
+
+    def update(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey], native: Native | None = None,
+               fetched: dict[int, list[Candle]] | None = None) -> None:
+        """Take one snapshot of ``ev.instrument``; :meth:`events` then says what each stream gets.
+        ``fetched``: :meth:`fetch_native`'s answer, when the caller asked it outside its lock."""
+        sym = ev.instrument
+        if fetched is None:
+            fetched = self.fetch_native(account, ev, keys, native)
         for key in keys:
             slot = (account, sym, key)
             kind, n = key
             if kind == "bars":
                 nb = self._native.get((account, sym, n))
-                if nb is None and native is not None and (account, sym, n) not in self._bars_only:
-                    nb = self._native_source(account, sym, n, ev, native)
                 if nb is not None:
-                    self._native_out[slot] = nb.push(ev)
+                    self._native_out[slot] = nb.push(ev, fetched.get(n, []))
                     continue
                 b = self._bars.get((account, sym, n))
                 if b is None:
@@ -93,18 +121,6 @@ class Feed:
                 self._seen[slot] = sig
                 self._emitted[slot] = ev.ts
                 self._out[slot] = depth_ev
-
-    def _native_source(self, account: str, sym: str, n: int, ev: MarketEvent, native: Native) -> NativeBars | None:
-        """Whether the venue gives this timeframe's bars (asked once per instrument and timeframe)."""
-        b = self._bars.get((account, sym, n))
-        after = b.last_closed if b is not None else None  # warm-up history handed up to here
-        first = native(sym, n, ev.ts, after)
-        if first is None:
-            self._bars_only.add((account, sym, n))
-            return None
-        nb = self._native[(account, sym, n)] = NativeBars(sym, n, lambda now, after: native(sym, n, now, after), after)
-        nb.ready = first
-        return nb
 
     def event(self, account: str, sym: str, key: StreamKey) -> MarketEvent | None:
         out = self._native_out.get((account, sym, key))

@@ -12,25 +12,21 @@ order decided on the previous bar met: the book of the snapshot after that bar w
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from runner.kinds.base import NO_EXTRA, MarketEvent
 from venues.base import Candle
 
-Closed = Callable[[float, float | None], list[Candle] | None]  # (venue now, last bar end) -> closed candles
-
 
 class NativeBars:
-    """One instrument, one timeframe. :meth:`push` each snapshot; it returns the bars handed over."""
+    """One instrument, one timeframe. :meth:`push` each snapshot with the candles the venue closed
+    since the last one (the adapter's ``closed_bars``, asked with :attr:`last_end`); it returns
+    the bars handed over."""
 
-    __slots__ = ("instrument", "tf", "_closed", "last_end", "ready", "ranges", "_touch_for", "_touches")
+    __slots__ = ("instrument", "tf", "last_end", "ranges", "_touch_for", "_touches")
 
-    def __init__(self, instrument: str, timeframe_s: int, closed: Closed, after: float | None) -> None:
+    def __init__(self, instrument: str, timeframe_s: int, after: float | None) -> None:
         self.instrument = instrument
         self.tf = timeframe_s
-        self._closed = closed
         self.last_end = after  # end of the last bar handed over
-        self.ready: list[Candle] = []  # drained already, handed with the next snapshot
         # (high, low[, fill bid, fill ask]) of the bars of the last push, by their end: recordings keep them
         self.ranges: dict[float, tuple[float, ...]] = {}
         self._touch_for: float | None = None  # open of the bar the next snapshot's touch is the fill of
@@ -41,12 +37,10 @@ class NativeBars:
         if self.last_end is None or bar_end > self.last_end:
             self.last_end = bar_end
 
-    def push(self, snap: MarketEvent) -> list[MarketEvent]:
+    def push(self, snap: MarketEvent, candles: list[Candle]) -> list[MarketEvent]:
         if self._touch_for is not None:  # an order decided on the last bar met this book
             self._touches = {self._touch_for: (snap.bid, snap.ask)}
             self._touch_for = None
-        candles = self.ready + (self._closed(snap.ts, self.last_end) or [])
-        self.ready = []
         self.ranges = {}
         out = []
         for c in candles:
