@@ -204,8 +204,9 @@ class CandleBook:
             if live:
                 tap.tick(now)
             out = tap.take()
-        how = "read while the stream is down" if polling else "from REST history"
-        self._event(K.RESYNC, instrument, f"{timeframe_s}s candles: {added} bars {how}")
+        if added:  # a read that found nothing the stream had not given is no repair (each start's first)
+            how = "read while the stream is down" if polling else "from REST history"
+            self._event(K.RESYNC, instrument, f"{timeframe_s}s candles: {added} bars {how}")
         return out
 
     def _event(self, kind: StreamEventKind, instrument: str, detail: str) -> None:
