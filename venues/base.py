@@ -175,6 +175,10 @@ class Capabilities:
     binary_markets: bool = False
     nets_binary_legs: bool = False  # YES and NO of one market net on the venue (Kalshi)
     shorting: bool = True  # a position can go below zero (perps, margin); not on Kalshi legs or Alpaca crypto
+    # bar timeframes (seconds) the venue's stream gives as closed candles (Hyperliquid ``candle``,
+    # Alpaca's minute bars): a variant on bars of one of these gets the venue's own bars while
+    # the account streams; any other timeframe is built from its books
+    native_bars: frozenset[int] = frozenset()
 
 
 # The per-order messages below are plain slotted dataclasses, not frozen ones: they are built
@@ -371,6 +375,20 @@ class VenueAdapter(abc.ABC):
 
         A venue without candle history returns none: its variants warm on live bars."""
         return []
+
+    def native_timeframes(self) -> frozenset[int]:
+        """The bar timeframes this account takes from the venue's candle stream: the capability,
+        while the account streams (without a stream every bar is built from books)."""
+        feed = self.feed
+        return self.capabilities.native_bars if feed is not None and feed.enabled else frozenset()
+
+    def closed_bars(self, instrument: str, timeframe_s: int, now: float, after: float | None) -> list[Candle] | None:
+        """The venue's own closed candles of ``instrument`` since the last call, oldest first, each
+        once (``after``: the end of the last bar handed over; ``now``: venue time). None: no
+        native candle of this timeframe here, bars are built from books."""
+        if self.feed is None or timeframe_s not in self.native_timeframes():
+            return None
+        return self.feed.closed_bars(instrument, timeframe_s, now, after, self.candles)
 
     def cancel_many(self, orders: Sequence[tuple[str, str]]) -> list[OrderReport]:
         """Cancel (client_order_id, instrument) pairs; venues with a batch call override this."""

@@ -34,7 +34,7 @@ def validate(paths: list[Path], offline: bool = typer.Option(
             continue
         typer.echo(f"{p}: ok ({v.id}, kind {v.spec.kind}, venue {v.spec.venue}, hash {v.content_hash[:12]}; "
                    f"{fit.note})")
-        typer.echo(f"  data: {v.stream.describe()}")
+        typer.echo(f"  data: {v.stream.describe()}" + (f"; bars: {fit.bars}" if fit.bars else ""))
     if bad:
         raise BadInputError(f"{bad} of {len(paths)} file(s) invalid")
 

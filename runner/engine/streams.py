@@ -29,6 +29,7 @@ class EngineStreams:
         self._history: dict[str, dict[str, list]] = {}  # type: ignore[type-arg]  # warm-up bars, until recorded
         self.fresh: set[str] = set()  # variants that just became active: they see the current book once
         self.seen: dict[str, int] = {}  # events each variant's strategy was handed (history included)
+        self.warm_end: dict[str, float] = {}  # the last warm-up bar each variant was handed
         # account threads dispatch at once: the shared bar builder and the recording are used
         # under this lock; each strategy decides outside it (its orders go to its own venue)
         self._lock = threading.RLock()
@@ -77,6 +78,8 @@ class EngineStreams:
             for ev in events:
                 eng.strategy.on_event(ev, {})  # history: the strategy's windows fill, nothing is traded
             history[sym] = events
+            if events:
+                self.warm_end[eng.id] = max(self.warm_end.get(eng.id, events[-1].ts), events[-1].ts)
             got = len(events) if not got else min(got, len(events))
         self._history[eng.id] = history
         self.seeded[eng.id] = (got, need)
@@ -90,6 +93,7 @@ class EngineStreams:
         self.keys.pop(variant, None)
         self.seeded.pop(variant, None)
         self.seen.pop(variant, None)
+        self.warm_end.pop(variant, None)
 
     def _decided(self, rec: Recorder, vid: str, ev, d, views) -> None:  # type: ignore[no-untyped-def]
         with self._lock:
@@ -97,26 +101,32 @@ class EngineStreams:
 
     def dispatch(self, account: str, book: BookSnapshot, engines: Sequence[VariantEngine]) -> None:
         ev = snapshot_event(book)
+        keys = [k for k in {self.keys.get(e.id) for e in engines} if k is not None]
+        # the venue's own closed candles where it streams the timeframe (else bars are built), asked
+        # outside the lock: a REST resync of this account's candles must not hold up another account
+        fetched = self.feed.fetch_native(account, ev, keys, engines[0].venue.closed_bars if engines else None)
         with self._lock:
-            handed = self._events(account, ev, engines)
+            handed = self._events(account, ev, engines, fetched)
         for eng, out in handed:
             contained(eng, f"market event {ev.instrument}", eng.on_event, out)  # its fault stays its own
 
-    def _events(self, account: str, ev, engines: Sequence[VariantEngine]) -> list:  # type: ignore[no-untyped-def,type-arg]
+    def _events(self, account: str, ev, engines: Sequence[VariantEngine], fetched) -> list:  # type: ignore[no-untyped-def,type-arg]
         """What each engine is handed for ``ev`` (recorded as it is handed)."""
         keys = {self.keys[e.id] for e in engines if e.id in self.keys}
-        self.feed.update(account, ev, list(keys))
+        self.feed.update(account, ev, list(keys), fetched=fetched)
         rec = self.recorder
         handed = []
         for eng in engines:
             key = self.keys.get(eng.id)
-            out = self.feed.event(account, ev.instrument, key) if key is not None else ev
+            outs = self.feed.events(account, ev.instrument, key) if key is not None else [ev]
             if eng.id in self.fresh and key is not None and key[0] != "bars":
                 # The book that warmed it was skipped as `warming`; an unchanged book makes no
                 # event, so without this a quiet market would never be looked at once active.
                 self.fresh.discard(eng.id)
-                out = out or depth_cut(ev, key[1])
-            if out is not None:
+                outs = outs or [depth_cut(ev, key[1])]
+            for out in outs:
+                if out.ts <= self.warm_end.get(eng.id, -1.0) and key is not None and key[0] == "bars":
+                    continue  # a bar its warm-up history already gave it (another variant's source ran on)
                 if rec is not None and key is not None:
                     rec.event(stream_file(account, ev.instrument, key, self._binary[eng.id]), key, out,
                               self._binary[eng.id], self._range(account, ev.instrument, key, out.ts))

@@ -4,7 +4,9 @@ The runtime polls (or reads the streaming cache of) each instrument's book once 
 hands the snapshot here; a variant on ``bars`` gets each closed bar once, a variant on
 ``quotes`` an event when the top of book changed, one on ``books`` when the levels it samples
 (``book_depth``) changed. A poll that shows nothing new hands nothing. Bar builders are shared
-by the variants of one (account, instrument, timeframe), so they agree on every bar.
+by the variants of one (account, instrument, timeframe), so they agree on every bar. Where the
+venue streams candles of the timeframe (``native``: the adapter's ``closed_bars``), its closed
+candles are the bars instead, with the book of the moment they are handed over (``native``).
 """
 
 from __future__ import annotations
@@ -14,9 +16,11 @@ from typing import Any
 
 from runner.kinds.base import MarketEvent
 from runner.marketdata.bars import BarBuilder
+from runner.marketdata.native import NativeBars
 from runner.spec.data import Stream
 from venues.base import BookSnapshot, Candle
 
+Native = Callable[[str, int, float, float | None], list[Candle] | None]  # the adapter's closed_bars
 StreamKey = tuple[str, int]  # (bars, timeframe) | (quotes, 1) | (books, depth)
 # An unchanged book is handed out again after this much venue time: a quiet market (a Kalshi book
 # can sit still for minutes) must not starve a strategy's timed duties (an orphan leg's sweep, a
@@ -56,16 +60,53 @@ class Feed:
         self._bars: dict[tuple[str, str, int], BarBuilder] = {}
         self._seen: dict[tuple[str, str, StreamKey], Any] = {}
         self._out: dict[tuple[str, str, StreamKey], MarketEvent | None] = {}
+        self._bars_only: set[tuple[str, str, int]] = set()  # the venue has no candle of the timeframe
         self._emitted: dict[tuple[str, str, StreamKey], float] = {}  # venue time of the last event handed out
         self._candle_ranges: dict[tuple[str, str, int], dict[float, tuple[float, float]]] = {}  # warm-up (high, low)
+        self._native: dict[tuple[str, str, int], NativeBars] = {}  # bars from the venue's candles
+        self._native_out: dict[tuple[str, str, StreamKey], list[MarketEvent]] = {}
 
-    def update(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey]) -> None:
-        """Take one snapshot of ``ev.instrument``; :meth:`event` then says what each stream gets."""
+    def fetch_native(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey], native: Native | None
+                     ) -> dict[int, list[Candle]]:
+        """The venue's closed candles for each bars timeframe it streams (asked once per instrument
+        and timeframe whether it does). Called outside any shared lock: it may read REST history,
+        and a slow venue must delay only its own account."""
+        out: dict[int, list[Candle]] = {}
+        if native is None:
+            return out
         sym = ev.instrument
+        for kind, n in keys:
+            slot = (account, sym, n)
+            if kind != "bars" or slot in self._bars_only:
+                continue
+            nb = self._native.get(slot)
+            b = self._bars.get(slot)
+            after = nb.last_end if nb is not None else b.last_closed if b is not None else None  # warm-up end
+            got = native(sym, n, ev.ts, after)
+            if got is None:
+                if nb is None:
+                    self._bars_only.add(slot)  # the venue has no candle of it: the builder owns it
+                continue
+            if nb is None:
+                self._native[slot] = NativeBars(sym, n, after)
+            out[n] = got
+        return out
+
+    def update(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey], native: Native | None = None,
+               fetched: dict[int, list[Candle]] | None = None) -> None:
+        """Take one snapshot of ``ev.instrument``; :meth:`events` then says what each stream gets.
+        ``fetched``: :meth:`fetch_native`'s answer, when the caller asked it outside its lock."""
+        sym = ev.instrument
+        if fetched is None:
+            fetched = self.fetch_native(account, ev, keys, native)
         for key in keys:
             slot = (account, sym, key)
             kind, n = key
             if kind == "bars":
+                nb = self._native.get((account, sym, n))
+                if nb is not None:
+                    self._native_out[slot] = nb.push(ev, fetched.get(n, []))
+                    continue
                 b = self._bars.get((account, sym, n))
                 if b is None:
                     b = self._bars[(account, sym, n)] = BarBuilder(sym, n)
@@ -82,12 +123,26 @@ class Feed:
                 self._out[slot] = depth_ev
 
     def event(self, account: str, sym: str, key: StreamKey) -> MarketEvent | None:
+        out = self._native_out.get((account, sym, key))
+        if out is not None:
+            return out[-1] if out else None
         return self._out.get((account, sym, key))
+
+    def events(self, account: str, sym: str, key: StreamKey) -> list[MarketEvent]:
+        """What ``key``'s stream gets from the last snapshot: several bars after a native resync."""
+        out = self._native_out.get((account, sym, key))
+        if out is not None:
+            return out
+        one = self._out.get((account, sym, key))
+        return [] if one is None else [one]
 
     def bar_range(self, account: str, sym: str, timeframe_s: int, end: float
                   ) -> tuple[float, float] | tuple[float, float, float, float] | None:
         """(high, low[, open bid, open ask]) of the bar of ``sym`` ending at ``end``: the one just
         closed (with the touch at its open), or a warm-up candle's."""
+        nb = self._native.get((account, sym, timeframe_s))
+        if nb is not None and end in nb.ranges:
+            return nb.ranges[end]
         b = self._bars.get((account, sym, timeframe_s))
         if b is not None and b.last_closed == end and b.closed_range is not None:
             return b.closed_range
@@ -104,5 +159,5 @@ class Feed:
         if events:
             b = self._bars.setdefault((account, sym, timeframe_s), BarBuilder(sym, timeframe_s))
             if b.last_closed is None or b.last_closed < events[-1].ts:
-                b.seed_after(events[-1].ts)
+                b.seed_after(events[-1].ts)  # a running native source is not moved: see EngineStreams
         return events

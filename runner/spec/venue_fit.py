@@ -27,6 +27,7 @@ _LEG = re.compile(r":(yes|no)$", re.IGNORECASE)
 class Fit:
     issues: list[SpecIssue]
     note: str  # how the instruments were checked (listed by the venue, or by shape only)
+    bars: str = ""  # where a variant on bars gets them: the venue's own candles, or built from books
 
 
 def needs(loaded: LoadedVariant) -> dict[str, str]:
@@ -97,6 +98,10 @@ def check_fit(loaded: LoadedVariant, venues: VenuesConfig, home: Path, offline: 
                 note = f"instruments checked by shape only: account {acct.name} not reachable ({exc})"
     try:
         issues = capability_issues(loaded, ad.capabilities, acct.adapter) + instrument_issues(loaded, ad, reachable)
+        bars = ""
+        if loaded.stream.kind == "bars":
+            bars = (f"the venue's own candles ({acct.name}'s candle stream)"
+                    if loaded.stream.timeframe_s in ad.native_timeframes() else f"built from {acct.name}'s books")
     finally:
         ad.close()
-    return Fit(issues, note)
+    return Fit(issues, note, bars)

@@ -57,7 +57,9 @@ SYMBOL_SHAPE = re.compile(r"^([A-Z0-9]+/[A-Z0-9]+|[A-Z][A-Z.]{0,9})$")
 class AlpacaAdapter(VenueAdapter):
     # post-only is emulated: Alpaca has no such flag, so the adapter checks the touch before
     # sending a GTC limit (a book that moves in between can still make it take)
-    capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, shorting=False)
+    # native bars: the data streams' minute bars (crypto and stocks), the only timeframe they stream
+    capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, shorting=False,
+                                native_bars=frozenset({60}))
 
     def __init__(self, account: str, config: AlpacaConfig, clients: Callable[[], Clients],
                  sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.time) -> None:

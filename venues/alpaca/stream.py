@@ -1,6 +1,7 @@
 """alpaca-py's market data streams: ``CryptoDataStream`` order books (``T: "o"``; ``r: true``
 is a full snapshot, later messages set levels, size 0 removes one) and ``StockDataStream``
-quotes (``T: "q"``, the NBBO as a one-level book), msgpack over WebSocket; and the
+quotes (``T: "q"``, the NBBO as a one-level book), minute bars of both (``T: "b"``, sent once
+the minute is over: each is a closed bar), msgpack over WebSocket; and the
 ``TradingStream``'s ``trade_updates`` (JSON), whose ``fill``/``partial_fill`` wake the REST
 fill read (the account activities stay the truth).
 
@@ -25,7 +26,7 @@ from alpaca.data.live.crypto import CryptoDataStream
 from alpaca.data.live.stock import StockDataStream
 from alpaca.trading.stream import TradingStream
 
-from venues.base import BookSnapshot
+from venues.base import BookSnapshot, Candle
 from venues.streams.book import LevelBook
 from venues.streams.events import StreamEvent, StreamEventKind, StreamState
 from venues.streams.feed import StreamParts
@@ -56,6 +57,8 @@ def _observed(base: type) -> type:
 ObservedCrypto = _observed(CryptoDataStream)
 ObservedStocks = _observed(StockDataStream)
 FILL_EVENTS = frozenset({"fill", "partial_fill"})
+BARS = "\x00bars:"  # wanted items naming a minute-bar subscription (``<prefix><symbol>``), not a book
+BAR_S = 60  # the streams' only bar timeframe
 
 
 class AlpacaStream:
@@ -89,6 +92,10 @@ class AlpacaStream:
 
     def want(self, instrument: str) -> None:
         self._io.want(instrument, self._subscribe)
+
+    def want_candles(self, instrument: str, timeframe_s: int) -> None:
+        if timeframe_s == BAR_S:
+            self._io.want(f"{BARS}{instrument}", self._subscribe)
 
     def is_live(self) -> bool:
         return self.state is StreamState.LIVE and time.monotonic() - self.last_heard <= self.stale_after_s
@@ -142,10 +149,15 @@ class AlpacaStream:
     def _subscribe(self, instrument: str) -> None:
         """Add ``instrument`` to the SDK stream's handlers (private table: alpaca-py's own
         ``subscribe_*`` would block this loop waiting on itself) and subscribe if connected."""
+        bars = instrument.startswith(BARS)
+        if bars:
+            instrument = instrument[len(BARS):]
         if self._is_equity(instrument):
             stream, channel, handler = self._stream("stocks"), "quotes", self._on_quote
         else:
             stream, channel, handler = self._stream("crypto"), "orderbooks", self._on_orderbook
+        if bars:
+            channel, handler = "bars", self._on_bar
         stream._handlers[channel][instrument] = handler
         if stream._running and stream._ws is not None:
             asyncio.ensure_future(stream._send_subscribe_msg())
@@ -154,6 +166,7 @@ class AlpacaStream:
     def _connected(self, name: str) -> None:
         self.last_heard = time.monotonic()
         self.parts.wake_fills()  # before LIVE: whoever sees the stream live finds the read due
+        self.parts.candles.reconnected()  # and REST history for the bars that closed meanwhile
         self.state = StreamState.LIVE
         self.connects += 1
         self._event(K.CONNECTED, detail=f"{name} connection {self.connects}")
@@ -164,6 +177,7 @@ class AlpacaStream:
         self.state = StreamState.DOWN
         self._books.clear()
         self.parts.cache.invalidate()
+        self.parts.candles.disconnected()
         self._event(K.DISCONNECTED, detail=f"{name} socket closed; alpaca-py reconnects")
 
     async def _on_orderbook(self, msg: dict[str, Any]) -> None:
@@ -187,6 +201,13 @@ class AlpacaStream:
                                           [(float(msg["bp"]), float(msg["bs"]))],
                                           [(float(msg["ap"]), float(msg["as"]))]))
 
+    async def _on_bar(self, msg: dict[str, Any]) -> None:
+        """A minute bar, ``t`` its open: Alpaca sends it once the minute closed, so it is final."""
+        self.last_heard = time.monotonic()
+        self.parts.candles.update(str(msg["S"]), BAR_S, Candle(
+            _ts(msg.get("t"), self._clock), float(msg["o"]), float(msg["h"]), float(msg["l"]), float(msg["c"]),
+            float(msg.get("v") or 0.0)), final=True)
+
     async def _on_trade_update(self, msg: dict[str, Any]) -> None:
         if (msg.get("data") or {}).get("event") in FILL_EVENTS:
             self.parts.wake_fills()
@@ -199,6 +220,7 @@ class AlpacaStream:
                 self.state = StreamState.DOWN
                 self._books.clear()
                 self.parts.cache.invalidate()
+                self.parts.candles.disconnected()
                 self._event(K.STALE, detail=f"nothing heard for {silent:.1f}s (limit {self.stale_after_s:g}s)")
                 for name, stream in self._streams.items():
                     if name == "trading":

@@ -9,6 +9,7 @@ Every SDK call goes through :meth:`CcxtAdapter._call`, where ccxt errors become 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import re
 import time
@@ -102,6 +103,7 @@ class CcxtAdapter(VenueAdapter):
         self._ct: dict[str, Decimal] = {}  # symbol -> base units per contract (1 for spot)
         self._funding: dict[str, tuple[float, dict[str, float]]] = {}  # symbol -> (read at, extra)
         self._cids: dict[str, str] = {}  # venue order id -> our client id, for fills without one
+        self._native_bars: frozenset[int] | None = None  # native_timeframes(), once asked
         native = config.lookup_by_client_id
         self._native_lookup = exchange.id in NATIVE_CLIENT_ID_LOOKUP if native is None else native
         self.feed = AccountFeed(account, RequestBudget(account, {}))  # create() sets the real one
@@ -350,6 +352,16 @@ class CcxtAdapter(VenueAdapter):
                 snap = dataclasses.replace(snap, extra={**snap.extra, **extra})
         return snap
 
+    def native_timeframes(self) -> frozenset[int]:
+        """``watch_ohlcv``'s timeframes while the account streams; found on first ask (ccxt.pro is
+        a slow import that only a streaming account pays) and kept in the capabilities."""
+        if self.feed is None or not self.feed.enabled:
+            return frozenset()
+        if self._native_bars is None:
+            self._native_bars = native_bars(self.config.exchange)
+            self.capabilities = dataclasses.replace(self.capabilities, native_bars=self._native_bars)
+        return self._native_bars
+
     def stream(self, parts: StreamParts) -> Any:
         """The ccxt.pro stream of this account, on the markets the REST client loaded."""
         from venues.ccxt.stream import CcxtStream
@@ -456,3 +468,26 @@ def create(account: AccountConfig) -> CcxtAdapter:
     adapter.feed = feed_for(account.name, "ccxt", config, stream=adapter.stream if streams else None,
                             resync=adapter._rest_book, limits={"rest": Limit(per_2s, 2.0)})
     return adapter
+
+
+def native_bars(exchange: str) -> frozenset[int]:
+    """The timeframes (up to a day) ccxt.pro's ``watch_ohlcv`` streams for ``exchange``; none
+    when it has no WebSocket twin or no candle channel. Read from the class: nothing is built."""
+    import ccxt.pro
+
+    klass = getattr(ccxt.pro, exchange, None)
+    if not isinstance(klass, type):
+        return frozenset()
+    try:
+        described = klass.describe(klass.__new__(klass))
+    except Exception:  # a describe() that needs a built instance: say none rather than guess
+        return frozenset()
+    if not described.get("has", {}).get("watchOHLCV"):
+        return frozenset()
+    out = set()
+    for label in described.get("timeframes") or {}:
+        with contextlib.suppress(Exception):
+            secs = int(ccxt.Exchange.parse_timeframe(label))
+            if 0 < secs <= 86400:
+                out.add(secs)
+    return frozenset(out)

@@ -1,5 +1,8 @@
-"""ccxt.pro (inside the ccxt package): ``watch_order_book`` per instrument, ``watch_my_trades``
-for the account, on an asyncio loop in a daemon thread.
+"""ccxt.pro (inside the ccxt package): ``watch_order_book`` per instrument, ``watch_ohlcv`` per
+instrument and native bar timeframe, ``watch_my_trades`` for the account, on an asyncio loop in
+a daemon thread. ``watch_ohlcv`` hands the candles updated since the last call (OKX's
+``candle1m`` channel: the candle in progress, updated in place); the candle closer
+(``streams.candles``) decides when one is over, and reads REST history after every reconnect.
 
 ccxt.pro keeps the socket and the incremental book itself; it raises ``InvalidNonce`` (or
 ``ChecksumError``) when a venue's sequence breaks (OKX: ``prevSeqId`` not the last
@@ -22,13 +25,15 @@ from typing import Any
 
 import ccxt
 
-from venues.base import BookSnapshot
+from venues.base import BookSnapshot, Candle
+from venues.candles import timeframe_label
 from venues.streams.events import StreamEvent, StreamEventKind, StreamState
 from venues.streams.feed import StreamParts
 from venues.streams.loop_thread import LoopThread
 
 K = StreamEventKind
 SEQUENCE_ERRORS = (ccxt.InvalidNonce, ccxt.ChecksumError)
+CANDLES = "\x00candles:"  # wanted items naming a candle watch (``<prefix><seconds>:<symbol>``), not a book
 
 
 class CcxtStream:
@@ -56,6 +61,9 @@ class CcxtStream:
 
     def want(self, instrument: str) -> None:
         self._io.want(instrument, self._watch)
+
+    def want_candles(self, instrument: str, timeframe_s: int) -> None:
+        self._io.want(f"{CANDLES}{timeframe_s}:{instrument}", self._watch)
 
     def is_live(self) -> bool:
         return self.state is StreamState.LIVE and time.monotonic() - self.last_heard <= self.stale_after_s
@@ -91,14 +99,20 @@ class CcxtStream:
     def _event(self, kind: StreamEventKind, instrument: str = "", detail: str = "") -> None:
         self.parts.log.add(StreamEvent(self._clock(), self.parts.account, kind, "", instrument, detail))
 
-    def _watch(self, instrument: str) -> None:
-        if self._ex is not None and instrument not in self._tasks:
-            self._tasks[instrument] = asyncio.ensure_future(self._watch_book(instrument))
+    def _watch(self, item: str) -> None:
+        if self._ex is None or item in self._tasks:
+            return
+        if item.startswith(CANDLES):
+            tf, _, instrument = item[len(CANDLES):].partition(":")
+            self._tasks[item] = asyncio.ensure_future(self._watch_candles(instrument, int(tf)))
+        else:
+            self._tasks[item] = asyncio.ensure_future(self._watch_book(item))
 
     def _heard(self) -> None:
         self.last_heard = time.monotonic()
         if self.state is not StreamState.LIVE:
             self.parts.wake_fills()  # the REST fill cursor is the truth after every (re)connect
+            self.parts.candles.reconnected()  # and REST candle history for what closed meanwhile
             self.state = StreamState.LIVE
             self.connects += 1
             self._event(K.CONNECTED, detail=f"connection {self.connects}")
@@ -124,6 +138,23 @@ class CcxtStream:
                 [(float(p), float(s)) for p, s, *_ in ob["bids"][: self.depth]],
                 [(float(p), float(s)) for p, s, *_ in ob["asks"][: self.depth]],
             ))
+
+    async def _watch_candles(self, instrument: str, timeframe_s: int) -> None:
+        label = timeframe_label(timeframe_s)
+        attempt = 0
+        while True:
+            try:
+                rows = await self._ex.watch_ohlcv(instrument, label)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # NetworkError and the rest: the socket is gone
+                attempt = await self._down(f"candles: {type(exc).__name__}: {exc}", attempt)
+                continue
+            attempt = 0
+            self._heard()
+            for ts, o, h, low, c, v, *_ in rows:
+                self.parts.candles.update(instrument, timeframe_s, Candle(
+                    ts / 1000.0, float(o), float(h), float(low), float(c), float(v or 0.0)))
 
     async def _watch_fills(self) -> None:
         attempt = 0
@@ -155,6 +186,7 @@ class CcxtStream:
         if self.state is StreamState.LIVE:
             self.state = StreamState.DOWN
             self.parts.cache.invalidate()
+            self.parts.candles.disconnected()
             self._event(K.DISCONNECTED, detail=detail)
         delay = self.parts.backoff.delay(attempt, self._rng)
         self._event(K.RECONNECT, detail=f"in {delay:.3f}s (attempt {attempt + 1})")
@@ -174,6 +206,7 @@ class CcxtStream:
             if silent > self.stale_after_s:
                 self.state = StreamState.DOWN
                 self.parts.cache.invalidate()
+                self.parts.candles.disconnected()
                 self._event(K.STALE, detail=f"nothing heard for {silent:.1f}s (limit {self.stale_after_s:g}s)")
                 self._abort_sockets()
                 for client in list(self._ex.clients.values()):

@@ -61,8 +61,11 @@ SYMBOL_SHAPE = re.compile(r"^([a-z0-9]+:)?[A-Za-z0-9]+(/[A-Za-z0-9]+)?$")
 
 
 class HyperliquidAdapter(VenueAdapter):
+    # native bars: the WebSocket ``candle`` channel's intervals up to a day (1m .. 1d, as INTERVALS)
     capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, reduce_only=True,
-                                cancel_all=False, price_band=True, funding=False)
+                                cancel_all=False, price_band=True, funding=False,
+                                native_bars=frozenset({60, 180, 300, 900, 1800, 3600, 7200, 14400, 28800, 43200,
+                                                       86400}))
 
     def __init__(self, account: str, config: HyperliquidConfig, base_url: str, *,
                  secret_key: str | None = None, account_address: str | None = None,

@@ -1,6 +1,10 @@
 """Hyperliquid's WebSocket (``/ws``): ``l2Book`` for books, ``userFills`` and ``orderUpdates``
 for the account, ``{"method": "ping"}`` answered by ``{"channel": "pong"}``.
 
+``candle`` (one per coin and interval) carries the candle in progress, updated in place on
+every trade, ``t`` its open and ``T`` its close in ms; the candle closer (``streams.candles``)
+decides when one is over.
+
 Every ``l2Book`` message is the whole book (20 levels a side) stamped with the block time,
 so there is no sequence to lose: a message older than the last one of its coin is dropped.
 ``userFills`` starts with ``isSnapshot: true`` after every subscription; it and any later
@@ -14,8 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from venues.base import BookSnapshot
-from venues.streams.protocol import Ack, BookUpdate, FillSignal, StreamProtocol, Update, VenueError
+from venues.base import BookSnapshot, Candle
+from venues.candles import timeframe_label
+from venues.streams.protocol import Ack, BookUpdate, CandleUpdate, FillSignal, StreamProtocol, Update, VenueError
+
+_UNITS = {"m": 60, "h": 3600, "d": 86400}
 
 
 def ws_url(base_url: str) -> str:
@@ -51,6 +58,10 @@ class HyperliquidStream(StreamProtocol):
     def subscribe(self, instrument: str) -> list[dict[str, Any]]:
         return [{"method": "subscribe", "subscription": {"type": "l2Book", "coin": self._coin(instrument)}}]
 
+    def subscribe_candles(self, instrument: str, timeframe_s: int) -> list[dict[str, Any]]:
+        return [{"method": "subscribe", "subscription": {"type": "candle", "coin": self._coin(instrument),
+                                                         "interval": timeframe_label(timeframe_s)}}]
+
     def ping(self) -> dict[str, Any]:
         return {"method": "ping"}
 
@@ -60,6 +71,8 @@ class HyperliquidStream(StreamProtocol):
         channel, data = msg.get("channel"), msg.get("data")
         if channel == "l2Book" and isinstance(data, dict):
             return self._book(data)
+        if channel == "candle" and isinstance(data, dict | list):
+            return [up for c in (data if isinstance(data, list) else [data]) if (up := self._candle(c))]
         if channel == "userFills" and isinstance(data, dict):
             n = len(data.get("fills") or [])
             return [FillSignal("snapshot" if data.get("isSnapshot") else f"{n} fills")]
@@ -71,6 +84,17 @@ class HyperliquidStream(StreamProtocol):
         if channel == "error":
             return [VenueError(str(data))]
         return []  # pong, post responses, channels we did not ask for
+
+    def _candle(self, c: Any) -> CandleUpdate | None:
+        """``{"t", "T", "s", "i", "o", "c", "h", "l", "v", "n"}``; None for an interval we cannot read."""
+        if not isinstance(c, dict):
+            return None
+        label = str(c.get("i", ""))
+        unit = _UNITS.get(label[-1:]) if label[:-1].isdigit() else None
+        if unit is None:
+            return None  # 1w, 1M: no timeframe of ours
+        return CandleUpdate(self._symbol(str(c["s"])), int(label[:-1]) * unit, Candle(
+            int(c["t"]) / 1000.0, float(c["o"]), float(c["h"]), float(c["l"]), float(c["c"]), float(c.get("v") or 0.0)))
 
     def _book(self, data: dict[str, Any]) -> list[Update]:
         coin, ms = str(data["coin"]), int(data.get("time") or 0)

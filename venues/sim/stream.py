@@ -39,6 +39,9 @@ class SimStream:
     def want(self, instrument: str) -> None:
         self.wanted.add(instrument)
 
+    def want_candles(self, instrument: str, timeframe_s: int) -> None:
+        """The sim has no candle channel (no ``native_bars``): its bars are built from its books."""
+
     def is_live(self) -> bool:
         return self.state is StreamState.LIVE
 

@@ -21,8 +21,9 @@ from typing import Any
 
 from venues.base import BookSnapshot
 from venues.streams.book import BookCache
+from venues.streams.candles import CandleBook
 from venues.streams.events import EventLog, StreamEvent, StreamEventKind, StreamState
-from venues.streams.protocol import Ack, BookUpdate, FillSignal, Gap, StreamProtocol, VenueError
+from venues.streams.protocol import Ack, BookUpdate, CandleUpdate, FillSignal, Gap, StreamProtocol, VenueError
 
 K = StreamEventKind
 LASTED_S = 60.0  # a connection this old had worked: its loss is not a reason to wait longer
@@ -45,8 +46,12 @@ class StreamConnection:
                  on_fill: Callable[[], None] = lambda: None,
                  backoff: ReconnectBackoff = ReconnectBackoff(),
                  stale_after_s: float | None = None, heartbeat_s: float | None = None,
+                 candles: CandleBook | None = None,
                  clock: Callable[[], float] = time.time, rng: random.Random | None = None) -> None:
         self.account = account
+        self.candles = candles
+        self._candles_wanted: set[tuple[str, int]] = set()
+        self._candles_subscribed: set[tuple[str, int]] = set()  # on the current connection
         self.protocol = protocol
         self.cache = cache
         self.log = log
@@ -90,6 +95,18 @@ class StreamConnection:
         if loop is not None and not loop.is_closed():
             with contextlib.suppress(RuntimeError):  # the loop stopped meanwhile
                 loop.call_soon_threadsafe(self._subscribe_soon, instrument)
+
+    def want_candles(self, instrument: str, timeframe_s: int) -> None:
+        """Subscribe ``instrument``'s candle channel of ``timeframe_s`` (now if connected, else on
+        the next connection); closed candles go to ``candles``."""
+        with self._lock:
+            if (instrument, timeframe_s) in self._candles_wanted:
+                return
+            self._candles_wanted.add((instrument, timeframe_s))
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._subscribe_candles_soon, instrument, timeframe_s)
 
     def is_live(self) -> bool:
         return (self.state is StreamState.LIVE
@@ -147,7 +164,10 @@ class StreamConnection:
                     self.last_heard = time.monotonic()
                     self.protocol.on_connect()
                     self._subscribed.clear()
+                    self._candles_subscribed.clear()
                     self._on_fill()  # the REST fill cursor is the truth after every (re)connect
+                    if self.candles is not None:
+                        self.candles.reconnected()  # and REST candle history for what closed meanwhile
                     self.state = StreamState.LIVE
                     self._event(K.CONNECTED, detail=f"connection {self.connects}")
                     for msg in self.protocol.account_subscriptions():
@@ -156,6 +176,10 @@ class StreamConnection:
                         wanted = sorted(self._wanted)
                     for inst in wanted:
                         await self._subscribe(inst)
+                    with self._lock:
+                        candles = sorted(self._candles_wanted)
+                    for inst, tf in candles:
+                        await self._subscribe_candles(inst, tf)
                     beat = asyncio.create_task(self._heartbeat(ws))
                     stop = asyncio.create_task(self._stop.wait())
                     try:
@@ -173,6 +197,8 @@ class StreamConnection:
                 detail = f"{type(exc).__name__}: {exc}"
             self._ws = None
             self.cache.invalidate()
+            if self.candles is not None:
+                self.candles.disconnected()
             if self._stop.is_set():
                 break
             self.state = StreamState.DOWN
@@ -208,6 +234,10 @@ class StreamConnection:
             if isinstance(up, BookUpdate):
                 self._data = True
                 self.cache.put(up.book)
+            elif isinstance(up, CandleUpdate):
+                self._data = True
+                if self.candles is not None:
+                    self.candles.update(up.instrument, up.timeframe_s, up.candle, up.final)
             elif isinstance(up, Gap):
                 await self._gap(ws, up)
             elif isinstance(up, FillSignal):
@@ -236,6 +266,17 @@ class StreamConnection:
     def _subscribe_soon(self, instrument: str) -> None:
         if self._ws is not None and self.state is StreamState.LIVE:
             asyncio.ensure_future(self._subscribe(instrument))
+
+    def _subscribe_candles_soon(self, instrument: str, timeframe_s: int) -> None:
+        if self._ws is not None and self.state is StreamState.LIVE:
+            asyncio.ensure_future(self._subscribe_candles(instrument, timeframe_s))
+
+    async def _subscribe_candles(self, instrument: str, timeframe_s: int) -> None:
+        if (instrument, timeframe_s) in self._candles_subscribed or self._ws is None:
+            return
+        self._candles_subscribed.add((instrument, timeframe_s))
+        for msg in self.protocol.subscribe_candles(instrument, timeframe_s):
+            await self._ws.send(json.dumps(msg))
 
     async def _subscribe(self, instrument: str) -> None:
         if instrument in self._subscribed or self._ws is None:

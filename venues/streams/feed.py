@@ -26,9 +26,10 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from runner.errors import BudgetError, StaleDataError, TransientError
-from venues.base import BookSnapshot
+from venues.base import BookSnapshot, Candle
 from venues.ratelimit import Limit, RequestBudget, polling, published, shared_budget
 from venues.streams.book import BookCache
+from venues.streams.candles import CandleBook, History
 from venues.streams.connection import ReconnectBackoff, StreamConnection
 from venues.streams.events import EventLog, StreamEvent, StreamState
 from venues.streams.protocol import StreamProtocol
@@ -75,6 +76,7 @@ class Stream(Protocol):
 
     def start(self) -> None: ...
     def want(self, instrument: str) -> None: ...
+    def want_candles(self, instrument: str, timeframe_s: int) -> None: ...
     def is_live(self) -> bool: ...
     def close(self, timeout: float = 5.0) -> None: ...
 
@@ -90,6 +92,7 @@ class StreamParts:
     resync: Callable[[str], BookSnapshot] | None
     stale_after_s: float | None
     backoff: ReconnectBackoff
+    candles: CandleBook
 
 
 class AccountFeed:
@@ -109,6 +112,7 @@ class AccountFeed:
         self.budget = budget
         self.cache = BookCache()
         self.log = EventLog()
+        self.candles = CandleBook(account, self.log)  # closed candles of the venue's candle channels
         self._protocol = protocol
         self._stream = stream
         self._resync = resync
@@ -143,12 +147,14 @@ class AccountFeed:
             if self._conn is None:
                 if self._stream is not None:
                     self._conn = self._stream(StreamParts(self.account, self.cache, self.log, self._woken.set,
-                                                          self._resync, self._stale_after_s, self._backoff))
+                                                          self._resync, self._stale_after_s, self._backoff,
+                                                          self.candles))
                 else:
                     assert self._protocol is not None
                     self._conn = StreamConnection(self.account, self._protocol(), self.cache, self.log,
                                                   resync=self._resync, on_fill=self._woken.set,
-                                                  backoff=self._backoff, stale_after_s=self._stale_after_s)
+                                                  backoff=self._backoff, stale_after_s=self._stale_after_s,
+                                                  candles=self.candles)
                 self._conn.start()
                 _STARTED.add(self)
             return self._conn
@@ -180,6 +186,18 @@ class AccountFeed:
             raise StaleDataError(f"{self.account}: stale market data for {instrument}: stream {state}, "
                                  f"REST fallback refused ({exc})", venue=self.account,
                                  retry_after=exc.retry_after) from exc
+
+    # --- candles ---------------------------------------------------------------------------
+    def closed_bars(self, instrument: str, timeframe_s: int, now: float, after: float | None,
+                    history: History | None) -> list[Candle] | None:
+        """Closed candles of the venue's candle channel since the last call (see ``candles``);
+        None without a stream (bars are then built from books). ``history`` is the adapter's
+        REST candle read, for the resync after each (re)connection."""
+        if not self.enabled:
+            return None
+        conn = self.start()
+        conn.want_candles(instrument, timeframe_s)
+        return self.candles.drain(instrument, timeframe_s, now, after, history, conn.is_live())
 
     # --- fills -----------------------------------------------------------------------------
     def fills_due(self, from_start: bool = False) -> bool:

@@ -13,12 +13,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from venues.base import BookSnapshot
+from venues.base import BookSnapshot, Candle
 
 
 @dataclass(frozen=True, slots=True)
 class BookUpdate:
     book: BookSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class CandleUpdate:
+    """A candle of the venue's candle channel: in progress, or ``final`` when the venue says it closed."""
+
+    instrument: str
+    timeframe_s: int
+    candle: Candle
+    final: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,7 +58,7 @@ class VenueError:
     detail: str
 
 
-Update = BookUpdate | Gap | FillSignal | Ack | VenueError
+Update = BookUpdate | CandleUpdate | Gap | FillSignal | Ack | VenueError
 
 
 class StreamProtocol(abc.ABC):
@@ -73,6 +83,10 @@ class StreamProtocol(abc.ABC):
     @abc.abstractmethod
     def subscribe(self, instrument: str) -> list[dict[str, Any]]:
         """Messages subscribing ``instrument``'s book."""
+
+    def subscribe_candles(self, instrument: str, timeframe_s: int) -> list[dict[str, Any]]:
+        """Messages subscribing ``instrument``'s candles of ``timeframe_s`` (none: the venue has none)."""
+        return []
 
     def resubscribe(self, instrument: str) -> list[dict[str, Any]]:
         """Messages that make the venue send ``instrument``'s book afresh after a gap."""
