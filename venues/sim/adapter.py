@@ -19,6 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from runner.errors import AmbiguousError, PostOnlyRejected, RejectedError, TransientError
+from runner.money import CENTS_QUOTE
 from venues.base import (
     AccountConfig,
     BalanceReport,
@@ -34,6 +35,7 @@ from venues.base import (
     PositionReport,
     Side,
     VenueAdapter,
+    settlement_cashflows,
 )
 from venues.sim import history, reads
 from venues.sim.config import SimConfig
@@ -54,7 +56,7 @@ AFTER_ACCEPT = {"timeout_after_accept": "timed out waiting for the venue's answe
 class SimAdapter(DerivativesMixin, VenueAdapter):
     capabilities = Capabilities(
         post_only=True, ioc=True, market_orders=True, cancel_all=True, price_band=True, funding=True,
-        binary_markets=True,
+        binary_markets=True, nets_binary_legs=True,
     )
 
     def __init__(self, account: str, config: SimConfig, store_path: Path | str,
@@ -73,6 +75,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         self._held = HeldTakers()  # fill_latency: next_step
         self._deferring = False  # inside the last step of an advance: held orders meet its book
         self.orders = SimOrders(account, self.store, self._instruments, self._used, self.faults, self._held, self.clock)
+        self.orders.after_fill = self._net_legs  # YES against NO, as Kalshi nets them
         self.pre_history = True  # False: no candle pre-history (instruments read offline need none)
 
     # --- setup -------------------------------------------------------------------------
@@ -291,9 +294,11 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         return reads.balances(self.store.db)
 
     def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
-        """Funding the sim paid or charged on its perps, from its own funding table."""
-        out = reads.funding_records(self.store.db)
-        return [c for c in out if since is None or c.ts > since]  # compared as datetimes, as handed out
+        """Funding the sim paid or charged on its perps (its funding table) and the payouts of
+        settled binary markets (as Kalshi's settlements), oldest first."""
+        out = [c for c in reads.funding_records(self.store.db) if since is None or c.ts > since]  # as datetimes
+        out += settlement_cashflows(self.settlements(), since, CENTS_QUOTE)
+        return sorted(out, key=lambda c: (c.ts, c.record_id))
 
     def _fault(self, where: str) -> None:
         if f"down:{where}" in self.faults or "down" in self.faults:
