@@ -74,7 +74,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         self._stream: SimStream | None = None  # set by the feed when the account streams
         self._held = HeldTakers()  # fill_latency: next_step
         self._deferring = False  # inside the last step of an advance: held orders meet its book
-        self.orders = SimOrders(account, self.store, self._instruments, self._used, self.faults, self._held, self.clock)
+        self.orders = SimOrders(account, self.store, self._instruments, self._used, self.faults, self._held,
+                                lambda: self.clock())  # the venue's clock, as replaced by tests
         self.orders.after_fill = self._net_legs  # YES against NO, as Kalshi nets them
         self.pre_history = True  # False: no candle pre-history (instruments read offline need none)
 
