@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from runner.engine import execution, risk
+from runner.engine import execution, risk, sending
 from runner.engine.client_ids import client_order_id
 from runner.engine.orderflow import OrderFlow
 from runner.engine.roundtrips import TripBook
 from runner.engine.sink import ImmediateSink
 from runner.errors import (
-    AmbiguousError,
     PostOnlyRejected,
     PrecisionError,
     RejectedError,
@@ -231,47 +230,37 @@ class VariantEngine(OrderFlow):
                 self.on_sent(self, req, purpose)
 
     def _submit(self, req: OrderRequest) -> OrderReport | None:
-        try:
-            rep = self.venue.submit(req)
-        except AmbiguousError as exc:
-            rep = self.resolve_ambiguous(req.client_order_id, req.instrument, str(exc))
-            if rep is None:
-                return None
-        except TransientError as exc:
-            self.sink.order_event(req.client_order_id, "send_failed", detail=str(exc))
-            self.working.pop(req.client_order_id, None)
-            self.last_error = str(exc)
-            self.troubles.append(Trouble(exc, f"submit {req.client_order_id}: {exc}"))
-            return None
-        except PostOnlyRejected as exc:  # a maker order that would have taken: normal, not a trouble
-            self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
-            self.working.pop(req.client_order_id, None)
-            self._skip("post_only_rejected")
-            return None
-        except RejectedError as exc:
-            self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
-            self.working.pop(req.client_order_id, None)
-            self.last_error = exc.reason
-            self.troubles.append(Trouble(exc, f"{req.client_order_id} rejected: {exc.reason}"))
+        rep = sending.submit(self.venue, req, self)  # the outcomes come back through the hooks below
+        if rep is None:
             return None
         self.submits_ok += 1
         if not (self.quiet_acks and rep.status is OrderStatus.NEW and req.tif is TimeInForce.IOC and not rep.filled_qty):
             self.on_report(rep)
         return rep
 
+    # --- what each send outcome does to the variant (``runner.engine.sending.SendHooks``) ---
+    def send_failed(self, req: OrderRequest, exc: TransientError) -> None:
+        self.sink.order_event(req.client_order_id, "send_failed", detail=str(exc))
+        self.working.pop(req.client_order_id, None)
+        self.last_error = str(exc)
+        self.troubles.append(Trouble(exc, f"submit {req.client_order_id}: {exc}"))
+
+    def post_only_rejected(self, req: OrderRequest, exc: PostOnlyRejected) -> None:  # normal, not a trouble
+        self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
+        self.working.pop(req.client_order_id, None)
+        self._skip("post_only_rejected")
+
+    def rejected(self, req: OrderRequest, exc: RejectedError) -> None:
+        self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
+        self.working.pop(req.client_order_id, None)
+        self.last_error = exc.reason
+        self.troubles.append(Trouble(exc, f"{req.client_order_id} rejected: {exc.reason}"))
+
     def resolve_ambiguous(self, cid: str, instrument: str, why: str) -> OrderReport | None:
         """Find the order by client id before counting anything; never resubmit blindly."""
-        try:
-            rep = self.venue.order(cid, instrument)
-        except RunnerError:
-            rep = None
-        if rep is None:
-            # Unknown for now: keep it working; the status poll looks again (and fills for
-            # this client id are applied whenever they show up, since the row exists).
-            self.sink.order_event(cid, "unknown", detail=f"ambiguous: {why}")
-            return None
-        self.sink.order_event(cid, "resolved", rep.venue_order_id, detail=f"found by client id after: {why}")
-        self.on_report(rep)
+        rep = sending.look_up(self.venue, self.sink, cid, instrument, why)
+        if rep is not None:
+            self.on_report(rep)
         return rep
 
     def on_report(self, rep: OrderReport) -> None:
