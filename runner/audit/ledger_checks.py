@@ -69,7 +69,8 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
     A binary market's settlement is the venue closing the variant's whole position on a leg,
     across every group that built it (one fill, no group): it closes each of those groups'
     legs on that instrument. Without this an orphan the market settled before the sweep could
-    sell it stayed "held" in its group forever, a false critical on a flat variant.
+    sell it stayed "held" in its group forever, a false critical on a flat variant. A pair
+    the venue netted (netting fills, no group) leaves the groups that held it (``_net_groups``).
     """
     legs: dict[str, dict[str, Decimal]] = defaultdict(dict)
     owner: dict[str, str] = {}

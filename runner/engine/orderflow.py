@@ -80,9 +80,12 @@ class OrderFlow:
         leg_ev = self.quotes.get(intent.instrument)
         if leg_ev is None or leg_ev.ts < ev.ts:  # another leg's quote from an earlier poll: look again
             leg_ev = self._fresh_quote(intent.instrument) or leg_ev or ev
-        req = execution.build_request(cid, intent, qty, leg_ev, self.spec.execution, inst,
-                                      intent.close or not intent.is_entry)
-        req = self.venue.prepare(req)
+        reduce_only = intent.close or not intent.is_entry
+        if reduce_only and self.shares is not None and self.shares(self, intent.instrument):
+            req = self._shared_exit(execution.build_request(cid, intent, qty, leg_ev, self.spec.execution, inst, False))
+        else:
+            req = self.venue.prepare(execution.build_request(cid, intent, qty, leg_ev, self.spec.execution, inst,
+                                                             reduce_only))
         if intent.is_entry:
             self._check_risk(req, inst, leg_ev)
         return req

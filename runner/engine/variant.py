@@ -96,6 +96,9 @@ class VariantEngine(OrderFlow):
         self.entry_gate: Callable[[VariantEngine, str], str | None] | None = None  # checked at order time
         # Checked on every order just before its row is written (live gates): a reason refuses it.
         self.send_gate: Callable[[VariantEngine, OrderRequest], str | None] | None = None
+        # whether another running variant of the account holds or works an instrument: its exits
+        # then go without reduce-only (``runner.engine.shared_positions``); None: never (backtest)
+        self.shares: Callable[[VariantEngine, str], bool] | None = None
         self.fenced: str | None = None  # set when the ledger's lease fence refused an order
         self.last_error: str | None = None
         self.now = 0.0  # time of the latest market event (data time in a backtest)
@@ -182,7 +185,11 @@ class VariantEngine(OrderFlow):
         reduce_only = intent.close or not intent.is_entry
         cid = client_order_id(self.run_id, self.id, self._seq, self.cid_salt)
         try:
-            req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, self.spec.execution, inst, reduce_only))
+            if reduce_only and self.shares is not None and self.shares(self, intent.instrument):
+                req = self._shared_exit(execution.build_request(cid, intent, qty, ev, self.spec.execution, inst, False))
+            else:
+                req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, self.spec.execution, inst,
+                                                                 reduce_only))
             if intent.is_entry:
                 self._check_risk(req, inst, ev)
         except PrecisionError as exc:
@@ -196,6 +203,15 @@ class VariantEngine(OrderFlow):
         rep = self.send(req, purpose or intent.purpose, intent.group, self._intent_id(intent, cid))
         self._track_maker(intent, rep, ev)
         return rep
+
+    def _shared_exit(self, req: OrderRequest) -> OrderRequest:
+        """An exit on an instrument another variant of the account holds (``shared_positions``):
+        without reduce-only, unless only a reduce-only close may go (below the venue's minimum)."""
+        try:
+            return self.venue.prepare(req)
+        except PrecisionError:
+            req.reduce_only = True
+            return self.venue.prepare(req)
 
     def _check_risk(self, req: OrderRequest, inst: Instrument, ev: MarketEvent) -> None:
         price = req.price or execution.to_decimal(ev.mid)

@@ -56,7 +56,7 @@ AFTER_ACCEPT = {"timeout_after_accept": "timed out waiting for the venue's answe
 class SimAdapter(DerivativesMixin, VenueAdapter):
     capabilities = Capabilities(
         post_only=True, ioc=True, market_orders=True, cancel_all=True, price_band=True, funding=True,
-        binary_markets=True, nets_binary_legs=True,
+        binary_markets=True, nets_binary_legs=True, reduce_only=True,
     )
 
     def __init__(self, account: str, config: SimConfig, store_path: Path | str,

@@ -21,6 +21,7 @@ from venues.sim.store import SimStore
 
 ZERO = Decimal(0)
 POST_ONLY_CROSS = "post-only order would cross the book"
+REDUCE_ONLY_REFUSED = "reduce only order would increase position"  # Hyperliquid's words
 
 
 class SimOrders:
@@ -49,6 +50,10 @@ class SimOrders:
         if "reject" in self.faults:
             self.faults.remove("reject")
             return "price outside the allowed band (injected)"
+        if req.reduce_only:  # judged against the account's one position, as Hyperliquid does
+            pos = self.store.position(req.instrument)[0]
+            if pos == 0 or (pos > 0) == (req.side is Side.BUY) or req.qty > abs(pos):
+                return REDUCE_ONLY_REFUSED
         if req.order_type is OrderType.LIMIT:
             if req.price is None:
                 return "limit order without a price"
