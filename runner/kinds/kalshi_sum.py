@@ -13,9 +13,9 @@ Prices are cents; positions are per leg (``M:yes``, ``M:no``).
 
 ``max_contracts`` caps the pairs held per market, netted ones included: a venue that nets YES
 against NO (Kalshi, the sim) turns a pair into cash at once, and a kind that only counted held
-legs re-entered on every book while the gap stayed open, paying fees each time. So both legs
-falling by the same count without a sell of ours is a netted pair, and it still counts until
-the market settles (a new ``settled_id``): the same cap on a venue that keeps both legs.
+legs re-entered on every book while the gap stayed open, paying fees each time. So the pairs
+the engine booked as netted (``venue_netted``) still count until the market settles (a new
+``settled_id``): the same cap as on a venue that keeps both legs.
 """
 
 from __future__ import annotations
@@ -57,10 +57,8 @@ class KalshiSum(Strategy):
         super().__init__(params, instruments)
         self.p = params
         self.books: dict[str, Mapping[str, float]] = {}
-        self.seen: dict[str, tuple[float, float]] = {}  # market -> (YES, NO) held at its last event
-        self.netted: dict[str, float] = {}  # market -> pairs the venue netted into cash this round
-        self.selling: dict[str, float] = {}  # leg -> contracts of our sells not yet seen to fill
         self.rounds: dict[str, float | None] = {}  # market -> the settlement id its book last named
+        self.netted_base: dict[str, float] = {}  # market -> venue_netted when it last settled
 
     @property
     def warm(self) -> bool:
@@ -70,39 +68,22 @@ class KalshiSum(Strategy):
         if not is_binary(ev.extra):
             return "no_binary_book"
         self.books[ev.instrument] = ev.extra
-        if self.p.scope == "market":
-            self._note_netting(ev.instrument, ev.extra, positions)
+        netted = self._netted(ev.instrument, ev.extra)
         sweep = self.sweep(positions) + self.expire(ev.ts, positions)
         if sweep:
-            for i in sweep:
-                self.selling[i.instrument] = self.selling.get(i.instrument, 0.0) + (
-                    positions.get(i.instrument, FLAT).qty if i.close else (i.qty or 0.0))
             return sweep
         if self.p.scope == "market":
-            return self._market(ev.instrument, ev.extra, positions)
+            return self._market(ev.instrument, ev.extra, positions, netted)
         return self._event(positions)
 
-    def _note_netting(self, m: str, book: Mapping[str, float], positions: Mapping[str, PositionView]) -> None:
-        """Both legs down by the same count, beyond our own sells: a pair the venue netted."""
-        y, n = legs(m)
-        now = (positions.get(y, FLAT).qty, positions.get(n, FLAT).qty)
-        before = self.seen.get(m, now)
-        self.seen[m] = now
+    def _netted(self, m: str, book: Mapping[str, float]) -> float:
+        """Pairs of ``m`` the venue netted into cash since the market last settled."""
+        total = self.venue_netted.get(m, 0.0)
         sid = book.get("settled_id")
         if sid != self.rounds.get(m, sid):  # settled: its pairs are paid; the next round starts empty
-            self.netted.pop(m, None)
-            self.selling.pop(y, None)
-            self.selling.pop(n, None)
+            self.netted_base[m] = total
         self.rounds[m] = sid
-        drops = []
-        for leg, was, is_ in ((y, before[0], now[0]), (n, before[1], now[1])):
-            drop = max(was - is_, 0.0)
-            ours = min(self.selling.get(leg, 0.0), drop)
-            if ours:
-                self.selling[leg] -= ours
-            drops.append(drop - ours)
-        if min(drops) > 0:
-            self.netted[m] = self.netted.get(m, 0.0) + min(drops)
+        return total - self.netted_base.get(m, 0.0)
 
     def sweep(self, positions: Mapping[str, PositionView]) -> list[Intent]:
         """Sell the excess of any leg over its partner(s) at the bid: orphans are not carried."""
@@ -140,7 +121,8 @@ class KalshiSum(Strategy):
                     out.append(Intent(leg, "sell", "time_stop", close=True, price=bid, urgent=True))
         return out
 
-    def _market(self, m: str, book: Mapping[str, float], positions: Mapping[str, PositionView]) -> Decision:
+    def _market(self, m: str, book: Mapping[str, float], positions: Mapping[str, PositionView],
+                netted: float = 0.0) -> Decision:
         p = self.p
         cost = book["yes_ask"] + book["no_ask"]
         if cost >= PAYOUT - p.min_gap:
@@ -149,7 +131,7 @@ class KalshiSum(Strategy):
         if depth < p.min_depth:
             return "too_thin"
         y, n = legs(m)
-        room = p.max_contracts - max(positions.get(y, FLAT).qty, positions.get(n, FLAT).qty) - self.netted.get(m, 0.0)
+        room = p.max_contracts - max(positions.get(y, FLAT).qty, positions.get(n, FLAT).qty) - netted
         count = int(min(depth, room))
         if count < 1:
             return "max_contracts"

@@ -289,3 +289,20 @@ def test_an_unbalanced_group_still_blocks_new_groups_after_a_restart(tmp_path: P
         assert eng.groups.group_for("KXSIM-A:yes") == legs[0].group_id  # the sweep will carry its id
     finally:
         desk.close()
+
+
+def test_netted_pairs_still_count_against_max_contracts_within_a_round(tmp_path: Path) -> None:
+    """The sim nets each pair at once; the kind still counts it, so a market's entries within one
+    round stay within ``max_contracts`` (it re-entered on every dislocation, paying fees each time)."""
+    desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
+    try:
+        for _ in range(120):  # inside KXSIM-A's first round (150 steps): no settlement resets the cap
+            desk.step()
+        entries = {o.client_order_id for o in desk.ledger.orders(variant="Kalshi-sum_v7")
+                   if o.purpose == "entry" and o.instrument == "KXSIM-A:yes"}
+        bought = sum(f.qty for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.client_order_id in entries)
+        netted = [f for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.liquidity == "netting"]
+        assert netted and 0 < bought <= 10  # max_contracts: 10
+        assert desk.engine("Kalshi-sum_v7").strategy.venue_netted["KXSIM-A"] == float(bought)
+    finally:
+        desk.close()

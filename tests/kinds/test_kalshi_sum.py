@@ -120,29 +120,19 @@ def test_a_pair_the_venue_netted_still_counts_against_max_contracts_until_settle
     # Kalshi (and the sim) net YES against NO: the pair turns into cash and both legs read 0.
     # Counting held legs only, the kind re-entered on every book while the gap stayed open.
     s = KalshiSum(P.model_copy(update={"max_contracts": 30}), ["KX-A"])
+    netted: dict[str, float] = {}
+    s.venue_netted = netted  # what the engine fills in as it books netted pairs
     out = s.on_event(book("KX-A", 55, 20, 50, 20), {})
     assert isinstance(out, list) and out[0].qty == 20.0
-    held = {"KX-A:yes": PositionView(20, 50, 0), "KX-A:no": PositionView(20, 45, 0)}
-    assert s.on_event(book("KX-A", 55, 20, 50, 20), held)[0].qty == 10.0  # type: ignore[index]
-    out = s.on_event(book("KX-A", 55, 20, 50, 20), {})  # netted: both legs gone, no sell of ours
+    netted["KX-A"] = 20.0  # filled, and netted at once: both legs flat
+    out = s.on_event(book("KX-A", 55, 20, 50, 20), {})
     assert isinstance(out, list) and out[0].qty == 10.0  # 20 netted pairs still count: 10 left
     assert s.on_event(book("KX-A", 55, 20, 50, 20), {"KX-A:yes": PositionView(10, 50, 0),
                                                      "KX-A:no": PositionView(10, 45, 0)}) == "max_contracts"
+    netted["KX-A"] = 30.0
     assert s.on_event(book("KX-A", 55, 20, 50, 20), {}) == "max_contracts"  # 30 netted: the cap holds
     settled = book("KX-A", 55, 20, 50, 20)
     settled = MarketEvent(1.0, "KX-A", settled.bid, settled.ask, settled.bid_sizes, settled.ask_sizes,
                           extra={**settled.extra, "settled_id": 1.0})
     out = s.on_event(settled, {})  # the market settled: a new round starts from nothing
-    assert isinstance(out, list) and out[0].qty == 20.0
-
-
-def test_legs_we_sold_ourselves_are_not_mistaken_for_a_netted_pair() -> None:
-    s = KalshiSum(P.model_copy(update={"max_contracts": 30, "max_hold": 5}), ["KX-A"])
-    held = {"KX-A:yes": PositionView(20, 50, 0.0), "KX-A:no": PositionView(20, 45, 0.0)}
-    s.on_event(book("KX-A", 55, 20, 50, 20), held)
-    late = book("KX-A", 55, 20, 50, 20)
-    late = MarketEvent(10.0, "KX-A", late.bid, late.ask, late.bid_sizes, late.ask_sizes, extra=late.extra)
-    out = s.on_event(late, held)  # held past max_hold: both legs sold at the bid
-    assert isinstance(out, list) and {i.purpose for i in out} == {"time_stop"}
-    out = s.on_event(late, {})  # our own sells filled: room for max_contracts again
     assert isinstance(out, list) and out[0].qty == 20.0
