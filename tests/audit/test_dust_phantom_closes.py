@@ -115,7 +115,7 @@ def test_close_dust_goes_through_the_engines_send_path_an_ambiguous_send_is_look
     from runner.ledger.models import MAIN_RUN
 
     d = _dusty(tmp_path)
-    sim = d.sim()
+    sim = d.sim
     venue_orders = d.venue_orders()
     item = next(i for i in dust_plan(d.ledger) if i.instrument == "BTC-USD")
     sim.faults.append("5xx_after_accept")
@@ -126,7 +126,7 @@ def test_close_dust_goes_through_the_engines_send_path_an_ambiguous_send_is_look
     seq = d.ledger.order_row(out.client_order_id).seq
     assert out.client_order_id == client_order_id(MAIN_RUN, "close_dust:sim", seq, client_id_salt(d.ledger))
     assert out.client_order_id != client_order_id(MAIN_RUN, "close_dust:sim", seq)  # salted per deployment
-    assert d.position("close_dust:sim") == 0 and all(d.position(v) == 0 for v in VARIANTS)
+    assert d.position("close_dust:sim") == 0 and all(d.position(v, "BTC-USD") == 0 for v in VARIANTS)
 
 
 def test_close_dust_whose_send_fails_records_send_failed_and_leaves_the_dust_recorded(tmp_path) -> None:
@@ -134,14 +134,14 @@ def test_close_dust_whose_send_fails_records_send_failed_and_leaves_the_dust_rec
     from runner.audit.dust import dust_plan
 
     d = _dusty(tmp_path)
-    sim = d.sim()
+    sim = d.sim
     item = next(i for i in dust_plan(d.ledger) if i.instrument == "BTC-USD")
-    before = {v: d.position(v) for v in VARIANTS}
+    before = {v: d.position(v, "BTC-USD") for v in VARIANTS}
     sim.faults.append("down:submit")  # a 503: nothing left
     out = execute(d.ledger, item, sim)
     assert out.status == "failed" and out.detail.startswith("send failed")
     assert _events(d.ledger, out.client_order_id) == ["submitting", "send_failed"]
-    assert {v: d.position(v) for v in VARIANTS} == before
+    assert {v: d.position(v, "BTC-USD") for v in VARIANTS} == before
     sim.faults.remove("down:submit")  # the venue is back; now it refuses the order
     sim.faults.append("reject")
     out = execute(d.ledger, item, sim)

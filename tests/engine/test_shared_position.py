@@ -14,7 +14,7 @@ import pytest
 
 from runner.errors import RejectedError
 from runner.kinds.base import Intent
-from tests.kit.deployment import Desk
+from tests.kit.desk import Desk
 from venues.base import OrderRequest, OrderType, Side, TimeInForce
 
 
@@ -35,7 +35,7 @@ def test_an_exit_goes_through_while_another_variant_holds_the_other_side(tmp_pat
         d.trade("MR_v1", "buy", "0.0100")
         d.trade("MR_v2", "sell", "0.0200")
         assert (d.position("MR_v1"), d.position("MR_v2")) == (Decimal("0.0100"), Decimal("-0.0200"))
-        sim = d.sim()
+        sim = d.sim
         assert sim.store.position("BTC-USD")[0] == Decimal("-0.0100")  # one venue position for both
         bid = Decimal(repr(sim.book("BTC-USD").bids[0][0]))
         with pytest.raises(RejectedError, match="reduce only"):  # what the venue does to a reduce-only exit
@@ -51,4 +51,4 @@ def test_an_exit_goes_through_while_another_variant_holds_the_other_side(tmp_pat
         assert row is not None and row.reduce_only and d.ledger.order_status(cid) == "filled"
         assert d.position("MR_v2") == 0 == sim.store.position("BTC-USD")[0]
     finally:
-        d.stop()
+        d.close()
