@@ -249,6 +249,30 @@ class CashflowReport:
 
 
 @dataclass(frozen=True, slots=True)
+class SettlementReport:
+    """A settled binary market as the venue records it (Kalshi ``/portfolio/settlements``, the
+    sim's payouts): what the account held of each leg, the result, and what it paid, in the
+    legs' quote unit (cents)."""
+
+    ticker: str
+    result: str  # yes | no | scalar | void
+    yes_count: Decimal
+    no_count: Decimal
+    revenue: Decimal
+    fee: Decimal
+    settled: datetime | None
+
+
+def settlement_cashflows(settlements: Sequence[SettlementReport], since: datetime | None,
+                         currency: str) -> list[CashflowReport]:
+    """Settlements as cashflow records (payout net of fees), oldest first, after ``since``."""
+    out = [CashflowReport(f"settlement:{s.ticker}:{int(s.settled.timestamp())}", "settlement", s.ticker,
+                          s.revenue - s.fee, currency, s.settled, s.yes_count - s.no_count)
+           for s in settlements if s.settled is not None and (since is None or s.settled > since)]
+    return sorted(out, key=lambda c: (c.ts, c.record_id))
+
+
+@dataclass(frozen=True, slots=True)
 class BalanceReport:
     currency: str
     total: Decimal
@@ -368,6 +392,11 @@ class VenueAdapter(abc.ABC):
     def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
         """The venue's own records of funding, fees and settlements after ``since``, oldest
         first. A venue that keeps none returns none."""
+        return []
+
+    def settlements(self, min_ts: int | None = None) -> list[SettlementReport]:
+        """Settled binary markets the account held (epoch seconds ``min_ts`` and later),
+        newest first. A venue without binary markets has none."""
         return []
 
     def candles(self, instrument: str, timeframe_s: int, limit: int) -> list[Candle]:

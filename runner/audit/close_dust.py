@@ -3,8 +3,10 @@
 Design (why one aggregate order plus allocation fills): dust is below what one order can
 close per variant, but the fragments of one account and instrument together often are
 closeable. So each closeable aggregate becomes ONE venue order, recorded and sent the
-normal way (order row with purpose ``close_dust`` committed before the venue hears of it,
-deterministic client order id, events for every outcome in the one order vocabulary of
+normal way, through the engine's send path ``runner.engine.sending`` (order row with purpose
+``close_dust`` committed before the venue hears of it, salted deterministic client order id,
+the venue's precision and reduce-only check in ``prepare``, an ambiguous send looked up by
+client id, events for every outcome in the one order vocabulary of
 ``runner.ledger.order_states``, fills built by its one constructor) under the pseudo-variant
 ``close_dust:<account>``. Its venue fills are booked to that pseudo-variant. Then zero-sum
 allocation fills (flag ``close_dust``, no client order id, fee 0, at the average fill price)
@@ -21,13 +23,15 @@ from decimal import Decimal
 
 from runner.audit.dust import Fragment, PlanItem
 from runner.audit.inputs import read_fills
+from runner.engine import sending
 from runner.engine.client_ids import client_order_id
-from runner.errors import AmbiguousError, RejectedError, RunnerError
+from runner.engine.sink import ImmediateSink
+from runner.errors import PostOnlyRejected, RejectedError, RunnerError, TransientError
 from runner.ledger import order_states as states
 from runner.ledger.identity import client_id_salt
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger, NewFill
-from venues.base import OrderRequest, OrderType, Side, TimeInForce, VenueAdapter
+from venues.base import OrderReport, OrderRequest, OrderType, Side, TimeInForce, VenueAdapter
 
 ZERO = Decimal(0)
 PURPOSE = "close_dust"
@@ -103,6 +107,27 @@ def execute(ledger: Ledger, item: PlanItem, adapter: VenueAdapter | None) -> Out
     return _order(ledger, item, adapter, now)
 
 
+class _Outcomes:
+    """What each send outcome does to a close-dust order: its event, and the plan's detail."""
+
+    def __init__(self, ad: VenueAdapter, sink: ImmediateSink, out: Outcome) -> None:
+        self.ad, self.sink, self.out = ad, sink, out
+
+    def resolve_ambiguous(self, cid: str, instrument: str, why: str) -> OrderReport | None:
+        return sending.look_up(self.ad, self.sink, cid, instrument, why)
+
+    def send_failed(self, req: OrderRequest, exc: TransientError) -> None:
+        self.sink.order_event(req.client_order_id, states.SEND_FAILED, detail=str(exc))
+        self.out.detail = f"send failed: {exc}"
+
+    def post_only_rejected(self, req: OrderRequest, exc: PostOnlyRejected) -> None:
+        self.rejected(req, exc)  # an IOC close is never post-only; refused all the same
+
+    def rejected(self, req: OrderRequest, exc: RejectedError) -> None:
+        self.sink.order_event(req.client_order_id, states.REJECTED, detail=exc.reason)
+        self.out.detail = f"rejected: {exc.reason}"
+
+
 def _order(ledger: Ledger, item: PlanItem, ad: VenueAdapter, now: datetime) -> Outcome:
     pseudo = pseudo_variant(item.account)
     out = Outcome(item.account, item.instrument, "order", "failed")
@@ -123,29 +148,19 @@ def _order(ledger: Ledger, item: PlanItem, ad: VenueAdapter, now: datetime) -> O
         out.detail = f"not sent: {exc}"
         return out
     out.client_order_id = cid
-    ledger.record_order(dict(
-        client_order_id=cid, run_id=MAIN_RUN, variant=pseudo, seq=seq, account=item.account,
-        instrument=item.instrument, side=side.value, qty=req.qty, price=req.price, order_type=req.order_type.value,
-        tif=req.tif.value, purpose=PURPOSE, group_id=None, reduce_only=True, created=now,
-    ))
+    sink = ImmediateSink(ledger)
+    sink.order(sending.order_row(req, MAIN_RUN, pseudo, item.account, seq, PURPOSE, None, None))
+    hooks = _Outcomes(ad, sink, out)
     try:
-        rep = ad.submit(req)
-    except AmbiguousError as exc:  # it may have left: look it up by client id, never resend
-        rep = ad.order(cid, item.instrument)
-        ledger.order_event(cid, states.RESOLVED if rep else states.UNKNOWN, rep.venue_order_id if rep else None,
-                           str(exc))
-    except RejectedError as exc:
-        ledger.order_event(cid, states.REJECTED, detail=exc.reason)
-        out.detail = f"rejected: {exc.reason}"
-        return out
+        rep = sending.submit(ad, req, hooks)  # the engine's send path: the same outcomes, the same events
     except RunnerError as exc:
-        ledger.order_event(cid, states.SEND_FAILED, detail=str(exc))
+        sink.order_event(cid, states.SEND_FAILED, detail=str(exc))
         out.detail = f"send failed: {exc}"
         return out
     if rep is None:
-        out.detail = "outcome unknown: `runner reconcile` adopts its fills once the venue reports them"
+        out.detail = out.detail or "outcome unknown: `runner reconcile` adopts its fills once the venue reports them"
         return out
-    ledger.order_event(cid, rep.status.value, rep.venue_order_id, rep.reason or "")
+    sink.order_event(cid, rep.status.value, rep.venue_order_id, rep.reason or "")
     venue_fills = [f for f in read_fills(ad, ledger.cursor(item.account)) if f.client_order_id == cid]
     booked = [states.fill_from_report(f, account=item.account, run_id=MAIN_RUN, variant=pseudo) for f in venue_fills]
     filled = sum((f.qty for f in venue_fills), ZERO)

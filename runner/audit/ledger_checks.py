@@ -69,7 +69,8 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
     A binary market's settlement is the venue closing the variant's whole position on a leg,
     across every group that built it (one fill, no group): it closes each of those groups'
     legs on that instrument. Without this an orphan the market settled before the sweep could
-    sell it stayed "held" in its group forever, a false critical on a flat variant.
+    sell it stayed "held" in its group forever, a false critical on a flat variant. A pair
+    the venue netted (netting fills, no group) leaves the groups that held it (``_net_groups``).
     """
     legs: dict[str, dict[str, Decimal]] = defaultdict(dict)
     owner: dict[str, str] = {}
@@ -81,12 +82,16 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
             owner.setdefault(o.group_id, o.variant)
             accounts.setdefault(o.group_id, o.account)
     holding: dict[tuple[str, str, str], set[str]] = defaultdict(set)  # (variant, account, leg) -> groups
+    paired: dict[tuple[str, str, str, object], Decimal] = {}  # a netting's pair part, booked with its first leg
+    rank = {g: i for i, g in enumerate(legs)}  # groups in the order their orders were placed
     for f in led.fills:  # oldest first: a settlement closes only the legs filled before it
         order = led.orders.get(f.client_order_id or "")
         gid = f.group_id or (order.group_id if order else None)  # the order's group is authoritative
         if gid is None and f.liquidity == "settlement":
             for g in holding.pop((f.variant, f.account, f.instrument), ()):
                 legs[g][f.instrument] = ZERO
+        elif gid is None and f.liquidity == "netting":
+            _net_groups(f, legs, holding, paired, rank)
         elif gid and f.flag != "close_dust":
             net = legs[gid].get(f.instrument, ZERO)
             legs[gid][f.instrument] = net + (f.qty if f.side == "buy" else -f.qty)
@@ -119,6 +124,35 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
             f"group {gid} of {owner.get(gid)} is unbalanced: " + ", ".join(f"{s} {q}" for s, q in sizes.items()),
         ))
     return out
+
+
+def _net_groups(f, legs: dict[str, dict[str, Decimal]], holding: dict[tuple[str, str, str], set[str]],  # type: ignore[no-untyped-def]
+                paired: dict[tuple[str, str, str, object], Decimal], rank: dict[str, int]) -> None:
+    """A pair the venue netted (Kalshi, the sim): its YES and NO netting fills (no group) leave
+    the groups that held the legs. Groups holding both legs give up whole pairs first, oldest
+    first, so a balanced group stays balanced; what is left (a pair made of two orphans) comes
+    off the groups holding that leg alone, oldest first."""
+    market, _sep, side = f.instrument.rpartition(":")
+    other = f"{market}:{'no' if side == 'yes' else 'yes'}"
+    key = (f.variant, f.account, market, f.ts)
+    mine, theirs = holding.get((f.variant, f.account, f.instrument), set()), holding.get(
+        (f.variant, f.account, other), set())
+    if key in paired:  # the second leg of this netting: the pair part came off already
+        left = f.qty - paired.pop(key)
+    else:
+        left = f.qty
+        for g in sorted(mine & theirs, key=lambda g: rank.get(g, len(rank))):
+            take = min(left, max(legs[g].get(f.instrument, ZERO), ZERO), max(legs[g].get(other, ZERO), ZERO))
+            if take > 0:
+                legs[g][f.instrument] -= take
+                legs[g][other] -= take
+                left -= take
+        paired[key] = f.qty - left
+    for g in sorted(mine, key=lambda g: rank.get(g, len(rank))):
+        take = min(left, max(legs[g].get(f.instrument, ZERO), ZERO))
+        if take > 0:
+            legs[g][f.instrument] -= take
+            left -= take
 
 
 CASHFLOWS = frozenset({"funding", "settlement", "netting", "transfer"})  # netting: a pair the venue netted;

@@ -63,8 +63,12 @@ def book_netted_pairs(eng: VariantEngine) -> int:
     if not eng.venue.capabilities.nets_binary_legs:
         return 0
     fills = netting_fills(eng.venue.account, eng.id, eng.run_id, eng.positions, datetime.now(UTC))
+    netted = getattr(eng.strategy, "venue_netted", None)  # the kind still counts them (kalshi_sum's max_contracts)
     for applied in eng.sink.fills(fills):
         eng.on_fill(applied)
+        market, _sep, side = applied.instrument.rpartition(":")
+        if side == YES and isinstance(netted, dict):
+            netted[market] = netted.get(market, 0.0) + float(applied.qty)
     return sum(int(f.qty) for f in fills) // 2
 
 

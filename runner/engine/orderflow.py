@@ -15,7 +15,7 @@ import dataclasses
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from runner.engine import execution
+from runner.engine import execution, sending
 from runner.engine.client_ids import client_order_id
 from runner.errors import PrecisionError, RiskBlockError, RunnerError
 from runner.kinds.base import REPAIR, Intent, MarketEvent
@@ -80,9 +80,12 @@ class OrderFlow:
         leg_ev = self.quotes.get(intent.instrument)
         if leg_ev is None or leg_ev.ts < ev.ts:  # another leg's quote from an earlier poll: look again
             leg_ev = self._fresh_quote(intent.instrument) or leg_ev or ev
-        req = execution.build_request(cid, intent, qty, leg_ev, self.spec.execution, inst,
-                                      intent.close or not intent.is_entry)
-        req = self.venue.prepare(req)
+        reduce_only = intent.close or not intent.is_entry
+        if reduce_only and self.shares is not None and self.shares(self, intent.instrument):
+            req = self._shared_exit(execution.build_request(cid, intent, qty, leg_ev, self.spec.execution, inst, False))
+        else:
+            req = self.venue.prepare(execution.build_request(cid, intent, qty, leg_ev, self.spec.execution, inst,
+                                                             reduce_only))
         if intent.is_entry:
             self._check_risk(req, inst, leg_ev)
         return req
@@ -144,14 +147,7 @@ class OrderFlow:
 
     def _order_row(self: VariantEngine, req: OrderRequest, seq: int, purpose: str, group: str | None,
                    intent_id: str | None) -> dict[str, Any]:
-        """The ledger row of an order; the sink stamps ``created`` when it writes it. (Enum
-        ``_value_`` rather than ``.value``: the property costs more than building the row.)"""
-        return dict(
-            client_order_id=req.client_order_id, run_id=self.run_id, variant=self.id, seq=seq,
-            account=self.venue.account, instrument=req.instrument, side=req.side._value_, qty=req.qty,
-            price=req.price, order_type=req.order_type._value_, tif=req.tif._value_, purpose=purpose,
-            group_id=group, reduce_only=req.reduce_only, intent_id=intent_id,
-        )
+        return sending.order_row(req, self.run_id, self.id, self.venue.account, seq, purpose, group, intent_id)
 
     # --- quotes ----------------------------------------------------------------------------
     def requote(self: VariantEngine, intent: Intent, ev: MarketEvent) -> None:

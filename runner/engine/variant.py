@@ -12,13 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from runner.engine import execution, risk
+from runner.engine import execution, risk, sending
 from runner.engine.client_ids import client_order_id
 from runner.engine.orderflow import OrderFlow
 from runner.engine.roundtrips import TripBook
 from runner.engine.sink import ImmediateSink
 from runner.errors import (
-    AmbiguousError,
     PostOnlyRejected,
     PrecisionError,
     RejectedError,
@@ -97,6 +96,9 @@ class VariantEngine(OrderFlow):
         self.entry_gate: Callable[[VariantEngine, str], str | None] | None = None  # checked at order time
         # Checked on every order just before its row is written (live gates): a reason refuses it.
         self.send_gate: Callable[[VariantEngine, OrderRequest], str | None] | None = None
+        # whether another running variant of the account holds or works an instrument: its exits
+        # then go without reduce-only (``runner.engine.shared_positions``); None: never (backtest)
+        self.shares: Callable[[VariantEngine, str], bool] | None = None
         self.fenced: str | None = None  # set when the ledger's lease fence refused an order
         self.last_error: str | None = None
         self.now = 0.0  # time of the latest market event (data time in a backtest)
@@ -184,7 +186,10 @@ class VariantEngine(OrderFlow):
         cid = client_order_id(self.run_id, self.id, self._seq, self.cid_salt)
         style = self.spec.execution
         try:
-            req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, style, inst, reduce_only))
+            if reduce_only and self.shares is not None and self.shares(self, intent.instrument):
+                req = self._shared_exit(execution.build_request(cid, intent, qty, ev, style, inst, False))
+            else:
+                req = self.venue.prepare(execution.build_request(cid, intent, qty, ev, style, inst, reduce_only))
             if entry:
                 self._check_risk(req, inst, ev)
         except PrecisionError as exc:
@@ -200,6 +205,15 @@ class VariantEngine(OrderFlow):
         if maker:
             self._track_maker(intent, rep, ev)
         return rep
+
+    def _shared_exit(self, req: OrderRequest) -> OrderRequest:
+        """An exit on an instrument another variant of the account holds (``shared_positions``):
+        without reduce-only, unless only a reduce-only close may go (below the venue's minimum)."""
+        try:
+            return self.venue.prepare(req)
+        except PrecisionError:
+            req.reduce_only = True
+            return self.venue.prepare(req)
 
     def _check_risk(self, req: OrderRequest, inst: Instrument, ev: MarketEvent) -> None:
         price = req.price or execution.to_decimal(ev.mid)
@@ -234,47 +248,37 @@ class VariantEngine(OrderFlow):
                 self.on_sent(self, req, purpose)
 
     def _submit(self, req: OrderRequest) -> OrderReport | None:
-        try:
-            rep = self.venue.submit(req)
-        except AmbiguousError as exc:
-            rep = self.resolve_ambiguous(req.client_order_id, req.instrument, str(exc))
-            if rep is None:
-                return None
-        except TransientError as exc:
-            self.sink.order_event(req.client_order_id, "send_failed", detail=str(exc))
-            self.working.pop(req.client_order_id, None)
-            self.last_error = str(exc)
-            self.troubles.append(Trouble(exc, f"submit {req.client_order_id}: {exc}"))
-            return None
-        except PostOnlyRejected as exc:  # a maker order that would have taken: normal, not a trouble
-            self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
-            self.working.pop(req.client_order_id, None)
-            self._skip("post_only_rejected")
-            return None
-        except RejectedError as exc:
-            self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
-            self.working.pop(req.client_order_id, None)
-            self.last_error = exc.reason
-            self.troubles.append(Trouble(exc, f"{req.client_order_id} rejected: {exc.reason}"))
+        rep = sending.submit(self.venue, req, self)  # the outcomes come back through the hooks below
+        if rep is None:
             return None
         self.submits_ok += 1
         if not (self.quiet_acks and rep.status is OrderStatus.NEW and req.tif is TimeInForce.IOC and not rep.filled_qty):
             self.on_report(rep)
         return rep
 
+    # --- what each send outcome does to the variant (``runner.engine.sending.SendHooks``) ---
+    def send_failed(self, req: OrderRequest, exc: TransientError) -> None:
+        self.sink.order_event(req.client_order_id, "send_failed", detail=str(exc))
+        self.working.pop(req.client_order_id, None)
+        self.last_error = str(exc)
+        self.troubles.append(Trouble(exc, f"submit {req.client_order_id}: {exc}"))
+
+    def post_only_rejected(self, req: OrderRequest, exc: PostOnlyRejected) -> None:  # normal, not a trouble
+        self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
+        self.working.pop(req.client_order_id, None)
+        self._skip("post_only_rejected")
+
+    def rejected(self, req: OrderRequest, exc: RejectedError) -> None:
+        self.sink.order_event(req.client_order_id, "rejected", detail=exc.reason)
+        self.working.pop(req.client_order_id, None)
+        self.last_error = exc.reason
+        self.troubles.append(Trouble(exc, f"{req.client_order_id} rejected: {exc.reason}"))
+
     def resolve_ambiguous(self, cid: str, instrument: str, why: str) -> OrderReport | None:
         """Find the order by client id before counting anything; never resubmit blindly."""
-        try:
-            rep = self.venue.order(cid, instrument)
-        except RunnerError:
-            rep = None
-        if rep is None:
-            # Unknown for now: keep it working; the status poll looks again (and fills for
-            # this client id are applied whenever they show up, since the row exists).
-            self.sink.order_event(cid, "unknown", detail=f"ambiguous: {why}")
-            return None
-        self.sink.order_event(cid, "resolved", rep.venue_order_id, detail=f"found by client id after: {why}")
-        self.on_report(rep)
+        rep = sending.look_up(self.venue, self.sink, cid, instrument, why)
+        if rep is not None:
+            self.on_report(rep)
         return rep
 
     def on_report(self, rep: OrderReport) -> None:

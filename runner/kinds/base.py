@@ -126,6 +126,10 @@ class Strategy(abc.ABC):
         self.params = params
         self.instruments = list(instruments)
         self.flags: dict[str, int] = {}
+        # binary market -> pairs of its YES and NO legs the venue netted into cash (Kalshi, the
+        # sim), counted by the engine as it books them: gone from the legs' positions, so a kind
+        # that caps what it holds per market reads them here (data only; the engine fills it)
+        self.venue_netted: Mapping[str, float] = {}
 
     def flag(self, name: str) -> None:
         """Note a condition worth auditing even though the strategy still acted (e.g. a clamp)."""

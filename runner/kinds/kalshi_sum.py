@@ -10,6 +10,12 @@ fee ``ceil(taker_fee_rate x C x P x (1 - P))`` dollars on every leg (the old rul
 fees and bought sums the fees ate). An orphan (one leg filled, the other not) is flattened at
 the bid by the next sweep; with ``max_hold`` set, legs held longer are sold at the bid too.
 Prices are cents; positions are per leg (``M:yes``, ``M:no``).
+
+``max_contracts`` caps the pairs held per market, netted ones included: a venue that nets YES
+against NO (Kalshi, the sim) turns a pair into cash at once, and a kind that only counted held
+legs re-entered on every book while the gap stayed open, paying fees each time. So the pairs
+the engine booked as netted (``venue_netted``) still count until the market settles (a new
+``settled_id``): the same cap as on a venue that keeps both legs.
 """
 
 from __future__ import annotations
@@ -51,6 +57,8 @@ class KalshiSum(Strategy):
         super().__init__(params, instruments)
         self.p = params
         self.books: dict[str, Mapping[str, float]] = {}
+        self.rounds: dict[str, float | None] = {}  # market -> the settlement id its book last named
+        self.netted_base: dict[str, float] = {}  # market -> venue_netted when it last settled
 
     @property
     def warm(self) -> bool:
@@ -60,12 +68,22 @@ class KalshiSum(Strategy):
         if not is_binary(ev.extra):
             return "no_binary_book"
         self.books[ev.instrument] = ev.extra
+        netted = self._netted(ev.instrument, ev.extra)
         sweep = self.sweep(positions) + self.expire(ev.ts, positions)
         if sweep:
             return sweep
         if self.p.scope == "market":
-            return self._market(ev.instrument, ev.extra, positions)
+            return self._market(ev.instrument, ev.extra, positions, netted)
         return self._event(positions)
+
+    def _netted(self, m: str, book: Mapping[str, float]) -> float:
+        """Pairs of ``m`` the venue netted into cash since the market last settled."""
+        total = self.venue_netted.get(m, 0.0)
+        sid = book.get("settled_id")
+        if sid != self.rounds.get(m, sid):  # settled: its pairs are paid; the next round starts empty
+            self.netted_base[m] = total
+        self.rounds[m] = sid
+        return total - self.netted_base.get(m, 0.0)
 
     def sweep(self, positions: Mapping[str, PositionView]) -> list[Intent]:
         """Sell the excess of any leg over its partner(s) at the bid: orphans are not carried."""
@@ -103,7 +121,8 @@ class KalshiSum(Strategy):
                     out.append(Intent(leg, "sell", "time_stop", close=True, price=bid, urgent=True))
         return out
 
-    def _market(self, m: str, book: Mapping[str, float], positions: Mapping[str, PositionView]) -> Decision:
+    def _market(self, m: str, book: Mapping[str, float], positions: Mapping[str, PositionView],
+                netted: float = 0.0) -> Decision:
         p = self.p
         cost = book["yes_ask"] + book["no_ask"]
         if cost >= PAYOUT - p.min_gap:
@@ -112,7 +131,7 @@ class KalshiSum(Strategy):
         if depth < p.min_depth:
             return "too_thin"
         y, n = legs(m)
-        room = p.max_contracts - positions.get(y, FLAT).qty
+        room = p.max_contracts - max(positions.get(y, FLAT).qty, positions.get(n, FLAT).qty) - netted
         count = int(min(depth, room))
         if count < 1:
             return "max_contracts"

@@ -95,3 +95,55 @@ def test_dust_netting_to_zero_is_a_transfer_without_an_order(tmp_path) -> None:
     assert d.venue_orders() == venue_orders
     assert d.position("MR_v1") == d.position("MR_v2") == 0
     assert run_checks(d.ledger, d.venues, d.home, ["fills_vs_positions", "ledger_vs_venue"], act=False) == []
+
+
+def _events(ledger, cid: str) -> list[str]:  # type: ignore[no-untyped-def]
+    from sqlalchemy import text
+
+    with ledger.engine.connect() as conn:
+        return [r[0] for r in conn.execute(text("SELECT status FROM order_events WHERE client_order_id = :c ORDER BY id"),
+                                           {"c": cid})]
+
+
+def test_close_dust_goes_through_the_engines_send_path_an_ambiguous_send_is_looked_up(tmp_path) -> None:
+    """A 502 after the venue took the close: found by client id (``resolved``), its fills booked
+    once, never resent; the same outcome classes and events as a variant's order."""
+    from runner.audit.close_dust import execute
+    from runner.audit.dust import dust_plan
+    from runner.engine.client_ids import client_order_id
+    from runner.ledger.identity import client_id_salt
+    from runner.ledger.models import MAIN_RUN
+
+    d = _dusty(tmp_path)
+    sim = d.sim
+    venue_orders = d.venue_orders()
+    item = next(i for i in dust_plan(d.ledger) if i.instrument == "BTC-USD")
+    sim.faults.append("5xx_after_accept")
+    out = execute(d.ledger, item, sim)
+    assert out.status == "done" and sorted(out.flattened) == ["MR_v1", "MR_v2", "MR_v3"]
+    assert d.venue_orders() == venue_orders + 1  # looked up, not resent
+    assert _events(d.ledger, out.client_order_id) == ["submitting", "resolved", "filled"]
+    seq = d.ledger.order_row(out.client_order_id).seq
+    assert out.client_order_id == client_order_id(MAIN_RUN, "close_dust:sim", seq, client_id_salt(d.ledger))
+    assert out.client_order_id != client_order_id(MAIN_RUN, "close_dust:sim", seq)  # salted per deployment
+    assert d.position("close_dust:sim") == 0 and all(d.position(v, "BTC-USD") == 0 for v in VARIANTS)
+
+
+def test_close_dust_whose_send_fails_records_send_failed_and_leaves_the_dust_recorded(tmp_path) -> None:
+    from runner.audit.close_dust import execute
+    from runner.audit.dust import dust_plan
+
+    d = _dusty(tmp_path)
+    sim = d.sim
+    item = next(i for i in dust_plan(d.ledger) if i.instrument == "BTC-USD")
+    before = {v: d.position(v, "BTC-USD") for v in VARIANTS}
+    sim.faults.append("down:submit")  # a 503: nothing left
+    out = execute(d.ledger, item, sim)
+    assert out.status == "failed" and out.detail.startswith("send failed")
+    assert _events(d.ledger, out.client_order_id) == ["submitting", "send_failed"]
+    assert {v: d.position(v, "BTC-USD") for v in VARIANTS} == before
+    sim.faults.remove("down:submit")  # the venue is back; now it refuses the order
+    sim.faults.append("reject")
+    out = execute(d.ledger, item, sim)
+    assert out.status == "failed" and out.detail.startswith("rejected")
+    assert _events(d.ledger, out.client_order_id) == ["submitting", "rejected"]

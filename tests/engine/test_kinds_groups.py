@@ -2,7 +2,7 @@
 
 A funding pair is written in one transaction (a crash leaves zero or two legs in the ledger);
 a Kalshi orphan leg is swept at the bid and the variant opens no group while it is unbalanced;
-settlement pays exactly one leg; funding is booked as zero-quantity fill rows.
+a pair the venue nets is paid at once; funding is booked as zero-quantity fill rows.
 """
 
 from __future__ import annotations
@@ -172,37 +172,38 @@ def test_an_orphan_leg_blocks_new_groups_and_is_swept_at_the_bid(tmp_path: Path)
         desk.close()
 
 
-def test_settlement_pays_exactly_one_leg_of_each_pair(tmp_path: Path) -> None:
+def test_a_pair_the_sim_nets_is_paid_100c_at_once_in_the_ledger_and_on_the_venue(tmp_path: Path) -> None:
+    """The sim nets YES against NO as Kalshi does (it used to hold both legs to expiry): the
+    variant's pair is closed by netting fills at prices summing to 100, the venue's cash gets
+    the same 100c a pair, and the ledger-vs-venue check agrees (both flat)."""
+    from runner.audit.inputs import read_ledger
+    from runner.audit.ledger_checks import groups_balanced
+
     desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
     try:
+        cash0 = desk.sim.store.balance("USD")
         for _ in range(150):
             desk.step()
-            pos = {p.instrument: p.qty for p in desk.ledger.positions(variant="Kalshi-sum_v7")}
-            if pos.get("KXSIM-A:yes"):
+            fills = desk.ledger.fills(variant="Kalshi-sum_v7")
+            if any(f.liquidity == "netting" for f in fills):
                 break
-        pos = {p.instrument: p.qty for p in desk.ledger.positions(variant="Kalshi-sum_v7")}
-        n = pos["KXSIM-A:yes"]
-        assert n > 0 and pos["KXSIM-A:no"] == n
-        while desk.sim.store.db.execute("SELECT COUNT(*) FROM settlements WHERE market='KXSIM-A'").fetchone()[0] == 0:
-            desk.sim.advance()  # to expiry (every 150 steps), without trading more
-            desk.now += 1.0
-        desk.step()
-        settled = [f for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.liquidity == "settlement"]
-        assert sorted(f.price for f in settled) == [0, 100]
-        assert {f.instrument for f in settled} == {"KXSIM-A:yes", "KXSIM-A:no"}
-        assert all(f.side == "sell" and f.fee == 0 for f in settled)
-        row = desk.sim.store.db.execute("SELECT yes_pays FROM settlements WHERE market='KXSIM-A'").fetchone()
-        paid = next(f for f in settled if f.price == 100)
-        assert paid.instrument == ("KXSIM-A:yes" if row[0] == 100 else "KXSIM-A:no")
-        assert all(f.qty == n for f in settled)
+        fills = desk.ledger.fills(variant="Kalshi-sum_v7")
+        netted = [f for f in fills if f.liquidity == "netting"]
+        assert {f.instrument for f in netted} == {"KXSIM-A:yes", "KXSIM-A:no"}
+        assert all(f.side == "sell" and f.fee == 0 for f in netted)
+        n = sum(f.qty for f in netted if f.instrument == "KXSIM-A:yes")
+        assert n > 0 and sum(f.qty * f.price for f in netted) == 100 * n  # a pair pays 100c
         assert all(p.qty == 0 for p in desk.ledger.positions(variant="Kalshi-sum_v7"))
-        assert desk.sim.store.position("KXSIM-A:yes")[0] == desk.sim.store.position("KXSIM-A:no")[0] == 0
+        assert not [p for p in desk.sim.positions() if p.instrument.startswith("KXSIM-A")]
+        bought = [f for f in fills if f.side == "buy"]
+        cost = sum(f.qty * f.price for f in bought)
+        fees = sum(f.fee for f in bought)
         pnl = sum(p.realized_pnl for p in desk.ledger.positions(variant="Kalshi-sum_v7"))
-        cost = sum(f.qty * f.price for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.side == "buy")
         assert pnl == 100 * n - cost  # a pair earns 100 - (yes + no) per contract, before fees
+        assert desk.sim.store.balance("USD") - cash0 == (100 * n - cost - fees) / 100  # the venue paid the same
+        assert not groups_balanced(read_ledger(desk.ledger), {})  # the netted group is closed, not half-held
     finally:
         desk.close()
-
 
 
 def test_an_orphan_the_market_settled_before_its_sweep_leaves_its_group_balanced(tmp_path: Path) -> None:
@@ -286,5 +287,22 @@ def test_an_unbalanced_group_still_blocks_new_groups_after_a_restart(tmp_path: P
         assert eng.groups.unbalanced == {legs[0].group_id}  # rebuilt from the ledger
         assert eng.groups.blocking(eng.positions) == "group_unbalanced"
         assert eng.groups.group_for("KXSIM-A:yes") == legs[0].group_id  # the sweep will carry its id
+    finally:
+        desk.close()
+
+
+def test_netted_pairs_still_count_against_max_contracts_within_a_round(tmp_path: Path) -> None:
+    """The sim nets each pair at once; the kind still counts it, so a market's entries within one
+    round stay within ``max_contracts`` (it re-entered on every dislocation, paying fees each time)."""
+    desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
+    try:
+        for _ in range(120):  # inside KXSIM-A's first round (150 steps): no settlement resets the cap
+            desk.step()
+        entries = {o.client_order_id for o in desk.ledger.orders(variant="Kalshi-sum_v7")
+                   if o.purpose == "entry" and o.instrument == "KXSIM-A:yes"}
+        bought = sum(f.qty for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.client_order_id in entries)
+        netted = [f for f in desk.ledger.fills(variant="Kalshi-sum_v7") if f.liquidity == "netting"]
+        assert netted and 0 < bought <= 10  # max_contracts: 10
+        assert desk.engine("Kalshi-sum_v7").strategy.venue_netted["KXSIM-A"] == float(bought)
     finally:
         desk.close()

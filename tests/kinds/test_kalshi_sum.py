@@ -114,3 +114,25 @@ def test_legs_held_past_max_hold_are_sold_at_the_bid() -> None:
     assert isinstance(out, list)
     assert [(i.instrument, i.side, i.purpose, i.price, i.close) for i in out] == [
         ("KX-A:yes", "sell", "time_stop", 48, True), ("KX-A:no", "sell", "time_stop", 47, True)]
+
+
+def test_a_pair_the_venue_netted_still_counts_against_max_contracts_until_settlement() -> None:
+    # Kalshi (and the sim) net YES against NO: the pair turns into cash and both legs read 0.
+    # Counting held legs only, the kind re-entered on every book while the gap stayed open.
+    s = KalshiSum(P.model_copy(update={"max_contracts": 30}), ["KX-A"])
+    netted: dict[str, float] = {}
+    s.venue_netted = netted  # what the engine fills in as it books netted pairs
+    out = s.on_event(book("KX-A", 55, 20, 50, 20), {})
+    assert isinstance(out, list) and out[0].qty == 20.0
+    netted["KX-A"] = 20.0  # filled, and netted at once: both legs flat
+    out = s.on_event(book("KX-A", 55, 20, 50, 20), {})
+    assert isinstance(out, list) and out[0].qty == 10.0  # 20 netted pairs still count: 10 left
+    assert s.on_event(book("KX-A", 55, 20, 50, 20), {"KX-A:yes": PositionView(10, 50, 0),
+                                                     "KX-A:no": PositionView(10, 45, 0)}) == "max_contracts"
+    netted["KX-A"] = 30.0
+    assert s.on_event(book("KX-A", 55, 20, 50, 20), {}) == "max_contracts"  # 30 netted: the cap holds
+    settled = book("KX-A", 55, 20, 50, 20)
+    settled = MarketEvent(1.0, "KX-A", settled.bid, settled.ask, settled.bid_sizes, settled.ask_sizes,
+                          extra={**settled.extra, "settled_id": 1.0})
+    out = s.on_event(settled, {})  # the market settled: a new round starts from nothing
+    assert isinstance(out, list) and out[0].qty == 20.0

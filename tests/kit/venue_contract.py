@@ -115,6 +115,11 @@ class VenueContract(abc.ABC):
         adapter, filled); returns the market. None: the venue has no binary markets to trade."""
         return None
 
+    def scenario_settlement(self) -> tuple[str, str, Decimal, Decimal, Decimal, Decimal] | None:
+        """A binary market the account held settled; returns (ticker, result, yes_count, no_count,
+        revenue, fee) as the venue's own record says. None: the venue has no binary markets."""
+        return None
+
     # --- the contract --------------------------------------------------------------------
     def _req(self, cid: str, qty: Decimal | None = None) -> OrderRequest:
         return OrderRequest(cid, self.symbol, Side.BUY, qty or self.good_qty, OrderType.LIMIT, self.price,
@@ -315,3 +320,22 @@ class VenueContract(abc.ABC):
             assert held == {} and net_binary_legs(legs) == {f"{market}:yes": 0}
         else:
             assert held == legs
+
+    def test_a_settlement_is_read_from_the_venues_own_record(self) -> None:
+        """What a settled market paid is read through ``settlements()`` (Kalshi
+        ``/portfolio/settlements``, the sim's payouts) and reported once as a cashflow in cents,
+        net of its fee; the engine books the leg's closing fill from the same facts."""
+        v = self.venue()
+        expected = self.scenario_settlement()
+        if expected is None:
+            assert v.settlements() == []
+            pytest.skip("no binary markets on this venue")
+        ticker, result, yes_count, no_count, revenue, fee = expected
+        mine = [s for s in v.settlements() if s.ticker == ticker]
+        assert len(mine) == 1
+        s = mine[0]
+        assert (s.result, s.yes_count, s.no_count, s.revenue, s.fee) == (result, yes_count, no_count, revenue, fee)
+        assert s.settled is not None and s.settled.tzinfo is not None
+        flows = [c for c in v.cashflows(None) if c.kind == "settlement" and c.instrument == ticker]
+        assert len(flows) == 1 and flows[0].amount == revenue - fee and flows[0].qty == yes_count - no_count
+        assert flows[0].currency == "USD_CENTS"

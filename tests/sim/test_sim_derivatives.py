@@ -70,18 +70,29 @@ def test_binary_asks_are_100_minus_the_opposite_bids() -> None:
     assert v.instruments()["KXSIM-A:yes"].price_band_pct is None  # 1..99c: no band around the mid
 
 
-def test_expiry_pays_100c_to_exactly_one_leg_and_zeroes_both() -> None:
+def test_yes_and_no_net_like_kalshi_and_expiry_pays_what_is_left() -> None:
+    # Kalshi holds one signed position per market: NO bought against YES closes it and the
+    # pair is paid its 100c at once. The sim did keep both legs (YES 5 + NO 5 paid at expiry).
     v = sim()
-    for leg in ("KXSIM-A:yes", "KXSIM-A:no"):
-        v.submit(OrderRequest(f"buy-{leg}", leg, Side.BUY, Decimal("5"), price=Decimal("99"), tif=TimeInForce.IOC))
-    assert v.store.position("KXSIM-A:yes")[0] == v.store.position("KXSIM-A:no")[0] == 5
+    cash0 = v.store.balance("USD")
+    v.submit(OrderRequest("buy-yes", "KXSIM-A:yes", Side.BUY, Decimal("5"), price=Decimal("99"), tif=TimeInForce.IOC))
+    paid_yes = cash0 - v.store.balance("USD")
+    v.submit(OrderRequest("buy-no", "KXSIM-A:no", Side.BUY, Decimal("3"), price=Decimal("99"), tif=TimeInForce.IOC))
+    assert v.store.position("KXSIM-A:yes")[0] == 2 and v.store.position("KXSIM-A:no")[0] == 0
+    yes_cost = v.store.position("KXSIM-A:yes")[1]
+    assert yes_cost == (paid_yes * 100 - sum(Decimal(f) for (f,) in v.store.db.execute(
+        "SELECT fee FROM fills WHERE client_order_id='buy-yes'"))) * 2 / 5  # the rest keeps its average cost
+    assert {p.instrument: p.qty for p in v.positions()} == {"KXSIM-A:yes": 2}
     cash = v.store.balance("USD")
     v.tick(150)  # type: ignore[attr-defined]
     (yes_pays,) = v.store.db.execute("SELECT yes_pays FROM settlements WHERE market='KXSIM-A'").fetchone()
     assert yes_pays in (0, 100)
-    assert v.store.balance("USD") == cash + Decimal(5)  # 5 contracts x 100c, one leg only
+    assert v.store.balance("USD") == cash + Decimal(2) * yes_pays / 100  # 2 YES x 100c, or nothing
     assert v.store.position("KXSIM-A:yes")[0] == v.store.position("KXSIM-A:no")[0] == 0
     assert v.book("KXSIM-A").extra["settled_yes"] == yes_pays
+    (s,) = [s for s in v.settlements() if s.ticker == "KXSIM-A"]  # the venue's own record, as Kalshi's
+    assert (s.result, s.yes_count, s.no_count, s.revenue) == (
+        "yes" if yes_pays else "no", Decimal(2), Decimal(0), Decimal(2 * yes_pays))
 
 
 def test_an_event_with_several_markets_pays_yes_on_exactly_one() -> None:

@@ -89,3 +89,7 @@ class TestKalshiContract(VenueContract):
     def scenario_cashflow(self) -> tuple[str, str, Decimal]:
         # fixtures/kalshi/settlements.json: NO 7 paid 700c, fee 34c
         return "settlement", "KXFED-25OCT-T4.25", Decimal(700 - 34)
+
+    def scenario_settlement(self) -> tuple[str, str, Decimal, Decimal, Decimal, Decimal] | None:
+        # fixtures/kalshi/settlements.json: NO 7 of KXFED-25OCT-T4.25 paid 700c, fee 34c
+        return "KXFED-25OCT-T4.25", "no", Decimal(0), Decimal(7), Decimal(700), Decimal(34)

@@ -92,3 +92,12 @@ class TestSimContract(VenueContract):
         with v.store.tx() as db:
             v._settle_funding(db, "BTC-PERP", 1, 0.0001, 30000.0)
         return "funding", "BTC-PERP", Decimal("-1.5")  # a long pays 0.0001 x 0.5 x 30000
+
+    def scenario_settlement(self) -> tuple[str, str, Decimal, Decimal, Decimal, Decimal] | None:
+        # NO 3 of KXSIM-A bought through the adapter, held through the round's expiry (150 steps)
+        v = self.venue()
+        v.submit(v.prepare(OrderRequest("c0ffee92", "KXSIM-A:no", Side.BUY, Decimal(3), OrderType.LIMIT,
+                                        Decimal(99), TimeInForce.IOC)))
+        v.advance(150)
+        (yes_pays,) = v.store.db.execute("SELECT yes_pays FROM settlements WHERE market = 'KXSIM-A'").fetchone()
+        return "KXSIM-A", "yes" if yes_pays else "no", Decimal(0), Decimal(3), Decimal(3 * (100 - yes_pays)), Decimal(0)

@@ -32,6 +32,7 @@ from venues.base import (
     PositionReport,
     TimeInForce,
     VenueAdapter,
+    settlement_cashflows,
 )
 from venues.candles import closed
 from venues.kalshi import markets
@@ -265,10 +266,7 @@ class KalshiAdapter(VenueAdapter):
         """Settlement payouts from ``/portfolio/settlements`` (``revenue`` in cents, fees
         apart), oldest first."""
         min_ts = int(since.timestamp()) + 1 if since is not None else None
-        out = [CashflowReport(f"settlement:{s.ticker}:{int(s.settled.timestamp())}", "settlement", s.ticker,
-                              s.revenue - s.fee, markets.QUOTE, s.settled, s.yes_count - s.no_count)
-               for s in self.settlements(min_ts) if s.settled is not None and (since is None or s.settled > since)]
-        return sorted(out, key=lambda c: (c.ts, c.record_id))
+        return settlement_cashflows(self.settlements(min_ts), since, markets.QUOTE)
 
     def settlements(self, min_ts: int | None = None) -> list[markets.Settlement]:
         """Settled markets (what YES/NO we held and what they paid), newest first."""

@@ -11,13 +11,22 @@ ask of one side is 100 minus the bid of the other.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 from runner.errors import RejectedError
-from venues.base import BookSnapshot, Candle, FillReport, Instrument, OrderReport, OrderStatus, PositionReport, Side
+from venues.base import (
+    BookSnapshot,
+    Candle,
+    FillReport,
+    Instrument,
+    OrderReport,
+    OrderStatus,
+    PositionReport,
+    SettlementReport,
+    Side,
+)
 
 SIDES = ("yes", "no")
 QUOTE = "USD_CENTS"  # prices and fees of Kalshi instruments are cents per contract
@@ -178,17 +187,7 @@ def position_reports(mp: Mapping[str, Any]) -> list[PositionReport]:
     return [PositionReport(f"{mp['ticker']}:{side}", abs(n), avg)]
 
 
-@dataclass(frozen=True, slots=True)
-class Settlement:
-    """A settled market: what we held and what it paid (cents)."""
-
-    ticker: str
-    result: str  # yes | no | scalar | void
-    yes_count: Decimal
-    no_count: Decimal
-    revenue: Decimal
-    fee: Decimal
-    settled: datetime | None
+Settlement = SettlementReport  # the venue interface's record, read from ``/portfolio/settlements``
 
 
 def settlement_facts(s: Settlement) -> dict[str, float]:

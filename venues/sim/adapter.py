@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from runner.errors import AmbiguousError, PostOnlyRejected, RejectedError, TransientError
-from runner.money import currency_of, fill_fee, to_account
+from runner.money import CENTS_QUOTE
 from venues.base import (
     AccountConfig,
     BalanceReport,
@@ -28,28 +28,25 @@ from venues.base import (
     Capabilities,
     CashflowReport,
     FillPage,
-    FillReport,
     Instrument,
     OrderReport,
     OrderRequest,
     OrderStatus,
-    OrderType,
     PositionReport,
     Side,
-    TimeInForce,
     VenueAdapter,
+    settlement_cashflows,
 )
-from venues.sim import history, matching
+from venues.sim import history, reads
 from venues.sim.config import SimConfig
 from venues.sim.derivatives import DerivativesMixin
 from venues.sim.latency import HeldTakers, takes
 from venues.sim.market import build_book, next_mid, step_rng
+from venues.sim.orders import POST_ONLY_CROSS, SimOrders
 from venues.sim.store import SimStore
 from venues.sim.stream import SimStream
 from venues.streams.feed import StreamParts, feed_for
 
-ZERO = Decimal(0)
-POST_ONLY_CROSS = "post-only order would cross the book"
 #: faults that strike after the order was taken: the caller cannot tell, so they are ambiguous
 AFTER_ACCEPT = {"timeout_after_accept": "timed out waiting for the venue's answer",
                 "5xx_after_accept": "502 after the order was taken",
@@ -59,7 +56,7 @@ AFTER_ACCEPT = {"timeout_after_accept": "timed out waiting for the venue's answe
 class SimAdapter(DerivativesMixin, VenueAdapter):
     capabilities = Capabilities(
         post_only=True, ioc=True, market_orders=True, cancel_all=True, price_band=True, funding=True,
-        binary_markets=True,
+        binary_markets=True, nets_binary_legs=True, reduce_only=True,
     )
 
     def __init__(self, account: str, config: SimConfig, store_path: Path | str,
@@ -77,6 +74,9 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         self._stream: SimStream | None = None  # set by the feed when the account streams
         self._held = HeldTakers()  # fill_latency: next_step
         self._deferring = False  # inside the last step of an advance: held orders meet its book
+        self.orders = SimOrders(account, self.store, self._instruments, self._used, self.faults, self._held,
+                                lambda: self.clock())  # the venue's clock, as replaced by tests
+        self.orders.after_fill = self._net_legs  # YES against NO, as Kalshi nets them
         self.pre_history = True  # False: no candle pre-history (instruments read offline need none)
 
     # --- setup -------------------------------------------------------------------------
@@ -238,7 +238,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         if existing is not None:
             raise RejectedError(f"duplicate client order id {req.client_order_id}", venue=self.account,
                                 reason="duplicate_client_order_id")
-        reason = self._refusal(req, inst, book)
+        reason = self.orders.refusal(req, inst, book)
         now = self.clock()
         with self.store.tx() as db:
             vid = f"S{self.store.next_id('order_seq')}"
@@ -251,7 +251,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
             if not reason and self.config.fill_latency == "next_step" and takes(req, book):
                 self._held.hold(db, req)
             elif not reason:
-                self._execute_taker(db, req, inst, book, vid)
+                self.orders.execute_taker(db, req, inst, book, vid)
         report = self.order(req.client_order_id, req.instrument)
         assert report is not None
         for fault, why in AFTER_ACCEPT.items():
@@ -266,192 +266,44 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                                 venue=self.account, reason=reason)
         return report
 
-    def _refusal(self, req: OrderRequest, inst: Instrument, book: BookSnapshot) -> str | None:
-        if inst.kind == "binary_market":
-            return f"{req.instrument} is a market; orders trade a leg: {req.instrument}:yes or {req.instrument}:no"
-        if req.qty <= 0 or inst.floor_qty(req.qty) != req.qty:
-            return f"quantity {req.qty} is not a positive multiple of the lot {inst.lot_size}"
-        if req.qty < inst.min_size:
-            return f"quantity {req.qty} below min size {inst.min_size}"
-        if "reject" in self.faults:
-            self.faults.remove("reject")
-            return "price outside the allowed band (injected)"
-        if req.order_type is OrderType.LIMIT:
-            if req.price is None:
-                return "limit order without a price"
-            band = inst.price_band_pct
-            if band is not None and book.gap is None:  # no mid, no band: a one-sided book takes a rest
-                mid = Decimal(repr(book.mid))
-                if abs(req.price - mid) > mid * band:
-                    return f"price {req.price} outside the allowed band ({band:%} around {mid:.2f})"
-            if req.tif is TimeInForce.POST_ONLY and matching.crosses(req.side.value, req.price, *_touch(book)):
-                return POST_ONLY_CROSS
-        return None
-
-    def _execute_taker(self, db, req: OrderRequest, inst: Instrument, book: BookSnapshot, vid: str) -> None:  # type: ignore[no-untyped-def]
-        levels = book.asks if req.side is Side.BUY else book.bids
-        limit = req.price if req.order_type is OrderType.LIMIT else None
-        crossing = limit is None or matching.crosses(req.side.value, limit, *_touch(book))
-        chunks = []
-        if f"nofill:{req.instrument}" in self.faults:  # test hook: the book emptied before this order
-            self.faults.remove(f"nofill:{req.instrument}")
-            crossing = False
-        if crossing and req.tif is not TimeInForce.POST_ONLY:
-            chunks = matching.take(req.side.value, req.qty, limit, levels, inst.lot_size, self._used[req.instrument])
-        rounded = bool(chunks) and "round_fill" in self.faults
-        if rounded:
-            # A venue that rounds the executed size and still reports the order filled
-            # (the 0.024098-for-0.0241 incident): the last chunk comes back short.
-            self.faults.remove("round_fill")
-            price, qty = chunks[-1]
-            chunks[-1] = (price, (qty * Decimal("0.99992")).quantize(Decimal("0.000001"), rounding="ROUND_DOWN"))
-        for price, qty in chunks:
-            self._record_fill(db, req.client_order_id, vid, req.instrument, req.side, qty, price, "taker", inst)
-        filled = req.qty if rounded else sum((q for _, q in chunks), ZERO)
-        rests = req.order_type is OrderType.LIMIT and req.tif in (TimeInForce.GTC, TimeInForce.POST_ONLY)
-        if filled == req.qty:
-            status = "filled"
-        elif not rests:
-            status = "cancelled"  # IOC / market remainder: the book was too thin
-        else:
-            status = "partially_filled" if filled else "new"
-        db.execute("UPDATE orders SET status=? WHERE client_order_id=?", (status, req.client_order_id))
-
     def _match_resting(self, db, sym: str, book: BookSnapshot) -> None:  # type: ignore[no-untyped-def]
-        """A new step's book meets the orders: held takers first (they arrive with it), then resting ones."""
-        if self._deferring:
-            for vid, req in self._held.release(db, sym):  # the first step after their submit
-                self._execute_taker(db, req, self.instrument(sym), book, vid)
-        inst = self._instruments.get(sym)
-        if inst is None:
-            return
-        rows = db.execute(
-            "SELECT client_order_id, venue_order_id, side, qty, price, filled_qty FROM orders "
-            "WHERE instrument=? AND status IN ('new','partially_filled') AND order_type='limit' ORDER BY ts",
-            (sym,),
-        ).fetchall()
-        for cid, vid, side, qty, price, filled in rows:
-            limit = Decimal(price)
-            if not matching.crosses(side, limit, *_touch(book)):
-                continue
-            left = Decimal(qty) - Decimal(filled)
-            levels = book.asks if side == "buy" else book.bids
-            chunks = matching.take(side, left, limit, levels, inst.lot_size, self._used[sym])
-            got = sum((q for _, q in chunks), ZERO)
-            if got:
-                # maker: filled at its own resting price, queue-free
-                self._record_fill(db, cid, vid, sym, Side(side), got, limit, "maker", inst)
-                status = "filled" if got == left else "partially_filled"
-                db.execute("UPDATE orders SET status=? WHERE client_order_id=?", (status, cid))
+        self.orders.match_resting(db, sym, book, self._deferring)
 
     def _record_fill(self, db, cid: str, vid: str, sym: str, side: Side, qty: Decimal, price: Decimal,  # type: ignore[no-untyped-def]
                      liquidity: str, inst: Instrument) -> None:
-        rate = inst.maker_fee if liquidity == "maker" else inst.taker_fee
-        fee = fill_fee(inst.kind, inst.quote, rate, qty, price)  # the venue's schedule (Kalshi's on binary legs)
-        fid = f"{self.account}-F{self.store.next_id('fill_seq')}"
-        db.execute(
-            "INSERT INTO fills(fill_id, client_order_id, venue_order_id, instrument, side, qty, price, fee,"
-            " liquidity, ts) VALUES (?,?,?,?,?,?,?,?,?,?)",
-            (fid, cid, vid, sym, side.value, str(qty), str(price), str(fee), liquidity, self.clock()),
-        )
-        db.execute(
-            "UPDATE orders SET filled_qty = ?, notional = ? WHERE client_order_id=?",
-            (*self._accumulate(db, cid, qty, price), cid),
-        )
-        pos, cost = self.store.position(sym)
-        signed = qty * side.sign
-        self.store.set_position(sym, pos + signed, cost + signed * price)
-        ccy = currency_of(inst.quote)  # binary legs are quoted in cents, their cash is dollars
-        cash = self.store.balance(ccy) or ZERO
-        self.store.set_balance(ccy, cash - to_account(signed * price + fee, inst.quote))
-
-    @staticmethod
-    def _accumulate(db, cid: str, qty: Decimal, price: Decimal) -> tuple[str, str]:  # type: ignore[no-untyped-def]
-        filled, notional = db.execute("SELECT filled_qty, notional FROM orders WHERE client_order_id=?", (cid,)).fetchone()
-        return str(Decimal(filled) + qty), str(Decimal(notional) + qty * price)
+        self.orders.record_fill(db, cid, vid, sym, side, qty, price, liquidity, inst)
 
     def cancel(self, client_order_id: str, instrument: str) -> OrderReport | None:
         self._fault("cancel")
-        with self.store.tx() as db:
-            db.execute(
-                "UPDATE orders SET status='cancelled' WHERE client_order_id=? AND status IN ('new','partially_filled')",
-                (client_order_id,),
-            )
+        self.orders.cancel(client_order_id)
         return self.order(client_order_id, instrument)
 
     def order(self, client_order_id: str, instrument: str) -> OrderReport | None:
-        row = self.store.db.execute(
-            "SELECT client_order_id, venue_order_id, instrument, side, qty, price, status, filled_qty, notional,"
-            " reason, ts FROM orders WHERE client_order_id=?",
-            (client_order_id,),
-        ).fetchone()
-        return _report(row) if row else None
+        return reads.order(self.store.db, client_order_id)
 
     def open_orders(self) -> list[OrderReport]:
-        rows = self.store.db.execute(
-            "SELECT client_order_id, venue_order_id, instrument, side, qty, price, status, filled_qty, notional,"
-            " reason, ts FROM orders WHERE status IN ('new','partially_filled') ORDER BY ts"
-        ).fetchall()
-        return [_report(r) for r in rows]
+        return reads.open_orders(self.store.db)
 
     def fills(self, cursor: str | None = None) -> FillPage:
         self._fault("fills")
-        after = int(cursor or 0)
-        rows = self.store.db.execute(
-            "SELECT seq, fill_id, client_order_id, venue_order_id, instrument, side, qty, price, fee, liquidity, ts"
-            " FROM fills WHERE seq > ? ORDER BY seq LIMIT 1000",
-            (after,),
-        ).fetchall()
-        fills = [
-            FillReport(
-                fill_id=r[1], client_order_id=r[2], venue_order_id=r[3], instrument=r[4], side=Side(r[5]),
-                qty=Decimal(r[6]), price=Decimal(r[7]), fee=Decimal(r[8]), liquidity=r[9],
-                ts=datetime.fromtimestamp(r[10], UTC),
-            )
-            for r in rows
-        ]
-        return FillPage(fills, str(rows[-1][0]) if rows else cursor)
+        return reads.fills(self.store.db, cursor)
 
     def positions(self) -> list[PositionReport]:
-        rows = self.store.db.execute("SELECT instrument, qty, cost FROM positions").fetchall()
-        out = []
-        for sym, qty, cost in rows:
-            q = Decimal(qty)
-            if q != 0:
-                out.append(PositionReport(sym, q, Decimal(cost) / q))
-        return out
+        return reads.positions(self.store.db)
 
     def balances(self) -> list[BalanceReport]:
-        rows = self.store.db.execute("SELECT currency, total FROM balances").fetchall()
-        return [BalanceReport(c, Decimal(t), Decimal(t)) for c, t in rows]
+        return reads.balances(self.store.db)
 
     def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
-        """Funding the sim paid or charged on its perps, from its own funding table."""
-        rows = self.store.db.execute("SELECT instrument, interval, amount, ts FROM funding ORDER BY ts, id").fetchall()
-        out = [CashflowReport(f"funding:{sym}:{interval}", "funding", sym, Decimal(amount), "USD",
-                              datetime.fromtimestamp(ts, UTC))
-               for sym, interval, amount, ts in rows if Decimal(amount) != 0]
-        return [c for c in out if since is None or c.ts > since]  # compared as datetimes, as handed out
+        """Funding the sim paid or charged on its perps (its funding table) and the payouts of
+        settled binary markets (as Kalshi's settlements), oldest first."""
+        out = [c for c in reads.funding_records(self.store.db) if since is None or c.ts > since]  # as datetimes
+        out += settlement_cashflows(self.settlements(), since, CENTS_QUOTE)
+        return sorted(out, key=lambda c: (c.ts, c.record_id))
 
     def _fault(self, where: str) -> None:
         if f"down:{where}" in self.faults or "down" in self.faults:
             raise TransientError(f"{self.account}: venue unavailable (503)", venue=self.account, retry_after=1.0)
-
-
-def _touch(book: BookSnapshot) -> tuple[float, float]:
-    """Best bid and ask; a missing side never crosses (a settled or thin market)."""
-    return (book.bids[0][0] if book.bids else float("-inf"), book.asks[0][0] if book.asks else float("inf"))
-
-
-def _report(row: tuple) -> OrderReport:  # type: ignore[type-arg]
-    cid, vid, sym, side, qty, price, status, filled, notional, reason, ts = row
-    f = Decimal(filled)
-    return OrderReport(
-        client_order_id=cid, instrument=sym, side=Side(side), qty=Decimal(qty), status=OrderStatus(status),
-        filled_qty=f, price=None if price is None else Decimal(price),
-        avg_fill_price=(Decimal(notional) / f) if f else None, venue_order_id=vid, reason=reason,
-        ts=datetime.fromtimestamp(ts, UTC),
-    )
 
 
 def _config(account: AccountConfig) -> SimConfig:

@@ -8,11 +8,12 @@ books it serves for binary markets and their legs. Settlement facts are also ser
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from runner.money import CENTS_QUOTE
-from venues.base import BookSnapshot, Instrument
+from venues.base import BookSnapshot, Instrument, SettlementReport
 from venues.sim import binary, funding
 from venues.sim.config import SimBinaryEvent, SimConfig, SimInstrument
 from venues.sim.store import SimStore
@@ -113,17 +114,45 @@ class DerivativesMixin:
         cash = self.store.balance("USD") or ZERO
         for m in fairs:
             yes_pays = 100 if (m == wm and outcome == binary.YES) else 0
+            held = {}
             for leg_outcome, pays in ((binary.YES, yes_pays), (binary.NO, 100 - yes_pays)):
                 sym = binary.leg(m, leg_outcome)
                 qty, _cost = self.store.position(sym)
+                held[leg_outcome] = (qty, qty * pays)
                 if qty:
                     cash += qty * pays / Decimal(100)
                     self.store.set_position(sym, ZERO, ZERO)
+            if any(q for q, _ in held.values()):  # the account's own record, as Kalshi's /portfolio/settlements
+                db.execute("INSERT OR IGNORE INTO payouts VALUES (?,?,?,?,?,?,?)",
+                           (m, rnd, binary.YES if yes_pays else binary.NO, str(held[binary.YES][0]),
+                            str(held[binary.NO][0]), str(held[binary.YES][1] + held[binary.NO][1]), now))
             db.execute("INSERT INTO settlements(market, round, yes_pays, ts) VALUES (?,?,?,?)", (m, rnd, yes_pays, now))
             self._settled[m] = {"settled_id": float(rnd), "settled_yes": float(yes_pays), "settled_ts": now}
             db.execute("UPDATE orders SET status='cancelled', reason='market expired' WHERE instrument IN (?, ?)"
                        " AND status IN ('new','partially_filled')", (binary.leg(m, binary.YES), binary.leg(m, binary.NO)))
         self.store.set_balance("USD", cash)
+
+    def _net_legs(self, db: Any, sym: str) -> None:
+        """After a fill of a leg: YES and NO of one market held together net to the smaller, as
+        on Kalshi, and each netted pair is paid its 100c at once. Each leg keeps its average cost."""
+        market, outcome = binary.split_leg(sym)
+        if outcome is None or market not in self._event_of:
+            return
+        (yq, yc), (nq, nc) = (self.store.position(binary.leg(market, o)) for o in (binary.YES, binary.NO))
+        n = min(yq, nq)
+        if n <= 0:
+            return
+        for o, q, c in ((binary.YES, yq, yc), (binary.NO, nq, nc)):
+            self.store.set_position(binary.leg(market, o), q - n, c * (q - n) / q)
+        self.store.set_balance("USD", (self.store.balance("USD") or ZERO) + n)  # 100c a pair
+
+    def settlements(self, min_ts: int | None = None) -> list[SettlementReport]:
+        """Settled markets the account held, from the sim's payouts: newest first, as Kalshi's."""
+        rows = self.store.db.execute(
+            "SELECT market, result, yes_count, no_count, revenue, ts FROM payouts WHERE ts >= ? ORDER BY ts DESC,"
+            " market DESC", (min_ts if min_ts is not None else -1.0,)).fetchall()
+        return [SettlementReport(m, result, Decimal(y), Decimal(n), Decimal(rev), ZERO, datetime.fromtimestamp(ts, UTC))
+                for m, result, y, n, rev, ts in rows]
 
     def _binary_snapshot(self, sym: str, market: str, step: int, fair: float) -> BookSnapshot:
         cached = self._books.get(sym)

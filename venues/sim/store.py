@@ -34,6 +34,10 @@ CREATE TABLE IF NOT EXISTS settlements (
   id INTEGER PRIMARY KEY AUTOINCREMENT, market TEXT NOT NULL, round INTEGER NOT NULL, yes_pays INTEGER NOT NULL,
   ts REAL NOT NULL, UNIQUE (market, round)
 );
+CREATE TABLE IF NOT EXISTS payouts (
+  market TEXT NOT NULL, round INTEGER NOT NULL, result TEXT NOT NULL, yes_count TEXT NOT NULL,
+  no_count TEXT NOT NULL, revenue TEXT NOT NULL, ts REAL NOT NULL, PRIMARY KEY (market, round)
+);
 """
 
 
