@@ -23,6 +23,7 @@ class EngineStreams:
     def __init__(self, recorder: Recorder | None = None) -> None:
         self.feed = Feed()
         self.keys: dict[str, StreamKey] = {}
+        self.bar_depth: dict[str, int] = {}  # bars variants: the book levels each bar carries (book_depth)
         self.seeded: dict[str, tuple[int, int]] = {}  # variant -> (bars seeded, bars needed)
         self.recorder = recorder
         self._binary: dict[str, bool] = {}
@@ -37,6 +38,8 @@ class EngineStreams:
         """Register ``eng``'s stream and warm it from the venue's history; a note on what happened."""
         s = eng.loaded.stream
         key = self.keys[eng.id] = stream_key(s)
+        if key[0] == "bars":
+            self.bar_depth[eng.id] = s.book_depth
         binary = self._binary[eng.id] = eng.strategy.binary
         rec = self.recorder
         note = self._warm_up(eng, key) if key[0] == "bars" and s.warmup == "venue" else None
@@ -49,13 +52,16 @@ class EngineStreams:
         """The variant's warm-up bars and its file in the recording."""
         account = eng.venue.account
         warm_until = None
-        files = {sym: stream_file(account, sym, key, binary) for sym in eng.spec.instruments}
+        files = {sym: self._file(eng.id, account, sym) for sym in eng.spec.instruments}
         for sym, events in self._history.pop(eng.id, {}).items():
             for ev in events:
                 rec.event(files[sym], key, ev, binary, self._range(account, sym, key, ev.ts))
                 warm_until = ev.ts if warm_until is None else max(warm_until, ev.ts)
         rec.variant(eng.id, eng.loaded.yaml_text, account, files, warm_until)
         eng.on_decision = lambda ev, d, views, vid=eng.id: self._decided(rec, vid, ev, d, views)  # type: ignore[misc]
+
+    def _file(self, vid: str, account: str, sym: str) -> str:
+        return stream_file(account, sym, self.keys[vid], self._binary[vid], self.bar_depth.get(vid, 0))
 
     def flush_recording(self) -> None:
         """Make the recording readable now (the account threads may be writing it)."""
@@ -88,6 +94,7 @@ class EngineStreams:
 
     def detach(self, variant: str) -> None:
         self.keys.pop(variant, None)
+        self.bar_depth.pop(variant, None)
         self.seeded.pop(variant, None)
         self.seen.pop(variant, None)
 
@@ -116,9 +123,11 @@ class EngineStreams:
                 # event, so without this a quiet market would never be looked at once active.
                 self.fresh.discard(eng.id)
                 out = out or depth_cut(ev, key[1])
+            if out is not None and key is not None and key[0] == "bars":
+                out = depth_cut(out, self.bar_depth[eng.id])  # the book at the close: the levels it samples
             if out is not None:
                 if rec is not None and key is not None:
-                    rec.event(stream_file(account, ev.instrument, key, self._binary[eng.id]), key, out,
+                    rec.event(self._file(eng.id, account, ev.instrument), key, out,
                               self._binary[eng.id], self._range(account, ev.instrument, key, out.ts))
                 self.seen[eng.id] = self.seen.get(eng.id, 0) + 1
                 handed.append((eng, out))

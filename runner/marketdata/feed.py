@@ -39,11 +39,12 @@ def snapshot_event(book: BookSnapshot) -> MarketEvent:
 
 
 def depth_cut(ev: MarketEvent, depth: int) -> MarketEvent:
-    """``ev`` with at most ``depth`` levels a side (the levels a ``books`` stream samples)."""
+    """``ev`` with at most ``depth`` levels a side (the levels a ``books`` stream samples, or a
+    bar carries from the book at its close)."""
     if len(ev.bid_sizes) <= depth and len(ev.ask_sizes) <= depth:
         return ev
     return MarketEvent(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes[:depth], ev.ask_sizes[:depth], ev.volume,
-                       ev.extra, 0.0, ev.bid_prices[:depth], ev.ask_prices[:depth])
+                       ev.extra, ev.open, ev.bid_prices[:depth], ev.ask_prices[:depth])
 
 
 def candle_event(instrument: str, c: Candle, timeframe_s: int) -> MarketEvent:
