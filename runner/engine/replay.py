@@ -43,7 +43,7 @@ def snapshots(ev: MarketEvent, timeframe_s: int | None) -> list[MarketEvent]:
         x = ev.extra
         out = [MarketEvent(t0, ev.instrument, ev.open, ev.open, volume=0.0, extra=x)]
         if "fill_ask" in x:
-            out.append(MarketEvent(t0 + min(0.001, timeframe_s / 10), ev.instrument, x["fill_bid"], x["fill_ask"],
+            out.append(MarketEvent(x.get("fill_ts", t0 + min(0.001, timeframe_s / 10)), ev.instrument, x["fill_bid"], x["fill_ask"],
                                    volume=0.0, extra=x))
         at = ev.ts - min(0.001, timeframe_s / 10)
         if ev.bid_prices and ev.ask_prices:  # the book recorded at the close: the replayed bar carries it

@@ -86,9 +86,9 @@ class Feed:
         return self._out.get((account, sym, key))
 
     def bar_range(self, account: str, sym: str, timeframe_s: int, end: float
-                  ) -> tuple[float, float] | tuple[float, float, float, float] | None:
-        """(high, low[, open bid, open ask]) of the bar of ``sym`` ending at ``end``: the one just
-        closed (with the touch at its open), or a warm-up candle's."""
+                  ) -> tuple[float, ...] | None:
+        """(high, low[, fill bid, fill ask, fill time]) of the bar of ``sym`` ending at ``end``: the
+        one just closed (with the touch an order decided at its open met), or a warm-up candle's."""
         b = self._bars.get((account, sym, timeframe_s))
         if b is not None and b.last_closed == end and b.closed_range is not None:
             return b.closed_range

@@ -138,6 +138,7 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
         ifi = _col(header, ("funding_interval_s",))  # optional: the interval the venue states (recordings)
         iob = _col(header, ("fill_bid",))  # optional: the touch an order sent at its open met (recordings)
         ioa = _col(header, ("fill_ask",))
+        iot = _col(header, ("fill_ts",))  # optional: when that order met it (recordings)
         ibk, iak = _col(header, ("bids",)), _col(header, ("asks",))  # optional: the book at the close (recordings)
         book = ibk is not None and iak is not None
         assert its is not None and ic is not None
@@ -192,6 +193,8 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
                     extra = {**extra, "funding_interval_s": float(row[ifi])}
                 if iob is not None and ioa is not None and len(row) > max(iob, ioa) and row[iob] and row[ioa]:
                     extra = {**extra, "fill_bid": float(row[iob]), "fill_ask": float(row[ioa])}
+                    if iot is not None and len(row) > iot and row[iot]:
+                        extra["fill_ts"] = float(row[iot])
                 if book and len(row) > max(ibk, iak) and (row[ibk] or row[iak]):  # type: ignore[call-overload]
                     bp, bs = _levels(row[ibk])  # type: ignore[index]
                     ap, asz = _levels(row[iak])  # type: ignore[index]

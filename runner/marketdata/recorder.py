@@ -105,19 +105,20 @@ class Recorder:
     def event(self, name: str, key: StreamKey, ev: MarketEvent, binary: bool,
               bar: tuple[float, ...] | None = None) -> None:
         """Write ``ev`` to its stream file once (the variants of one stream share it); a bar with
-        the high and low its builder saw (else its open and close bound it) and the touch at its
-        open (``bar``: high, low[, open bid, open ask])."""
+        the high and low its builder saw (else its open and close bound it), the touch and time an
+        order decided at its open met, and the book at its close (``bar``: high, low[, fill bid,
+        fill ask, fill time])."""
         if ev.ts <= self._last.get(name, -1.0):
             return
         self._last[name] = ev.ts
         kind, n = key
         if kind == "bars":
             fh = self._open(name, "timestamp,open,high,low,close,volume,funding_rate,funding_interval_s,"
-                                  "fill_bid,fill_ask,bids,asks\n")
+                                  "fill_bid,fill_ask,fill_ts,bids,asks\n")
             x = ev.extra or {}
             rate, every = x.get("funding_rate"), x.get("funding_interval_s")
             high, low = bar[:2] if bar else (max(ev.open, ev.bid), min(ev.open, ev.bid))
-            touch = f"{bar[2]!r},{bar[3]!r}" if bar and len(bar) == 4 else ","
+            touch = f"{bar[2]!r},{bar[3]!r},{bar[4]!r}" if bar and len(bar) == 5 else ",,"
             fh.write(f"{ev.ts - n!r},{ev.open!r},{high!r},{low!r},{ev.bid!r},{ev.volume!r},"
                      f"{'' if rate is None else repr(float(rate))},{'' if every is None else repr(float(every))},"
                      f"{touch},{levels(ev.bid_prices, ev.bid_sizes)},{levels(ev.ask_prices, ev.ask_sizes)}\n")

@@ -49,6 +49,7 @@ from venues.sim.stream import SimStream
 from venues.streams.feed import StreamParts, feed_for
 
 ZERO = Decimal(0)
+CATCH_UP_STEPS = 5  # steps a market behind the clock makes up; beyond, it jumps (after a long stop)
 POST_ONLY_CROSS = "post-only order would cross the book"
 #: faults that strike after the order was taken: the caller cannot tell, so they are ambiguous
 AFTER_ACCEPT = {"timeout_after_accept": "timed out waiting for the venue's answer",
@@ -77,6 +78,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         self._stream: SimStream | None = None  # set by the feed when the account streams
         self._held = HeldTakers()  # fill_latency: next_step
         self._deferring = False  # inside the last step of an advance: held orders meet its book
+        self._driven = False  # a runtime steps the market through catch_up (lock-step, see there)
         self.pre_history = True  # False: no candle pre-history (instruments read offline need none)
 
     # --- setup -------------------------------------------------------------------------
@@ -155,13 +157,39 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                 self._advance_events(db)
         self._deferring = False
 
+    @property
+    def lockstep(self) -> bool:
+        """The latency model on the wall clock: the runtime steps the market, one step per
+        ``catch_up``, so every step's book is read (and recorded) before the next step comes and
+        a held order meets exactly the book the strategy sees next, however late the loop is."""
+        return self.config.fill_latency == "next_step" and self.config.clock == "wall"
+
+    def steps_due(self) -> int:
+        return max(1, self._due_steps()) if self.lockstep else 1
+
     def catch_up(self) -> list[OrderReport] | None:
         if self.config.fill_latency == "none":
             return None
-        due = self._due_steps()
-        if due:
+        if self.lockstep:
+            self._driven = True  # from now on a read serves the current step; this call moves it
+            if self._due_steps():
+                self._step_on_grid()
+        elif due := self._due_steps():
             self.advance(due)
         return [r for cid, sym in self._held.take_decided() if (r := self.order(cid, sym)) is not None]
+
+    def _step_on_grid(self) -> None:
+        """One market step, at its own time (``step_s`` after the last; a loop more than
+        ``CATCH_UP_STEPS`` behind jumps): its books and fills carry it, so the steps of a loop
+        that fell behind are spaced as they would have been, and fall in the same bars."""
+        last = self.store.db.execute("SELECT MIN(ts) FROM market").fetchone()[0]
+        wall = self.clock
+        at = max(last + self.step_s, wall() - CATCH_UP_STEPS * self.step_s)
+        self.clock = lambda: at
+        try:
+            self.advance(1)
+        finally:
+            self.clock = wall
 
     def _due_steps(self) -> int:
         if self.config.clock != "wall":
@@ -170,7 +198,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         if row[0] is None:
             return 0
         due = int((self.clock() - row[0]) / self.step_s)
-        return min(due, 5)  # after a long stop the market jumps a few steps, it does not replay hours
+        return min(due, CATCH_UP_STEPS)  # after a long stop the market jumps a few steps, it does not replay hours
 
     def _book_at(self, sym: str, step: int, mid: float) -> BookSnapshot:
         cached = self._books.get(sym)
@@ -206,7 +234,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
             return self._rest_book(instrument, depth)
         if self._stream is not None:
             self._stream.follow(self.faults)
-        due = self._due_steps()
+        due = 0 if self._driven else self._due_steps()
         if due:
             self.advance(due)
         return self.feed.book(instrument, depth, lambda: self._rest_book(instrument, depth))
@@ -217,7 +245,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
 
     def _rest_book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         self._fault("book")
-        due = self._due_steps()
+        due = 0 if self._driven else self._due_steps()  # a bare reader (no runtime) moves it on read
         if due:
             self.advance(due)
         snap = self._current(instrument)
