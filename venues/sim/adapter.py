@@ -200,7 +200,8 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         due = int((self.clock() - row[0]) / self.step_s)
         return min(due, CATCH_UP_STEPS)  # after a long stop the market jumps a few steps, it does not replay hours
 
-    def _book_at(self, sym: str, step: int, mid: float) -> BookSnapshot:
+    def _book_at(self, sym: str, step: int, mid: float, ts: float | None = None) -> BookSnapshot:
+        """The book of ``sym`` at ``step``, stamped with the step's time (``ts``; default now)."""
         cached = self._books.get(sym)
         if cached and cached[0] == step:
             return cached[1]
@@ -210,7 +211,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         bids, asks = build_book(ic, mid, self.config.depth, rng)
         vol = abs(rng.gauss(0.0, ic.level_size))
         extra = self._perp_extra(sym, step) if ic.underlying else {}
-        snap = BookSnapshot(sym, self.clock(), bids, asks, volume=vol, extra=extra)
+        snap = BookSnapshot(sym, self.clock() if ts is None else ts, bids, asks, volume=vol, extra=extra)
         self._books[sym] = (step, snap)
         self._used[sym] = {}
         if self._stream is not None:
@@ -222,10 +223,10 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
             snap = self._current_binary(sym)
             if snap is not None:
                 return snap
-        row = self.store.db.execute("SELECT step, mid FROM market WHERE instrument=?", (sym,)).fetchone()
+        row = self.store.db.execute("SELECT step, mid, ts FROM market WHERE instrument=?", (sym,)).fetchone()
         if row is None:
             raise RejectedError(f"unknown instrument {sym!r} on {self.account}", venue=self.account)
-        return self._book_at(sym, row[0], row[1])
+        return self._book_at(sym, row[0], row[1], row[2])
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         """With ``stream: true`` the book each market step pushed; else (or while the stream is
