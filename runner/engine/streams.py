@@ -30,6 +30,7 @@ class EngineStreams:
         self._history: dict[str, dict[str, list]] = {}  # type: ignore[type-arg]  # warm-up bars, until recorded
         self.fresh: set[str] = set()  # variants that just became active: they see the current book once
         self.seen: dict[str, int] = {}  # events each variant's strategy was handed (history included)
+        self._handed: dict[str, float] = {}  # venue time of the latest event each variant was handed
         # account threads dispatch at once: the shared bar builder and the recording are used
         # under this lock; each strategy decides outside it (its orders go to its own venue)
         self._lock = threading.RLock()
@@ -97,6 +98,7 @@ class EngineStreams:
         self.bar_depth.pop(variant, None)
         self.seeded.pop(variant, None)
         self.seen.pop(variant, None)
+        self._handed.pop(variant, None)
 
     def _decided(self, rec: Recorder, vid: str, ev, d, views) -> None:  # type: ignore[no-untyped-def]
         with self._lock:
@@ -118,9 +120,12 @@ class EngineStreams:
         for eng in engines:
             key = self.keys.get(eng.id)
             out = self.feed.event(account, ev.instrument, key) if key is not None else ev
-            if eng.id in self.fresh and key is not None and key[0] != "bars":
+            if eng.id in self.fresh and key is not None and key[0] != "bars" and (
+                    out is not None or ev.ts > self._handed.get(eng.id, float("-inf"))):
                 # The book that warmed it was skipped as `warming`; an unchanged book makes no
-                # event, so without this a quiet market would never be looked at once active.
+                # event, so without this a quiet market would never be looked at once active. A
+                # book it was handed already (read again before the market moved) waits: an
+                # event is handed (and recorded) once.
                 self.fresh.discard(eng.id)
                 out = out or depth_cut(ev, key[1])
             if out is not None and key is not None and key[0] == "bars":
@@ -130,5 +135,6 @@ class EngineStreams:
                     rec.event(self._file(eng.id, account, ev.instrument), key, out,
                               self._binary[eng.id], self._range(account, ev.instrument, key, out.ts))
                 self.seen[eng.id] = self.seen.get(eng.id, 0) + 1
+                self._handed[eng.id] = out.ts
                 handed.append((eng, out))
         return handed
