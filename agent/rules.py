@@ -207,11 +207,13 @@ def guard_issues(active: list[dict[str, Any]]) -> list[Issue]:
 
 
 def is_issue(f: dict[str, Any]) -> bool:
-    """A finding the operator must hear about: not info freshness, not a group still in flight."""
+    """A finding the operator must hear about: not info freshness, not a group still in flight
+    or still inside its kind's own repair window (the kind is fixing it; a critical follows if not)."""
     if f["check"] == "freshness" and f["severity"] == "info":
         return False
     ev = f.get("evidence") if isinstance(f.get("evidence"), dict) else {}
-    return not (f["check"] == "groups_balanced" and ev.get("in_flight") and f["severity"] != "critical")
+    busy = ev.get("in_flight") or ev.get("repairing")
+    return not (f["check"] == "groups_balanced" and busy and f["severity"] != "critical")
 
 
 def _order_ev(o: dict[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal
 
 from runner.audit.findings import Finding, Severity
+from runner.audit.group_window import aware, market_now, tolerances
 from runner.audit.inputs import LedgerData, VenueData
+from runner.kinds.base import NO_TOLERANCE
 from runner.ledger.positions import derive
 from runner.money import kalshi_fee_cents
 
@@ -59,7 +62,9 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
 
     A leg is an instrument of the group; its size is the net filled quantity. Legs differ by
     at most the coarsest lot among them. While an order of the group is still working the
-    group is in flight (warning); with nothing working it is a breach (critical).
+    group is in flight (warning); with nothing working it is a breach (critical), unless the
+    owning kind is still inside its own repair window, or within its declared leg mismatch
+    (``runner.audit.group_window``).
 
     A binary market's settlement is the venue closing the variant's whole position on a leg,
     across every group that built it (one fill, no group): it closes each of those groups'
@@ -69,6 +74,7 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
     legs: dict[str, dict[str, Decimal]] = defaultdict(dict)
     owner: dict[str, str] = {}
     accounts: dict[str, str] = {}
+    last_fill: dict[str, datetime] = {}
     for o in led.orders.values():
         if o.group_id:
             legs[o.group_id].setdefault(o.instrument, ZERO)
@@ -87,21 +93,28 @@ def groups_balanced(led: LedgerData, _venues: Mapping[str, VenueData]) -> list[F
             owner.setdefault(gid, f.variant)
             accounts.setdefault(gid, f.account)
             holding[(f.variant, f.account, f.instrument)].add(gid)
+            last_fill[gid] = f.ts
     working = {o.group_id for o in led.open_orders() if o.group_id}
+    allowed = tolerances(led)
+    now = market_now(led) if last_fill else led.now
     out = []
     for gid, sizes in sorted(legs.items()):
         lots = [led.instruments[(accounts[gid], s)].lot_size for s in sizes if (accounts[gid], s) in led.instruments]
-        tol = max(lots, default=ZERO)
         absz = [abs(q) for q in sizes.values()]
+        grace = allowed.get(owner.get(gid, ""), NO_TOLERANCE)
+        tol = max(max(lots, default=ZERO), Decimal(str(grace.mismatch)) * max(absz, default=ZERO))
         if len(sizes) >= 2 and max(absz) - min(absz) <= tol:
             continue
         if len(sizes) < 2 and all(q == 0 for q in absz):
             continue  # a one-order group that never filled: nothing is exposed
-        sev = Severity.WARNING if gid in working else Severity.CRITICAL
+        since = (now - aware(last_fill[gid])).total_seconds() if gid in last_fill else None
+        repairing = grace.repair_s > 0 and since is not None and since < grace.repair_s
+        sev = Severity.WARNING if gid in working or repairing else Severity.CRITICAL
         out.append(Finding(
             "groups_balanced", sev, owner.get(gid),
             {"subject": f"group:{gid}", "group": gid, "legs": {s: q for s, q in sizes.items()},
-             "in_flight": gid in working},
+             "in_flight": gid in working, "repairing": repairing,
+             **({"repair_window_s": grace.repair_s, "since_last_fill_s": round(since, 3)} if repairing else {})},
             "unbalanced-pair",
             f"group {gid} of {owner.get(gid)} is unbalanced: " + ", ".join(f"{s} {q}" for s, q in sizes.items()),
         ))

@@ -79,6 +79,19 @@ class Intent:
 Decision = list[Intent] | str  # intents, or the reason it did not act
 
 
+@dataclass(frozen=True)
+class GroupTolerance:
+    """``repair_s``: venue seconds after a group's last fill during which it may be unbalanced
+    (the kind is topping it up or unwinding); ``mismatch``: the fraction of the larger leg by
+    which the legs may differ for good (the kind itself calls that balanced)."""
+
+    repair_s: float = 0.0
+    mismatch: float = 0.0
+
+
+NO_TOLERANCE = GroupTolerance()
+
+
 class Strategy(abc.ABC):
     """Subclass, set ``Params``, and register the class under a kind name."""
 
@@ -101,6 +114,13 @@ class Strategy(abc.ABC):
         """Why these params cannot run on these instruments (checked when the file is loaded:
         the runner reads only the listed instruments, so a leg named elsewhere never warms)."""
         return None
+
+    @classmethod
+    def group_tolerance(cls, params: KindParams) -> GroupTolerance:
+        """How far a multi-leg group of this kind may be unbalanced while the kind is still
+        repairing it (the groups audit warns, not breaches, inside it): a kind that legs into a
+        pair and tops up or unwinds later declares its own window, in venue seconds."""
+        return NO_TOLERANCE
 
     def __init__(self, params: KindParams, instruments: Sequence[str]) -> None:
         self.params = params

@@ -31,7 +31,17 @@ from decimal import Decimal
 
 from pydantic import Field, model_validator
 
-from runner.kinds.base import FLAT, REPAIR, Decision, Intent, KindParams, MarketEvent, PositionView, Strategy
+from runner.kinds.base import (
+    FLAT,
+    REPAIR,
+    Decision,
+    GroupTolerance,
+    Intent,
+    KindParams,
+    MarketEvent,
+    PositionView,
+    Strategy,
+)
 from runner.kinds.units import Duration
 
 YEAR_S = 365.0 * 86400.0
@@ -109,6 +119,14 @@ class FundingArb(Strategy):
         if missing:
             return f"the {' and '.join(missing)} of the pair must be listed in instruments (only those are read)"
         return None
+
+    @classmethod
+    def group_tolerance(cls, params: KindParams) -> GroupTolerance:
+        """A legged pair waits ``pair_timeout``, is topped up, and unwound ``pair_timeout`` later:
+        two timeouts from its last fill, plus one more for the unwind to fill; legs within
+        ``max_leg_mismatch`` are balanced for the kind, so for the audit too."""
+        assert isinstance(params, FundingArbParams)
+        return GroupTolerance(3.0 * float(params.pair_timeout), params.max_leg_mismatch)
 
     def __init__(self, params: FundingArbParams, instruments: Sequence[str]) -> None:
         super().__init__(params, instruments)

@@ -43,3 +43,71 @@ def test_unbalanced_pair_is_reported_and_nothing_deletes_it(tmp_path) -> None:
     assert run_checks(d.ledger, d.venues, d.home, ["groups_balanced"], act=False) == []
     assert store.open_findings(d.ledger, "groups_balanced") == []
     assert store.all_findings(d.ledger)[0].closed is not None
+
+
+ARB = """name: ARB
+version: 1
+kind: funding_arb
+venue: sim
+mode: paper
+instruments: [BTC-USD, BTC-PERP]
+params: {pair_timeout: 30s, open_apr: 0.2, close_apr: 0.05, order_notional: 1000}
+risk: {max_order_notional: 100000, max_position_notional: 1000000, max_daily_loss: 100000}
+"""
+
+
+def _arb_desk(tmp_path) -> Desk:  # type: ignore[no-untyped-def]
+    from runner.engine.runtime import Runtime
+    from runner.ledger.store import Ledger, default_url
+    from runner.spec.deployment_config import load_runner_config, load_venues
+    from tests.kit.deployment import make_home
+
+    home = make_home(tmp_path, {})
+    (home / "strategies.d" / "ARB_v1.yaml").write_text(ARB)
+    ledger = Ledger(default_url(home))
+    now = [1_000_000.0]
+    rt = Runtime(home, ledger, load_venues(home), load_runner_config(home), clock=lambda: now[0])
+    d = Desk(home, ledger, rt, now)
+    rt.start()
+    d.step(3)
+    return d
+
+
+def test_a_legged_pair_inside_its_kinds_repair_window_is_a_warning_then_a_breach(tmp_path) -> None:
+    """funding_arb repairs a legged pair itself (wait, top up, unwind: three pair_timeouts from
+    its last fill). Inside that window on the market clock the runner has processed (its
+    heartbeat's market time), the audit warns; past it with the legs still apart, critical; and
+    a runner that stopped beating does not freeze the window: the wall time since counts."""
+    from dataclasses import replace
+    from datetime import timedelta
+
+    d = _arb_desk(tmp_path)
+    d.trade("ARB_v1", "buy", "0.02", "BTC-USD", group="g1")
+    d.sim().faults.append("reject")  # the perp leg is refused: the pair is legged
+    d.trade("ARB_v1", "sell", "0.02", "BTC-PERP", group="g1")
+    d.rt.stop()
+    [filled] = d.ledger.fills()
+    d.ledger.heartbeat("r-other", "host", 1, filled.ts + timedelta(seconds=10))  # a runner 10 s of market time on
+    [f] = groups_balanced(read_ledger(d.ledger), {})
+    assert (f.severity, f.evidence["repairing"], f.evidence["repair_window_s"]) == (Severity.WARNING, True, 90.0)
+    led = read_ledger(d.ledger)
+    later = replace(led, now=led.now + timedelta(seconds=120))  # no beat for two minutes: the runner is gone
+    [f] = groups_balanced(later, {})
+    assert (f.severity, f.evidence["repairing"]) == (Severity.CRITICAL, False)
+    d.ledger.heartbeat("r-other", "host", 1, filled.ts + timedelta(seconds=100))  # past the window, legs apart
+    [f] = groups_balanced(read_ledger(d.ledger), {})
+    assert (f.severity, f.evidence["repairing"]) == (Severity.CRITICAL, False)
+
+
+def test_legs_within_the_kinds_declared_mismatch_are_balanced(tmp_path) -> None:
+    """funding_arb calls legs within ``max_leg_mismatch`` (1%) balanced and never repairs them:
+    the audit agrees instead of calling a 0.5% difference a breach forever."""
+    d = _arb_desk(tmp_path)
+    ledger = d.ledger
+    d.trade("ARB_v1", "buy", "0.0200", "BTC-USD", group="g1")
+    d.trade("ARB_v1", "sell", "0.0199", "BTC-PERP", group="g1")
+    assert groups_balanced(read_ledger(ledger), {}) == []
+    d.trade("ARB_v1", "sell", "0.0010", "BTC-PERP", group="g1")  # now 5% apart: not within it
+    [f] = groups_balanced(read_ledger(ledger), {})
+    assert f.evidence["legs"] == {"BTC-USD": Decimal("0.0200"), "BTC-PERP": Decimal("-0.0209")}
+    d.rt.stop()

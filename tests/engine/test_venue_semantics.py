@@ -29,7 +29,7 @@ def test_an_empty_then_one_sided_book_is_counted_as_a_skip_and_the_runtime_goes_
         desk.step(2)
         pin_book(desk, "BTC-USD", [(29990.0, 1.0)], [])
         desk.step(2)
-        desk.rt._periodic(desk.now[0] + 60)  # flush the skip counts to the ledger
+        desk.rt.periodic.tick(desk.now[0] + 60)  # flush the skip counts to the ledger
         skips = desk.ledger.skips(variant="MR_v1")
         assert skips.get("empty_book", 0) >= 2 and skips.get("one_sided_book", 0) >= 2
         assert desk.ledger.state("MR_v1").state == "active"  # type: ignore[union-attr]

@@ -119,7 +119,7 @@ def test_an_order_written_with_a_stale_token_is_refused(tmp_path: Path, db: str,
     b = h.runtime(Ledger(url))
     b.start()
     time.sleep(1.7)  # a stalls past its lease
-    b._last["heartbeat"] = 0
+    b.periodic.last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == ["MR_v13"]
     eng = a.engines["MR_v13"]
@@ -156,7 +156,7 @@ def test_a_transition_written_with_a_stale_token_is_refused(tmp_path: Path, db: 
     b = h.runtime(Ledger(url))
     b.start()
     time.sleep(1.7)  # a stalls past its lease
-    b._last["heartbeat"] = 0
+    b.periodic.last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == ["MR_v13"]
     before = len(a.ledger.transitions("MR_v13"))

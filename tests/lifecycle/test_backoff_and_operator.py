@@ -152,7 +152,7 @@ def test_a_pause_given_while_pending_holds_through_start_and_warm_up(tmp_path) -
     (d.home / "strategies.d" / "MR_v2.yaml").write_text(_quotes_mr_v2())
     scan(d.home / "strategies.d", d.ledger, d.venues)  # recorded pending, not started yet
     assert control.pause(d.ledger, "MR_v2", "hold").to_state == "pending"
-    d.rt._spawn(d.ledger.deployment("MR_v2"), State.PENDING)  # type: ignore[arg-type]
+    d.rt.adoption.spawn(d.ledger.deployment("MR_v2"), State.PENDING)  # type: ignore[arg-type]
     assert d.rt.engines["MR_v2"].state is State.WARMING
     shown = _shown(d, "MR_v2")
     assert shown["state"] == "warming" and shown["pause_requested"]  # the start row did not hide it
@@ -177,7 +177,7 @@ def test_retire_of_a_pending_variant_does_not_crash_the_runner(tmp_path) -> None
     scan(d.home / "strategies.d", d.ledger, d.venues)  # the runner recorded it pending...
     dep = d.ledger.deployment("MR_v2")
     control.retire(d.ledger, "MR_v2")  # ...and the operator retired it before it started
-    d.rt._spawn(dep, State.PENDING)  # type: ignore[arg-type]  # the runner read "pending" just before
+    d.rt.adoption.spawn(dep, State.PENDING)  # type: ignore[arg-type]  # the runner read "pending" just before
     assert d.rt.engines["MR_v2"].state is State.RETIRING
     d.step(2)
     assert _states(d, "MR_v2") == ["retiring", "retired"]

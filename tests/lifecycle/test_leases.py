@@ -25,15 +25,15 @@ def test_one_runner_per_variant_and_failover_when_it_dies(tmp_path, db: str, req
     a, b = _two_runners(tmp_path, url)
     assert list(a.engines) == ["MR_v13"] and list(b.engines) == []  # b sees a's lease
     drive(a, 3)
-    b._last["heartbeat"] = 0
+    b.periodic.last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == []  # a renews: b keeps out
     time.sleep(1.7)  # a dies: stops renewing
-    b._last["heartbeat"] = 0
+    b.periodic.last["heartbeat"] = 0
     drive(b, 1)
     assert list(b.engines) == ["MR_v13"]  # b took over once the lease lapsed
     assert b.ledger.state("MR_v13").owner == b.runner_id  # type: ignore[union-attr]
-    a._last["heartbeat"] = 0
+    a.periodic.last["heartbeat"] = 0
     a.step()  # a comes back: its renewal finds the lease gone, and it stops trading the variant
     assert list(a.engines) == []
     b.stop()
