@@ -6,6 +6,8 @@ post-only orders that would cross and limit prices outside its band, and fills r
 orders queue-free when the market trades through them. With ``fill_latency: next_step`` an
 order that takes is held until the next market step and meets that step's book (the book the
 strategy sees next), as the backtest fills on the next event: ``catch_up`` hands the outcomes out.
+On the wall clock the runtime then steps the market (``lockstep``): one step per ``catch_up``,
+on its own time grid, ``steps_due`` passes when the loop fell behind, and reads in between.
 """
 
 from __future__ import annotations
