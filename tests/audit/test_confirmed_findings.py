@@ -18,7 +18,8 @@ from runner.audit.schedule import start_audit_scheduler
 from runner.audit.venue_checks import ledger_vs_venue
 from runner.kinds.base import Intent
 from runner.ledger.store import T_FILLS
-from tests.kit.deployment import ALERTS_YAML, CAPTURED, CAPTURED_TYPES, Desk
+from tests.kit.deployment import ALERTS_YAML, CAPTURED, CAPTURED_TYPES
+from tests.kit.desk import Desk
 from tests.kit.process import cli_json
 from venues.sim.store import SimStore
 

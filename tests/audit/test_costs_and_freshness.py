@@ -9,7 +9,7 @@ from runner.audit.inputs import read_ledger
 from runner.audit.ledger_checks import cost_sanity
 from runner.kinds.base import Intent
 from runner.ledger.types import utcnow
-from tests.kit.deployment import Desk
+from tests.kit.desk import Desk
 
 
 def test_fees_and_prices_of_normal_fills_are_within_their_bands(tmp_path) -> None:
@@ -23,7 +23,7 @@ def test_a_fee_above_the_schedule_and_a_fill_beyond_the_band_are_reported(tmp_pa
     d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
     d.rt.engines["MR_v1"].place(Intent("BTC-USD", "buy", "entry", qty=0.05, urgent=True), d.event("BTC-USD"))
     # The venue misreports: ten times its fee, and a price far beyond the order's limit.
-    d.sim().store.db.execute("UPDATE fills SET fee = CAST(fee AS REAL) * 10, price = CAST(price AS REAL) * 1.01")
+    d.sim.store.db.execute("UPDATE fills SET fee = CAST(fee AS REAL) * 10, price = CAST(price AS REAL) * 1.01")
     d.step()
     found = {f.evidence["subject"].split(":")[0]: f for f in cost_sanity(read_ledger(d.ledger), {})}
     assert set(found) == {"fee", "slippage"}
@@ -75,7 +75,7 @@ def test_kalshi_fees_are_judged_by_kalshis_formula_not_a_rate_on_the_notional(tm
     # 3 contracts at a few cents pay ceil(0.07 x 3 x P x (1-P)) = 1c: above 7% of the notional,
     # within the schedule. Ten times that is reported.
     d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
-    sim = d.sim()
+    sim = d.sim
     leg = "KXSIM-A:no" if sim.book("KXSIM-A:no").asks[0][0] < 20 else "KXSIM-A:yes"
     d.trade("MR_v1", "buy", "3", instrument=leg)
     fills = [f for f in d.ledger.fills(variant="MR_v1") if f.instrument == leg]

@@ -6,7 +6,8 @@ from decimal import Decimal
 
 from runner import control
 from runner.audit.run import run_checks
-from tests.kit.deployment import Desk, make_dust
+from tests.kit.deployment import make_dust
+from tests.kit.desk import Desk
 
 VARIANTS = {"MR_v1": ("BTC-USD",), "MR_v2": ("BTC-USD", "ETH-USD"), "MR_v3": ("BTC-USD",)}
 
@@ -16,14 +17,14 @@ def _dusty(tmp_path) -> Desk:  # type: ignore[no-untyped-def]
     for v in VARIANTS:
         make_dust(d, v)
     make_dust(d, "MR_v2", "ETH-USD")
-    d.retire("MR_v1")
-    d.retire("MR_v3")
+    d.retire("MR_v1", steps=3)
+    d.retire("MR_v3", steps=3)
     return d
 
 
 def test_startup_sends_no_order_because_of_dust(tmp_path) -> None:
     d = _dusty(tmp_path)
-    d.stop()
+    d.close()
     from runner.engine.runtime import Runtime
     from runner.ledger.store import Ledger, default_url
     from runner.spec.deployment_config import load_runner_config, load_venues
@@ -73,7 +74,7 @@ def test_close_dust_confirm_flattens_every_variant_and_audits_still_pass(tmp_pat
     assert (order.purpose, order.variant, order.reduce_only) == ("close_dust", "close_dust:sim", True)
     assert d.ledger.order_status(order.client_order_id) == "filled"
     for v in VARIANTS:
-        assert d.position(v) == 0
+        assert d.position(v, "BTC-USD") == 0
     assert d.position("close_dust:sim") == 0
     assert d.position("MR_v2", "ETH-USD") == Decimal("0.004")  # not closeable: left recorded
     d.step(2)  # the running runner reads the same venue fill: applied once

@@ -6,7 +6,7 @@ from runner.audit.findings import Severity
 from runner.audit.inputs import read_ledger
 from runner.audit.ledger_checks import fills_vs_positions
 from runner.audit.run import run_checks
-from tests.kit.deployment import Desk
+from tests.kit.desk import Desk
 
 
 def _desk(tmp_path):  # type: ignore[no-untyped-def]

@@ -7,7 +7,8 @@ from decimal import Decimal
 from runner.audit.inputs import adapter_factory, gather_venues, read_ledger
 from runner.audit.schedule import AuditWorker
 from runner.audit.venue_checks import retired_flat
-from tests.kit.deployment import ALERTS_YAML, CAPTURED, Desk, make_dust
+from tests.kit.deployment import ALERTS_YAML, CAPTURED, make_dust
+from tests.kit.desk import Desk
 from venues.base import OrderRequest, OrderType, Side, TimeInForce
 
 
@@ -19,7 +20,7 @@ def _check(d: Desk):  # type: ignore[no-untyped-def]
 def test_a_variant_retired_with_only_dust_left_passes(tmp_path) -> None:
     d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
     make_dust(d, "MR_v1")
-    d.retire("MR_v1")
+    d.retire("MR_v1", steps=3)
     assert d.ledger.state("MR_v1").state == "retired"
     assert d.position("MR_v1") == Decimal("0.0003")
     assert _check(d) == []
@@ -43,7 +44,7 @@ def test_invisible_exposure_is_reported_and_alerted_within_one_audit_cycle(tmp_p
 def test_venue_exposure_on_an_instrument_only_retired_variants_traded_is_reported(tmp_path) -> None:
     d = Desk.create(tmp_path, {"MR_v1": ("ETH-USD",), "MR_v2": ("BTC-USD",)})
     make_dust(d, "MR_v1", "ETH-USD")
-    d.retire("MR_v1")
+    d.retire("MR_v1", steps=3)
     # Someone trades the account outside the runner: the ledger never hears of it.
     other = adapter_factory(d.venues, d.home)("sim")
     other.submit(OrderRequest("outside-1", "ETH-USD", Side.BUY, Decimal("0.5"), OrderType.LIMIT,

@@ -10,7 +10,8 @@ from runner.audit.alerts import Alerter, apprise_notifier
 from runner.audit.findings import Finding, Severity
 from runner.audit.run import CheckSpec, run_checks
 from runner.audit.schedule import AuditWorker, cron_trigger, start_audit_scheduler
-from tests.kit.deployment import ALERTS_YAML, CAPTURED, Desk
+from tests.kit.deployment import ALERTS_YAML, CAPTURED
+from tests.kit.desk import Desk
 
 
 def _f(subject: str = "x", sev: Severity = Severity.WARNING) -> Finding:
@@ -87,6 +88,6 @@ def test_a_scheduled_reconcile_uses_its_own_adapters(tmp_path) -> None:
     d.trade("MR_v1", "buy", "0.05")
     worker = AuditWorker(d.ledger.url, d.venues, d.home, d.config.alerts)
     worker.run("reconcile")
-    assert worker.adapters["sim"] is not d.sim()
+    assert worker.adapters["sim"] is not d.sim
     worker.close()
     assert store.open_findings(d.ledger) == []

@@ -8,7 +8,8 @@ from decimal import Decimal
 from runner.audit.inputs import adapter_factory, gather_venues, read_ledger
 from runner.audit.venue_checks import ledger_vs_venue, orphan_orders
 from runner.ledger.types import utcnow
-from tests.kit.deployment import Desk, make_dust
+from tests.kit.deployment import make_dust
+from tests.kit.desk import Desk
 from venues.base import OrderRequest, OrderType, Side, TimeInForce
 
 

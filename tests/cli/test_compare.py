@@ -123,7 +123,7 @@ def test_paper_fills_of_three_versions_and_a_promotion(tmp_path: Path) -> None:
     """Paper fills through the runtime and the sim: round trips, fees and PnL from the ledger; the
     transfer fills of a promotion are not trades, and NEW's trip counts once it closes."""
     from runner import control
-    from tests.kit.deployment import Desk
+    from tests.kit.desk import Desk
 
     desk = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",), "MR_v2": ("BTC-USD",), "MR_v3": ("BTC-USD",)})
     try:
@@ -168,4 +168,4 @@ def test_paper_fills_of_three_versions_and_a_promotion(tmp_path: Path) -> None:
         assert rows["MR_v3"]["notional"] == pytest.approx(
             float(sum(f.qty * f.price for f in old_fills if f.liquidity != "transfer")))
     finally:
-        desk.stop()
+        desk.close()

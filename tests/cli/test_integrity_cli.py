@@ -7,7 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.kit.deployment import Desk, make_dust
+from tests.kit.deployment import make_dust
+from tests.kit.desk import Desk
 
 VARIANTS = {"MR_v1": ("BTC-USD",), "MR_v2": ("BTC-USD",), "MR_v3": ("BTC-USD",)}
 
@@ -21,9 +22,9 @@ def _dusty_home(tmp_path: Path) -> Path:
     d = Desk.create(tmp_path, VARIANTS)
     for v in VARIANTS:
         make_dust(d, v)
-    d.retire("MR_v1")
-    d.retire("MR_v3")
-    d.stop()
+    d.retire("MR_v1", steps=3)
+    d.retire("MR_v3", steps=3)
+    d.close()
     return d.home
 
 
@@ -65,7 +66,7 @@ def test_audit_json_shape_exit_codes_and_bad_check(tmp_path: Path) -> None:
     d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
     d.trade("MR_v1", "buy", "0.02")
     d.force_retired("MR_v1")
-    d.stop()
+    d.close()
     res = runner(d.home, "audit", "--check", "retired_flat", "--json")
     assert res.returncode == 1
     [f] = json.loads(res.stdout)["findings"]

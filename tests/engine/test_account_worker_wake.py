@@ -49,14 +49,14 @@ def test_an_account_thread_keeps_the_transition_it_just_made_over_the_control_th
     the account thread's next step must not adopt the older copy and undo it in memory."""
     from runner.engine.account_workers import AccountWorkers
     from runner.lifecycle import State, Trigger
-    from tests.kit.deployment import Desk
+    from tests.kit.desk import Desk
 
     d = Desk.create(tmp_path, {"MR_v1": ("BTC-USD",)})
     eng = d.rt.engines["MR_v1"]
     assert eng.state is State.ACTIVE
     d.rt.workers = AccountWorkers(d.rt._account_step, 1.0, print)  # thread mode, threads not started
     try:
-        d.rt._control(d.now[0])  # the control thread's copy: active
+        d.rt._control(d.now)  # the control thread's copy: active
         d.rt.life.fire(eng, Trigger.QUARANTINE, "rejected", "refused by the venue")  # on the account thread
         d.rt._account_step("sim")
         assert eng.state is State.QUARANTINED

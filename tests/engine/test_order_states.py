@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from runner.ledger import order_states as st
 from runner.ledger.store import T_EVENTS
-from tests.kit.deployment import Desk
+from tests.kit.desk import Desk
 from venues.base import OrderStatus
 
 
@@ -33,7 +33,7 @@ def test_the_open_set_and_the_race_edges() -> None:
 def test_every_event_sequence_a_deployment_writes_is_in_the_table(tmp_path: Path) -> None:
     desk = Desk.create(tmp_path)
     try:
-        sim = desk.sim()
+        sim = desk.sim
         desk.trade("MR_v1", "buy", "0.01")
         for fault in ("5xx:submit", "timeout_after_accept", "drop_after_accept", "reject", "down:submit"):
             sim.faults.append(fault)
@@ -51,4 +51,4 @@ def test_every_event_sequence_a_deployment_writes_is_in_the_table(tmp_path: Path
             for a, b in zip(seq, seq[1:], strict=False):
                 assert b in st.STATUSES and st.can_move(a, b), (cid, seq)
     finally:
-        desk.stop()
+        desk.close()

@@ -10,7 +10,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from runner.engine.venue_records import fills_for
-from tests.kit import deployment
 from tests.kit.desk import Desk
 from venues.base import CashflowReport
 
@@ -55,7 +54,7 @@ def test_sim_funding_is_booked_once_from_its_records_split_by_position(tmp_path:
 
 
 def test_a_fee_taken_from_the_bought_asset_shrinks_the_position_and_keeps_cash(tmp_path: Path) -> None:
-    desk = deployment.Desk.create(tmp_path)
+    desk = Desk.create(tmp_path)
     try:
         desk.trade("MR_v1", "buy", "0.01")
         eng = desk.rt.engines["MR_v1"]
@@ -66,4 +65,4 @@ def test_a_fee_taken_from_the_bought_asset_shrinks_the_position_and_keeps_cash(t
         assert (nf.side, nf.qty, nf.price, nf.fee) == ("sell", Decimal("0.0000025"), Decimal(30000), Decimal("0.075"))
         assert nf.qty * nf.price - nf.fee == 0  # cash-neutral: the asset went, as a fee
     finally:
-        desk.stop()
+        desk.close()

@@ -12,12 +12,12 @@ from runner.engine.client_ids import client_order_id
 from runner.ledger.identity import client_id_salt
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger, default_url
-from tests.kit.deployment import Desk
+from tests.kit.desk import Desk
 from venues.base import BookSnapshot
 
 
 def pin_book(desk: Desk, sym: str, bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> None:
-    sim = desk.sim()
+    sim = desk.sim
     step = sim.store.db.execute("SELECT step FROM market WHERE instrument = ?", (sym,)).fetchone()[0]
     sim._books[sym] = (step, BookSnapshot(sym, 0.0, bids, asks))
 
@@ -29,12 +29,12 @@ def test_an_empty_then_one_sided_book_is_counted_as_a_skip_and_the_runtime_goes_
         desk.step(2)
         pin_book(desk, "BTC-USD", [(29990.0, 1.0)], [])
         desk.step(2)
-        desk.rt.periodic.tick(desk.now[0] + 60)  # flush the skip counts to the ledger
+        desk.rt.periodic.tick(desk.now + 60)  # flush the skip counts to the ledger
         skips = desk.ledger.skips(variant="MR_v1")
         assert skips.get("empty_book", 0) >= 2 and skips.get("one_sided_book", 0) >= 2
         assert desk.ledger.state("MR_v1").state == "active"  # type: ignore[union-attr]
     finally:
-        desk.stop()
+        desk.close()
 
 
 def test_retiring_against_an_empty_book_waits_instead_of_crashing(tmp_path: Path) -> None:
@@ -51,7 +51,7 @@ def test_retiring_against_an_empty_book_waits_instead_of_crashing(tmp_path: Path
         assert desk.rt.engines["MR_v1"].skips.get("empty_book", 0) + desk.ledger.skips(
             variant="MR_v1").get("empty_book", 0) >= 1
     finally:
-        desk.stop()
+        desk.close()
 
 
 def test_client_ids_are_salted_per_ledger_and_stable_across_restarts(tmp_path: Path) -> None:
@@ -83,5 +83,5 @@ def test_two_deployments_of_one_variant_never_send_the_same_client_id(tmp_path: 
         seqs = {o.seq for o in first.ledger.orders(variant="MR_v1")}
         assert ids_one == {client_order_id(MAIN_RUN, "MR_v1", s, salt) for s in seqs}
     finally:
-        first.stop()
-        second.stop()
+        first.close()
+        second.close()

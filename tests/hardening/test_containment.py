@@ -16,7 +16,8 @@ from runner.engine.runtime import Runtime
 from runner.ledger.store import Ledger
 from runner.lifecycle import State
 from runner.spec.deployment_config import load_runner_config, load_venues
-from tests.kit.deployment import Desk, variant_yaml
+from tests.kit.deployment import variant_yaml
+from tests.kit.desk import Desk
 from tests.kit.home import drive, make_home, variant_text
 from tests.kit.process import FAST_SIM, QUIET_AUDITS
 
@@ -45,7 +46,7 @@ def test_a_strategy_that_raises_is_quarantined_and_the_others_keep_trading(tmp_p
     bad = desk.rt.engines["MR_v2"]
     bad.strategy = _Broken(bad.strategy)  # type: ignore[assignment]
     for _ in range(50):  # the sim market moves: quotes reach both strategies
-        desk.now[0] += 1.0
+        desk.now += 1.0
         drive(desk.rt, 1)
         st = desk.ledger.state("MR_v2")
         if st is not None and st.state == State.QUARANTINED:
@@ -56,7 +57,7 @@ def test_a_strategy_that_raises_is_quarantined_and_the_others_keep_trading(tmp_p
     before = desk.position("MR_v1")
     desk.trade("MR_v1", "buy", "0.01")
     assert desk.position("MR_v1") > before
-    desk.stop()
+    desk.close()
 
 
 def test_a_database_outage_is_waited_out_and_trading_resumes(tmp_path: Path, pg_url: str) -> None:

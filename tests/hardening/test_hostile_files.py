@@ -15,7 +15,8 @@ from runner.engine.deploy import read_variants
 from runner.engine.runtime import Runtime
 from runner.lifecycle import State
 from runner.spec.safe_read import MAX_CONFIG_BYTES
-from tests.kit.deployment import Desk, variant_yaml
+from tests.kit.deployment import variant_yaml
+from tests.kit.desk import Desk
 
 ALIAS_BOMB = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
     f"{c}: &{c} [*{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}, *{p}]\n" for p, c in zip("abcdefgh", "bcdefghi", strict=True))
@@ -41,7 +42,7 @@ HOSTILE_TEXT = {
 def desk(tmp_path: Path):  # type: ignore[no-untyped-def]
     d = Desk.create(tmp_path)
     yield d
-    d.stop()
+    d.close()
 
 
 def _rescan(desk: Desk, steps: int = 2) -> None:
@@ -149,4 +150,4 @@ def test_two_runners_sharing_strategies_d_both_survive_a_dropped_file(tmp_path: 
     assert desk.ledger.state("MR_v2") is not None
     assert ("MR_v2" in desk.rt.engines) != ("MR_v2" in other.engines)  # exactly one trades it
     other.stop()
-    desk.stop()
+    desk.close()

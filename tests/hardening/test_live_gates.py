@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 
 from runner import control
-from runner.engine.runtime import Runtime
-from runner.ledger.store import Ledger, default_url
 from runner.lifecycle import State
-from runner.spec.deployment_config import load_runner_config, load_venues
-from tests.kit.deployment import Desk, make_home, variant_yaml
+from tests.kit.deployment import make_home, variant_yaml
+from tests.kit.desk import Desk
 
 LIVE_SIM = "sim:\n  adapter: sim\n  seed: 7\n  clock: manual\n  live: true\n"
 
@@ -28,18 +26,12 @@ def _desk(root: Path) -> Desk:
 
 
 def _open(home: Path, now: float = 1_000_000.0) -> Desk:
-    ledger = Ledger(default_url(home))
-    clock = [now]
-    rt = Runtime(home, ledger, load_venues(home), load_runner_config(home), clock=lambda: clock[0])
-    desk = Desk(home, ledger, rt, clock)
-    rt.start()
-    desk.step(3)
-    return desk
+    return Desk.open(home, now=now)
 
 
 def _restart(desk: Desk) -> Desk:
-    desk.stop()
-    return _open(desk.home, desk.now[0] + 60)
+    desk.close()
+    return _open(desk.home, desk.now + 60)
 
 
 def _state(desk: Desk) -> tuple[str, str]:
@@ -57,7 +49,7 @@ def live(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):  # type: ignore[no-un
     assert desk.position("MR_v1") > 0
     holder = [desk]
     yield holder
-    holder[0].stop()
+    holder[0].close()
 
 
 def test_a_restart_without_runner_live_pauses_it_and_places_no_entry(live, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -18,7 +18,7 @@ from runner import control
 from runner.engine.report import Reporter
 from runner.ledger.models import Transition
 from runner.lifecycle import State
-from tests.kit.deployment import Desk
+from tests.kit.desk import Desk
 from tests.kit.process import cli
 
 HOSTILE = ["waiting for [/] CPI print", "[/x]", "[bold]unclosed", "a\\", "[link=file:///etc/passwd]x[/link]", "[[/]]"]
@@ -43,12 +43,12 @@ def test_a_pause_reason_with_markup_is_printed_by_the_running_runner(tmp_path: P
     rep.summary(list(desk.rt.engines.values()))
     desk.trade("MR_v1", "buy", "0.01")
     assert desk.ledger.state("MR_v1").state == State.ACTIVE  # type: ignore[union-attr]
-    desk.stop()
+    desk.close()
 
 
 def test_status_prints_a_reason_with_markup(tmp_path: Path) -> None:
     desk = Desk.create(tmp_path)
-    desk.stop()
+    desk.close()
     res = cli(desk.home, "pause", "MR_v1", "--reason", "waiting for [/] CPI print")
     assert res.returncode == 0, res.stderr
     res = cli(desk.home, "status")

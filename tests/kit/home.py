@@ -1,7 +1,7 @@
 """A temporary deployment (home dir, ledger, manual-clock sim) driven step by step in-process.
 
 Every test kit writes its deployment directories and variant files with ``make_home`` and
-``variant_text`` here (``tests/kit/deployment.py`` and ``tests/kit/desk.py`` build on them).
+``variant_text`` here (``tests/kit/desk.py`` and its ``tests/kit/deployment.py`` build on them).
 """
 
 from __future__ import annotations

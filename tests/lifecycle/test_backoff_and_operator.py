@@ -13,7 +13,8 @@ from runner.engine.runtime import Runtime
 from runner.kinds.base import Intent
 from runner.lifecycle import State
 from runner.spec.deployment_config import load_runner_config, load_venues
-from tests.kit.deployment import Desk, variant_yaml
+from tests.kit.deployment import variant_yaml
+from tests.kit.desk import Desk
 from venues.base import OrderRequest, OrderType, Side, TimeInForce
 
 BACKOFF = "backoff:\n  base_s: 1\n  cap_s: 60\n  max_attempts: 3\n"
@@ -31,7 +32,7 @@ class Lines(Reporter):
 
 
 def _outage(d: Desk, on: bool) -> None:
-    d.sim().faults[:] = ["down"] if on else []
+    d.sim.faults[:] = ["down"] if on else []
 
 
 def _states(d: Desk, vid: str) -> list[str]:
@@ -61,7 +62,7 @@ def test_a_retry_hint_lengthens_the_delay_and_the_limit_counts_cycles(tmp_path) 
         d.step(1, dt=0.25)
         b = d.rt.backoff.get("MR_v1")
         if b is not None and (not waits or waits[-1][0] != b.attempts):
-            waits.append((b.attempts, b.until - d.now[0]))
+            waits.append((b.attempts, b.until - d.now))
         if d.rt.engines["MR_v1"].state is State.QUARANTINED:
             break
     assert [a for a, _ in waits] == [1, 2, 3]
@@ -93,7 +94,7 @@ def _quotes_mr_v2() -> str:
 
 def _advance(d: Desk, n: int) -> None:
     for _ in range(n):
-        d.sim().advance(1)
+        d.sim.advance(1)
         d.step(1)
 
 
@@ -217,7 +218,7 @@ def test_retire_keeps_trying_quietly_and_abandon_ends_it_for_good(tmp_path) -> N
     assert retired_flat(led, venues) == [] and ledger_vs_venue(led, venues) == []
     # a restart never resurrects it
     d.rt.stop()
-    rt2 = Runtime(d.home, d.ledger, load_venues(d.home), load_runner_config(d.home), clock=lambda: d.now[0])
+    rt2 = Runtime(d.home, d.ledger, load_venues(d.home), load_runner_config(d.home), clock=lambda: d.now)
     rt2.start()
     rt2.step()
     assert "MR_v1" not in rt2.engines and d.ledger.state("MR_v1").state == "retired"  # type: ignore[union-attr]

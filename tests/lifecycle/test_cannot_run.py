@@ -9,7 +9,8 @@ from runner.cli.views import status_view
 from runner.engine.report import Reporter
 from runner.lifecycle import State
 from tests.engine.test_kalshi_end_to_end import k, venues_yaml  # noqa: F401 - fixture
-from tests.kit.deployment import Desk, variant_yaml
+from tests.kit.deployment import variant_yaml
+from tests.kit.desk import Desk
 from tests.kit.home import make_home, variant_text
 from tests.venues import test_kalshi_fake as fake
 from tests.venues.test_kalshi_fake import key_file, rsa_key  # noqa: F401 - pytest fixtures

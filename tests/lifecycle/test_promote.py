@@ -13,7 +13,8 @@ from runner.audit.run import run_checks
 from runner.engine.handover import TRANSFER, PromoteRefused
 from runner.ledger.marks import latest_marks
 from runner.ledger.store import Ledger, default_url
-from tests.kit.deployment import Desk, variant_yaml
+from tests.kit.deployment import variant_yaml
+from tests.kit.desk import Desk
 
 BTC = "BTC-USD"
 
@@ -40,7 +41,7 @@ def _mark(ledger: Ledger, mid: str) -> None:
 
 
 def _audit_clean(desk: Desk) -> None:
-    findings = run_checks(desk.ledger, desk.venues, desk.home, act=False, adapters={"sim": desk.sim()})
+    findings = run_checks(desk.ledger, desk.venues, desk.home, act=False, adapters={"sim": desk.sim})
     bad = [f for f in findings if f.severity.value in ("warning", "critical")]
     assert bad == [], [f.summary for f in bad]
 
@@ -53,7 +54,7 @@ def test_promote_in_a_running_runner_keeps_the_position_and_sends_nothing(tmp_pa
         desk.step()
         _mark(desk.ledger, "30123.5")  # the mid the runner last recorded (this kit's market stands still)
         opened = next(p.opened for p in desk.ledger.positions(variant="MR_v1") if p.instrument == BTC)
-        venue_orders, venue_pos = desk.venue_orders(), desk.sim().positions()
+        venue_orders, venue_pos = desk.venue_orders(), desk.sim.positions()
         mark = latest_marks(desk.ledger)[("sim", BTC)][1]
 
         operator = Ledger(default_url(desk.home))  # the CLI's own handle, as `runner promote` opens it
@@ -63,7 +64,7 @@ def test_promote_in_a_running_runner_keeps_the_position_and_sends_nothing(tmp_pa
         desk.step(3)
 
         assert desk.venue_orders() == venue_orders  # the venue saw no order
-        assert desk.sim().positions() == venue_pos
+        assert desk.sim.positions() == venue_pos
         assert desk.position("MR_v1") == 0 and desk.position("MR_v2") == Decimal("0.02")
         assert desk.ledger.state("MR_v1").state == "retired"  # type: ignore[union-attr]
         assert desk.ledger.state("MR_v2").state == "active"  # type: ignore[union-attr]
@@ -80,16 +81,16 @@ def test_promote_in_a_running_runner_keeps_the_position_and_sends_nothing(tmp_pa
         assert desk.rt.engines["MR_v2"].positions[BTC].qty == Decimal("0.02")
         _audit_clean(desk)
         desk.trade("MR_v2", "sell", "0.02", purpose="exit")  # NEW closes what OLD opened, on the venue
-        assert desk.position("MR_v2") == 0 and all(p.qty == 0 for p in desk.sim().positions())
+        assert desk.position("MR_v2") == 0 and all(p.qty == 0 for p in desk.sim.positions())
         _audit_clean(desk)
     finally:
-        desk.stop()
+        desk.close()
 
 
 def test_promote_with_the_runner_stopped_then_a_restart_manages_it(tmp_path: Path) -> None:
     desk = _desk(tmp_path)
     desk.trade("MR_v1", "sell", "0.01")
-    desk.stop()
+    desk.close()
     ledger = Ledger(default_url(desk.home))
     from runner.spec.deployment_config import load_venues
 
@@ -130,7 +131,7 @@ def test_incompatible_pairs_are_refused_and_write_nothing(tmp_path: Path) -> Non
         _refused(desk, "MR_v1", "OTHER_v4", "name")
         _refused(desk, "MR_v2", "MR_v1", "not a higher version")
     finally:
-        desk.stop()
+        desk.close()
 
 
 def test_kind_account_and_mode_must_match(tmp_path: Path) -> None:
@@ -151,7 +152,7 @@ def test_kind_account_and_mode_must_match(tmp_path: Path) -> None:
         _with_deployment(desk, "MR_v2", dep.yaml_text.replace("entry_z: 1.25", "entry_z: nope"))
         _refused(desk, "MR_v1", "MR_v2", "NEW MR_v2 is not valid")
     finally:
-        desk.stop()
+        desk.close()
 
 
 def _with_deployment(desk: Desk, vid: str, yaml_text: str, **cols: str) -> None:
@@ -191,7 +192,7 @@ def test_states_orders_and_holdings_that_refuse(tmp_path: Path) -> None:
         control.retire(desk.ledger, "MR_v2")
         _refused(desk, "MR_v1", "MR_v2", "NEW MR_v2 is retiring")
     finally:
-        desk.stop()
+        desk.close()
 
 
 def test_variant_yaml_kit_is_what_the_checks_read() -> None:
@@ -225,7 +226,7 @@ def test_an_order_decided_before_the_runner_adopted_the_handover_is_fenced_never
         assert desk.venue_orders() == venue_orders + 1 and desk.position("MR_v2") == 0
         _audit_clean(desk)
     finally:
-        desk.stop()
+        desk.close()
 
 
 def test_the_cli_promotes_a_stopped_deployment_and_refuses_with_exit_2(tmp_path: Path) -> None:
@@ -235,7 +236,7 @@ def test_the_cli_promotes_a_stopped_deployment_and_refuses_with_exit_2(tmp_path:
 
     desk = _desk(tmp_path)
     desk.trade("MR_v1", "buy", "0.01")
-    desk.stop()
+    desk.close()
     bad = cli(desk.home, "promote", "MR_v2", "MR_v1")
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "not a higher version" in bad.stderr
     assert "Traceback" not in bad.stderr
@@ -253,18 +254,11 @@ def test_the_cli_promotes_a_stopped_deployment_and_refuses_with_exit_2(tmp_path:
 
 def test_promote_on_postgresql(tmp_path: Path, pg_url: str) -> None:
     """The same handover on a shared PostgreSQL ledger: the fence, the transfer and the audits."""
-    from runner.engine.runtime import Runtime
-    from runner.spec.deployment_config import load_runner_config, load_venues
     from tests.kit.deployment import make_home
 
-    home = make_home(tmp_path, {"MR_v1": (BTC,), "MR_v2": (BTC,)})
-    ledger = Ledger(pg_url)
-    now = [1_000_000.0]
-    rt = Runtime(home, ledger, load_venues(home), load_runner_config(home), clock=lambda: now[0])
-    desk = Desk(home, ledger, rt, now)
-    rt.start()
+    desk = Desk.open(make_home(tmp_path, {"MR_v1": (BTC,), "MR_v2": (BTC,)}), db=pg_url)
+    ledger = desk.ledger
     try:
-        desk.step(3)
         desk.trade("MR_v1", "sell", "0.02")
         _mark(ledger, "29999.5")
         venue_orders = desk.venue_orders()
@@ -278,7 +272,7 @@ def test_promote_on_postgresql(tmp_path: Path, pg_url: str) -> None:
         assert desk.rt.engines["MR_v2"].positions[BTC].qty == Decimal("-0.02")
         _audit_clean(desk)
     finally:
-        desk.stop()
+        desk.close()
 
 
 def test_a_resting_exit_is_handed_over_and_its_fill_is_news(tmp_path: Path) -> None:
@@ -315,11 +309,11 @@ def test_a_resting_exit_is_handed_over_and_its_fill_is_news(tmp_path: Path) -> N
         counts = {v["id"]: v["open_orders"] for v in status_view(desk.ledger)["variants"]}
         assert (counts["MR_v1"], counts["MR_v2"]) == (0, 1)
 
-        sim = desk.sim()
+        sim = desk.sim
         for _ in range(500):  # the market moves until it trades through the resting exit
             if sim.order(cid, BTC).status.value == "filled":  # type: ignore[union-attr]
                 break
-            desk.now[0] += 1.0
+            desk.now += 1.0
             sim.advance()
         assert sim.order(cid, BTC).status.value == "filled"  # type: ignore[union-attr]
         desk.step(3)
@@ -330,7 +324,7 @@ def test_a_resting_exit_is_handed_over_and_its_fill_is_news(tmp_path: Path) -> N
         assert cid not in new.working and new.positions[BTC].qty == 0
         _audit_clean(desk)
     finally:
-        desk.stop()
+        desk.close()
 
 
 def test_the_runbook_has_the_procedure_and_the_agent_finds_it() -> None:
@@ -372,4 +366,4 @@ def test_an_open_pair_is_handed_over_whole_and_stays_balanced(tmp_path: Path) ->
         assert desk.position("MR_v2", BTC) == 0 and desk.position("MR_v2", eth) == 0
         _audit_clean(desk)
     finally:
-        desk.stop()
+        desk.close()

@@ -15,7 +15,7 @@ from runner.audit.store import record, start_run
 from runner.ledger.store import default_url
 from runner.readmodels.readonly import open_readonly
 from runner.web.app import create_app
-from tests.kit.deployment import Desk
+from tests.kit.desk import Desk
 
 HOSTILE = '<script>window.pwned=1</script><img src=x onerror="alert(1)">'
 
@@ -39,7 +39,7 @@ def desk(tmp_path: Path):  # type: ignore[no-untyped-def]
     record(d.ledger, run, ["retired_flat"], [Finding("retired_flat", Severity.WARNING, "MR_v1", {"subject": "x"},
                                                       runbook="invisible-exposure", summary=f"exposure {HOSTILE}")])
     yield d
-    d.stop()
+    d.close()
 
 
 @pytest.fixture
