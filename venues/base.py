@@ -438,6 +438,12 @@ class VenueAdapter(abc.ABC):
         backtest does. None: outcomes are known at submit (every real venue's answer)."""
         return None
 
+    def steps_due(self) -> int:
+        """Trading passes the runtime owes the venue now: one, or for a venue whose market the
+        runtime steps (the sim with its latency model) one per step it fell behind, so that no
+        step goes unseen (each pass: ``catch_up``, books, fills)."""
+        return 1
+
     def stream_events(self) -> list[StreamEvent]:
         """Gaps, resyncs and reconnects of the account's stream since the last call (drained)."""
         return self.feed.drain_events() if self.feed is not None else []

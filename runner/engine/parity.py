@@ -52,12 +52,13 @@ def compare(live: list[dict[str, Any]], backtest: list[tuple[float, Any, Any]]) 
     same, diverged = 0, []
     for row in live:
         queue = by_ts.get(row["ts"])
+        seen = bool(queue)  # an event the backtest had (one decision per event it saw)
         got, pos = queue.popleft() if queue else (None, None)
         if got == row["decision"]:
             same += 1
             continue
         live_pos = row.get("position", {})
-        cause = "missing" if queue is None else ("fills" if pos != live_pos else "decision")
+        cause = "missing" if not seen else ("fills" if pos != live_pos else "decision")
         diverged.append({"ts": to_iso(row["ts"]), "live": row["decision"], "backtest": got, "cause": cause,
                          "live_position": live_pos, "backtest_position": pos})
     return same, diverged

@@ -37,16 +37,20 @@ UNLIMITED = 1e18
 
 def snapshots(ev: MarketEvent, timeframe_s: int | None) -> list[MarketEvent]:
     """A recorded bar becomes its open, the touch an order sent at the open met (where recorded)
-    and its close, inside the bar; other events stay as they are."""
+    and its close (with the book recorded at it), inside the bar; other events stay as they are."""
     if timeframe_s and ev.open > 0:
         t0 = ev.ts - timeframe_s
         x = ev.extra
         out = [MarketEvent(t0, ev.instrument, ev.open, ev.open, volume=0.0, extra=x)]
         if "fill_ask" in x:
-            out.append(MarketEvent(t0 + min(0.001, timeframe_s / 10), ev.instrument, x["fill_bid"], x["fill_ask"],
+            out.append(MarketEvent(x.get("fill_ts", t0 + min(0.001, timeframe_s / 10)), ev.instrument, x["fill_bid"], x["fill_ask"],
                                    volume=0.0, extra=x))
-        out.append(MarketEvent(ev.ts - min(0.001, timeframe_s / 10), ev.instrument, ev.bid, ev.ask,
-                               volume=ev.volume, extra=x))
+        at = ev.ts - min(0.001, timeframe_s / 10)
+        if ev.bid_prices and ev.ask_prices:  # the book recorded at the close: the replayed bar carries it
+            out.append(MarketEvent(at, ev.instrument, ev.bid_prices[0], ev.ask_prices[0], ev.bid_sizes, ev.ask_sizes,
+                                   ev.volume, x, 0.0, ev.bid_prices, ev.ask_prices))
+        else:
+            out.append(MarketEvent(at, ev.instrument, ev.bid, ev.ask, volume=ev.volume, extra=x))
         return out
     return [ev]
 

@@ -23,6 +23,7 @@ class EngineStreams:
     def __init__(self, recorder: Recorder | None = None) -> None:
         self.feed = Feed()
         self.keys: dict[str, StreamKey] = {}
+        self.bar_depth: dict[str, int] = {}  # bars variants: the book levels each bar carries (book_depth)
         self.seeded: dict[str, tuple[int, int]] = {}  # variant -> (bars seeded, bars needed)
         self.recorder = recorder
         self._binary: dict[str, bool] = {}
@@ -30,6 +31,7 @@ class EngineStreams:
         self.fresh: set[str] = set()  # variants that just became active: they see the current book once
         self.seen: dict[str, int] = {}  # events each variant's strategy was handed (history included)
         self.warm_end: dict[str, float] = {}  # the last warm-up bar each variant was handed
+        self._handed: dict[str, float] = {}  # venue time of the latest event each variant was handed
         # account threads dispatch at once: the shared bar builder and the recording are used
         # under this lock; each strategy decides outside it (its orders go to its own venue)
         self._lock = threading.RLock()
@@ -38,6 +40,8 @@ class EngineStreams:
         """Register ``eng``'s stream and warm it from the venue's history; a note on what happened."""
         s = eng.loaded.stream
         key = self.keys[eng.id] = stream_key(s)
+        if key[0] == "bars":
+            self.bar_depth[eng.id] = s.book_depth
         binary = self._binary[eng.id] = eng.strategy.binary
         rec = self.recorder
         note = self._warm_up(eng, key) if key[0] == "bars" and s.warmup == "venue" else None
@@ -50,13 +54,16 @@ class EngineStreams:
         """The variant's warm-up bars and its file in the recording."""
         account = eng.venue.account
         warm_until = None
-        files = {sym: stream_file(account, sym, key, binary) for sym in eng.spec.instruments}
+        files = {sym: self._file(eng.id, account, sym) for sym in eng.spec.instruments}
         for sym, events in self._history.pop(eng.id, {}).items():
             for ev in events:
                 rec.event(files[sym], key, ev, binary, self._range(account, sym, key, ev.ts))
                 warm_until = ev.ts if warm_until is None else max(warm_until, ev.ts)
         rec.variant(eng.id, eng.loaded.yaml_text, account, files, warm_until)
         eng.on_decision = lambda ev, d, views, vid=eng.id: self._decided(rec, vid, ev, d, views)  # type: ignore[misc]
+
+    def _file(self, vid: str, account: str, sym: str) -> str:
+        return stream_file(account, sym, self.keys[vid], self._binary[vid], self.bar_depth.get(vid, 0))
 
     def flush_recording(self) -> None:
         """Make the recording readable now (the account threads may be writing it)."""
@@ -91,9 +98,11 @@ class EngineStreams:
 
     def detach(self, variant: str) -> None:
         self.keys.pop(variant, None)
+        self.bar_depth.pop(variant, None)
         self.seeded.pop(variant, None)
         self.seen.pop(variant, None)
         self.warm_end.pop(variant, None)
+        self._handed.pop(variant, None)
 
     def _decided(self, rec: Recorder, vid: str, ev, d, views) -> None:  # type: ignore[no-untyped-def]
         with self._lock:
@@ -119,17 +128,23 @@ class EngineStreams:
         for eng in engines:
             key = self.keys.get(eng.id)
             outs = self.feed.events(account, ev.instrument, key) if key is not None else [ev]
-            if eng.id in self.fresh and key is not None and key[0] != "bars":
+            if eng.id in self.fresh and key is not None and key[0] != "bars" and (
+                    outs or ev.ts > self._handed.get(eng.id, float("-inf"))):
                 # The book that warmed it was skipped as `warming`; an unchanged book makes no
-                # event, so without this a quiet market would never be looked at once active.
+                # event, so without this a quiet market would never be looked at once active. A
+                # book it was handed already (read again before the market moved) waits: an
+                # event is handed (and recorded) once.
                 self.fresh.discard(eng.id)
                 outs = outs or [depth_cut(ev, key[1])]
             for out in outs:
-                if out.ts <= self.warm_end.get(eng.id, -1.0) and key is not None and key[0] == "bars":
-                    continue  # a bar its warm-up history already gave it (another variant's source ran on)
+                if key is not None and key[0] == "bars":
+                    if out.ts <= self.warm_end.get(eng.id, -1.0):
+                        continue  # a bar its warm-up history already gave it (another variant's source ran on)
+                    out = depth_cut(out, self.bar_depth[eng.id])  # the book at the close: the levels it samples
                 if rec is not None and key is not None:
-                    rec.event(stream_file(account, ev.instrument, key, self._binary[eng.id]), key, out,
+                    rec.event(self._file(eng.id, account, ev.instrument), key, out,
                               self._binary[eng.id], self._range(account, ev.instrument, key, out.ts))
                 self.seen[eng.id] = self.seen.get(eng.id, 0) + 1
+                self._handed[eng.id] = out.ts
                 handed.append((eng, out))
         return handed

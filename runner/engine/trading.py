@@ -3,7 +3,8 @@
 ``trade`` runs on the account's own thread under ``Runtime.run`` (inline under ``step``):
 adopt the recorded states, catch up on outcomes a latency-modelling venue decided, hand each
 variant its market, read the fills through each variant's own cursor, book the venue's
-cashflow records. Apart from the runtime so the order of these reads is in one place.
+cashflow records. A venue whose market the runtime steps (the sim with its latency model) gets
+one such pass per market step the loop owes (``VenueAdapter.steps_due``), so none goes unseen. Apart from the runtime so the order of these reads is in one place.
 """
 
 from __future__ import annotations
@@ -41,9 +42,13 @@ class AccountTrading:
         # on an account thread, read the states afresh: the control thread's copy may predate a
         # transition this thread just made, and adopting it would undo that transition in memory
         rt.adoption.adopt_recorded_states(account, fresh=rt.workers is not None)
-        self.catch_up(account)
-        self.market(account)
-        self.fills(account)
+        ad = rt.adapters.get(account)
+        for i in range(ad.steps_due() if ad is not None else 1):  # each market step the loop owes: a pass
+            if i:  # with the chores a loop on time runs between steps (a variant warm on one trades the next)
+                rt.chores.tend(account, rt.clock())
+            self.catch_up(account)
+            self.market(account)
+            self.fills(account)
         self.book_records(rt.clock(), account)
 
     def market(self, account: str | None = None) -> None:

@@ -26,11 +26,12 @@ class BarBuilder:
         self._last: MarketEvent | None = None  # the latest snapshot inside the open bar
         self._volume = 0.0
         self.last_closed: float | None = None  # end of the latest bar handed over
-        # (high, low, fill bid, fill ask) of that bar: recordings keep them. The previous bar is
-        # known (and decided on) at this bar's first snapshot; an order sent then meets the venue's
-        # next one, the bar's second: its touch is where a backtest of the recording fills it.
-        self.closed_range: tuple[float, float, float, float] | None = None
-        self._touch = (0.0, 0.0)
+        # (high, low, fill bid, fill ask, fill time) of that bar: recordings keep them. The previous
+        # bar is known (and decided on) at this bar's first snapshot; an order sent then meets the
+        # venue's next one, the bar's second: its touch and time are where and when a backtest of
+        # the recording fills it (a time-stop counts from that fill).
+        self.closed_range: tuple[float, float, float, float, float] | None = None
+        self._touch = (0.0, 0.0, 0.0)
         self._seen = 0  # snapshots inside the open bar, up to 2
 
     def seed_after(self, bar_end: float) -> None:
@@ -38,7 +39,11 @@ class BarBuilder:
         self.last_closed = bar_end
 
     def push(self, snap: MarketEvent) -> MarketEvent | None:
-        """Feed one snapshot (``snap.ts`` in venue time); the bar it closes, if any."""
+        """Feed one snapshot (``snap.ts`` in venue time); the bar it closes, if any. A book read
+        again (no newer than the last: the loop polled faster than the market moved) is no new
+        snapshot: it neither counts as the touch an order met nor adds its volume twice."""
+        if self._last is not None and snap.ts <= self._last.ts:
+            return None
         t0 = snap.ts // self.tf * self.tf
         mid = (snap.bid + snap.ask) * 0.5
         closed = None
@@ -48,11 +53,11 @@ class BarBuilder:
             if self.last_closed is not None and t0 + self.tf <= self.last_closed:
                 return closed  # a bar the warm-up history already covered
             self._t0, self._open, self._high, self._low, self._volume = t0, mid, mid, mid, 0.0
-            self._touch, self._seen = (snap.bid, snap.ask), 1
+            self._touch, self._seen = (snap.bid, snap.ask, snap.ts), 1
         else:
             self._high, self._low = max(self._high, mid), min(self._low, mid)
             if self._seen == 1:
-                self._touch, self._seen = (snap.bid, snap.ask), 2
+                self._touch, self._seen = (snap.bid, snap.ask, snap.ts), 2
         self._volume += snap.volume
         self._last = snap
         return closed

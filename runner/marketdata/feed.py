@@ -43,11 +43,12 @@ def snapshot_event(book: BookSnapshot) -> MarketEvent:
 
 
 def depth_cut(ev: MarketEvent, depth: int) -> MarketEvent:
-    """``ev`` with at most ``depth`` levels a side (the levels a ``books`` stream samples)."""
+    """``ev`` with at most ``depth`` levels a side (the levels a ``books`` stream samples, or a
+    bar carries from the book at its close)."""
     if len(ev.bid_sizes) <= depth and len(ev.ask_sizes) <= depth:
         return ev
     return MarketEvent(ev.ts, ev.instrument, ev.bid, ev.ask, ev.bid_sizes[:depth], ev.ask_sizes[:depth], ev.volume,
-                       ev.extra, 0.0, ev.bid_prices[:depth], ev.ask_prices[:depth])
+                       ev.extra, ev.open, ev.bid_prices[:depth], ev.ask_prices[:depth])
 
 
 def candle_event(instrument: str, c: Candle, timeframe_s: int) -> MarketEvent:
@@ -137,9 +138,9 @@ class Feed:
         return [] if one is None else [one]
 
     def bar_range(self, account: str, sym: str, timeframe_s: int, end: float
-                  ) -> tuple[float, float] | tuple[float, float, float, float] | None:
-        """(high, low[, open bid, open ask]) of the bar of ``sym`` ending at ``end``: the one just
-        closed (with the touch at its open), or a warm-up candle's."""
+                  ) -> tuple[float, ...] | None:
+        """(high, low[, fill bid, fill ask, fill time]) of the bar of ``sym`` ending at ``end``: the
+        one just closed (with the touch an order decided at its open met), or a warm-up candle's."""
         nb = self._native.get((account, sym, timeframe_s))
         if nb is not None and end in nb.ranges:
             return nb.ranges[end]

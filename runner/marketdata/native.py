@@ -27,10 +27,10 @@ class NativeBars:
         self.instrument = instrument
         self.tf = timeframe_s
         self.last_end = after  # end of the last bar handed over
-        # (high, low[, fill bid, fill ask]) of the bars of the last push, by their end: recordings keep them
+        # (high, low[, fill bid, fill ask, fill time]) of the bars of the last push, by their end: recordings keep them
         self.ranges: dict[float, tuple[float, ...]] = {}
         self._touch_for: float | None = None  # open of the bar the next snapshot's touch is the fill of
-        self._touches: dict[float, tuple[float, float]] = {}
+        self._touches: dict[float, tuple[float, float, float]] = {}
 
     def seed_after(self, bar_end: float) -> None:
         """Bars ending at or before ``bar_end`` were already handed over (warm-up history)."""
@@ -39,7 +39,7 @@ class NativeBars:
 
     def push(self, snap: MarketEvent, candles: list[Candle]) -> list[MarketEvent]:
         if self._touch_for is not None:  # an order decided on the last bar met this book
-            self._touches = {self._touch_for: (snap.bid, snap.ask)}
+            self._touches = {self._touch_for: (snap.bid, snap.ask, snap.ts)}
             self._touch_for = None
         self.ranges = {}
         out = []

@@ -119,7 +119,9 @@ def _csv_rows(path: Path) -> Iterator[tuple[int, list[str], list[str]]]:
 def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> Iterator[MarketEvent]:
     """Each bar becomes one event at its close (``timestamp`` is the bar's open: the bar is
     known ``timeframe_s`` later), carrying its open for the fill of orders decided on the bar
-    before; bid = ask = close (no book: no OBI gate). Without ``timeframe_s`` the spacing of
+    before; bid = ask = close. A recording's optional ``bids``/``asks`` columns hold the book
+    sampled at the close (``price:size`` levels), which the bar carries as a live one does (an
+    OBI gate reads it); without them a bar has no book (no OBI gate). Without ``timeframe_s`` the spacing of
     the first two rows is the timeframe. Rows closer together than the timeframe, out of
     order or duplicated are refused with their line.
 
@@ -136,6 +138,9 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
         ifi = _col(header, ("funding_interval_s",))  # optional: the interval the venue states (recordings)
         iob = _col(header, ("fill_bid",))  # optional: the touch an order sent at its open met (recordings)
         ioa = _col(header, ("fill_ask",))
+        iot = _col(header, ("fill_ts",))  # optional: when that order met it (recordings)
+        ibk, iak = _col(header, ("bids",)), _col(header, ("asks",))  # optional: the book at the close (recordings)
+        book = ibk is not None and iak is not None
         assert its is not None and ic is not None
         need = max(its, ic, iv if iv is not None else 0, io if io is not None else 0) + 1
         parse_ts = None
@@ -188,6 +193,13 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
                     extra = {**extra, "funding_interval_s": float(row[ifi])}
                 if iob is not None and ioa is not None and len(row) > max(iob, ioa) and row[iob] and row[ioa]:
                     extra = {**extra, "fill_bid": float(row[iob]), "fill_ask": float(row[ioa])}
+                    if iot is not None and len(row) > iot and row[iot]:
+                        extra["fill_ts"] = float(row[iot])
+                if book and len(row) > max(ibk, iak) and (row[ibk] or row[iak]):  # type: ignore[call-overload]
+                    bp, bs = _levels(row[ibk])  # type: ignore[index]
+                    ap, asz = _levels(row[iak])  # type: ignore[index]
+                    yield MarketEvent(ts + tf, instrument, close, close, bs, asz, vol, extra, opn, bp, ap)
+                    continue
                 yield MarketEvent(ts + tf, instrument, close, close, (), (), vol, extra, opn)
         except ValueError as exc:
             raise BadInputError(f"{path}:{lineno}: bad bar row: {exc}") from None
@@ -196,6 +208,14 @@ def read_bars(path: Path, instrument: str, timeframe_s: float | None = None) -> 
         if not exact and prev > -1e300 and lineno > 2:
             raise BadInputError(f"{path}:3: no two bars are {tf:g} s apart: the file's bars are of a longer "
                                 "timeframe than the variant consumes (declare data: {bars: ...} to match the file)")
+
+
+def _levels(text: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """``price:size price:size`` (a recorded bar's book side) -> (prices, sizes)."""
+    pairs = [lv.split(":") for lv in text.split()]
+    if any(len(p) != 2 for p in pairs):
+        raise ValueError(f"book levels must be price:size separated by spaces, got {text!r}")
+    return tuple(float(p) for p, _ in pairs), tuple(float(s) for _, s in pairs)
 
 
 def read_quotes(path: Path, instrument: str) -> Iterator[MarketEvent]:

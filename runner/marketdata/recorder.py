@@ -16,7 +16,7 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
@@ -32,11 +32,13 @@ def session_name(now: float | None = None) -> str:
     return t.strftime("%Y%m%dT%H%M%SZ")
 
 
-def stream_file(account: str, sym: str, key: StreamKey, binary: bool) -> str:
+def stream_file(account: str, sym: str, key: StreamKey, binary: bool, book_depth: int = 0) -> str:
+    """A stream's file; bars sampled with ``book_depth`` levels of the book have a file per depth
+    (each variant gates on exactly the levels recorded)."""
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", sym)
     kind, n = key
     if kind == "bars":
-        return f"{account}__{safe}__bars-{n}s.csv"
+        return f"{account}__{safe}__bars-{n}s{f'-book{book_depth}' if book_depth else ''}.csv"
     if kind == "quotes":
         return f"{account}__{safe}__quotes.csv"
     return f"{account}__{safe}__{'binary-books' if binary else 'books'}-{n}.jsonl"
@@ -52,6 +54,12 @@ def decision_json(decision: Decision) -> Any:
         return decision
     return [{"instrument": i.instrument, "side": i.side, "purpose": i.purpose,
              "qty": None if i.qty is None else float(f"{i.qty:.10g}")} for i in decision]
+
+
+def levels(prices: Sequence[float], sizes: Sequence[float]) -> str:
+    """A side of the book sampled at a bar's close, for its CSV row: ``price:size`` best first,
+    space-separated (no comma: one column)."""
+    return " ".join(f"{p!r}:{s!r}" for p, s in zip(prices, sizes, strict=False))
 
 
 class Recorder:
@@ -97,22 +105,23 @@ class Recorder:
     def event(self, name: str, key: StreamKey, ev: MarketEvent, binary: bool,
               bar: tuple[float, ...] | None = None) -> None:
         """Write ``ev`` to its stream file once (the variants of one stream share it); a bar with
-        the high and low its builder saw (else its open and close bound it) and the touch at its
-        open (``bar``: high, low[, open bid, open ask])."""
+        the high and low its builder saw (else its open and close bound it), the touch and time an
+        order decided at its open met, and the book at its close (``bar``: high, low[, fill bid,
+        fill ask, fill time])."""
         if ev.ts <= self._last.get(name, -1.0):
             return
         self._last[name] = ev.ts
         kind, n = key
         if kind == "bars":
             fh = self._open(name, "timestamp,open,high,low,close,volume,funding_rate,funding_interval_s,"
-                                  "fill_bid,fill_ask\n")
+                                  "fill_bid,fill_ask,fill_ts,bids,asks\n")
             x = ev.extra or {}
             rate, every = x.get("funding_rate"), x.get("funding_interval_s")
             high, low = bar[:2] if bar else (max(ev.open, ev.bid), min(ev.open, ev.bid))
-            touch = f"{bar[2]!r},{bar[3]!r}" if bar and len(bar) == 4 else ","
+            touch = f"{bar[2]!r},{bar[3]!r},{bar[4]!r}" if bar and len(bar) == 5 else ",,"
             fh.write(f"{ev.ts - n!r},{ev.open!r},{high!r},{low!r},{ev.bid!r},{ev.volume!r},"
                      f"{'' if rate is None else repr(float(rate))},{'' if every is None else repr(float(every))},"
-                     f"{touch}\n")
+                     f"{touch},{levels(ev.bid_prices, ev.bid_sizes)},{levels(ev.ask_prices, ev.ask_sizes)}\n")
         elif kind == "quotes":
             fh = self._open(name, "timestamp,bid,bid_size,ask,ask_size\n")
             b = ev.bid_sizes[0] if ev.bid_sizes else 0.0

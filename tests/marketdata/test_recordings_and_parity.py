@@ -37,7 +37,7 @@ def session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 def test_the_session_records_its_bars_compressed_and_a_decision_per_bar(session: tuple[Path, Path]) -> None:
     _home, sess = session
     names = sorted(p.name for p in sess.rglob("*") if p.is_file())
-    assert names == ["MR_v5.jsonl.gz", "session.json", "sim__BTC-USD__bars-60s.csv.gz"]
+    assert names == ["MR_v5.jsonl.gz", "session.json", "sim__BTC-USD__bars-60s-book5.csv.gz"]
     meta = json.loads((sess / "session.json").read_text())
     assert meta["variants"]["MR_v5"]["warm_until"] is not None
     status = runner(_home, "status", "--json")
@@ -47,7 +47,7 @@ def test_the_session_records_its_bars_compressed_and_a_decision_per_bar(session:
 def test_a_recorded_session_backtests_as_is(session: tuple[Path, Path]) -> None:
     home, sess = session
     out = runner(home, "backtest", str(home / "strategies.d" / "MR_v5.yaml"), "--data",
-                 str(sess / "sim__BTC-USD__bars-60s.csv.gz"), "--json")
+                 str(sess / "sim__BTC-USD__bars-60s-book5.csv.gz"), "--json")
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["bars"] >= 60
 
@@ -57,7 +57,7 @@ def test_recorded_bars_carry_the_true_high_and_low_their_builder_saw(session: tu
     import gzip
 
     _home, sess = session
-    with gzip.open(sess / "sim__BTC-USD__bars-60s.csv.gz", "rt") as fh:
+    with gzip.open(sess / "sim__BTC-USD__bars-60s-book5.csv.gz", "rt") as fh:
         rows = list(csv.DictReader(fh))
     assert {"fill_bid", "fill_ask", "funding_rate"} <= set(rows[0])
     live = [r for r in rows if r["fill_ask"]]  # bars built from the session's books (not warm-up candles)
@@ -68,6 +68,9 @@ def test_recorded_bars_carry_the_true_high_and_low_their_builder_saw(session: tu
     # five books a bar: the range reaches beyond the open and the close on many of them
     assert sum(1 for r in live if float(r["high"]) > max(float(r["open"]), float(r["close"]))) >= 10
     assert all(float(r["fill_bid"]) < float(r["fill_ask"]) for r in live)  # a real touch, with its spread
+    # the book at each bar's close, as many levels as the variant samples (book_depth 5): what it gated on
+    assert all(len(r["bids"].split()) == 5 == len(r["asks"].split()) for r in live)
+    assert all(r["bids"] == r["asks"] == "" for r in rows if not r["fill_ask"])  # warm-up candles have no book
 
 
 def test_parity_of_the_session_is_complete(session: tuple[Path, Path]) -> None:

@@ -6,6 +6,8 @@ post-only orders that would cross and limit prices outside its band, and fills r
 orders queue-free when the market trades through them. With ``fill_latency: next_step`` an
 order that takes is held until the next market step and meets that step's book (the book the
 strategy sees next), as the backtest fills on the next event: ``catch_up`` hands the outcomes out.
+On the wall clock the runtime then steps the market (``lockstep``): one step per ``catch_up``,
+on its own time grid, ``steps_due`` passes when the loop fell behind, and reads in between.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ from venues.sim.store import SimStore
 from venues.sim.stream import SimStream
 from venues.streams.feed import StreamParts, feed_for
 
+CATCH_UP_STEPS = 5  # steps a market behind the clock makes up; beyond, it jumps (after a long stop)
 #: faults that strike after the order was taken: the caller cannot tell, so they are ambiguous
 AFTER_ACCEPT = {"timeout_after_accept": "timed out waiting for the venue's answer",
                 "5xx_after_accept": "502 after the order was taken",
@@ -77,6 +80,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         self.orders = SimOrders(account, self.store, self._instruments, self._used, self.faults, self._held,
                                 lambda: self.clock())  # the venue's clock, as replaced by tests
         self.orders.after_fill = self._net_legs  # YES against NO, as Kalshi nets them
+        self._driven = False  # a runtime steps the market through catch_up (lock-step, see there)
         self.pre_history = True  # False: no candle pre-history (instruments read offline need none)
 
     # --- setup -------------------------------------------------------------------------
@@ -155,13 +159,39 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
                 self._advance_events(db)
         self._deferring = False
 
+    @property
+    def lockstep(self) -> bool:
+        """The latency model on the wall clock: the runtime steps the market, one step per
+        ``catch_up``, so every step's book is read (and recorded) before the next step comes and
+        a held order meets exactly the book the strategy sees next, however late the loop is."""
+        return self.config.fill_latency == "next_step" and self.config.clock == "wall"
+
+    def steps_due(self) -> int:
+        return max(1, self._due_steps()) if self.lockstep else 1
+
     def catch_up(self) -> list[OrderReport] | None:
         if self.config.fill_latency == "none":
             return None
-        due = self._due_steps()
-        if due:
+        if self.lockstep:
+            self._driven = True  # from now on a read serves the current step; this call moves it
+            if self._due_steps():
+                self._step_on_grid()
+        elif due := self._due_steps():
             self.advance(due)
         return [r for cid, sym in self._held.take_decided() if (r := self.order(cid, sym)) is not None]
+
+    def _step_on_grid(self) -> None:
+        """One market step, at its own time (``step_s`` after the last; a loop more than
+        ``CATCH_UP_STEPS`` behind jumps): its books and fills carry it, so the steps of a loop
+        that fell behind are spaced as they would have been, and fall in the same bars."""
+        last = self.store.db.execute("SELECT MIN(ts) FROM market").fetchone()[0]
+        wall = self.clock
+        at = max(last + self.step_s, wall() - CATCH_UP_STEPS * self.step_s)
+        self.clock = lambda: at
+        try:
+            self.advance(1)
+        finally:
+            self.clock = wall
 
     def _due_steps(self) -> int:
         if self.config.clock != "wall":
@@ -170,9 +200,10 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         if row[0] is None:
             return 0
         due = int((self.clock() - row[0]) / self.step_s)
-        return min(due, 5)  # after a long stop the market jumps a few steps, it does not replay hours
+        return min(due, CATCH_UP_STEPS)  # after a long stop the market jumps a few steps, it does not replay hours
 
-    def _book_at(self, sym: str, step: int, mid: float) -> BookSnapshot:
+    def _book_at(self, sym: str, step: int, mid: float, ts: float | None = None) -> BookSnapshot:
+        """The book of ``sym`` at ``step``, stamped with the step's time (``ts``; default now)."""
         cached = self._books.get(sym)
         if cached and cached[0] == step:
             return cached[1]
@@ -182,7 +213,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
         bids, asks = build_book(ic, mid, self.config.depth, rng)
         vol = abs(rng.gauss(0.0, ic.level_size))
         extra = self._perp_extra(sym, step) if ic.underlying else {}
-        snap = BookSnapshot(sym, self.clock(), bids, asks, volume=vol, extra=extra)
+        snap = BookSnapshot(sym, self.clock() if ts is None else ts, bids, asks, volume=vol, extra=extra)
         self._books[sym] = (step, snap)
         self._used[sym] = {}
         if self._stream is not None:
@@ -194,10 +225,10 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
             snap = self._current_binary(sym)
             if snap is not None:
                 return snap
-        row = self.store.db.execute("SELECT step, mid FROM market WHERE instrument=?", (sym,)).fetchone()
+        row = self.store.db.execute("SELECT step, mid, ts FROM market WHERE instrument=?", (sym,)).fetchone()
         if row is None:
             raise RejectedError(f"unknown instrument {sym!r} on {self.account}", venue=self.account)
-        return self._book_at(sym, row[0], row[1])
+        return self._book_at(sym, row[0], row[1], row[2])
 
     def book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         """With ``stream: true`` the book each market step pushed; else (or while the stream is
@@ -206,7 +237,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
             return self._rest_book(instrument, depth)
         if self._stream is not None:
             self._stream.follow(self.faults)
-        due = self._due_steps()
+        due = 0 if self._driven else self._due_steps()
         if due:
             self.advance(due)
         return self.feed.book(instrument, depth, lambda: self._rest_book(instrument, depth))
@@ -217,7 +248,7 @@ class SimAdapter(DerivativesMixin, VenueAdapter):
 
     def _rest_book(self, instrument: str, depth: int = 20) -> BookSnapshot:
         self._fault("book")
-        due = self._due_steps()
+        due = 0 if self._driven else self._due_steps()  # a bare reader (no runtime) moves it on read
         if due:
             self.advance(due)
         snap = self._current(instrument)

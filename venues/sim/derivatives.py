@@ -154,7 +154,9 @@ class DerivativesMixin:
         return [SettlementReport(m, result, Decimal(y), Decimal(n), Decimal(rev), ZERO, datetime.fromtimestamp(ts, UTC))
                 for m, result, y, n, rev, ts in rows]
 
-    def _binary_snapshot(self, sym: str, market: str, step: int, fair: float) -> BookSnapshot:
+    def _binary_snapshot(self, sym: str, market: str, step: int, fair: float, ts: float | None = None) -> BookSnapshot:
+        """One leg's (or the market's) book at ``step``, stamped with the step's time (``ts``;
+        default now): the markets of one step share it, as a backtest groups them."""
         cached = self._books.get(sym)
         if cached and cached[0] == step:
             return cached[1]
@@ -167,7 +169,7 @@ class DerivativesMixin:
         extra.update(self._settled.get(market, {}))
         extra["round"] = float(step // ev.round_steps)
         extra["expires_in_steps"] = float(ev.round_steps - step % ev.round_steps)
-        snap = BookSnapshot(sym, self.clock(), bids, asks, volume=0.0, extra=extra)
+        snap = BookSnapshot(sym, self.clock() if ts is None else ts, bids, asks, volume=0.0, extra=extra)
         self._books[sym] = (step, snap)
         self._used[sym] = {}
         return snap
@@ -176,5 +178,6 @@ class DerivativesMixin:
         market, _outcome = binary.split_leg(sym)
         if market not in getattr(self, "_event_of", {}):
             return None
-        step, fair = self.store.db.execute("SELECT step, mid FROM market WHERE instrument=?", (market,)).fetchone()
-        return self._binary_snapshot(sym, market, step, fair)
+        step, fair, ts = self.store.db.execute("SELECT step, mid, ts FROM market WHERE instrument=?",
+                                               (market,)).fetchone()
+        return self._binary_snapshot(sym, market, step, fair, ts)

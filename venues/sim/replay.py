@@ -80,8 +80,11 @@ class ReplayVenue(VenueAdapter):
             # which is that close's moment (the time the previous bar became known)
             before = self._quote.get(instrument)
             ob, oa = (extra["fill_bid"], extra["fill_ask"]) if extra and "fill_ask" in extra else (open_px, open_px)
-            self._quote[instrument] = (before[0] if before else ts, ob, oa, (), ())
+            at = extra.get("fill_ts") if extra else None  # a recording says when the venue filled it
+            self._quote[instrument] = (at or (before[0] if before else ts), ob, oa, (), ())
             self._fill_next((instrument,))
+        if open_px > 0 and bid_sizes:  # a bar's book (sampled at its close) gates its strategy; its
+            bid_sizes = ask_sizes = bid_prices = ()  # fills stay those of a bar: the open, or the close
         self._quote[instrument] = (ts, bid, ask, bid_sizes, ask_sizes)
         self._used[instrument] = {}
         if bid_prices:
