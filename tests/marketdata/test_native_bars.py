@@ -67,7 +67,7 @@ def home_for(tmp_path: Path, venue: WsServer, data: str) -> Path:
 
 def recorded_bars(home: Path) -> list[tuple[float, float]]:
     (session,) = (home / "state" / "recordings").iterdir()
-    (path,) = session.glob("*bars-60s.csv*")
+    (path,) = session.glob("*bars-60s*.csv*")  # with the book columns: bars-60s-book<depth>.csv
     with gzip.open(path, "rt") if path.suffix == ".gz" else path.open() as fh:
         return [(float(r["timestamp"]), float(r["close"])) for r in csv.DictReader(fh)]
 
@@ -150,7 +150,7 @@ def test_a_bar_carries_the_book_of_the_moment_it_is_handed_over_and_the_touch_it
     assert got == [(T0 + 60, 100.0, 101.0, (7.0,), 2.0),  # minute 0's candle with the book at T0+61
                    (T0 + 120, 101.0, 102.5, (4.0,), 3.0)]
     assert ranges == [(102.0, 99.0),  # the candle's high and low
-                      (103.0, 100.5, 101.2, 101.4)]  # and the touch after minute 0 was handed (T0+62)
+                      (103.0, 100.5, 101.2, 101.4, T0 + 62)]  # and the touch (and its time) after minute 0 was handed
 
 
 def test_a_timeframe_the_venue_has_no_candle_of_is_built_from_books() -> None:
