@@ -25,6 +25,7 @@ from runner.ledger.order_states import fill_from_report, filled_after
 from runner.ledger.store import NewFill
 from runner.lifecycle import State
 from venues.base import VenueAdapter
+from venues.streams.feed import one_fill_pace
 
 if TYPE_CHECKING:
     from runner.engine.runtime import Runtime
@@ -120,8 +121,9 @@ class AccountTrading:
             groups: dict[str | None, list[str]] = {}
             for vid, cursor in fill_cursors.variant_cursors(rt.ledger, account, mine).items():
                 groups.setdefault(cursor, []).append(vid)
-            for cursor, variants in groups.items():
-                self._read_fills(account, ad, cursor, set(variants))
+            with one_fill_pace():  # one read per cursor, all due together or none
+                for cursor, variants in groups.items():
+                    self._read_fills(account, ad, cursor, set(variants))
 
     def _read_fills(self, account: str, ad: VenueAdapter, cursor: str | None, variants: set[str]) -> None:
         rt = self.rt

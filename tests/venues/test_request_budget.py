@@ -268,3 +268,43 @@ def test_without_a_stream_fill_reads_are_paced_within_a_quarter_of_the_budget_an
     assert not feed.fills_due()
     clock.t += 4.0
     assert feed.fills_due()
+
+
+def test_variants_reading_from_different_cursors_are_read_in_the_same_pass_not_starved() -> None:
+    """Two variants of one account whose fill cursors differ make one read each per pass. Paced
+    one by one, the first read took the slot on every pass and the second was never made (its
+    fills never booked); inside ``one_fill_pace`` (the runtime's pass) both are read or neither."""
+    import responses
+
+    from tests.venues.test_hyperliquid_fake import FakeHyperliquid, make_adapter
+    from venues.streams.feed import AccountFeed, one_fill_pace
+
+    def reads(fake) -> int:  # type: ignore[no-untyped-def]
+        return sum(1 for _w, body in fake.requests if body.get("type") == "userFillsByTime")
+
+    clock = Clock()
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        fake = FakeHyperliquid(rsps)
+        ad = make_adapter(connect=False)
+        ad.feed = AccountFeed("hl-test", hyperliquid(clock), fill_weight=20, clock=clock)
+        ad.connect()
+        before = reads(fake)
+        ad.fills("1000:")
+        ad.fills("2000:")  # paced one by one: the second cursor's read is skipped
+        assert reads(fake) - before == 1
+        for _ in range(3):  # pass after pass, the second cursor is never read that way
+            clock.t += 5.0
+            ad.fills("1000:")
+            ad.fills("2000:")
+        assert reads(fake) - before == 4
+        clock.t += 5.0
+        with one_fill_pace():
+            ad.fills("1000:")
+            ad.fills("2000:")
+        assert reads(fake) - before == 6  # both cursors in the same pass
+        clock.t += 0.2
+        with one_fill_pace():
+            ad.fills("1000:")
+            ad.fills("2000:")
+        assert reads(fake) - before == 6  # and still paced: neither, 0.2 s later
+        ad.close()

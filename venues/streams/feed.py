@@ -52,6 +52,7 @@ FILL_FOLLOW_S = 2.0  # after a fill signal, keep reading REST fills this long...
 FILL_FOLLOW_EVERY_S = 0.5  # ...at most this often
 FILL_SHARE = 0.25  # polled without a stream, fill reads spend at most this share of the budget
 _UNPACED: ContextVar[bool] = ContextVar("fills_unpaced", default=False)
+_ONE_PACE: ContextVar[list[bool] | None] = ContextVar("fills_one_pace", default=None)
 
 
 @contextmanager
@@ -64,6 +65,19 @@ def every_fill_read() -> Iterator[None]:
         yield
     finally:
         _UNPACED.reset(token)
+
+
+@contextmanager
+def one_fill_pace() -> Iterator[None]:
+    """The fill reads inside share one pacing decision, the first one's. An account whose
+    variants read from different cursors makes one read per cursor each pass; paced one by one,
+    the first read took the slot every time and the others were skipped for as long as the
+    account traded (their fills never booked)."""
+    token = _ONE_PACE.set([])
+    try:
+        yield
+    finally:
+        _ONE_PACE.reset(token)
 
 
 class Stream(Protocol):
@@ -207,13 +221,22 @@ class AccountFeed:
 
         A signal is followed by a few more reads (every ``FILL_FOLLOW_EVERY_S`` for
         ``fill_follow_s``): a venue's REST view can lag its stream by a moment."""
-        conn = self._conn
-        now = self._clock()
         if _UNPACED.get():
             return True
         if from_start and not self._read_from_start:
             self._read_from_start = True  # the start's own read: not counted against the pace
             return True
+        shared = _ONE_PACE.get()
+        if shared:
+            return shared[0]  # decided by this pass's first read (``one_fill_pace``)
+        due = self._fill_pace()
+        if shared is not None:
+            shared.append(due)
+        return due
+
+    def _fill_pace(self) -> bool:
+        conn = self._conn
+        now = self._clock()
         if conn is None or not conn.is_live():  # polled: paced within the fills' share of the budget
             since = now - self._last_fill_read
             sent = self._sent.is_set() and since >= FILL_FOLLOW_EVERY_S  # an order just went out
