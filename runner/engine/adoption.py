@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from runner.engine import shared_positions
 from runner.engine.accounts import account_config
-from runner.engine.binary_netting import held_markets
+from runner.engine.binary_netting import held_markets, restore_netted
 from runner.engine.containment import LEDGER_ERRORS
 from runner.engine.handover import REASON as HANDOVER
 from runner.engine.leases import dead_holder
@@ -151,6 +151,7 @@ class Adoption:
         history = rt.ledger.fills(MAIN_RUN, dep.variant, limit=None)
         eng.restore_day([(f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, f.ts)
                          for f in history], rt.clock())
+        restore_netted(eng, history)
         self.restore_groups(eng)
         rt.engines[dep.variant] = eng
         note = rt.streams.attach(eng)

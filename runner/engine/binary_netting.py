@@ -14,7 +14,7 @@ reduce-only order the venue accepts.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -25,6 +25,7 @@ from runner.ledger.store import NewFill
 
 if TYPE_CHECKING:
     from runner.engine.variant import VariantEngine
+    from runner.ledger.models import Fill
 
 ZERO = Decimal(0)
 HUNDRED = Decimal(repr(PAYOUT))
@@ -70,6 +71,25 @@ def book_netted_pairs(eng: VariantEngine) -> int:
         if side == YES and isinstance(netted, dict):
             netted[market] = netted.get(market, 0.0) + float(applied.qty)
     return sum(int(f.qty) for f in fills) // 2
+
+
+def restore_netted(eng: VariantEngine, history: Sequence[Fill]) -> None:
+    """At a (re)start, the pairs the ledger booked as netted count again for the kind
+    (``venue_netted``), back to the variant's last settlement of each market: kept in memory
+    only, a restart let kalshi_sum enter ``max_contracts`` more on a market that had not settled.
+    A round that settled with nothing held books no settlement fill, so its pairs still count
+    until the kind sees the market settle again: fewer entries, never more."""
+    netted = getattr(eng.strategy, "venue_netted", None)
+    if not isinstance(netted, dict):
+        return
+    for f in sorted(history, key=lambda f: f.ts):
+        market, sep, side = f.instrument.rpartition(":")
+        if not sep:
+            continue
+        if f.liquidity == "settlement":
+            netted.pop(market, None)
+        elif f.liquidity == "netting" and side == YES:
+            netted[market] = netted.get(market, 0.0) + float(f.qty)
 
 
 def held_markets(qtys: Mapping[str, Decimal]) -> set[str]:

@@ -306,3 +306,31 @@ def test_netted_pairs_still_count_against_max_contracts_within_a_round(tmp_path:
         assert desk.engine("Kalshi-sum_v7").strategy.venue_netted["KXSIM-A"] == float(bought)
     finally:
         desk.close()
+
+
+def test_a_restart_inside_a_round_still_counts_the_pairs_netted_before_it(tmp_path: Path) -> None:
+    """The netted count is rebuilt from the ledger at start: without it a restart let the kind
+    enter ``max_contracts`` more on a market whose round had not settled."""
+    desk = Desk(tmp_path, {"Kalshi-sum_v7": KALSHI_YAML}).start(steps=1)
+    steps = 1
+    try:
+        while steps < 100 and not desk.engine("Kalshi-sum_v7").strategy.venue_netted.get("KXSIM-A"):
+            desk.step()
+            steps += 1
+        before = desk.engine("Kalshi-sum_v7").strategy.venue_netted.get("KXSIM-A")
+        assert before, "no pair netted within 100 steps of the first round"
+        now = desk.now
+    finally:
+        desk.close()
+    again = Desk.open(desk.home, now=now, market_moves=True)
+    try:
+        assert again.engine("Kalshi-sum_v7").strategy.venue_netted["KXSIM-A"] >= before
+        while steps < 120:  # still inside KXSIM-A's first round (150 steps)
+            again.step()
+            steps += 1
+        entries = {o.client_order_id for o in again.ledger.orders(variant="Kalshi-sum_v7")
+                   if o.purpose == "entry" and o.instrument == "KXSIM-A:yes"}
+        bought = sum(f.qty for f in again.ledger.fills(variant="Kalshi-sum_v7") if f.client_order_id in entries)
+        assert 0 < bought <= 10  # max_contracts: 10, across the restart
+    finally:
+        again.close()

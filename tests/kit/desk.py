@@ -60,10 +60,10 @@ class Desk:
                                         runner_yaml))
 
     @classmethod
-    def open(cls, home: Path, db: str | None = None, now: float = 1_000_000.0) -> Desk:
+    def open(cls, home: Path, db: str | None = None, now: float = 1_000_000.0, market_moves: bool = False) -> Desk:
         """A runtime on an existing home (a restart, another ledger), started and warm."""
         desk = cls.__new__(cls)
-        desk._attach(home, load_runner_config(home), db, now=now, market_moves=False)
+        desk._attach(home, load_runner_config(home), db, now=now, market_moves=market_moves)
         desk.rt.start()
         desk.step(3)  # pending -> warming -> active (window 2)
         return desk
