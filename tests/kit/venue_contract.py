@@ -329,7 +329,7 @@ class VenueContract(abc.ABC):
         expected = self.scenario_settlement()
         if expected is None:
             assert v.settlements() == []
-            pytest.skip("no binary markets on this venue")
+            return  # no binary markets on this venue: nothing settles, and nothing is reported
         ticker, result, yes_count, no_count, revenue, fee = expected
         mine = [s for s in v.settlements() if s.ticker == ticker]
         assert len(mine) == 1
