@@ -18,6 +18,7 @@ from runner.ledger.streams import record_events, record_status
 from runner.ledger.types import utcnow
 
 UP = "connected"
+CONNECTION_KINDS = frozenset({"connected", "disconnected", "reconnect", "stale", "closed"})
 
 
 def record_stream_events(ledger: Ledger, events: Iterable[Any]) -> int:
@@ -55,8 +56,11 @@ class StreamBoard:
         self.last_kind: dict[str, str] = {}
 
     def saw(self, events: Iterable[Any]) -> None:
+        """Only events that say how the connection is count: a candle or book resync (REST)
+        during an outage, a gap or a refused subscription left a `stale` stream `reconnecting`."""
         for e in events:
-            self.last_kind[e.account] = str(e.kind)
+            if str(e.kind) in CONNECTION_KINDS:
+                self.last_kind[e.account] = str(e.kind)
 
     def publish(self, ledger: Ledger, runner_id: str, statuses: Mapping[str, Mapping[str, Any]],
                 stalled: Mapping[str, float]) -> None:
