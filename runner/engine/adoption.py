@@ -160,6 +160,13 @@ class Adoption:
         self._reconcile_orders(eng)
         if state is State.PENDING:  # the detail says how warm it starts; None if the operator was first
             rt.life.fire(eng, Trigger.START, "start", f"runner {rt.runner_id}" + (f"; {note}" if note else ""))
+        key = rt.streams.keys.get(eng.id)
+        if eng.state is State.WARMING and eng.strategy.warm and key is not None and key[0] == "bars":
+            # pre-seeded from the venue's candles: active before its first live bar, as in a
+            # backtest. Left to the next housekeeping, a bar closing in the same pass as the
+            # start was decided on while still warming and its entry refused (a parity
+            # divergence). Quote and book kinds keep warming on their first live event.
+            rt.chores.warm(eng)
 
     def _cannot_start(self, dep: Deployment, exc: Exception) -> None:
         """Recorded on its file (``runner status`` shows it) and said once per attempt: a venue

@@ -58,13 +58,13 @@ class AccountChores:
         for eng in rt.of(account):
             rt.responder.handle_troubles(eng, now)
             if eng.state is State.WARMING and eng.strategy.warm:
-                self._warm(eng)
+                self.warm(eng)
             elif eng.state is State.BACKOFF and now >= rt.backoff.get(eng.id, Backoff()).until:
                 rt.life.fire(eng, Trigger.BACKOFF_ELAPSED, "transient", "auto-resume after backoff")
             elif eng.state is State.RETIRING and rt.retries.due("retire:" + eng.id, now):
                 rt.responder.retire_step(eng, now)
 
-    def _warm(self, eng: VariantEngine) -> None:
+    def warm(self, eng: VariantEngine) -> None:
         """Warm: active, or paused at once when the operator paused it while it was warming."""
         rt = self.rt
         path = str(eng.loaded.path)
