@@ -24,6 +24,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO))
+
+from tests.kit.parity_samples import IMBALANCE  # noqa: E402
 
 # Variants beyond the shipped samples, to reach the paths those do not (shorts, maker quotes,
 # stop-loss and time-stop exits, risk refusals).
@@ -40,16 +43,7 @@ params: {window: 30, entry_z: 1.0, exit_z: 0.25, long_only: false, stop_loss_pct
 execution: {style: maker}
 risk: {max_order_notional: 3000, max_position_notional: 3000, max_daily_loss: 200}
 """,
-    "IS_v1.yaml": """\
-name: IS
-version: 1
-kind: imbalance_scalper
-venue: sim
-mode: paper
-instruments: [ETH-USD]
-params: {threshold: 0.5, exit_threshold: 0.1, dollar_cap: 1000, max_hold: 5m}
-risk: {max_order_notional: 5000, max_position_notional: 10000, max_daily_loss: 1000}
-""",
+    "IS_v1.yaml": IMBALANCE,  # the parity session's imbalance scalper (one definition)
 }
 
 # (variant file, data bindings relative to the data directory; "{ou}" is the OU bars file)
@@ -135,7 +129,6 @@ def main() -> int:
     ap.add_argument("--n", type=int, default=20_000, help="bars/books per generated file")
     ap.add_argument("--keep", type=Path, help="write each case's dumps here")
     a = ap.parse_args()
-    sys.path.insert(0, str(REPO))
     from bench import gen_data
     from bench.ou_bars import write_bars
 

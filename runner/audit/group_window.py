@@ -13,13 +13,14 @@ reported once the window has passed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import yaml
 
 from runner.audit.inputs import LedgerData, age_s
 from runner.kinds.base import NO_TOLERANCE, GroupTolerance
 from runner.kinds.registry import get_kind
+from runner.ledger.jsonable import aware
 
 
 def tolerances(led: LedgerData) -> dict[str, GroupTolerance]:
@@ -48,6 +49,3 @@ def market_now(led: LedgerData) -> datetime:
         best = ts if best is None else max(best, ts)
     return best if best is not None else led.now
 
-
-def aware(ts: datetime) -> datetime:
-    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts

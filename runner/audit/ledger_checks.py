@@ -11,9 +11,10 @@ from datetime import datetime
 from decimal import Decimal
 
 from runner.audit.findings import Finding, Severity
-from runner.audit.group_window import aware, market_now, tolerances
+from runner.audit.group_window import market_now, tolerances
 from runner.audit.inputs import LedgerData, VenueData
 from runner.kinds.base import NO_TOLERANCE
+from runner.ledger.jsonable import aware
 from runner.ledger.positions import derive
 from runner.money import kalshi_fee_cents
 

@@ -6,6 +6,11 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 
+def aware(ts: datetime) -> datetime:
+    """A ledger time as UTC-aware (SQLite hands them back naive, in UTC)."""
+    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
+
+
 def iso(dt: datetime | None) -> str | None:
     if dt is None:
         return None

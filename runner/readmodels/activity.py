@@ -7,7 +7,7 @@ Times are ISO-8601 UTC; money is in the account's currency (the venue's quote cu
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,9 +19,6 @@ from runner.ledger.types import iso
 
 LIMIT = 50
 
-
-def aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def _capped(rows: list[dict[str, Any]], limit: int) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from sqlalchemy import select
 from runner.engine.metrics import EquityStats
 from runner.engine.roundtrips import TripBook
 from runner.errors import BadInputError
+from runner.ledger.jsonable import aware
 from runner.ledger.models import MAIN_RUN, Fill
 from runner.ledger.positions import FLAT_POSITION, PositionState, apply_fill
 from runner.ledger.store import T_EQUITY, T_RUNS, Ledger
@@ -88,10 +89,6 @@ def backtest_runs_of(ledger: Ledger, name: str) -> dict[int, str]:
 
 
 # --- one row ---------------------------------------------------------------------------------
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
-
-
 def _currency(fills: Iterable[Fill], quote_of: QuoteOf) -> str:
     found = {currency_of(quote_of(f.account, f.instrument)) for f in fills}
     if len(found) > 1:
@@ -120,7 +117,7 @@ def fold_fills(fills: Sequence[Fill], quote_of: QuoteOf, marks: Mapping[tuple[st
     in_market = 0.0
     first: float | None = None
     for f in fills:
-        ts = _aware(f.ts).timestamp()
+        ts = aware(f.ts).timestamp()
         inside = lo is None or ts >= lo
         if inside and first is None:
             first = ts if lo is None else lo
@@ -171,7 +168,7 @@ def equity_stats(ledger: Ledger, variant: str, since: datetime | None, capital: 
         return None
     stats = EquityStats(capital)
     for ts, eq, unreal in rows:
-        stats.update(_aware(ts).timestamp(), capital + float(eq), Decimal(unreal) != 0)
+        stats.update(aware(ts).timestamp(), capital + float(eq), Decimal(unreal) != 0)
     return stats
 
 

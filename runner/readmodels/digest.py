@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from runner.ledger.jsonable import aware
 from runner.ledger.models import MAIN_RUN, FindingRow, GuardEvent, GuardState
 from runner.ledger.positions import realized_on_day
 from runner.ledger.store import T_ERRORS, T_TRANS, Ledger
@@ -23,9 +24,6 @@ from runner.ledger.types import iso
 
 LINE_MAX = 160
 
-
-def _aware(ts: datetime) -> datetime:
-    return ts if ts.tzinfo else ts.replace(tzinfo=UTC)
 
 
 def digest(ledger: Ledger, day: date, now: datetime | None = None, home: Path | None = None) -> dict[str, Any]:
@@ -41,9 +39,9 @@ def digest(ledger: Ledger, day: date, now: datetime | None = None, home: Path | 
     tracks: dict[str, dict[str, Any]] = {}
     anomalies: list[str] = []
     for v, rows in sorted(by_variant.items()):
-        pnl = realized_on_day(((f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, _aware(f.ts))
+        pnl = realized_on_day(((f.instrument, 1 if f.side == "buy" else -1, f.qty, f.price, f.fee, aware(f.ts))
                                for f in rows), day.isoformat())
-        today = [f for f in rows if start <= _aware(f.ts) < end]
+        today = [f for f in rows if start <= aware(f.ts) < end]
         if day == now.date():
             pnl += sum((p.qty * (p.last_price - p.avg_price) for p in ledger.positions(MAIN_RUN, v)
                         if p.qty and p.last_price is not None), Decimal(0))
