@@ -78,8 +78,11 @@ def test_parity_of_the_session_is_complete(session: tuple[Path, Path]) -> None:
     doc = parity(sess, load_venues(home))
     (v,) = doc["variants"]
     # This sim fills a taking order at once (fill_latency: none), on the book that decided it,
-    # where the backtest waits for the next one: what differs is fills, and it says so.
-    assert v["events"] >= 55 and v["identical"] >= v["events"] - 3
+    # where the backtest waits for the next one: what differs is fills, and it says so. How many
+    # events the positions disagree on after such fills depends on where the session's steps
+    # fall inside its bars (45 to 58 identical of 60 measured over runs, so "at most 3 apart"
+    # failed one CI run in four); the property is that every divergence is a fill by nature.
+    assert v["events"] >= 55 and v["identical"] >= v["events"] * 2 // 3
     assert len(v["divergences"]) == v["events"] - v["identical"]
     assert all(d["cause"] == "fills" and d["by_nature"] for d in v["divergences"])  # never the variant's logic
     assert "by nature" in v["fills_by_nature"]
