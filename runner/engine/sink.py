@@ -27,6 +27,7 @@ class ImmediateSink:
     def order(self, row: dict[str, Any]) -> None:
         row["created"] = datetime.now(UTC)
         self.ledger.record_order(row)
+        self.ledger.confirm_fence(row["variant"])  # a freeze between the write and the send
 
     def order_event(self, cid: str, status: str, venue_order_id: str | None = None, detail: str = "") -> None:
         self.ledger.order_event(cid, status, venue_order_id, detail)
@@ -38,6 +39,8 @@ class ImmediateSink:
             for row in rows:
                 row["created"] = now
                 self.ledger.record_order(row, conn)
+        for variant in {row["variant"] for row in rows}:
+            self.ledger.confirm_fence(variant)
 
     def position(self, fill: NewFill, state: PositionState) -> None:
         """The engine's position after ``fill``. The ledger folded it itself already."""

@@ -97,6 +97,7 @@ class Fence:
     owner: str
     epoch: int
     valid_until: float
+    ttl_s: float = 10.0
 
     def lost(self, variant: str, what: str = "order not recorded") -> FencedError:
         return FencedError(f"{variant}: lease token {self.epoch} of {self.owner} is no longer current "
@@ -345,8 +346,21 @@ class Ledger:
                 raise
             self.fences.pop(variant, None)
             return None
-        self.fences[variant] = Fence(owner, token, time.monotonic() + ttl_s)
+        self.fences[variant] = Fence(owner, token, time.monotonic() + ttl_s, ttl_s)
         return token
+
+    def confirm_fence(self, variant: str) -> None:
+        """Between an order's (fenced) write and its send: a runner frozen in that gap (SIGSTOP,
+        a paused VM) past its lease may thaw after another runner took the variant over and
+        resolved the order as never sent; sending it then trades behind the new owner's back.
+        So a lease whose local validity ran out is renewed before the send, and if the variant
+        is no longer ours the order stays unsent (FencedError; the new owner finds it by client
+        id, as after a crash between the write and the send)."""
+        fence = self.fences.get(variant) if self.fences else None
+        if fence is None or time.monotonic() < fence.valid_until:
+            return
+        if variant not in self.renew_leases(fence.owner, [variant], fence.ttl_s):
+            raise fence.lost(variant, "order recorded but not sent")
 
     def renew_leases(self, owner: str, variants: list[str], ttl_s: float) -> set[str]:
         """Extend our leases; returns the variants we still hold (a lost one must stop trading)."""

@@ -89,7 +89,8 @@ def test_split_brain_a_thawed_owner_places_nothing_and_the_new_owner_does_not_cr
     # (so that its locks went): it says so once and finds the ledger again
     assert "ledger unavailable" not in after or "ledger reachable again" in after
     st = led.state("MR_v13")
-    assert st is not None and st.state in (State.ACTIVE, State.WARMING) and st.owner is None  # released at stop
+    why = [(t.to_state, t.reason, t.detail) for t in led.transitions("MR_v13")]
+    assert st is not None and st.state in (State.ACTIVE, State.WARMING) and st.owner is None, why  # released at stop
     # every order the venue saw was recorded first, once: the stale owner sent nothing unrecorded
     with sqlite3.connect(home / "state" / "sim" / "sim.db") as venue:
         sent = [r[0] for r in venue.execute("SELECT client_order_id FROM orders")]
@@ -152,6 +153,50 @@ def test_an_order_written_with_a_stale_token_is_refused(tmp_path: Path, db: str,
     assert _orders(a.ledger) == orders
     a.step()
     assert list(a.engines) == []
+    b.stop()
+    a.stop()
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_a_runner_frozen_between_an_orders_write_and_its_send_does_not_send_it(
+        tmp_path: Path, db: str, request: pytest.FixtureRequest) -> None:
+    """The write was fenced correctly, then the runner froze past its lease before the send and
+    another runner took over: on the thaw the order stays unsent (it would trade behind the new
+    owner's back; in CI the new owner's exit then met a reduce-only refusal and quarantined)."""
+    from runner.errors import FencedError
+    from runner.kinds.base import Intent, MarketEvent
+    from tests.kit.home import drive
+
+    url = f"sqlite:///{tmp_path}/shared.db" if db == "sqlite" else request.getfixturevalue("pg_url")
+    h = make_home(tmp_path, runner_yaml="lease_ttl_s: 1.5\n")
+    h.add_variant("MR_v13.yaml", mr_yaml())
+    a = h.runtime(Ledger(url))
+    a.start()
+    drive(a, 3)
+    b = h.runtime(Ledger(url), lease_ttl_s=TAKER_LEASE_S)
+    b.start()
+    eng = a.engines["MR_v13"]
+    written: list[str] = []
+    record = a.ledger.record_order
+
+    def record_then_freeze(order, conn=None):  # type: ignore[no-untyped-def]
+        record(order, conn)
+        if conn is not None:  # the inner call, inside the write's transaction
+            return
+        written.append(order["client_order_id"])
+        wait_lease_lapsed(b.ledger, "MR_v13", a.runner_id)  # frozen here, past the lease...
+        b.periodic.last["heartbeat"] = 0
+        drive(b, 1)  # ...while the other runner takes the variant over
+        assert list(b.engines) == ["MR_v13"]
+
+    a.ledger.record_order = record_then_freeze  # type: ignore[method-assign]
+    book = eng.venue.book("BTC-USD")
+    ev = MarketEvent(book.ts, "BTC-USD", book.bids[0][0], book.asks[0][0])
+    with pytest.raises(FencedError, match="recorded but not sent"):
+        eng.place(Intent("BTC-USD", "buy", "entry", qty=0.01, urgent=True), ev)
+    assert len(written) == 1 and eng.venue.order(written[0], "BTC-USD") is None  # the venue never heard of it
+    a.step()
+    assert list(a.engines) == []  # the thawed runner let go
     b.stop()
     a.stop()
 
