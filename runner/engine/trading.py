@@ -132,6 +132,8 @@ class AccountTrading:
         except RunnerError as exc:
             rt.responder.report_once(account, "fills", f"reading fills: {exc}", rt.clock())
             return
+        if page.fills:  # any variant's, any runner's: the account's holders may have moved
+            rt.holders.changed(account)
         batch: list[tuple[NewFill, VariantEngine | None]] = []
         for f in page.fills:
             known = rt.owner.get(f.client_order_id or "")

@@ -653,6 +653,13 @@ class Ledger:
             rows = conn.execute(q.order_by(T_POS.c.variant, T_POS.c.instrument)).mappings().all()
         return [m.Position(**r) for r in rows]
 
+    def holders(self, account: str) -> list[tuple[str, str]]:
+        """(variant, instrument) of every variant not flat on ``account``, of any runner and state."""
+        q = select(T_POS.c.variant, T_POS.c.instrument).where(
+            T_POS.c.run_id == m.MAIN_RUN, T_POS.c.account == account, T_POS.c.qty != 0)
+        with self.engine.connect() as conn:
+            return [(v, i) for v, i in conn.execute(q).all()]
+
     # --- skips, equity, cursors, heartbeat -----------------------------------------------
     def add_skips(self, run_id: str, variant: str, counts: dict[str, int], conn: Connection | None = None) -> None:
         if not counts:
