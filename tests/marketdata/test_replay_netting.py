@@ -11,15 +11,20 @@ A recorded settlement pays out what is held, in the ledger and on the venue.
 from __future__ import annotations
 
 import json
+import time
 from decimal import Decimal
 from pathlib import Path
 
 from runner.engine.backtest import run_backtest
+from runner.engine.parity import parity
 from runner.engine.replay import replay
 from runner.ledger.store import Ledger, default_url
+from runner.marketdata.readers import read_events
+from runner.marketdata.recorder import resolve
 from runner.spec.deployment_config import load_venues
-from runner.spec.load import load_variant
+from runner.spec.load import load_variant, parse_variant
 from tests.kit.home import REPO, SIM_MANUAL, make_home
+from tests.kit.venue_time import run, runtime
 from venues.base import Instrument, OrderRequest, OrderType, Side, TimeInForce
 from venues.sim.replay import ReplayVenue
 
@@ -112,3 +117,38 @@ def test_the_replay_venue_nets_its_own_positions_and_pays_out_a_settlement() -> 
     spot.set_market(T0, "BTC", 100.0, 101.0)
     spot.submit(OrderRequest("s", "BTC", Side.BUY, Decimal(1), OrderType.MARKET))
     assert [(p.instrument, p.qty) for p in spot.positions()] == [("BTC", Decimal(1))]
+
+
+def test_a_sim_session_across_a_settlement_backtests_to_the_same_ledger(tmp_path: Path) -> None:
+    """Kalshi-sum on the sim past its market's first settlement (step 150): the recording names
+    the settlement, so the backtest counts the same rounds and books the same, event by event
+    (parity 100%) and in the ledger (each leg's position and realized PnL)."""
+    home = make_home(tmp_path / "home", SIM_MANUAL + "  fill_latency: next_step\n")
+    home.add_variant("Kalshi-sum_v1.yaml")
+    t = [time.time()]
+    rt = runtime(home.path, t)
+    try:
+        run(rt, t, 170)
+    finally:
+        rt.stop()
+    paper = {p.instrument: (p.qty, p.realized_pnl) for p in rt.ledger.positions(variant="Kalshi-sum_v1")}
+    rt.ledger.close()
+    (sess,) = (home.path / "state" / "recordings").iterdir()
+    settled = [e.extra["settled_id"] for e in read_events(resolve(sess, "sim__KXSIM-A__binary-books-5.jsonl"), "KXSIM-A")
+               if "settled_id" in e.extra]
+    assert settled and len(set(settled)) == 1  # named once, carried on every later book, as the venue does
+    venues = load_venues(home.path)
+    doc = parity(sess, venues)
+    (v,) = doc["variants"]
+    assert v["identical"] == v["events"] >= 300, v["divergences"][:2]
+    meta = json.loads((sess / "session.json").read_text())["variants"]["Kalshi-sum_v1"]
+    loaded = parse_variant(meta["yaml"], Path("Kalshi-sum_v1.yaml"), venues)
+    ledger = Ledger(f"sqlite:///{tmp_path}/bt.db")
+    try:
+        res = run_backtest(loaded, [(s, resolve(sess, n)) for s, n in meta["files"].items()], ledger, venues,
+                           seed_until=meta["warm_until"])
+        backtest = {p.instrument: (p.qty, p.realized_pnl)
+                    for p in ledger.positions(res.run_id, f"{loaded.id}@{res.run_id}")}
+    finally:
+        ledger.close()
+    assert paper and backtest == paper
