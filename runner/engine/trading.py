@@ -185,6 +185,7 @@ class AccountTrading:
             engines = rt.of(account)
             try:
                 rt.records.book(rt.ledger, account, ad, engines, now)
+                rt.holders.changed(account)  # a settlement read from the records may have closed a holder
             except RunnerError as exc:
                 rt.reporter.error(f"{account}: reading the venue's cashflow records: {exc}")
 
