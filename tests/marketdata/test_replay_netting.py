@@ -119,28 +119,31 @@ def test_the_replay_venue_nets_its_own_positions_and_pays_out_a_settlement() -> 
     assert [(p.instrument, p.qty) for p in spot.positions()] == [("BTC", Decimal(1))]
 
 
-def test_a_sim_session_across_a_settlement_backtests_to_the_same_ledger(tmp_path: Path) -> None:
-    """Kalshi-sum on the sim past its market's first settlement (step 150): the recording names
-    the settlement, so the backtest counts the same rounds and books the same, event by event
-    (parity 100%) and in the ledger (each leg's position and realized PnL)."""
-    home = make_home(tmp_path / "home", SIM_MANUAL + "  fill_latency: next_step\n")
+def test_a_sim_session_with_a_netted_pair_and_settlements_backtests_to_the_same_ledger(tmp_path: Path) -> None:
+    """Kalshi-sum on the sim (seed 3) past its markets' settlements (every 150 and 200 steps),
+    completing a pair the sim nets at step 334: the recording names the settlements, and the
+    backtest nets the pair as the sim did, so it decides the same, event by event (parity 100%),
+    and ends with the same ledger (each leg's position and realized PnL)."""
+    home = make_home(tmp_path / "home", SIM_MANUAL.replace("seed: 7", "seed: 3") + "  fill_latency: next_step\n")
     home.add_variant("Kalshi-sum_v1.yaml")
     t = [time.time()]
     rt = runtime(home.path, t)
     try:
-        run(rt, t, 170)
+        run(rt, t, 340)
     finally:
         rt.stop()
     paper = {p.instrument: (p.qty, p.realized_pnl) for p in rt.ledger.positions(variant="Kalshi-sum_v1")}
+    netted = {f.instrument for f in rt.ledger.fills(variant="Kalshi-sum_v1", limit=None) if f.liquidity == "netting"}
     rt.ledger.close()
+    assert netted == {"KXSIM-B:yes", "KXSIM-B:no"}  # the sim netted a pair the variant bought
     (sess,) = (home.path / "state" / "recordings").iterdir()
     settled = [e.extra["settled_id"] for e in read_events(resolve(sess, "sim__KXSIM-A__binary-books-5.jsonl"), "KXSIM-A")
                if "settled_id" in e.extra]
-    assert settled and len(set(settled)) == 1  # named once, carried on every later book, as the venue does
+    assert len(set(settled)) == 2  # rounds 0 and 1: each named once, then carried on later books as the venue does
     venues = load_venues(home.path)
     doc = parity(sess, venues)
     (v,) = doc["variants"]
-    assert v["identical"] == v["events"] >= 300, v["divergences"][:2]
+    assert v["identical"] == v["events"] >= 600, v["divergences"][:2]
     meta = json.loads((sess / "session.json").read_text())["variants"]["Kalshi-sum_v1"]
     loaded = parse_variant(meta["yaml"], Path("Kalshi-sum_v1.yaml"), venues)
     ledger = Ledger(f"sqlite:///{tmp_path}/bt.db")
