@@ -40,7 +40,8 @@ def _exit(d: Desk, vid: str) -> tuple[bool, str]:
 def test_an_exit_sees_the_variant_another_runner_trades_on_the_account(tmp_path: Path, db: str,
                                                                        request: pytest.FixtureRequest) -> None:
     url = f"sqlite:///{tmp_path}/shared.db" if db == "sqlite" else request.getfixturevalue("pg_url")
-    home = make_home(tmp_path, {"MR_v1": ("BTC-USD",)})
+    # leases outlive the test: each runner keeps its variant however long the other one's steps take
+    home = make_home(tmp_path, {"MR_v1": ("BTC-USD",)}, runner_yaml="lease_ttl_s: 600\n")
     a = Desk.open(home, db=url)
     b: Desk | None = None
     try:
