@@ -16,8 +16,10 @@ close) keeps it.
 a variant traded by another runner on the same ledger (PostgreSQL leases), or a retired one
 still holding a position, is in the venue position all the same. The ledger is read once per
 account and again only after something may have moved it (a fill of the account was read, a
-variant was adopted) or after ``MAX_AGE_S``, never per tick; this runner's own variants are
-judged from their live state instead.
+variant was adopted, the venue's cashflow records were booked) or after ``MAX_AGE_S``, never per
+tick; this runner's own variants are judged from their live state instead. Another runner's fill
+is seen here when this runner reads the account's fills, possibly before that runner wrote it:
+``MAX_AGE_S`` bounds how long such a reading stands.
 """
 
 from __future__ import annotations
