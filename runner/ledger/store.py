@@ -653,6 +653,11 @@ class Ledger:
             rows = conn.execute(q.order_by(T_POS.c.variant, T_POS.c.instrument)).mappings().all()
         return [m.Position(**r) for r in rows]
 
+    def known_fills(self, keys: Sequence[str]) -> set[str]:
+        """The fill keys among ``keys`` the ledger has."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(T_FILLS.c.fill_key).where(T_FILLS.c.fill_key.in_(list(keys)))).scalars())
+
     def holders(self, account: str) -> list[tuple[str, str]]:
         """(variant, instrument) of every variant not flat on ``account``, of any runner and state."""
         q = select(T_POS.c.variant, T_POS.c.instrument).where(

@@ -3,8 +3,9 @@
 The venue holds one position per account and instrument. Who else holds it is read from the
 ledger: a variant traded by another runner on the same ledger (sqlite and PostgreSQL), or a
 retired variant still holding a position, makes an exit go without reduce-only (the sim
-refuses a reduce-only order that would not reduce, as Hyperliquid does), and once the other
-holder is flat again, reduce-only comes back: the cache is refreshed by the fills read.
+refuses a reduce-only order that would not reduce, as Hyperliquid does), also when this runner
+read the other runner's fill from the venue before that runner wrote it; once the other holder
+is flat again, reduce-only comes back: the cache is refreshed by the fills read.
 """
 
 from __future__ import annotations
@@ -51,16 +52,18 @@ def test_an_exit_sees_the_variant_another_runner_trades_on_the_account(tmp_path:
         _hold(a)
         _hold(b)
         a.trade("MR_v1", "buy", "0.0100")
-        b.trade("MR_v2", "sell", "0.0200")
-        assert a.sim.store.position("BTC-USD")[0] == Decimal("-0.0100")  # one venue position for both
         v2 = b.rt.engines["MR_v2"]
+        b.step()  # b reads MR_v1's fill from the account too
         assert b.rt.holders.shared(v2, "BTC-USD")  # MR_v1 of the other runner holds it
-        a.step()  # a reads MR_v2's fill from the account too
-        assert a.rt.holders.shared(a.rt.engines["MR_v1"], "BTC-USD")
+        assert b.place("MR_v2", "sell", 0.02, urgent=True) is not None  # filled on the venue, not read by b yet
+        assert a.sim.store.position("BTC-USD")[0] == Decimal("-0.0100")  # one venue position for both
+        a.step()  # a reads MR_v2's fill before b wrote it to the ledger
+        assert a.position("MR_v2") == 0 and a.rt.holders.shared(a.rt.engines["MR_v1"], "BTC-USD")
         # MR_v1's reduce-only sell would increase the account's short: it goes without the flag
         assert _exit(a, "MR_v1") == (False, "filled")
         assert a.position("MR_v1") == 0 and a.state("MR_v1") == "active"
-        b.step()  # b reads MR_v1's exit fill: the cached holders are read again
+        b.step()  # b writes its fill and reads MR_v1's exit: the cached holders are read again
+        assert b.position("MR_v2") == Decimal("-0.0200")
         assert not b.rt.holders.shared(v2, "BTC-USD")
         assert _exit(b, "MR_v2") == (True, "filled")  # the only holder again: reduce-only, and it fits
         assert b.position("MR_v2") == 0 == b.sim.store.position("BTC-USD")[0]
