@@ -15,7 +15,7 @@ from runner.engine.account_workers import STOP_TIMEOUT_S, each_at_once
 from runner.engine.retries import Backoff
 from runner.engine.stream_events import record_stream_events
 from runner.engine.variant import VariantEngine
-from runner.errors import RunnerError
+from runner.errors import FencedError, RunnerError
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.positions import PositionState
 from runner.lifecycle import State, Trigger, pause_requested
@@ -92,7 +92,10 @@ class AccountChores:
             for cid, w in list(eng.working.items()):
                 if w.purpose in ("entry", "quote"):
                     try:
-                        rep = eng.venue.cancel(cid, w.req.instrument)
+                        rep = eng.cancel(cid, w.req.instrument)
+                    except FencedError as exc:
+                        eng.fenced = str(exc)  # another runner holds it now: let go, cancel nothing
+                        break
                     except RunnerError as exc:
                         rt.reporter.error(f"{eng.id}: blackout cancel {cid}: {exc}")
                         continue
@@ -157,5 +160,7 @@ class AccountChores:
                 continue
             try:
                 eng.cancel_all()
+            except FencedError as exc:  # its new owner manages those orders now
+                rt.reporter.error(f"{eng.id}: resting orders left to the runner that holds it now: {exc}")
             except RunnerError as exc:
                 rt.reporter.error(f"{eng.id}: cancelling resting orders on stop: {exc}")
