@@ -39,7 +39,7 @@ from runner.engine.account_workers import AccountWorkers, Wake
 from runner.engine.accounts import account_config
 from runner.engine.adoption import Adoption
 from runner.engine.chores import AccountChores
-from runner.engine.containment import LEDGER_ERRORS, LedgerOutage
+from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, outage_text
 from runner.engine.deploy import FileRead, scan
 from runner.engine.gates import Gates
 from runner.engine.guards import Guards
@@ -63,7 +63,7 @@ from runner.ledger.instruments import record_instruments
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger, is_in_memory
 from runner.lifecycle import State, Trigger, allowed
-from runner.privacy import mask_text, mask_url
+from runner.privacy import mask_url
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from venues.base import VenueAdapter
 from venues.registry import create_adapter
@@ -209,7 +209,7 @@ class Runtime:
             self.starts.enabled = True  # starts from now on run their venue half on the account's thread
         if concurrent and self.workers is None:
             self.workers = AccountWorkers(self._account_step, self.config.loop_interval_s, self.reporter.error,
-                                          wake=self._stream_wake)
+                                          wake=self._stream_wake, idle_s=self.ledger.idle_in_transaction_s)
         try:
             self._loop(end, outage, should_stop)
         finally:
@@ -228,9 +228,7 @@ class Runtime:
                 # Database restart, lost connection, full disk: no order goes out without its row,
                 # so trading waits; the loop retries with backoff and never dies of it.
                 delay = outage.failed()
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                self.reporter.error(f"ledger unavailable (attempt {outage.attempts}): {mask_text(first)}; "
-                                    f"no orders until it answers; retrying in {delay:.1f}s")
+                self.reporter.error(outage_text(exc, outage.attempts, delay, self.ledger.idle_in_transaction_s))
                 _sleep_until(time.monotonic() + delay, should_stop)
                 continue
             if outage.recovered():

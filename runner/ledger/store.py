@@ -108,6 +108,7 @@ class Ledger:
     def __init__(self, url: str, *, create: bool = True, idle_in_transaction_s: float = IDLE_IN_TRANSACTION_S) -> None:
         self.url = url
         self.fences: dict[str, Fence] = {}  # variant -> the lease held through this handle
+        self.idle_in_transaction_s = idle_in_transaction_s  # PostgreSQL ends a transaction idle this long
         self.lost: dict[str, Fence] = {}  # variant -> the lease this handle held and lost (refuses on)
         try:
             if url.startswith("sqlite"):
