@@ -146,22 +146,3 @@ class AccountWorkers:
         self.workers.clear()
         return left
 
-
-def each_at_once(accounts: list[str], fn: Callable[[str], None], timeout: float = STOP_TIMEOUT_S) -> list[str]:
-    """``fn(account)`` for every account on a thread of its own, all at once; a venue that does
-    not answer holds up only its own account (for at most ``timeout``). Returns the accounts
-    still running then. One account runs inline."""
-    if len(accounts) <= 1:
-        for account in accounts:
-            fn(account)
-        return []
-    threads = [threading.Thread(target=fn, args=(a,), name=f"stop-{a}", daemon=True) for a in accounts]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    left = []
-    for account, t in zip(accounts, threads, strict=True):
-        t.join(max(0.0, deadline - time.monotonic()))
-        if t.is_alive():
-            left.append(account)
-    return left

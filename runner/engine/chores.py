@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runner.engine.account_workers import STOP_TIMEOUT_S, each_at_once
 from runner.engine.retries import Backoff
 from runner.engine.stream_events import record_stream_events
 from runner.engine.variant import VariantEngine
@@ -143,12 +142,6 @@ class AccountChores:
             if mine is None or (mine.qty, mine.avg_price, mine.realized_pnl, mine.fees) != (
                     p.qty, p.avg_price, p.realized_pnl, p.fees):
                 eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
-
-    def cancel_everywhere(self) -> None:
-        """Each account cancels on a thread of its own, all at once (see ``each_at_once``)."""
-        for account in each_at_once(self.rt.accounts(), self.cancel_on_stop):
-            self.rt.reporter.error(f"{account}: cancelling resting orders on stop: no answer in "
-                                   f"{STOP_TIMEOUT_S:.0f}s; the next start reconciles them by client id")
 
     def cancel_on_stop(self, account: str | None = None) -> None:
         """Resting orders must not fill while nobody manages them; a venue that does not answer

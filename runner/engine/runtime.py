@@ -51,13 +51,14 @@ from runner.engine.responder import Responder
 from runner.engine.retries import Backoff, Retries
 from runner.engine.sink import ImmediateSink
 from runner.engine.starts import StartQueue, slow_note
+from runner.engine.stopping import stop_accounts
 from runner.engine.stream_events import StreamBoard
 from runner.engine.streams import EngineStreams
 from runner.engine.trading import AccountTrading
 from runner.engine.variant import VariantEngine
 from runner.engine.venue_records import VenueRecords
 from runner.engine.warming import WarmingBoard
-from runner.errors import FencedError, RefusedError, RunnerError
+from runner.errors import FencedError, RefusedError
 from runner.ledger.identity import client_id_salt
 from runner.ledger.instruments import record_instruments
 from runner.ledger.models import MAIN_RUN
@@ -311,13 +312,10 @@ class Runtime:
 
     def stop(self, clean: bool = False) -> None:
         """Release everything; a ``clean`` stop (Ctrl-C, SIGTERM, ``--duration``) first cancels
-        the variants' resting orders unless their account says ``on_stop: leave``."""
-        if clean:
-            self.chores.cancel_everywhere()
-            try:  # book what filled up to the stop (an IOC sent in the last step): the ledger ends
-                self.trading.fills()  # equal to the venue, not one restart behind it
-            except (RunnerError, *LEDGER_ERRORS) as exc:
-                self.reporter.error(f"reading fills on stop: {exc}")
+        the variants' resting orders unless their account says ``on_stop: leave``, and reads
+        the fills up to the stop (``runner.engine.stopping``: per account, within a bound)."""
+        if clean:  # each account's cancels and last fill reads at once, within the bound
+            stop_accounts(self, self.config.stop_timeout_s)
         if self.streams.recorder is not None:
             self.streams.recorder.close()
             self.streams.recorder = None
