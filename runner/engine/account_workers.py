@@ -28,7 +28,7 @@ from collections.abc import Callable
 from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, outage_text
 from runner.privacy import mask_text
 
-STOP_TIMEOUT_S = 30.0  # a clean stop waits this long for an account's cancels before leaving it
+STOP_TIMEOUT_S = 30.0  # AccountWorkers.stop waits this long for the threads by default
 MIN_GAP_S = 0.002  # a stream that never pauses still leaves the thread this breather between steps
 
 

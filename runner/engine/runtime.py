@@ -51,7 +51,7 @@ from runner.engine.responder import Responder
 from runner.engine.retries import Backoff, Retries
 from runner.engine.sink import ImmediateSink
 from runner.engine.starts import StartQueue, slow_note
-from runner.engine.stopping import stop_accounts
+from runner.engine.stopping import close_adapters, stop_accounts
 from runner.engine.stream_events import StreamBoard
 from runner.engine.streams import EngineStreams
 from runner.engine.trading import AccountTrading
@@ -322,8 +322,7 @@ class Runtime:
         for eng in self.engines.values():
             self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
         self.ledger.release_leases(self.runner_id)
-        for ad in self.adapters.values():
-            ad.close()
+        close_adapters(self, self.config.stop_timeout_s)
 
 
 def _sleep_until(deadline: float, should_stop: Callable[[], bool]) -> None:

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from runner.engine.containment import LEDGER_ERRORS
 from runner.errors import RunnerError
+from runner.ledger.store import is_in_memory
 from runner.privacy import mask_text
 from venues.streams.feed import every_fill_read
 
@@ -33,7 +35,33 @@ def stop_accounts(rt: Runtime, bound_s: float) -> list[str]:
     """Each account's last cancels and fill reads on its own thread, all at once; returns the
     accounts still at it after ``bound_s`` (reported: the next start finishes their work)."""
     accounts = sorted(set(rt.accounts()) | set(rt.adapters))
-    threads = [threading.Thread(target=_last_work, args=(rt, a), name=f"stop-{a}", daemon=True) for a in accounts]
+    if is_in_memory(rt.ledger.url):  # its connection is per thread: another thread sees another database
+        for account in accounts:
+            _last_work(rt, account)
+        return []
+    left = at_once(accounts, lambda a: _last_work(rt, a), bound_s)
+    for account in left:
+        rt.reporter.error(f"{account}: the venue did not answer within {bound_s:g}s of the stop; the next "
+                          "start looks up its resting orders by client id and reads its fills from the cursor")
+    return left
+
+
+def close_adapters(rt: Runtime, bound_s: float) -> None:
+    """Close every account's adapter (its streams, its sessions) at once, within ``bound_s``."""
+    def close(account: str) -> None:
+        try:
+            rt.adapters[account].close()
+        except Exception as exc:  # noqa: BLE001 - the stop goes on
+            rt.reporter.error(f"{account}: closing its connections: {_text(exc)}")
+
+    for account in at_once(sorted(rt.adapters), close, bound_s, "close"):
+        rt.reporter.error(f"{account}: its connections did not close within {bound_s:g}s; left to the exit")
+
+
+def at_once(accounts: list[str], fn: Callable[[str], None], bound_s: float, name: str = "stop") -> list[str]:
+    """``fn(account)`` for every account on a daemon thread of its own, all started together;
+    waits for them together for at most ``bound_s``; returns the accounts still running."""
+    threads = [threading.Thread(target=fn, args=(a,), name=f"{name}-{a}", daemon=True) for a in accounts]
     for t in threads:
         t.start()
     deadline = time.monotonic() + bound_s
@@ -42,9 +70,6 @@ def stop_accounts(rt: Runtime, bound_s: float) -> list[str]:
         t.join(max(0.0, deadline - time.monotonic()))
         if t.is_alive():
             left.append(account)
-    for account in left:
-        rt.reporter.error(f"{account}: the venue did not answer within {bound_s:g}s of the stop; the next "
-                          "start looks up its resting orders by client id and reads its fills from the cursor")
     return left
 
 
