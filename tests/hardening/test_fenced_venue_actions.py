@@ -16,6 +16,7 @@ client id); then each of the first one's paths is walked.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -52,27 +53,37 @@ def _rest(rt: Runtime) -> str:
     return cid
 
 
-@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
-def test_a_runner_thawed_past_its_lease_cancels_flattens_and_places_nothing(
-        tmp_path: Path, db: str, request: pytest.FixtureRequest) -> None:
+def _take_over(tmp_path: Path, db: str, request: pytest.FixtureRequest,
+               before: Callable[[Runtime], str | None]) -> tuple[Path, Runtime, Runtime]:
+    """``a`` trades MR_v13 and does ``before``; it stalls past its lease and ``b`` takes the
+    variant over (adopting ``before``'s resting order, if any, by client id); then ``a``'s own
+    clock says its lease ran out, as on a thaw."""
     url = f"sqlite:///{tmp_path}/shared.db" if db == "sqlite" else request.getfixturevalue("pg_url")
     h = make_home(tmp_path, runner_yaml="lease_ttl_s: 1.5\n")
     h.add_variant("MR_v13.yaml", mr_yaml(entry_z=50))  # never enters by itself: only our orders
     a = h.runtime(Ledger(url))
     a.start()
     drive(a, 3)
-    eng = a.engines["MR_v13"]
-    cid = _rest(a)
+    cid = before(a)
     b = h.runtime(Ledger(url), lease_ttl_s=TAKER_LEASE_S)
     b.start()
     wait_lease_lapsed(b.ledger, "MR_v13", a.runner_id)  # a stalls past its lease...
     b.periodic.last["heartbeat"] = 0
-    drive(b, 1)  # ...and b takes the variant over, adopting the resting order by client id
-    assert list(b.engines) == ["MR_v13"] and cid in b.engines["MR_v13"].working
+    drive(b, 1)  # ...and b takes the variant over
+    assert list(b.engines) == ["MR_v13"] and (cid is None or cid in b.engines["MR_v13"].working)
     fence = a.ledger.fences["MR_v13"]
     wait_for(lambda: time.monotonic() >= fence.valid_until)  # a's own clock says its lease ran out
+    return h.path, a, b
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_a_runner_thawed_past_its_lease_cancels_nothing_and_places_nothing(
+        tmp_path: Path, db: str, request: pytest.FixtureRequest) -> None:
+    home, a, b = _take_over(tmp_path, db, request, _rest)
+    eng = a.engines["MR_v13"]
+    [cid] = list(eng.working)
     venue = b.adapters["sim"]
-    sent = _sim_orders(h.path)
+    sent = _sim_orders(home)
 
     def still_resting() -> bool:
         rep = venue.order(cid, "BTC-USD")
@@ -99,11 +110,39 @@ def test_a_runner_thawed_past_its_lease_cancels_flattens_and_places_nothing(
         eng.place(Intent("BTC-USD", "sell", "flatten", qty=0.01, urgent=True),
                   MarketEvent(book.ts, "BTC-USD", book.bids[0][0], book.asks[0][0]))
     assert len(a.ledger.orders(variant="MR_v13", limit=1000)) == orders
-    assert _sim_orders(h.path) == sent  # the venue heard nothing from a
+    assert _sim_orders(home) == sent  # the venue heard nothing from a
     a.step()
     assert list(a.engines) == []  # the thawed runner let go
     # the new owner manages the order still: it cancels it itself
     b.engines["MR_v13"].cancel_all()
     assert not still_resting()
+    b.stop()
+    a.stop()
+
+
+def _hold(rt: Runtime) -> None:
+    """A position, from an IOC that takes at once (nothing left working)."""
+    eng, sim = rt.engines["MR_v13"], rt.adapters["sim"]
+    ask = Decimal(repr(sim.book("BTC-USD").asks[0][0]))
+    cid = client_order_id(eng.run_id, eng.id, eng._seq, eng.cid_salt)
+    rep = eng.send(sim.prepare(OrderRequest(cid, "BTC-USD", Side.BUY, Decimal("0.01"), OrderType.LIMIT,
+                                            ask * Decimal("1.01"), TimeInForce.IOC)), "entry")
+    assert rep is not None and rep.filled_qty == Decimal("0.01")
+    rt.trading.fills("sim")
+    assert eng.positions["BTC-USD"].qty == Decimal("0.01") and not eng.working
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_a_runner_thawed_past_its_lease_does_not_flatten_a_variant_it_was_retiring(
+        tmp_path: Path, db: str, request: pytest.FixtureRequest) -> None:
+    home, a, b = _take_over(tmp_path, db, request, lambda rt: _hold(rt))
+    eng = a.engines["MR_v13"]
+    sent, orders = _sim_orders(home), len(a.ledger.orders(variant="MR_v13", limit=1000))
+    a.responder.retire_step(eng, time.time())  # its retire's next step: the flatten
+    assert eng.fenced and "order not recorded" in eng.fenced
+    assert len(a.ledger.orders(variant="MR_v13", limit=1000)) == orders and _sim_orders(home) == sent
+    a.step()
+    assert list(a.engines) == []
+    assert b.engines["MR_v13"].positions["BTC-USD"].qty == Decimal("0.01")  # the new owner holds it still
     b.stop()
     a.stop()
