@@ -362,7 +362,8 @@ class Ledger:
         resolved the order as never sent; sending it then trades behind the new owner's back.
         So a lease whose local validity ran out is renewed before the send, and if the variant
         is no longer ours the order stays unsent (FencedError; the new owner finds it by client
-        id, as after a crash between the write and the send)."""
+        id, as after a crash between the write and the send). Also before an order's write and a
+        cancel (``what`` says which); a lease found lost earlier (``lost``) refuses at once."""
         fence = self.fences.get(variant) if self.fences else None
         if fence is None:
             if self.lost and (gone := self.lost.get(variant)) is not None:
