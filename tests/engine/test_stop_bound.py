@@ -122,7 +122,11 @@ def test_a_clean_stop_returns_although_a_venue_never_answers_and_the_next_start_
     hl.mode = "up"
     again = _runtime(home, ledger, out)
     again.start()
-    drive_until(again, lambda: bool(_fills_of(ledger, hl_cid)))
+    def read_it() -> bool:  # steps until the (paced) fill read came round: however fast the steps
+        drive(again, 1)
+        return bool(_fills_of(ledger, hl_cid))
+
+    wait_for(read_it, timeout=120)
     drive(again, 3)
     [fill] = _fills_of(ledger, hl_cid)
     assert fill.qty == Decimal("0.01") and fill.variant == "H_v1"
