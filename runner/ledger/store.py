@@ -28,30 +28,14 @@ from runner.ledger.paths import default_url
 from runner.ledger.pg_session import IDLE_IN_TRANSACTION_S
 from runner.ledger.positions import PositionState
 from runner.ledger.run_rows import RunRows
-from runner.ledger.tables import (
-    T_CURSORS,
-    T_DEPLOY,
-    T_EQUITY,
-    T_ERRORS,
-    T_EVENTS,
-    T_FILLS,
-    T_HANDED,
-    T_HEART,
-    T_ORDERS,
-    T_POS,
-    T_RUNS,
-    T_SKIPS,
-    T_STATE,
-    T_TRANS,
-)
+from runner.ledger.tables import *  # noqa: F403 - the T_ tables: importers take them from here
 from runner.ledger.variant_rows import StaleState as _StaleState
 from runner.ledger.variant_rows import VariantRows
 from runner.privacy import mask_text
 
-__all__ = [  # what importers take from here (callers import them from this module)
-    "FILL_COLUMNS", "READ_INDEXES", "T_CURSORS", "T_DEPLOY", "T_EQUITY", "T_ERRORS", "T_EVENTS", "T_FILLS",
-    "T_HANDED", "T_HEART", "T_ORDERS", "T_POS", "T_RUNS", "T_SKIPS", "T_STATE", "T_TRANS", "Fence", "Ledger",
-    "NewFill", "_StaleState", "default_url", "fill_row", "is_in_memory", "sqlite_path",
+__all__ = [  # what importers take from here besides the T_ tables (callers import them from this module)
+    "FILL_COLUMNS", "READ_INDEXES", "Fence", "Ledger", "NewFill", "_StaleState", "default_url", "fill_row",
+    "is_in_memory", "sqlite_path",
 ]
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from runner.ledger import models as m
 
+__all__ = ["T_CURSORS", "T_DEPLOY", "T_EQUITY", "T_ERRORS", "T_EVENTS", "T_FILLS", "T_HANDED", "T_HEART", "T_ORDERS",
+           "T_POS", "T_RUNS", "T_SKIPS", "T_STATE", "T_TRANS"]
+
 T_ORDERS = m.Order.__table__
 T_EVENTS = m.OrderEvent.__table__
 T_FILLS = m.Fill.__table__
