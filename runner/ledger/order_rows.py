@@ -4,7 +4,7 @@ SQLite the single-order writes take the fast path (``runner.ledger.fastpath``)."
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import and_, func, insert, or_, select
@@ -18,10 +18,12 @@ from runner.ledger.types import utcnow
 
 
 class OrderRows:
-    def __init__(self, engine: Engine, fences: dict[str, Fence], fast: SqliteOrderWriter | None) -> None:
+    def __init__(self, engine: Engine, fences: dict[str, Fence], fast: SqliteOrderWriter | None,
+                 fence_check: Callable[..., None] = check_fence) -> None:
         self.engine = engine
         self.fences = fences
         self.fast = fast
+        self.fence_check = fence_check  # (conn, variant, fence): raises FencedError, see leases.check_fence
 
     def next_seq(self, run_id: str, variant: str) -> int:
         with self.engine.connect() as conn:
@@ -46,7 +48,7 @@ class OrderRows:
                 self.record_order(order, c)
             return
         if fence is not None:
-            check_fence(conn, order["variant"], fence)
+            self.fence_check(conn, order["variant"], fence)
         conn.execute(insert(T_ORDERS).values(**order))
         conn.execute(
             insert(T_EVENTS).values(client_order_id=order["client_order_id"], status="submitting", ts=order["created"])

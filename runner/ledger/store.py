@@ -59,8 +59,8 @@ class Ledger:
             # DatabaseError: also "file is not a database" (a corrupt or foreign file) -> exit 2
             raise BadInputError(mask_text(f"cannot open ledger database {url!r}: {exc}")) from None
         self.leases = Leases(self.engine, self.fences)
-        self.variant_rows = VariantRows(self.engine, self.fences)
-        self.order_rows = OrderRows(self.engine, self.fences, self._fast)
+        self.variant_rows = VariantRows(self.engine, self.fences, self._fence_check)
+        self.order_rows = OrderRows(self.engine, self.fences, self._fast, self._fence_check)
         self.fill_rows = FillRows(self.engine)
         self.run_rows = RunRows(self.engine)
 
@@ -110,6 +110,11 @@ class Ledger:
                                                    actor, now, fenced)
 
     _check_fence = staticmethod(check_fence)
+
+    def _fence_check(self, conn: Connection, variant: str, fence: Fence, what: str = "order not recorded") -> None:
+        """The fence check the writers run, looked up on this handle at each call (as when they were
+        its own methods), so one place can observe it: a test freezes a write right there."""
+        self._check_fence(conn, variant, fence, what)
 
     def transitions(
         self, variant: str | None = None, after_id: int = 0, limit: int | None = None

@@ -4,6 +4,7 @@ transition row, fenced by the lease when this handle holds one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from sqlalchemy import insert, select, update
@@ -20,9 +21,10 @@ class StaleState(Exception):
 
 
 class VariantRows:
-    def __init__(self, engine: Engine, fences: dict[str, Fence]) -> None:
+    def __init__(self, engine: Engine, fences: dict[str, Fence], fence_check: Callable[..., None] = check_fence) -> None:
         self.engine = engine
         self.fences = fences
+        self.fence_check = fence_check  # (conn, variant, fence, what): raises FencedError, see leases.check_fence
 
     # --- deployments and spec errors -----------------------------------------------------
     def deployment(self, variant: str) -> m.Deployment | None:
@@ -111,7 +113,7 @@ class VariantRows:
         ).inserted_primary_key[0]
         fence = self.fences.get(variant) if self.fences and fenced else None
         if fence is not None:
-            check_fence(conn, variant, fence, "transition not recorded")
+            self.fence_check(conn, variant, fence, "transition not recorded")
         res = conn.execute(
             update(T_STATE)
             .where(T_STATE.c.variant == variant, T_STATE.c.state == from_state)
