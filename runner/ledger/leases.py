@@ -49,11 +49,13 @@ def check_fence(conn: Connection, variant: str, fence: Fence, what: str = "order
 
 class Leases:
     """Takes, renews and releases leases; keeps ``fences`` (variant -> Fence, shared with the
-    writers that check them) in step with what the database says we hold."""
+    writers that check them) in step with what the database says we hold, and ``lost`` (the
+    leases this handle held and lost) for the checks that must refuse at once."""
 
-    def __init__(self, engine: Engine, fences: dict[str, Fence]) -> None:
+    def __init__(self, engine: Engine, fences: dict[str, Fence], lost: dict[str, Fence]) -> None:
         self.engine = engine
         self.fences = fences
+        self.lost = lost
 
     def acquire_lease(self, variant: str, owner: str, ttl_s: float, dead_owner: str | None = None) -> int | None:
         """Take the variant if nobody holds it, its lease lapsed, we hold it already, or it is
@@ -74,29 +76,39 @@ class Leases:
                             epoch=case((c.owner == owner, epoch), else_=epoch + 1))
                 )
                 if res.rowcount != 1:
-                    self.fences.pop(variant, None)
+                    self._lose(variant)
                     return None
                 token = int(conn.execute(select(c.epoch).where(c.variant == variant)).scalar_one())
         except DatabaseError as exc:
             if not is_lock_timeout(exc):
                 raise
-            self.fences.pop(variant, None)
+            self._lose(variant)
             return None
+        self.lost.pop(variant, None)
         self.fences[variant] = Fence(owner, token, time.monotonic() + ttl_s, ttl_s)
         return token
 
-    def confirm_fence(self, variant: str) -> None:
+    def _lose(self, variant: str) -> None:
+        if (fence := self.fences.pop(variant, None)) is not None:
+            self.lost[variant] = fence  # a thread still holding the engine must not act unfenced
+
+    def confirm_fence(self, variant: str, what: str = "order recorded but not sent") -> None:
         """Between an order's (fenced) write and its send: a runner frozen in that gap (SIGSTOP,
         a paused VM) past its lease may thaw after another runner took the variant over and
         resolved the order as never sent; sending it then trades behind the new owner's back.
         So a lease whose local validity ran out is renewed before the send, and if the variant
         is no longer ours the order stays unsent (FencedError; the new owner finds it by client
-        id, as after a crash between the write and the send)."""
+        id, as after a crash between the write and the send). Also before an order's write and a
+        cancel (``what`` says which); a lease found lost earlier (``lost``) refuses at once."""
         fence = self.fences.get(variant) if self.fences else None
-        if fence is None or time.monotonic() < fence.valid_until:
+        if fence is None:
+            if self.lost and (gone := self.lost.get(variant)) is not None:
+                raise gone.lost(variant, what)
+            return
+        if time.monotonic() < fence.valid_until:
             return
         if variant not in self.renew_leases(fence.owner, [variant], fence.ttl_s):
-            raise fence.lost(variant, "order recorded but not sent")
+            raise fence.lost(variant, what)
 
     def renew_leases(self, owner: str, variants: list[str], ttl_s: float) -> set[str]:
         """Extend our leases; returns the variants we still hold (a lost one must stop trading)."""
@@ -112,7 +124,7 @@ class Leases:
         for v in variants:
             fence = self.fences.get(v)
             if v not in held:
-                self.fences.pop(v, None)
+                self._lose(v)
             elif fence is not None:
                 fence.valid_until = t0 + ttl_s
         return held

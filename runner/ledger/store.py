@@ -43,6 +43,8 @@ class Ledger:
     def __init__(self, url: str, *, create: bool = True, idle_in_transaction_s: float = IDLE_IN_TRANSACTION_S) -> None:
         self.url = url
         self.fences: dict[str, Fence] = {}  # variant -> the lease held through this handle
+        self.idle_in_transaction_s = idle_in_transaction_s  # PostgreSQL ends a transaction idle this long
+        self.lost: dict[str, Fence] = {}  # variant -> the lease this handle held and lost (refuses on)
         try:
             self.engine: Engine = open_engine(url, create=create, idle_in_transaction_s=idle_in_transaction_s)
             self._fast = None
@@ -58,7 +60,7 @@ class Ledger:
         except (ArgumentError, DatabaseError, ModuleNotFoundError, ValueError, OSError) as exc:
             # DatabaseError: also "file is not a database" (a corrupt or foreign file) -> exit 2
             raise BadInputError(mask_text(f"cannot open ledger database {url!r}: {exc}")) from None
-        self.leases = Leases(self.engine, self.fences)
+        self.leases = Leases(self.engine, self.fences, self.lost)
         self.variant_rows = VariantRows(self.engine, self.fences, self._fence_check)
         self.order_rows = OrderRows(self.engine, self.fences, self._fast, self._fence_check)
         self.fill_rows = FillRows(self.engine)
@@ -125,8 +127,8 @@ class Ledger:
     def acquire_lease(self, variant: str, owner: str, ttl_s: float, dead_owner: str | None = None) -> int | None:
         return self.leases.acquire_lease(variant, owner, ttl_s, dead_owner)
 
-    def confirm_fence(self, variant: str) -> None:
-        self.leases.confirm_fence(variant)
+    def confirm_fence(self, variant: str, what: str = "order recorded but not sent") -> None:
+        self.leases.confirm_fence(variant, what)
 
     def renew_leases(self, owner: str, variants: list[str], ttl_s: float) -> set[str]:
         return self.leases.renew_leases(owner, variants, ttl_s)
