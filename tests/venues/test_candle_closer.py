@@ -164,3 +164,24 @@ class TestWhileTheStreamIsDown:
         b.update("ETH", 60, c(5, 105.0))
         assert drain(b, T0 + 301, history=history) == [(T0 + 240, 104.0)]
         assert b.via("ETH", 60) == "stream"
+
+
+def test_a_candle_closed_by_the_stream_wakes_the_account_thread_once() -> None:
+    """The account's thread waits on its book cache; a close nudges it (a quiet book would
+    otherwise leave the bar waiting for the next book or loop tick)."""
+    from venues.streams.book import BookCache
+
+    cache = BookCache()
+    b = CandleBook("acct", EventLog(), grace_s=2.0, on_close=cache.nudge)
+    seen = cache.version
+    b.update("ETH", 60, c(0, 100.2))
+    b.update("ETH", 60, c(0, 100.5))  # in progress: nothing to hand
+    assert cache.version == seen
+    b.update("ETH", 60, c(1, 101.0))  # minute 1 began: minute 0 closed
+    assert cache.version == seen + 1
+    assert cache.wait(lambda: cache.version != seen, 0.0)
+    b.update("ETH", 60, c(0, 100.9))  # a late word on minute 0: dropped, no wake
+    b.update("ETH", 60, c(1, 101.2))
+    assert cache.version == seen + 1
+    b.update("ETH", 60, c(1, 101.3), final=True)  # the venue says minute 1 is final
+    assert cache.version == seen + 2

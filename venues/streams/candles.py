@@ -123,11 +123,14 @@ class CandleBook:
     drained by the trading thread (``drain``), which also runs the REST resync."""
 
     def __init__(self, account: str, log: EventLog, grace_s: float = 2.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, on_close: Callable[[], None] | None = None) -> None:
+        """``on_close``: called (by the stream thread) when an update closed a candle, so the
+        account's thread wakes now to hand it over rather than at its next book or loop tick."""
         self.account = account
         self.log = log
         self.grace_s = grace_s
         self._clock = clock
+        self._on_close = on_close
         self._taps: dict[tuple[str, int], CandleTap] = {}
         self._retry_at: dict[tuple[str, int], float] = {}
         self._lock = threading.Lock()
@@ -140,7 +143,12 @@ class CandleBook:
 
     def update(self, instrument: str, timeframe_s: int, candle: Candle, final: bool = False) -> None:
         with self._lock:
-            self._tap(instrument, timeframe_s).update(candle, final)
+            tap = self._tap(instrument, timeframe_s)
+            before = len(tap.ready)
+            tap.update(candle, final)
+            closed = len(tap.ready) > before
+        if closed and self._on_close is not None:
+            self._on_close()
 
     def pending(self, instrument: str, timeframe_s: int) -> Candle | None:
         """The candle in progress as the stream last stated it (None before any)."""

@@ -126,7 +126,8 @@ class AccountFeed:
         self.budget = budget
         self.cache = BookCache()
         self.log = EventLog()
-        self.candles = CandleBook(account, self.log)  # closed candles of the venue's candle channels
+        # closed candles of the venue's candle channels; a close wakes the account's thread as a book does
+        self.candles = CandleBook(account, self.log, on_close=self.cache.nudge)
         self._protocol = protocol
         self._stream = stream
         self._resync = resync
