@@ -12,11 +12,13 @@ import gzip
 import json
 import tempfile
 from collections import defaultdict, deque
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 from runner.engine.backtest import run_backtest
 from runner.errors import BadInputError
+from runner.kinds.base import MarketEvent
 from runner.ledger.store import Ledger
 from runner.marketdata.recorder import decision_json, position_json, resolve
 from runner.marketdata.timestamps import to_iso
@@ -78,6 +80,24 @@ BY_NATURE = ("the venue matched these orders on its own book (at submit, with it
              "recording holds: the positions differ by nature, not by the variant")
 
 
+def _as_handed(live_from: dict[str, float] | None, warm_until: float | None
+               ) -> Callable[[Iterator[MarketEvent]], Iterator[MarketEvent]] | None:
+    """Only the events the variant was handed live: a stream file it shares with other variants
+    holds rows from before its first live event of that instrument (another variant's warm-up
+    history, a bar that closed before it started) that it never saw; its own warm-up rows stay
+    (they seed it). Recordings without ``live_from`` (older ones) replay every row."""
+    if live_from is None:
+        return None
+
+    def clip(events: Iterator[MarketEvent]) -> Iterator[MarketEvent]:
+        for ev in events:
+            start = live_from.get(ev.instrument, float("inf"))
+            if ev.ts >= start or (warm_until is not None and ev.ts <= warm_until):
+                yield ev
+
+    return clip
+
+
 def parity(session_dir: Path, venues: VenuesConfig | None, variant: str | None = None,
            replacement: LoadedVariant | None = None) -> dict[str, Any]:
     meta = json.loads((session_dir / "session.json").read_text())
@@ -99,6 +119,7 @@ def parity(session_dir: Path, venues: VenuesConfig | None, variant: str | None =
                 ledger = Ledger(f"sqlite:///{tmp}/parity.db")
                 try:
                     run_backtest(loaded, data, ledger, venues, seed_until=v.get("warm_until"),
+                                 clip=_as_handed(v.get("live_from"), v.get("warm_until")),
                                  on_decision=lambda ev, d, views, got=got: got.append(
                                      (ev.ts, decision_json(d), position_json(views))))  # type: ignore[misc]
                 finally:

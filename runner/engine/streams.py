@@ -9,11 +9,12 @@ as it would see live bars, and nothing is traded on them), so it is warm on its 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from runner.engine.containment import contained
 from runner.engine.variant import VariantEngine
 from runner.errors import RunnerError
+from runner.lifecycle import State
 from runner.marketdata.feed import Feed, StreamKey, depth_cut, snapshot_event, stream_key
 from runner.marketdata.recorder import Recorder, stream_file
 from venues.base import BookSnapshot
@@ -32,6 +33,7 @@ class EngineStreams:
         self.seen: dict[str, int] = {}  # events each variant's strategy was handed (history included)
         self.warm_end: dict[str, float] = {}  # the last warm-up bar each variant was handed
         self._handed: dict[str, float] = {}  # venue time of the latest event each variant was handed
+        self._live_from: set[tuple[str, str]] = set()  # (variant, instrument) with a first live event recorded
         # account threads dispatch at once: the shared bar builder and the recording are used
         # under this lock; each strategy decides outside it (its orders go to its own venue)
         self._lock = threading.RLock()
@@ -60,6 +62,7 @@ class EngineStreams:
                 rec.event(files[sym], key, ev, binary, self._range(account, sym, key, ev.ts))
                 warm_until = ev.ts if warm_until is None else max(warm_until, ev.ts)
         rec.variant(eng.id, eng.loaded.yaml_text, account, files, warm_until)
+        self._live_from = {k for k in self._live_from if k[0] != eng.id}
         eng.on_decision = lambda ev, d, views, vid=eng.id: self._decided(rec, vid, ev, d, views)  # type: ignore[misc]
 
     def _file(self, vid: str, account: str, sym: str) -> str:
@@ -113,7 +116,13 @@ class EngineStreams:
         with self._lock:
             rec.decision(vid, ev, d, views)
 
-    def dispatch(self, account: str, book: BookSnapshot, engines: Sequence[VariantEngine]) -> None:
+    def dispatch(self, account: str, book: BookSnapshot, engines: Sequence[VariantEngine],
+                 on_warm: Callable[[VariantEngine], None] | None = None) -> None:
+        """Hand ``book`` to each engine as its stream's events. ``on_warm``: a warming variant whose
+        strategy this event made warm turns active at once, before its next event, as in a
+        backtest (which checks after every event): with the check left to the housekeeping after
+        the whole pass, the same moment's next event (a pair's other leg) was refused as warming
+        where the backtest traded it."""
         ev = snapshot_event(book)
         keys = [k for k in {self.keys.get(e.id) for e in engines} if k is not None]
         # the venue's own closed candles where it streams the timeframe (else bars are built), asked
@@ -125,6 +134,8 @@ class EngineStreams:
             handed = self._events(account, ev, engines, fetched)
         for eng, out in handed:
             contained(eng, f"market event {ev.instrument}", eng.on_event, out)  # its fault stays its own
+            if on_warm is not None and eng.state is State.WARMING and eng.strategy.warm:
+                on_warm(eng)
 
     def _events(self, account: str, ev, engines: Sequence[VariantEngine], fetched) -> list:  # type: ignore[no-untyped-def,type-arg]
         """What each engine is handed for ``ev`` (recorded as it is handed)."""
@@ -152,6 +163,9 @@ class EngineStreams:
                     rec.event(self._file(eng.id, account, ev.instrument), key, out,
                               self._binary[eng.id], self._range(account, ev.instrument, key, out.ts))
                 self.seen[eng.id] = self.seen.get(eng.id, 0) + 1
+                if rec is not None and (eng.id, out.instrument) not in self._live_from:
+                    self._live_from.add((eng.id, out.instrument))
+                    rec.live_from(eng.id, out.instrument, out.ts)
                 self._handed[eng.id] = out.ts
                 handed.append((eng, out))
         return handed

@@ -88,7 +88,7 @@ class AccountTrading:
                 if "funding_settled_id" in book.extra:
                     rt.records.settled(account, sym, book.extra["funding_settled_id"])
                 live = [e for e in engines if e.state is not State.RETIRED]  # retired: settlements only (above)
-                rt.streams.dispatch(account, book, live)  # each engine its stream: bars, quotes, books
+                rt.streams.dispatch(account, book, live, rt.chores.warm)  # each engine its stream: bars, quotes, books
 
     def catch_up(self, account: str) -> None:
         """A venue modelling order latency decided some outcomes since the last step: read them

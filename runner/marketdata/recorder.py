@@ -92,6 +92,13 @@ class Recorder:
                                       "warm_until": warm_until}
         self._write_meta()
 
+    def live_from(self, vid: str, instrument: str, ts: float) -> None:
+        """The first live event ``vid`` was handed of ``instrument``: a stream file shared with
+        other variants holds earlier rows (another variant's warm-up history, a bar closed before
+        this one started) that this variant never saw, and its replay must not see them either."""
+        self.meta["variants"][vid].setdefault("live_from", {})[instrument] = ts
+        self._write_meta()
+
     def _open(self, name: str, header: str | None) -> IO[str]:
         fh = self._files.get(name)
         if fh is None:
