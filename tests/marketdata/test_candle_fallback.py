@@ -151,3 +151,50 @@ def test_the_bars_switch_to_the_candles_when_the_socket_comes_up_and_back_when_i
                                       (T0 + 60, 1891.3),  # the candle's close, once
                                       (T0 + 120, 1892.6)]  # built: the streamed book at T0 + 150, once
     check_parity(rt, 3)
+
+
+def test_a_drop_inside_the_grace_hands_the_built_bar_of_that_period_once_and_the_candles_resume_after() -> None:
+    """The feed's side, step by step: the candle of a period the stream had not closed at the drop
+    (it was in its 2 s grace) never comes while down; the builder's bar of that period goes at the
+    drop. Back live, REST history repeats periods already built (skipped), the candles go on."""
+    from runner.kinds.base import MarketEvent
+    from runner.marketdata.feed import Feed
+    from venues.base import Candle
+
+    venue: dict[float, list[Candle]] = {}
+    state = {"live": True, "via": "stream"}
+
+    def closed_bars(sym: str, tf: int, now: float, after: float | None) -> list[Candle]:
+        return [c for c in venue.pop(now, []) if after is None or c.ts + tf > after]
+
+    feed, key, got = Feed(), ("bars", 60), []
+
+    def book(at: float, mid: float) -> list[tuple[float, float]]:
+        ev = MarketEvent(at, "ETH", mid - 0.1, mid + 0.1, (1.0,), (1.0,), 0.0, bid_prices=(mid - 0.1,),
+                         ask_prices=(mid + 0.1,))
+        fetched = feed.fetch_native("acct", ev, [key], closed_bars, lambda s, tf: (state["live"], state["via"]))
+        feed.update("acct", ev, [key], fetched=fetched)
+        out = [(e.ts, e.bid) for e in feed.events("acct", "ETH", key)]
+        got.extend(out)
+        return out
+
+    def source() -> tuple[str, str, float]:
+        (s,) = feed.sources("acct")
+        return s["source"], s["candles"], s["last_end"]
+
+    book(T0 + 10, 100.0)
+    book(T0 + 50, 101.0)
+    assert book(T0 + 61, 102.0) == []  # the builder closed minute 0; the candle is in its grace
+    state["live"] = False  # the stream drops before the candle closed
+    assert book(T0 + 61.5, 102.1) == [(T0 + 60, 101.0)]  # minute 0 built: the mid at its close
+    assert source() == ("books", "down", T0 + 60)
+    assert book(T0 + 121, 103.0) == [(T0 + 120, 102.1)]  # minute 1 built at its close
+    state.update(live=True, via="rest")  # back: REST history repeats minutes 0 and 1
+    venue[T0 + 130] = [Candle(T0, 100, 101, 99, 100.7), Candle(T0 + 60, 101, 103, 101, 102.5)]
+    assert book(T0 + 130, 103.2) == []
+    state["via"] = "stream"
+    venue[T0 + 181] = [Candle(T0 + 120, 103, 104, 102, 104.0)]
+    assert book(T0 + 181, 104.5) == [(T0 + 180, 104.0)]  # minute 2: the candle, not the built bar
+    assert source() == ("candles", "live", T0 + 180)
+    assert book(T0 + 182, 104.6) == []
+    assert [ts for ts, _ in got] == [T0 + 60, T0 + 120, T0 + 180]  # each once
