@@ -198,3 +198,30 @@ def test_a_drop_inside_the_grace_hands_the_built_bar_of_that_period_once_and_the
     assert source() == ("candles", "live", T0 + 180)
     assert book(T0 + 182, 104.6) == []
     assert [ts for ts, _ in got] == [T0 + 60, T0 + 120, T0 + 180]  # each once
+
+
+def test_a_socket_live_for_books_whose_candle_channel_stays_silent_gets_bars_built_from_books(
+        tmp_path: Path, hl: FakeHyperliquid) -> None:
+    """Books stream, the candle subscription is acked but no candle ever comes (refused, or a socket
+    of its own that is down, as OKX's business one): the bars are built from the streamed books."""
+    with WsServer(hl_reply) as venue:
+        rt = runtime(tmp_path, venue.port)
+        rt.start()
+        try:
+            rt.step()
+            eventually(lambda: venue.sent(lambda m: (m.get("subscription") or {}).get("type") == "candle"),
+                       what="the candle subscription")
+            seen = []
+            for at, mid in ((T0 + 5, 1890.0), (T0 + 40, 1890.4), (T0 + 61, 1891.0), (T0 + 121, 1892.0)):
+                venue.send(l2("ETH", at * 1000, f"{mid - 0.1:.1f}", f"{mid + 0.1:.1f}"))
+                eventually(lambda at=at: rt.adapters["hl"].book("ETH").ts == at, what=f"the book at {at}")
+                rt.step()
+                seen.append(rt.streams.seen["NB_v1"])
+            assert seen == [3, 3, 4, 5]  # each bar at the first book after its close
+            assert rt.adapters["hl"].stream_status()["stream"] == "live"
+            bars = bars_status(rt)
+            assert (bars["source"], bars["candles"]) == ("books", "down")
+        finally:
+            rt.stop()
+            rt.ledger.close()
+    assert recorded_bars(rt.home)[3:] == [(T0, 1890.4), (T0 + 60, 1891.0)]

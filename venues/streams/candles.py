@@ -30,13 +30,15 @@ K = StreamEventKind
 History = Callable[[str, int, int], list[Candle]]  # (instrument, timeframe_s, limit) -> closed, oldest first
 MAX_HELD = 5  # closed candles kept back while the REST resync fails, before they go without it
 MAX_RESYNC = 500  # candles read back at most
+SILENT_S = 10.0  # a candle channel silent a period + the grace + this long is not live
 RETRY_S = 2.0  # a failed resync is tried again after this long (local time), not on every loop
 
 
 class CandleTap:
     """One instrument, one timeframe. Not thread-safe: :class:`CandleBook` locks around it."""
 
-    __slots__ = ("instrument", "tf", "grace_s", "handed", "closed", "pending", "ready", "resync", "via", "_rest")
+    __slots__ = ("instrument", "tf", "grace_s", "handed", "closed", "pending", "ready", "resync", "via", "_rest",
+                 "heard")
 
     def __init__(self, instrument: str, timeframe_s: int, grace_s: float) -> None:
         self.instrument = instrument
@@ -49,6 +51,7 @@ class CandleTap:
         self.resync = True  # the first connection, too, may follow bars handed from history
         self.via: str | None = None  # how the latest candle handed over came: "stream" or "rest"
         self._rest: set[float] = set()  # opens of the ready candles REST history gave
+        self.heard: float | None = None  # local monotonic time of the latest streamed update
 
     def seed(self, after_end: float | None) -> None:
         """Bars ending at or before ``after_end`` were handed over already (warm-up history)."""
@@ -144,6 +147,7 @@ class CandleBook:
     def update(self, instrument: str, timeframe_s: int, candle: Candle, final: bool = False) -> None:
         with self._lock:
             tap = self._tap(instrument, timeframe_s)
+            tap.heard = time.monotonic()
             before = len(tap.ready)
             tap.update(candle, final)
             closed = len(tap.ready) > before
@@ -161,6 +165,15 @@ class CandleBook:
         with self._lock:
             tap = self._taps.get((instrument, timeframe_s))
             return tap.via if tap is not None else None
+
+    def heard(self, instrument: str, timeframe_s: int) -> bool:
+        """Whether the channel gave an update within a period and the grace (and ``SILENT_S``): a
+        socket live for books whose candle channel says nothing (refused, or a socket of its
+        own that is down, as OKX's business one) is no source of bars."""
+        with self._lock:
+            tap = self._taps.get((instrument, timeframe_s))
+            last = tap.heard if tap is not None else None
+        return last is not None and time.monotonic() - last <= timeframe_s + self.grace_s + SILENT_S
 
     def reconnected(self) -> None:
         """A new connection: what closed while there was none is read back by REST first (now,

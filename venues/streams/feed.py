@@ -215,10 +215,12 @@ class AccountFeed:
         return self.candles.drain(instrument, timeframe_s, now, after, history, conn.is_live())
 
     def candle_state(self, instrument: str, timeframe_s: int) -> tuple[bool, str | None]:
-        """Whether the candle stream is live now (while it is not, bars are built from books),
-        and how the latest candle handed over came ("stream", "rest" or None)."""
+        """Whether the candle stream is live now: connected, fresh, and its candle channel heard
+        within a period (while it is not, bars are built from books); and how the latest candle
+        handed over came ("stream", "rest" or None)."""
         conn = self._conn
-        return (conn is not None and conn.is_live()), self.candles.via(instrument, timeframe_s)
+        live = conn is not None and conn.is_live() and self.candles.heard(instrument, timeframe_s)
+        return live, self.candles.via(instrument, timeframe_s)
 
     # --- fills -----------------------------------------------------------------------------
     def fills_due(self, from_start: bool = False) -> bool:
