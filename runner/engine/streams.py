@@ -99,10 +99,13 @@ class EngineStreams:
     def _range(self, account: str, sym: str, key: StreamKey, ts: float) -> tuple[float, ...] | None:
         return self.feed.bar_range(account, sym, key[1], ts) if key[0] == "bars" else None
 
-    def bar_sources(self, account: str) -> list[dict]:  # type: ignore[type-arg]
-        """Where ``account``'s bars come from now (``Feed.sources``), for the status row."""
+    def bar_sources(self, account: str, engines: Sequence[VariantEngine]) -> list[dict]:  # type: ignore[type-arg]
+        """Where ``account``'s bars come from now (``Feed.sources``), for the status row: those of
+        its running ``engines`` on bars (a retired variant's bars stop; they are not late)."""
+        wanted = {(sym, key[1]) for e in engines if e.state is not State.RETIRED
+                  and (key := self.keys.get(e.id)) is not None and key[0] == "bars" for sym in e.spec.instruments}
         with self._lock:
-            return self.feed.sources(account)
+            return [s for s in self.feed.sources(account) if (s["instrument"], s["timeframe_s"]) in wanted]
 
     def detach(self, variant: str) -> None:
         self.keys.pop(variant, None)

@@ -91,3 +91,13 @@ def test_the_agents_list_variants_has_the_bar_sources(desk: Desk) -> None:
         ctx.close()
     assert "error" not in out
     check(out["accounts"])
+
+
+def test_a_retired_variants_bars_leave_the_status(desk: Desk) -> None:
+    from runner.cli.views import status_view
+
+    desk.retire("MR_v1", steps=3)
+    assert desk.state("MR_v1") == "retired"
+    desk.rt.periodic.publish_streams()
+    accounts = {a["account"]: a for a in status_view(desk.ledger)["accounts"]}
+    assert accounts["sim"]["bars"] == []  # no longer read: not shown late for ever
