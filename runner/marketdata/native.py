@@ -80,7 +80,8 @@ class NativeBars:
             self._hand(end, c.ts, (c.high, c.low))
             out.append(MarketEvent(end, self.instrument, c.close, c.close, snap.bid_sizes, snap.ask_sizes, c.volume,
                                    snap.extra or NO_EXTRA, c.open, snap.bid_prices, snap.ask_prices))
-            self.source = REST if via == "rest" and c is candles[-1] else CANDLES
+        if out:
+            self.source = REST if via == "rest" else CANDLES
         if not live and self._held is not None:
             bar, (high, low) = self._held
             self._held = None
