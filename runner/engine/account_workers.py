@@ -25,10 +25,10 @@ import threading
 import time
 from collections.abc import Callable
 
-from runner.engine.containment import LEDGER_ERRORS, LedgerOutage
+from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, outage_text
 from runner.privacy import mask_text
 
-STOP_TIMEOUT_S = 30.0  # a clean stop waits this long for an account's cancels before leaving it
+STOP_TIMEOUT_S = 30.0  # AccountWorkers.stop waits this long for the threads by default
 MIN_GAP_S = 0.002  # a stream that never pauses still leaves the thread this breather between steps
 
 
@@ -44,8 +44,9 @@ class Wake:
 class AccountWorker:
     def __init__(self, account: str, step: Callable[[str], None], interval_s: float,
                  report: Callable[[str], None], on_stop: Callable[[str], None] | None = None,
-                 wake: Callable[[str], Wake | None] | None = None) -> None:
+                 wake: Callable[[str], Wake | None] | None = None, idle_s: float | None = None) -> None:
         self.account = account
+        self._idle_s = idle_s  # the ledger server's idle-in-transaction limit (named when it strikes)
         self._wake = wake  # asked after each step: the account's stream may have started since
         self._step = step
         self._interval = interval_s
@@ -86,9 +87,7 @@ class AccountWorker:
                 self._step(self.account)
             except LEDGER_ERRORS as exc:
                 delay = outage.failed()
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                self._report(f"{self.account}: ledger unavailable (attempt {outage.attempts}): "
-                             f"{mask_text(first)}; no orders until it answers; retrying in {delay:.1f}s")
+                self._report(f"{self.account}: {outage_text(exc, outage.attempts, delay, self._idle_s)}")
                 self.busy_since = None
                 self.stopping.wait(delay)
                 continue
@@ -119,7 +118,9 @@ class AccountWorkers:
     """The account threads of one runtime: started as accounts appear, stopped together."""
 
     def __init__(self, step: Callable[[str], None], interval_s: float, report: Callable[[str], None],
-                 on_stop: Callable[[str], None] | None = None, wake: Callable[[str], Wake | None] | None = None) -> None:
+                 on_stop: Callable[[str], None] | None = None, wake: Callable[[str], Wake | None] | None = None,
+                 idle_s: float | None = None) -> None:
+        self._idle_s = idle_s
         self._step = step
         self._wake = wake
         self._interval = interval_s
@@ -130,7 +131,8 @@ class AccountWorkers:
     def ensure(self, accounts: list[str]) -> None:
         for account in accounts:
             if account not in self.workers:
-                w = AccountWorker(account, self._step, self._interval, self._report, self._on_stop, self._wake)
+                w = AccountWorker(account, self._step, self._interval, self._report, self._on_stop, self._wake,
+                                  self._idle_s)
                 self.workers[account] = w
                 w.start()
 
@@ -144,22 +146,3 @@ class AccountWorkers:
         self.workers.clear()
         return left
 
-
-def each_at_once(accounts: list[str], fn: Callable[[str], None], timeout: float = STOP_TIMEOUT_S) -> list[str]:
-    """``fn(account)`` for every account on a thread of its own, all at once; a venue that does
-    not answer holds up only its own account (for at most ``timeout``). Returns the accounts
-    still running then. One account runs inline."""
-    if len(accounts) <= 1:
-        for account in accounts:
-            fn(account)
-        return []
-    threads = [threading.Thread(target=fn, args=(a,), name=f"stop-{a}", daemon=True) for a in accounts]
-    for t in threads:
-        t.start()
-    deadline = time.monotonic() + timeout
-    left = []
-    for account, t in zip(accounts, threads, strict=True):
-        t.join(max(0.0, deadline - time.monotonic()))
-        if t.is_alive():
-            left.append(account)
-    return left

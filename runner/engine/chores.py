@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from runner.engine.account_workers import STOP_TIMEOUT_S, each_at_once
 from runner.engine.retries import Backoff
 from runner.engine.stream_events import record_stream_events
 from runner.engine.variant import VariantEngine
-from runner.errors import RunnerError
+from runner.errors import FencedError, RunnerError
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.positions import PositionState
 from runner.lifecycle import State, Trigger, pause_requested
@@ -92,7 +91,10 @@ class AccountChores:
             for cid, w in list(eng.working.items()):
                 if w.purpose in ("entry", "quote"):
                     try:
-                        rep = eng.venue.cancel(cid, w.req.instrument)
+                        rep = eng.cancel(cid, w.req.instrument)
+                    except FencedError as exc:
+                        eng.fenced = str(exc)  # another runner holds it now: let go, cancel nothing
+                        break
                     except RunnerError as exc:
                         rt.reporter.error(f"{eng.id}: blackout cancel {cid}: {exc}")
                         continue
@@ -141,12 +143,6 @@ class AccountChores:
                     p.qty, p.avg_price, p.realized_pnl, p.fees):
                 eng.restore_position(p.instrument, PositionState(p.qty, p.avg_price, p.realized_pnl, p.fees, p.opened))
 
-    def cancel_everywhere(self) -> None:
-        """Each account cancels on a thread of its own, all at once (see ``each_at_once``)."""
-        for account in each_at_once(self.rt.accounts(), self.cancel_on_stop):
-            self.rt.reporter.error(f"{account}: cancelling resting orders on stop: no answer in "
-                                   f"{STOP_TIMEOUT_S:.0f}s; the next start reconciles them by client id")
-
     def cancel_on_stop(self, account: str | None = None) -> None:
         """Resting orders must not fill while nobody manages them; a venue that does not answer
         is reported and the stop goes on (the next start reconciles the orders by client id)."""
@@ -157,5 +153,7 @@ class AccountChores:
                 continue
             try:
                 eng.cancel_all()
+            except FencedError as exc:  # its new owner manages those orders now
+                rt.reporter.error(f"{eng.id}: resting orders left to the runner that holds it now: {exc}")
             except RunnerError as exc:
                 rt.reporter.error(f"{eng.id}: cancelling resting orders on stop: {exc}")

@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from runner.errors import FencedError, InvariantError, RunnerError
+from runner.ledger.pg_session import ended_idle_transaction
 from runner.lifecycle import backoff_delay
+from runner.privacy import mask_text
 
 if TYPE_CHECKING:
     from runner.engine.variant import VariantEngine
@@ -44,6 +46,18 @@ def contained(eng: VariantEngine, what: str, fn: Callable[..., Any], *args: Any)
         err = InvariantError(f"{what} failed: {type(exc).__name__}: {exc}")
         eng.troubles.append(Trouble(err, str(err)))
     return False
+
+
+def outage_text(exc: BaseException, attempts: int, delay: float, idle_s: float | None = None) -> str:
+    """The console line of a ledger error the loop backs off from, naming its cause when known:
+    the server ending a frozen runner's idle transaction is not the ledger being down."""
+    if ended_idle_transaction(exc):
+        idle = f" after {idle_s:g} s" if idle_s is not None else ""  # the cause first: the console cuts at 80
+        return (f"ledger server ended this runner's idle transaction{idle} (frozen or paused?); "
+                f"rolled back, nothing of it recorded; reconnecting in {delay:.1f}s")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return (f"ledger unavailable (attempt {attempts}): {mask_text(first)}; no orders until it answers; "
+            f"retrying in {delay:.1f}s")
 
 
 class LedgerOutage:

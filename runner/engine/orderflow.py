@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from runner.engine import execution, sending
 from runner.engine.client_ids import client_order_id
-from runner.errors import PrecisionError, RiskBlockError, RunnerError
+from runner.errors import FencedError, PrecisionError, RiskBlockError, RunnerError
 from runner.kinds.base import REPAIR, Intent, MarketEvent
 from runner.kinds.binary import is_binary
 from runner.ledger.positions import FLAT_POSITION, PositionState
@@ -182,7 +182,9 @@ class OrderFlow:
         if w is None:
             return True
         try:
-            rep = self.venue.cancel(cid, w.req.instrument)
+            rep = self.cancel(cid, w.req.instrument)
+        except FencedError:
+            raise  # not ours any more: the runtime lets go of the variant (``contained``)
         except RunnerError as exc:
             self.troubles.append(self._trouble(exc, f"cancel {cid}: {exc}"))
             return False

@@ -15,7 +15,7 @@ from runner.engine.adoption import STARTING
 from runner.engine.binary_netting import book_netted_pairs
 from runner.engine.retries import Backoff
 from runner.engine.variant import VariantEngine
-from runner.errors import ErrorClass, RunnerError
+from runner.errors import ErrorClass, FencedError, RunnerError
 from runner.kinds.base import Intent, MarketEvent
 from runner.lifecycle import Action, State, Trigger, respond
 
@@ -117,6 +117,9 @@ class Responder:
                         side = "sell" if pos.qty > 0 else "buy"
                         eng.place(Intent(sym, side, "flatten", close=True, urgent=True), ev)
                 return
+        except FencedError as exc:  # another runner holds it now: it retires it, not us
+            eng.fenced = str(exc)
+            return
         except RunnerError as exc:
             self.retire_failed(eng, exc, now)
             return

@@ -39,7 +39,7 @@ from runner.engine.account_workers import AccountWorkers, Wake
 from runner.engine.accounts import account_config
 from runner.engine.adoption import Adoption
 from runner.engine.chores import AccountChores
-from runner.engine.containment import LEDGER_ERRORS, LedgerOutage
+from runner.engine.containment import LEDGER_ERRORS, LedgerOutage, outage_text
 from runner.engine.deploy import FileRead, scan
 from runner.engine.gates import Gates
 from runner.engine.guards import Guards
@@ -51,19 +51,20 @@ from runner.engine.responder import Responder
 from runner.engine.retries import Backoff, Retries
 from runner.engine.sink import ImmediateSink
 from runner.engine.starts import StartQueue, slow_note
+from runner.engine.stopping import close_adapters, stop_accounts
 from runner.engine.stream_events import StreamBoard
 from runner.engine.streams import EngineStreams
 from runner.engine.trading import AccountTrading
 from runner.engine.variant import VariantEngine
 from runner.engine.venue_records import VenueRecords
 from runner.engine.warming import WarmingBoard
-from runner.errors import FencedError, RefusedError, RunnerError
+from runner.errors import FencedError, RefusedError
 from runner.ledger.identity import client_id_salt
 from runner.ledger.instruments import record_instruments
 from runner.ledger.models import MAIN_RUN
 from runner.ledger.store import Ledger, is_in_memory
 from runner.lifecycle import State, Trigger, allowed
-from runner.privacy import mask_text, mask_url
+from runner.privacy import mask_url
 from runner.spec.deployment_config import RunnerConfig, VenuesConfig
 from venues.base import VenueAdapter
 from venues.registry import create_adapter
@@ -209,7 +210,7 @@ class Runtime:
             self.starts.enabled = True  # starts from now on run their venue half on the account's thread
         if concurrent and self.workers is None:
             self.workers = AccountWorkers(self._account_step, self.config.loop_interval_s, self.reporter.error,
-                                          wake=self._stream_wake)
+                                          wake=self._stream_wake, idle_s=self.ledger.idle_in_transaction_s)
         try:
             self._loop(end, outage, should_stop)
         finally:
@@ -228,9 +229,7 @@ class Runtime:
                 # Database restart, lost connection, full disk: no order goes out without its row,
                 # so trading waits; the loop retries with backoff and never dies of it.
                 delay = outage.failed()
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                self.reporter.error(f"ledger unavailable (attempt {outage.attempts}): {mask_text(first)}; "
-                                    f"no orders until it answers; retrying in {delay:.1f}s")
+                self.reporter.error(outage_text(exc, outage.attempts, delay, self.ledger.idle_in_transaction_s))
                 _sleep_until(time.monotonic() + delay, should_stop)
                 continue
             if outage.recovered():
@@ -313,21 +312,17 @@ class Runtime:
 
     def stop(self, clean: bool = False) -> None:
         """Release everything; a ``clean`` stop (Ctrl-C, SIGTERM, ``--duration``) first cancels
-        the variants' resting orders unless their account says ``on_stop: leave``."""
-        if clean:
-            self.chores.cancel_everywhere()
-            try:  # book what filled up to the stop (an IOC sent in the last step): the ledger ends
-                self.trading.fills()  # equal to the venue, not one restart behind it
-            except (RunnerError, *LEDGER_ERRORS) as exc:
-                self.reporter.error(f"reading fills on stop: {exc}")
+        the variants' resting orders unless their account says ``on_stop: leave``, and reads
+        the fills up to the stop (``runner.engine.stopping``: per account, within a bound)."""
+        if clean:  # each account's cancels and last fill reads at once, within the bound
+            stop_accounts(self, self.config.stop_timeout_s)
         if self.streams.recorder is not None:
             self.streams.recorder.close()
             self.streams.recorder = None
         for eng in self.engines.values():
             self.sink.skips(MAIN_RUN, eng.id, eng.take_skips())
         self.ledger.release_leases(self.runner_id)
-        for ad in self.adapters.values():
-            ad.close()
+        close_adapters(self, self.config.stop_timeout_s)
 
 
 def _sleep_until(deadline: float, should_stop: Callable[[], bool]) -> None:

@@ -25,15 +25,24 @@ class ImmediateSink:
         self.ledger = ledger
 
     def order(self, row: dict[str, Any]) -> None:
+        self.ledger.confirm_fence(row["variant"], "order not recorded")  # a lease lost: no row either
         row["created"] = datetime.now(UTC)
         self.ledger.record_order(row)
         self.ledger.confirm_fence(row["variant"])  # a freeze between the write and the send
+
+    def confirm(self, variant: str, what: str) -> None:
+        """Before any other venue action of ``variant`` (a cancel): still its lease's holder
+        (``Ledger.confirm_fence``), or FencedError and the venue hears nothing. A runner thawed
+        past its lease must not cancel behind the new owner's back what that owner now manages."""
+        self.ledger.confirm_fence(variant, what)
 
     def order_event(self, cid: str, status: str, venue_order_id: str | None = None, detail: str = "") -> None:
         self.ledger.order_event(cid, status, venue_order_id, detail)
 
     def orders(self, rows: list[dict[str, Any]]) -> None:
         """Several orders (the legs of a group) in one transaction: all or none are recorded."""
+        for variant in {row["variant"] for row in rows}:
+            self.ledger.confirm_fence(variant, "order not recorded")
         now = datetime.now(UTC)
         with self.ledger.begin() as conn:
             for row in rows:
@@ -121,6 +130,9 @@ class BatchSink(ImmediateSink):
         # marker that protects paper/live orders in flight has nothing to protect here.
         self._batch.orders.append(order_wire(row, self._stamp(), self._bool))
         self._touch()
+
+    def confirm(self, variant: str, what: str) -> None:
+        """A backtest holds no lease: nothing to confirm."""
 
     def orders(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:  # buffered, then written in one transaction

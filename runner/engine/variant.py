@@ -313,9 +313,15 @@ class VariantEngine(OrderFlow):
 
             self.troubles.append(Trouble(DataAnomalyError(msg), f"beyond tolerance: {msg}"))
 
+    def cancel(self, cid: str, instrument: str) -> OrderReport | None:
+        """The one way the engine cancels on its venue: the lease is confirmed first (see
+        ``ImmediateSink.confirm``; FencedError and nothing is sent), like every order's send."""
+        self.sink.confirm(self.id, f"cancel of {cid} not sent")
+        return self.venue.cancel(cid, instrument)
+
     def cancel_all(self) -> None:
         for cid, w in list(self.working.items()):
-            rep = self.venue.cancel(cid, w.req.instrument)
+            rep = self.cancel(cid, w.req.instrument)
             if rep is not None:
                 self.on_report(rep)
             else:

@@ -49,3 +49,10 @@ def limit_lock_wait(conn: Connection, seconds: float = LEASE_LOCK_WAIT_S) -> Non
 def is_lock_timeout(exc: BaseException) -> bool:
     """The error a lock wait limited by ``limit_lock_wait`` ends with (SQLSTATE 55P03)."""
     return getattr(getattr(exc, "orig", None), "sqlstate", None) == "55P03"
+
+
+def ended_idle_transaction(exc: BaseException) -> bool:
+    """The server ended this session because it sat idle inside a transaction longer than the
+    limit above (SQLSTATE 25P03): the runner was frozen or paused mid-transaction, and that
+    transaction was rolled back."""
+    return getattr(getattr(exc, "orig", None), "sqlstate", None) == "25P03"

@@ -108,6 +108,8 @@ class Ledger:
     def __init__(self, url: str, *, create: bool = True, idle_in_transaction_s: float = IDLE_IN_TRANSACTION_S) -> None:
         self.url = url
         self.fences: dict[str, Fence] = {}  # variant -> the lease held through this handle
+        self.idle_in_transaction_s = idle_in_transaction_s  # PostgreSQL ends a transaction idle this long
+        self.lost: dict[str, Fence] = {}  # variant -> the lease this handle held and lost (refuses on)
         try:
             if url.startswith("sqlite"):
                 path = sqlite_path(url)
@@ -338,29 +340,39 @@ class Ledger:
                             epoch=case((c.owner == owner, epoch), else_=epoch + 1))
                 )
                 if res.rowcount != 1:
-                    self.fences.pop(variant, None)
+                    self._lose(variant)
                     return None
                 token = int(conn.execute(select(c.epoch).where(c.variant == variant)).scalar_one())
         except DatabaseError as exc:
             if not is_lock_timeout(exc):
                 raise
-            self.fences.pop(variant, None)
+            self._lose(variant)
             return None
+        self.lost.pop(variant, None)
         self.fences[variant] = Fence(owner, token, time.monotonic() + ttl_s, ttl_s)
         return token
 
-    def confirm_fence(self, variant: str) -> None:
+    def _lose(self, variant: str) -> None:
+        if (fence := self.fences.pop(variant, None)) is not None:
+            self.lost[variant] = fence  # a thread still holding the engine must not act unfenced
+
+    def confirm_fence(self, variant: str, what: str = "order recorded but not sent") -> None:
         """Between an order's (fenced) write and its send: a runner frozen in that gap (SIGSTOP,
         a paused VM) past its lease may thaw after another runner took the variant over and
         resolved the order as never sent; sending it then trades behind the new owner's back.
         So a lease whose local validity ran out is renewed before the send, and if the variant
         is no longer ours the order stays unsent (FencedError; the new owner finds it by client
-        id, as after a crash between the write and the send)."""
+        id, as after a crash between the write and the send). Also before an order's write and a
+        cancel (``what`` says which); a lease found lost earlier (``lost``) refuses at once."""
         fence = self.fences.get(variant) if self.fences else None
-        if fence is None or time.monotonic() < fence.valid_until:
+        if fence is None:
+            if self.lost and (gone := self.lost.get(variant)) is not None:
+                raise gone.lost(variant, what)
+            return
+        if time.monotonic() < fence.valid_until:
             return
         if variant not in self.renew_leases(fence.owner, [variant], fence.ttl_s):
-            raise fence.lost(variant, "order recorded but not sent")
+            raise fence.lost(variant, what)
 
     def renew_leases(self, owner: str, variants: list[str], ttl_s: float) -> set[str]:
         """Extend our leases; returns the variants we still hold (a lost one must stop trading)."""
@@ -378,7 +390,7 @@ class Ledger:
         for v in variants:
             fence = self.fences.get(v)
             if v not in held:
-                self.fences.pop(v, None)
+                self._lose(v)
             elif fence is not None:
                 fence.valid_until = t0 + ttl_s
         return held

@@ -119,6 +119,9 @@ class RunnerConfig(BaseModel):
     lease_ttl_s: float = Field(10.0, gt=1, le=3600,
                                description="a variant's lease lapses this long after its runner's last renewal")
     stale_data_s: float = Field(STALE_DATA_S, gt=0, le=DAY_S)  # runner.audit.thresholds: one source
+    stop_timeout_s: float = Field(30.0, gt=0, le=600,
+                                  description="a clean stop waits this long for each account's last cancels and "
+                                              "fill reads (all accounts at once); the next start does the rest")
     record: bool = Field(True, description="record each paper/live session under state/recordings/")
     recordings_keep_days: float = Field(7.0, ge=0, le=3650,
                                         description="paper/live recordings older than this are removed at start")

@@ -35,11 +35,37 @@ def _venue_orders(home: Path) -> int:
         return int(db.execute("SELECT COUNT(*) FROM orders").fetchone()[0])
 
 
+def _run_past_start(home: Path) -> None:
+    """`runner run` until it holds the active dusty variant and has made a few passes with it
+    (its start, order polls and position sync done): a fixed duration may end, under load,
+    before the runner got that far, and the check after it would pass without having tested."""
+    from runner.ledger.store import Ledger, default_url
+    from tests.kit.process import start_runner, stop_runner, wait_for
+    from tests.kit.runner_time import wait_heartbeats
+
+    led = Ledger(default_url(home))
+    proc = start_runner(home, "--quiet", max_s=120)
+    try:
+        def holds_mr_v2() -> bool:
+            st = led.state("MR_v2")
+            return st is not None and st.owner is not None and f":{proc.pid}:" in st.owner
+
+        wait_for(holds_mr_v2, timeout=90)
+        wait_heartbeats(led, 3, pid=proc.pid)  # passes with the dusty variant running
+        st = led.state("MR_v2")
+        assert st is not None and st.state == "active", st
+    finally:
+        stop_runner(proc)
+    assert proc.returncode == 0, (home / "runner.log").read_text()
+    log = (home / "runner.log").read_text()
+    assert "Traceback" not in log
+    led.close()
+
+
 def test_dust_phantom_closes_replay(tmp_path: Path) -> None:
     home = _dusty_home(tmp_path)
     before = _venue_orders(home)
-    run = runner(home, "run", "--duration", "1.5", "--quiet")
-    assert run.returncode == 0, run.stderr
+    _run_past_start(home)
     assert _venue_orders(home) == before  # start-up sent nothing because of dust
 
     dust = json.loads(runner(home, "dust", "--json").stdout)["dust"]

@@ -88,6 +88,8 @@ def test_split_brain_a_thawed_owner_places_nothing_and_the_new_owner_does_not_cr
     # the frozen owner's open transaction, if it was frozen inside one, was ended by the server
     # (so that its locks went): it says so once and finds the ledger again
     assert "ledger unavailable" not in after or "ledger reachable again" in after
+    ended = "ledger server ended this runner's idle transaction"  # named, not "ledger unavailable"
+    assert ended not in after or "ledger reachable again" in after[after.index(ended):]
     st = led.state("MR_v13")
     why = [(t.to_state, t.reason, t.detail) for t in led.transitions("MR_v13")]
     assert st is not None and st.state in (State.ACTIVE, State.WARMING) and st.owner is None, why  # released at stop
