@@ -14,7 +14,7 @@ So: the server ends a session idle inside a transaction for ``IDLE_IN_TRANSACTIO
 locks go, its uncommitted writes are rolled back: a fenced order not committed was never sent,
 as every order is recorded before it is sent), a lease is taken with a short lock wait (a
 row locked by another runner is as good as held: try again on the next pass), and a start
-issues no DDL for what exists already (see ``Ledger._read_indexes``).
+issues no DDL for what exists already (see ``runner.ledger.database.read_indexes``).
 """
 
 from __future__ import annotations

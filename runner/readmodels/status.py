@@ -90,7 +90,7 @@ def positions(db: ReadDB, variant: str | None = None, run_id: str = MAIN_RUN) ->
 def _funding(db: ReadDB, run_id: str) -> dict[tuple[str, str], Decimal]:
     """Funding received (+) or paid (-) per (variant, instrument), from the funding fill rows."""
     out: dict[tuple[str, str], Decimal] = {}
-    # the literal 'funding' lets SQLite use the partial index ix_fills_funding (Ledger.READ_INDEXES)
+    # the literal 'funding' lets SQLite use the partial index ix_fills_funding (runner.ledger.database.READ_INDEXES)
     for v, sym, fee in db.rows("SELECT variant, instrument, fee FROM fills WHERE run_id = ? AND liquidity = 'funding'",
                                (run_id,)):
         out[(v, sym)] = out.get((v, sym), ZERO) - Decimal(fee)

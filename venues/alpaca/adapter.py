@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -235,17 +235,11 @@ class AlpacaAdapter(VenueAdapter):
             return FillPage([], cursor)  # trade_updates signalled no fill: no request
         out = []
         token = cursor
-        for _ in range(50):
-            params: dict[str, Any] = {"direction": "asc", "page_size": self.config.fills_page_size}
-            if token:
-                params["page_token"] = token
-            page = self._call(lambda p=params: self.clients.trading.get("/account/activities/FILL", p)) or []
+        for page in self._activity_pages("FILL", cursor):
             for act in page:
                 out.append(fill_from_activity(act, self._symbol, self._client_id))
             if page:
                 token = page[-1]["id"]
-            if len(page) < self.config.fills_page_size:
-                break
         return FillPage(out, token)
 
     def cashflows(self, since: datetime | None = None) -> list[CashflowReport]:
@@ -253,20 +247,26 @@ class AlpacaAdapter(VenueAdapter):
         CFEE activities, never on the FILL. Each is a fee record of ``qty`` of that asset,
         valued at its ``price`` in the pair's quote (or ``net_amount`` when taken in cash)."""
         out = []
-        token = None
-        for _ in range(50):
-            params: dict[str, Any] = {"direction": "asc", "page_size": self.config.fills_page_size}
-            if token:
-                params["page_token"] = token
-            page = self._call(lambda p=params: self.clients.trading.get("/account/activities/CFEE", p)) or []
+        for page in self._activity_pages("CFEE"):
             for act in page:
                 rec = cfee_record(act, self._symbol, self.instruments())
                 if since is None or rec.ts > since:
                     out.append(rec)
-            if len(page) < self.config.fills_page_size:
-                break
-            token = page[-1]["id"]
         return sorted(out, key=lambda c: (c.ts, c.record_id))
+
+    def _activity_pages(self, kind: str, after: str | None = None) -> Iterator[list[dict[str, Any]]]:
+        """The account's ``kind`` activities after the activity id ``after``, oldest first, a
+        page at a time (at most 50 pages a call; a short page is the last)."""
+        token = after
+        for _ in range(50):
+            params: dict[str, Any] = {"direction": "asc", "page_size": self.config.fills_page_size}
+            if token:
+                params["page_token"] = token
+            page = self._call(lambda p=params: self.clients.trading.get(f"/account/activities/{kind}", p)) or []
+            yield page
+            if len(page) < self.config.fills_page_size:
+                return
+            token = page[-1]["id"]
 
     def _client_id(self, order_id: str) -> str | None:
         if order_id not in self._cids:

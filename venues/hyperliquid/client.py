@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from hyperliquid.api import API
 from hyperliquid.exchange import Exchange
@@ -90,37 +90,28 @@ def _budgeted_post(post: Any, budget: RequestBudget | None, url_path: str, paylo
     return out
 
 
-class _API(API):
-    budget: RequestBudget | None = None
-    rate_limit_retry_s = 1.0
-
-    def _handle_exception(self, response: Any) -> None:
-        raise_for_status(response)
-
-    def post(self, url_path: str, payload: Any = None) -> Any:
-        return _budgeted_post(super().post, self.budget, url_path, payload, self.rate_limit_retry_s)
+_C = TypeVar("_C", bound=API)
 
 
-class _Info(Info):
-    budget: RequestBudget | None = None
-    rate_limit_retry_s = 1.0
+def _budgeted(sdk_class: type[_C]) -> type[_C]:
+    """``sdk_class`` (the SDK's API, Info or Exchange) whose every request spends the account's
+    budget first and whose HTTP errors reach :mod:`venues.hyperliquid.errors` typed."""
 
-    def _handle_exception(self, response: Any) -> None:
-        raise_for_status(response)
+    class Budgeted(sdk_class):  # type: ignore[valid-type,misc]
+        budget: RequestBudget | None = None
+        rate_limit_retry_s = 1.0
 
-    def post(self, url_path: str, payload: Any = None) -> Any:
-        return _budgeted_post(super().post, self.budget, url_path, payload, self.rate_limit_retry_s)
+        def _handle_exception(self, response: Any) -> None:
+            raise_for_status(response)
+
+        def post(self, url_path: str, payload: Any = None) -> Any:
+            return _budgeted_post(super().post, self.budget, url_path, payload, self.rate_limit_retry_s)
+
+    Budgeted.__name__ = Budgeted.__qualname__ = f"_{sdk_class.__name__}"
+    return Budgeted  # type: ignore[return-value]
 
 
-class _Exchange(Exchange):
-    budget: RequestBudget | None = None
-    rate_limit_retry_s = 1.0
-
-    def _handle_exception(self, response: Any) -> None:
-        raise_for_status(response)
-
-    def post(self, url_path: str, payload: Any = None) -> Any:
-        return _budgeted_post(super().post, self.budget, url_path, payload, self.rate_limit_retry_s)
+_API, _Info, _Exchange = _budgeted(API), _budgeted(Info), _budgeted(Exchange)
 
 
 @dataclass
