@@ -181,7 +181,9 @@ def lifecycle(ctx: AgentContext, variant: str | None = None, action: str | None 
 
 TOOLS: dict[str, Tool] = {t.name: t for t in [
     Tool("list_variants", "Every deployed variant: state, reason and detail of its last transition, since, "
-         "position, PnL, open orders, last error; deploy errors; runner heartbeats.", _obj(), list_variants),
+         "position, PnL, open orders, last error; deploy errors; runner heartbeats; per account its stream "
+         "state, request-budget use and, per instrument, where its bars come from (candles, rest, books), "
+         "the last bar's close and whether the next is late.", _obj(), list_variants),
     Tool("transition_history", "Lifecycle transitions (from, to, trigger, reason class, detail, actor, ts), "
          "oldest first, of one variant or all.", _obj({"variant": _VARIANT, "limit": _LIMIT}), transition_history),
     Tool("recent_orders", "Recent orders with their current status and the detail of their last event "

@@ -419,6 +419,13 @@ class VenueAdapter(abc.ABC):
             return None
         return self.feed.closed_bars(instrument, timeframe_s, now, after, self.candles)
 
+    def candle_state(self, instrument: str, timeframe_s: int) -> tuple[bool, str | None]:
+        """After :meth:`closed_bars`: whether the candle stream is live (while it is not, the
+        runner builds the bars from books) and how the latest candle came ("stream", "rest")."""
+        if self.feed is None:
+            return False, None
+        return self.feed.candle_state(instrument, timeframe_s)
+
     def cancel_many(self, orders: Sequence[tuple[str, str]]) -> list[OrderReport]:
         """Cancel (client_order_id, instrument) pairs; venues with a batch call override this."""
         out = []

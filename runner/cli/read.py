@@ -39,7 +39,7 @@ def _legs(v: dict) -> str:  # type: ignore[type-arg]
 def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help="every column (default: fits "
                                                            "80 columns)")) -> None:
     """Whether a runner is running; every variant: state, why, position, PnL; deploy errors."""
-    from runner.cli.stream_view import account_line
+    from runner.cli.stream_view import account_line, bar_line
     from runner.readmodels.liveness import describe
 
     doc = status_doc()
@@ -63,13 +63,14 @@ def status(as_json: bool = JSON, wide: bool = typer.Option(False, "--wide", help
         narrow_status(doc["variants"])
     for account in doc["accounts"]:
         typer.echo(account_line(account))
+        for bars in account.get("bars", []):
+            typer.echo(bar_line(bars))
     if doc["errors"]:
         _table("deploy errors", ["file", "message"], [[e["file"], e["message"]] for e in doc["errors"]])
 
 
 def status_doc() -> dict:  # type: ignore[type-arg]
     """What `status` and `watch` show (the read model, plus the recording session)."""
-    from runner.cli.stream_view import accounts_view
     from runner.engine.warming import read as warming
     from runner.marketdata.session_names import latest
     from runner.readmodels.status import status as status_model
@@ -77,8 +78,7 @@ def status_doc() -> dict:  # type: ignore[type-arg]
     c = ctx()
     db = c.reader()
     try:
-        doc = status_model(db, c.home / "state" / "cache" / "today.json")
-        doc["accounts"] = accounts_view(db)  # each account's stream state and budget use
+        doc = status_model(db, c.home / "state" / "cache" / "today.json")  # accounts: streams, budget, bars
     finally:
         db.close()
     doc["session"] = latest(c.home / "state" / "recordings")  # recordings: runner parity SESSION

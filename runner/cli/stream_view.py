@@ -1,44 +1,14 @@
-"""Each account's venue stream and request-budget use, as the running runner last recorded
-them (``runner.engine.stream_events``): the ``accounts`` of ``runner status --json`` and one
-short line per account in the text."""
+"""Each account's venue stream, request-budget use and bar sources in the text of ``runner
+status``: one short line per account, one per instrument's bars (the read model is
+``runner.readmodels.streams``)."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import Any
 
-from runner.readmodels.db import ReadDB, ts
+from runner.readmodels.streams import accounts as accounts_view
 
-
-def _age(ts: datetime | None, now: datetime) -> float | None:
-    if ts is None:
-        return None
-    if ts.tzinfo is None:
-        ts = ts.replace(tzinfo=UTC)
-    return round((now - ts).total_seconds(), 1)
-
-
-def _rows(db: ReadDB) -> list[tuple[Any, ...]]:
-    if not db.has_table("stream_status"):
-        return []
-    return db.rows("SELECT account, runner_id, state, down_since, detail, ts FROM stream_status ORDER BY account")
-
-
-def accounts_view(db: ReadDB) -> list[dict[str, Any]]:
-    now = datetime.now(UTC)
-    out = []
-    for account, runner_id, state, down_since, detail_text, seen in _rows(db):
-        try:
-            detail = json.loads(detail_text or "{}")
-        except ValueError:
-            detail = {}
-        detail = detail if isinstance(detail, dict) else {}
-        out.append({"account": account, "stream": state, "down_s": _age(ts(down_since), now),
-                    "budget": detail.get("budget", {}), "rate_limited_for_s": detail.get("blocked_for_s", 0.0),
-                    "events": detail.get("events", {}), "thread_busy_s": detail.get("thread_busy_s", 0.0),
-                    "runner": runner_id, "as_of_s": _age(ts(seen), now)})
-    return out
+__all__ = ["account_line", "accounts_view", "bar_line"]
 
 
 def account_line(a: dict[str, Any]) -> str:
@@ -52,3 +22,17 @@ def account_line(a: dict[str, Any]) -> str:
     busy = f"; busy {a['thread_busy_s']:.0f}s" if (a.get("thread_busy_s") or 0) >= 5 else ""
     old = f" (as of {a['as_of_s']:.0f}s ago)" if (a.get("as_of_s") or 0) > 10 else ""
     return f"{a['account']}: stream {state}{budget}{busy}{old}"
+
+
+def bar_line(b: dict[str, Any]) -> str:
+    """``  ETH 1m bars: books, candle stream down; last 2026-11-29 12:03:00Z LATE 40s``: within 80
+    columns for an instrument name up to 12 characters."""
+    tf = int(b["timeframe_s"])
+    label = next((f"{tf // n}{u}" for n, u in ((86400, "d"), (3600, "h"), (60, "m")) if tf % n == 0), f"{tf}s")
+    src = {"candles": "candle stream", "rest": "REST candles"}.get(b["source"], str(b["source"]))
+    if b["source"] == "books" and b.get("candles") == "down":
+        src += ", candle stream down"
+    close = (b.get("last_bar_close") or "").replace("T", " ")
+    last = f"; last {close}" if close else "; no bar yet"
+    late = f" LATE {b['late_s']:.0f}s" if b.get("late") else ""
+    return f"  {b['instrument']} {label} bars: {src}{last}{late}"

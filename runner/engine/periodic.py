@@ -71,4 +71,5 @@ class Periodic:
             prune_events(rt.ledger)  # a week is kept
         stalled = {a: w.stalled_s() for a, w in rt.workers.workers.items()} if rt.workers else {}
         rt.board.publish(rt.ledger, rt.runner_id,
-                         {a: ad.stream_status() for a, ad in list(rt.adapters.items())}, stalled)
+                         {a: {**ad.stream_status(), "bars": rt.streams.bar_sources(a, rt.of(a))}
+                          for a, ad in list(rt.adapters.items())}, stalled)

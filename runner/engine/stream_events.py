@@ -75,6 +75,8 @@ class StreamBoard:
             detail: dict[str, Any] = {"budget": budget_use(status), "events": status.get("events", {}),
                                       "connects": status.get("connects"), "silent_s": status.get("silent_s"),
                                       "blocked_for_s": (status.get("budget") or {}).get("blocked_for_s", 0.0)}
+            if status.get("bars"):  # where each instrument's bars come from (runner status)
+                detail["bars"] = status["bars"]
             if stalled.get(account, 0.0) > 0:
                 detail["thread_busy_s"] = round(stalled[account], 3)
             record_status(ledger, runner_id, account, state, since, detail)

@@ -99,6 +99,14 @@ class EngineStreams:
     def _range(self, account: str, sym: str, key: StreamKey, ts: float) -> tuple[float, ...] | None:
         return self.feed.bar_range(account, sym, key[1], ts) if key[0] == "bars" else None
 
+    def bar_sources(self, account: str, engines: Sequence[VariantEngine]) -> list[dict]:  # type: ignore[type-arg]
+        """Where ``account``'s bars come from now (``Feed.sources``), for the status row: those of
+        its running ``engines`` on bars (a retired variant's bars stop; they are not late)."""
+        wanted = {(sym, key[1]) for e in engines if e.state is not State.RETIRED
+                  and (key := self.keys.get(e.id)) is not None and key[0] == "bars" for sym in e.spec.instruments}
+        with self._lock:
+            return [s for s in self.feed.sources(account) if (s["instrument"], s["timeframe_s"]) in wanted]
+
     def detach(self, variant: str) -> None:
         self.keys.pop(variant, None)
         self.bar_depth.pop(variant, None)
@@ -122,7 +130,9 @@ class EngineStreams:
         keys = [k for k in {self.keys.get(e.id) for e in engines} if k is not None]
         # the venue's own closed candles where it streams the timeframe (else bars are built), asked
         # outside the lock: a REST resync of this account's candles must not hold up another account
-        fetched = self.feed.fetch_native(account, ev, keys, engines[0].venue.closed_bars if engines else None)
+        venue = engines[0].venue if engines else None
+        fetched = self.feed.fetch_native(account, ev, keys, venue.closed_bars if venue else None,
+                                         venue.candle_state if venue else None)
         with self._lock:
             handed = self._events(account, ev, engines, fetched)
         for eng, out in handed:

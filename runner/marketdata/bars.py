@@ -34,6 +34,11 @@ class BarBuilder:
         self._touch = (0.0, 0.0, 0.0)
         self._seen = 0  # snapshots inside the open bar, up to 2
 
+    @property
+    def seen(self) -> float | None:
+        """Venue time of the latest snapshot taken (None before any)."""
+        return self._last.ts if self._last is not None else None
+
     def seed_after(self, bar_end: float) -> None:
         """Bars ending at or before ``bar_end`` were already handed over (warm-up history)."""
         self.last_closed = bar_end

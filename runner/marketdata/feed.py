@@ -6,7 +6,8 @@ hands the snapshot here; a variant on ``bars`` gets each closed bar once, a vari
 (``book_depth``) changed. A poll that shows nothing new hands nothing. Bar builders are shared
 by the variants of one (account, instrument, timeframe), so they agree on every bar. Where the
 venue streams candles of the timeframe (``native``: the adapter's ``closed_bars``), its closed
-candles are the bars instead, with the book of the moment they are handed over (``native``).
+candles are the bars instead, with the book of the moment they are handed over, and bars built
+from the books while its candle stream is down (``native``). :meth:`Feed.sources` says which.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from typing import Any
 
 from runner.kinds.base import MarketEvent
 from runner.marketdata.bars import BarBuilder
-from runner.marketdata.native import NativeBars
+from runner.marketdata.native import BOOKS, CANDLES, NativeBars
 from runner.spec.data import Stream
 from venues.base import BookSnapshot, Candle
 
 Native = Callable[[str, int, float, float | None], list[Candle] | None]  # the adapter's closed_bars
+CandleState = Callable[[str, int], tuple[bool, str | None]]  # the adapter's candle_state: (live, via)
+Fetched = tuple[list[Candle], bool, str | None]  # closed candles, the candle stream live, how they came
 StreamKey = tuple[str, int]  # (bars, timeframe) | (quotes, 1) | (books, depth)
 # An unchanged book is handed out again after this much venue time: a quiet market (a Kalshi book
 # can sit still for minutes) must not starve a strategy's timed duties (an orphan leg's sweep, a
@@ -67,12 +70,13 @@ class Feed:
         self._native: dict[tuple[str, str, int], NativeBars] = {}  # bars from the venue's candles
         self._native_out: dict[tuple[str, str, StreamKey], list[MarketEvent]] = {}
 
-    def fetch_native(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey], native: Native | None
-                     ) -> dict[int, list[Candle]]:
+    def fetch_native(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey], native: Native | None,
+                     state: CandleState | None = None) -> dict[int, Fetched]:
         """The venue's closed candles for each bars timeframe it streams (asked once per instrument
-        and timeframe whether it does). Called outside any shared lock: it may read REST history,
-        and a slow venue must delay only its own account."""
-        out: dict[int, list[Candle]] = {}
+        and timeframe whether it does), and ``state``'s word on its candle stream (without one:
+        live). Called outside any shared lock: it may read REST history, and a slow venue must
+        delay only its own account."""
+        out: dict[int, Fetched] = {}
         if native is None:
             return out
         sym = ev.instrument
@@ -90,11 +94,11 @@ class Feed:
                 continue
             if nb is None:
                 self._native[slot] = NativeBars(sym, n, after)
-            out[n] = got
+            out[n] = (got, *state(sym, n)) if state is not None else (got, True, None)
         return out
 
     def update(self, account: str, ev: MarketEvent, keys: Sequence[StreamKey], native: Native | None = None,
-               fetched: dict[int, list[Candle]] | None = None) -> None:
+               fetched: dict[int, Fetched] | None = None) -> None:
         """Take one snapshot of ``ev.instrument``; :meth:`events` then says what each stream gets.
         ``fetched``: :meth:`fetch_native`'s answer, when the caller asked it outside its lock."""
         sym = ev.instrument
@@ -106,7 +110,7 @@ class Feed:
             if kind == "bars":
                 nb = self._native.get((account, sym, n))
                 if nb is not None:
-                    self._native_out[slot] = nb.push(ev, fetched.get(n, []))
+                    self._native_out[slot] = nb.push(ev, *fetched.get(n, ([], nb.live, None)))
                     continue
                 b = self._bars.get((account, sym, n))
                 if b is None:
@@ -136,6 +140,23 @@ class Feed:
             return out
         one = self._out.get((account, sym, key))
         return [] if one is None else [one]
+
+    def sources(self, account: str) -> list[dict[str, Any]]:
+        """Per instrument and timeframe of ``account``'s bars: where the latest bar came from
+        (``candles``: the venue's candle stream, ``rest``: its REST candle history, ``books``: built
+        from books), whether the venue has candles of it and their stream is live, and the end of
+        the latest bar handed over and the latest snapshot seen (venue time; warm-up included)."""
+        out = []
+        for (acct, sym, tf), nb in list(self._native.items()):
+            if acct == account:
+                out.append({"instrument": sym, "timeframe_s": tf,
+                            "source": nb.source or (CANDLES if nb.live else BOOKS),
+                            "candles": "live" if nb.live else "down", "last_end": nb.last_end, "seen": nb.seen})
+        for (acct, sym, tf), b in list(self._bars.items()):
+            if acct == account and (acct, sym, tf) not in self._native:
+                out.append({"instrument": sym, "timeframe_s": tf, "source": BOOKS,
+                            "candles": None, "last_end": b.last_closed, "seen": b.seen})
+        return sorted(out, key=lambda r: (r["instrument"], r["timeframe_s"]))
 
     def bar_range(self, account: str, sym: str, timeframe_s: int, end: float
                   ) -> tuple[float, ...] | None:

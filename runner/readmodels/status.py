@@ -99,7 +99,7 @@ def _funding(db: ReadDB, run_id: str) -> dict[tuple[str, str], Decimal]:
 
 def status(db: ReadDB, cache: Path | None = None) -> dict[str, Any]:
     """Every deployed variant: state and why, position, PnL (total and today), open orders, last
-    error; deploy errors; whether a runner is running. ``cache``: today's PnL checkpoints."""
+    error; deploy errors; whether a runner is running; each account's stream and bar sources. ``cache``: today's PnL checkpoints."""
     from runner.money import unit_scale
     from runner.readmodels.liveness import runner_liveness
     from runner.readmodels.today import realized_today
@@ -139,7 +139,10 @@ def status(db: ReadDB, cache: Path | None = None) -> dict[str, Any]:
     alive = runner_liveness(beats)
     for v in variants:
         v["running"] = alive["state"] == "running" and v["state"] not in ("retired", "unknown")
+    from runner.readmodels.streams import accounts
+
     return {"variants": variants, "errors": errors, "runner": alive,
+            "accounts": accounts(db),  # each account's stream, budget use and bar sources
             "runners": [{"id": h.runner_id, "host": h.host, "pid": h.pid, "ts": iso(h.ts)} for h in beats]}
 
 

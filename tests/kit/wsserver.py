@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from websockets.asyncio.server import ServerConnection, serve
 
 Script = Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+@contextmanager
+def refusing_port() -> Iterator[int]:
+    """A local port that refuses every connection (bound, never listening) until the block ends:
+    a venue whose socket does not come up. A ``WsServer(port=...)`` may take it over after."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        yield int(s.getsockname()[1])
 
 
 def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
@@ -35,10 +46,11 @@ def eventually(predicate: Callable[[], Any], timeout: float = 10.0, what: str = 
 
 class WsServer:
     def __init__(self, reply: Script, path: str = "/ws", *, codec: str = "json", greet: list[Any] = (),
-                 hang_up: bool = False) -> None:
+                 hang_up: bool = False, port: int = 0) -> None:
         """``codec``: "json" (text frames) or "msgpack" (binary, Alpaca); ``greet``: frames sent
         as soon as a client connects (Alpaca's ``[{"T": "success", "msg": "connected"}]``);
-        ``hang_up``: close every connection right after the greeting (a venue refusing service)."""
+        ``hang_up``: close every connection right after the greeting (a venue refusing service);
+        ``port``: a given one (a venue coming up where connections were refused), else any."""
         self.reply = reply
         self.path = path
         self.codec = codec
@@ -52,7 +64,7 @@ class WsServer:
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
-        self.port = 0
+        self.port = port
         self._thread = threading.Thread(target=self._main, daemon=True)
 
     @property
@@ -79,7 +91,7 @@ class WsServer:
 
     async def _serve(self) -> None:
         self._stop = asyncio.Event()
-        async with serve(self._handler, "127.0.0.1", 0) as server:
+        async with serve(self._handler, "127.0.0.1", self.port) as server:
             self.port = next(iter(server.sockets)).getsockname()[1]
             self._ready.set()
             await self._stop.wait()

@@ -137,7 +137,10 @@ class TestAReconnectionIsFilledFromRestHistory:
 
 
 class TestWhileTheStreamIsDown:
-    def test_a_candle_that_closed_is_read_from_rest_history_paced_so_bars_keep_coming(self) -> None:
+    def test_nothing_is_read_while_down_and_the_new_connection_reads_back_after_the_last_bar_handed(self) -> None:
+        """While down the runner builds the bars from books (``runner.marketdata.native``): no REST
+        read per closed candle (it came late and spent the budget). ``after`` then carries the
+        built bars, so the read on the new connection fills only what closed after them."""
         clock = [T0]
         b = CandleBook("acct", EventLog(), grace_s=2.0, clock=lambda: clock[0])
         history = History([c(0, 100.5)])
@@ -145,21 +148,40 @@ class TestWhileTheStreamIsDown:
         b.update("ETH", 60, c(1, 101.0))
         assert drain(b, T0 + 61, history=history) == [(T0, 100.5)]
         b.disconnected()
-        history.candles = [c(0, 100.5), c(1, 101.4)]
-        down = [(x.ts, x.close) for x in b.drain("ETH", 60, T0 + 125, None, history, live=False)]
-        assert down == [(T0 + 60, 101.4)]  # minute 1 ended while down: final values from REST
-        calls = len(history.calls)
-        assert b.drain("ETH", 60, T0 + 150, None, history, live=False) == []
-        assert len(history.calls) == calls  # minute 2 is not over: nothing asked
-        history.candles.append(c(2, 102.2))
-        clock[0] += 30
-        got = [(x.ts, x.close) for x in b.drain("ETH", 60, T0 + 182.5, None, history, live=False)]
-        assert got == [(T0 + 120, 102.2)]  # minute 2 ended (and the grace): one read, one bar
-        assert b.drain("ETH", 60, T0 + 183, None, history, live=False) == []
-        assert len(history.calls) == calls + 1
-        b.update("ETH", 60, c(2, 102.0))  # the stream back with a stale word on minute 2: dropped
+        history.candles = [c(0, 100.5), c(1, 101.4), c(2, 102.2)]
+        for now in (T0 + 125, T0 + 185, T0 + 300):
+            assert b.drain("ETH", 60, now, None, history, live=False) == []
+        assert history.calls == []  # nothing asked while down
+        b.update("ETH", 60, c(2, 102.0))  # a stale word on minute 2 as the stream comes back
         b.reconnected()
         b.update("ETH", 60, c(3, 103.0))
         b.update("ETH", 60, c(4, 104.0))
         history.candles.append(c(3, 103.0))
-        assert drain(b, T0 + 241, history=history) == [(T0 + 180, 103.0)]  # once, not doubled
+        # minutes 1 and 2 were built from books meanwhile (after = the end of minute 2)
+        got = [(x.ts, x.close) for x in b.drain("ETH", 60, T0 + 241, T0 + 180, history)]
+        assert got == [(T0 + 180, 103.0)]  # minute 3 only: once, not doubled
+        assert b.via("ETH", 60) == "rest"
+        b.update("ETH", 60, c(5, 105.0))
+        assert drain(b, T0 + 301, history=history) == [(T0 + 240, 104.0)]
+        assert b.via("ETH", 60) == "stream"
+
+
+def test_a_candle_closed_by_the_stream_wakes_the_account_thread_once() -> None:
+    """The account's thread waits on its book cache; a close nudges it (a quiet book would
+    otherwise leave the bar waiting for the next book or loop tick)."""
+    from venues.streams.book import BookCache
+
+    cache = BookCache()
+    b = CandleBook("acct", EventLog(), grace_s=2.0, on_close=cache.nudge)
+    seen = cache.version
+    b.update("ETH", 60, c(0, 100.2))
+    b.update("ETH", 60, c(0, 100.5))  # in progress: nothing to hand
+    assert cache.version == seen
+    b.update("ETH", 60, c(1, 101.0))  # minute 1 began: minute 0 closed
+    assert cache.version == seen + 1
+    assert cache.wait(lambda: cache.version != seen, 0.0)
+    b.update("ETH", 60, c(0, 100.9))  # a late word on minute 0: dropped, no wake
+    b.update("ETH", 60, c(1, 101.2))
+    assert cache.version == seen + 1
+    b.update("ETH", 60, c(1, 101.3), final=True)  # the venue says minute 1 is final
+    assert cache.version == seen + 2

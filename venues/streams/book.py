@@ -74,6 +74,12 @@ class BookCache:
             self.version += 1
             self._cond.notify_all()
 
+    def nudge(self) -> None:
+        """Wake the waiters without a new book (a candle closed: the bar is due now)."""
+        with self._cond:
+            self.version += 1
+            self._cond.notify_all()
+
     def wait(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Block until ``predicate()`` holds after a put/invalidate, at most ``timeout`` s."""
         with self._cond:

@@ -5,8 +5,9 @@ over once it is closed: the venue said so (Alpaca sends a minute bar once the mi
 a candle of a later period arrived, or the venue clock passed the end by ``grace_s`` (a quiet
 market sends no next candle; an update for it arriving later is dropped, never handed twice).
 The clock closes a candle only while the stream is up: one whose updates may have been lost
-waits for the new connection or the REST history. While the stream is down, REST history is
-read once a candle closed (a few times a period at most), so a variant's bars keep coming.
+waits for the new connection. While the stream is down (or never came up) nothing is read here:
+the runner builds the bars from the books meanwhile (``runner.marketdata.native``), on time,
+where reading REST history after each close came a grace and a poll late and spent the budget.
 
 A (re)connection can lose updates, and with them the final state of a candle or whole candles
 closed meanwhile: after every connection the candles since the last one handed over are read
@@ -29,19 +30,15 @@ K = StreamEventKind
 History = Callable[[str, int, int], list[Candle]]  # (instrument, timeframe_s, limit) -> closed, oldest first
 MAX_HELD = 5  # closed candles kept back while the REST resync fails, before they go without it
 MAX_RESYNC = 500  # candles read back at most
+SILENT_S = 10.0  # a candle channel silent a period + the grace + this long is not live
 RETRY_S = 2.0  # a failed resync is tried again after this long (local time), not on every loop
-
-
-def poll_s(timeframe_s: int) -> float:
-    """How often REST history is asked for a closed candle while the stream is down: a few times
-    a period, at most every 10 s (a Hyperliquid ``candleSnapshot`` weighs 20 of 1,200 a minute)."""
-    return max(RETRY_S, min(timeframe_s / 6, 10.0))
 
 
 class CandleTap:
     """One instrument, one timeframe. Not thread-safe: :class:`CandleBook` locks around it."""
 
-    __slots__ = ("instrument", "tf", "grace_s", "handed", "closed", "pending", "ready", "resync")
+    __slots__ = ("instrument", "tf", "grace_s", "handed", "closed", "pending", "ready", "resync", "via", "_rest",
+                 "heard")
 
     def __init__(self, instrument: str, timeframe_s: int, grace_s: float) -> None:
         self.instrument = instrument
@@ -52,6 +49,9 @@ class CandleTap:
         self.pending: Candle | None = None  # the candle in progress
         self.ready: list[Candle] = []  # closed, not yet handed over, oldest first
         self.resync = True  # the first connection, too, may follow bars handed from history
+        self.via: str | None = None  # how the latest candle handed over came: "stream" or "rest"
+        self._rest: set[float] = set()  # opens of the ready candles REST history gave
+        self.heard: float | None = None  # local monotonic time of the latest streamed update
 
     def seed(self, after_end: float | None) -> None:
         """Bars ending at or before ``after_end`` were handed over already (warm-up history)."""
@@ -102,6 +102,7 @@ class CandleTap:
             if c.ts > base:
                 added += 1
                 by_open[c.ts] = c
+                self._rest.add(c.ts)
         self.ready = sorted(by_open.values(), key=lambda c: c.ts)
         if self.ready:
             last = self.ready[-1].ts
@@ -115,6 +116,8 @@ class CandleTap:
         out, self.ready = self.ready, []
         if out:
             self.handed = out[-1].ts
+            self.via = "rest" if out[-1].ts in self._rest else "stream"
+            self._rest.clear()
         return out
 
 
@@ -123,11 +126,14 @@ class CandleBook:
     drained by the trading thread (``drain``), which also runs the REST resync."""
 
     def __init__(self, account: str, log: EventLog, grace_s: float = 2.0,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, on_close: Callable[[], None] | None = None) -> None:
+        """``on_close``: called (by the stream thread) when an update closed a candle, so the
+        account's thread wakes now to hand it over rather than at its next book or loop tick."""
         self.account = account
         self.log = log
         self.grace_s = grace_s
         self._clock = clock
+        self._on_close = on_close
         self._taps: dict[tuple[str, int], CandleTap] = {}
         self._retry_at: dict[tuple[str, int], float] = {}
         self._lock = threading.Lock()
@@ -140,13 +146,34 @@ class CandleBook:
 
     def update(self, instrument: str, timeframe_s: int, candle: Candle, final: bool = False) -> None:
         with self._lock:
-            self._tap(instrument, timeframe_s).update(candle, final)
+            tap = self._tap(instrument, timeframe_s)
+            tap.heard = time.monotonic()
+            before = len(tap.ready)
+            tap.update(candle, final)
+            closed = len(tap.ready) > before
+        if closed and self._on_close is not None:
+            self._on_close()
 
     def pending(self, instrument: str, timeframe_s: int) -> Candle | None:
         """The candle in progress as the stream last stated it (None before any)."""
         with self._lock:
             tap = self._taps.get((instrument, timeframe_s))
             return tap.pending if tap is not None else None
+
+    def via(self, instrument: str, timeframe_s: int) -> str | None:
+        """How the latest candle handed over came: "stream" or "rest" (a resync); None before any."""
+        with self._lock:
+            tap = self._taps.get((instrument, timeframe_s))
+            return tap.via if tap is not None else None
+
+    def heard(self, instrument: str, timeframe_s: int) -> bool:
+        """Whether the channel gave an update within a period and the grace (and ``SILENT_S``): a
+        socket live for books whose candle channel says nothing (refused, or a socket of its
+        own that is down, as OKX's business one) is no source of bars."""
+        with self._lock:
+            tap = self._taps.get((instrument, timeframe_s))
+            last = tap.heard if tap is not None else None
+        return last is not None and time.monotonic() - last <= timeframe_s + self.grace_s + SILENT_S
 
     def reconnected(self) -> None:
         """A new connection: what closed while there was none is read back by REST first (now,
@@ -165,27 +192,23 @@ class CandleBook:
     def drain(self, instrument: str, timeframe_s: int, now: float, after: float | None,
               history: History | None, live: bool = True) -> list[Candle]:
         """The candles closed since the last drain, oldest first; ``after``: the end of the last
-        bar the variants were handed (warm-up included); ``now``: the venue clock; ``live``:
-        whether the stream is up. While it is down, a candle that closed meanwhile is read from
-        REST history (at most every ``poll_s``), so bars keep coming and positions stay managed."""
+        bar the variants were handed (warm-up and bars built from books included); ``now``: the
+        venue clock; ``live``: whether the stream is up. While it is down nothing new closes here
+        and nothing is read: the first drain on a new connection reads back what closed since."""
         key = (instrument, timeframe_s)
         with self._lock:
             tap = self._tap(instrument, timeframe_s)
             tap.seed(after)
-            polling = False
-            if live:
-                tap.tick(now)
-            elif history is not None and (tap.handed is None or now >= tap.handed + 2 * timeframe_s + self.grace_s):
-                polling = True  # down, and the candle after the last one handed is over by now
-            if not (tap.resync or polling) or history is None or (tap.handed is None and not polling):
+            if not live:
+                return tap.take()  # closed before the drop: still the venue's own candles
+            tap.tick(now)
+            if not tap.resync or history is None or tap.handed is None:
                 tap.resync = False  # nothing to read back (or nothing handed yet: nothing to fill in)
                 return tap.take()
             if self._clock() < self._retry_at.get(key, 0.0):
                 return []  # the newer candles wait for the read
-            if polling:
-                self._retry_at[key] = self._clock() + poll_s(timeframe_s)
             since = tap.handed
-            need = 1 if since is None else min(MAX_RESYNC, math.ceil((max(now, self._clock()) - since) / timeframe_s) + 1)
+            need = min(MAX_RESYNC, math.ceil((max(now, self._clock()) - since) / timeframe_s) + 1)
         try:
             got = history(instrument, timeframe_s, need)  # outside the lock: the stream goes on
         except Exception as exc:  # budget spent, venue down: hold the newer candles, retry next time
@@ -201,12 +224,10 @@ class CandleBook:
                 return tap.take()
         with self._lock:
             added = tap.merge(got)
-            if live:
-                tap.tick(now)
+            tap.tick(now)
             out = tap.take()
         if added:  # a read that found nothing the stream had not given is no repair (each start's first)
-            how = "read while the stream is down" if polling else "from REST history"
-            self._event(K.RESYNC, instrument, f"{timeframe_s}s candles: {added} bars {how}")
+            self._event(K.RESYNC, instrument, f"{timeframe_s}s candles: {added} bars from REST history")
         return out
 
     def _event(self, kind: StreamEventKind, instrument: str, detail: str) -> None:

@@ -126,7 +126,8 @@ class AccountFeed:
         self.budget = budget
         self.cache = BookCache()
         self.log = EventLog()
-        self.candles = CandleBook(account, self.log)  # closed candles of the venue's candle channels
+        # closed candles of the venue's candle channels; a close wakes the account's thread as a book does
+        self.candles = CandleBook(account, self.log, on_close=self.cache.nudge)
         self._protocol = protocol
         self._stream = stream
         self._resync = resync
@@ -212,6 +213,14 @@ class AccountFeed:
         conn = self.start()
         conn.want_candles(instrument, timeframe_s)
         return self.candles.drain(instrument, timeframe_s, now, after, history, conn.is_live())
+
+    def candle_state(self, instrument: str, timeframe_s: int) -> tuple[bool, str | None]:
+        """Whether the candle stream is live now: connected, fresh, and its candle channel heard
+        within a period (while it is not, bars are built from books); and how the latest candle
+        handed over came ("stream", "rest" or None)."""
+        conn = self._conn
+        live = conn is not None and conn.is_live() and self.candles.heard(instrument, timeframe_s)
+        return live, self.candles.via(instrument, timeframe_s)
 
     # --- fills -----------------------------------------------------------------------------
     def fills_due(self, from_start: bool = False) -> bool:
