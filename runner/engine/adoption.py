@@ -14,7 +14,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from runner.engine import shared_positions
 from runner.engine.accounts import account_config
 from runner.engine.binary_netting import held_markets, restore_netted
 from runner.engine.containment import LEDGER_ERRORS
@@ -142,7 +141,8 @@ class Adoption:
         eng.on_order = rt.on_order
         eng.on_sent = rt.reporter.order  # printed once sent: a console line costs more than the send
         eng.entry_gate = rt.gates.entry_gate
-        eng.shares = shared_positions.checker(rt.engines)  # exits on a shared venue position
+        eng.shares = rt.holders.shared  # exits on a shared venue position
+        rt.holders.changed(loaded.spec.venue)
         if loaded.spec.mode == "live":
             eng.send_gate = rt.gates.live_send_gate
         eng.on_fill_cb = rt.reporter.fill

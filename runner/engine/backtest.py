@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from runner.engine.binary_netting import book_netted_pairs
 from runner.engine.client_ids import BACKTEST_PREFIX
 from runner.engine.kind_stats import kind_extra
 from runner.engine.lifecycle_driver import LifecycleDriver
@@ -233,9 +234,12 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
     warming = State.WARMING
     held: list[tuple[str, float]] = []  # the nonzero entries of ``qty``: what the equity marks
     fscale: dict[str, float] = {}  # account-currency value of a quote unit, per instrument
+    nets = strategy.binary  # YES+NO pairs the venue netted are booked as cash (binary kinds only)
     for ev in events:
         bars += 1
-        if ev.bid <= 0:  # a stream without prices (funding): the strategy still sees it
+        if ev.bid <= 0:  # a stream without prices (funding, a settlement): the strategy still sees it
+            if nets and "settled_id" in ev.extra:
+                venue.settle(ev.instrument, ev.extra)  # the venue pays the legs out (the engine books it)
             on_event(ev)
             if engine.booked:
                 cash += _apply_booked(engine, qty)
@@ -262,6 +266,12 @@ def _loop(engine: VariantEngine, venue: ReplayVenue, sink: BatchSink, life: Life
                 qty[f.instrument] = qty.get(f.instrument, 0.0) + signed
                 cash -= signed * float(f.price) + float(f.fee) * k
                 fills += 1
+            if nets:  # as the runtime does once it read the fills: the pairs are cash on the venue
+                for nf in book_netted_pairs(engine, f.ts):
+                    k = fscale.get(nf.instrument) or float(engine.unit_scale(nf.instrument))
+                    signed = -float(nf.qty) * k
+                    qty[nf.instrument] = qty.get(nf.instrument, 0.0) + signed
+                    cash -= signed * float(nf.price)
             held = _held(qty)
         on_event(ev)
         if engine.booked:

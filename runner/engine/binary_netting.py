@@ -58,19 +58,23 @@ def netting_fills(account: str, variant: str, run_id: str, positions: Mapping[st
     return out
 
 
-def book_netted_pairs(eng: VariantEngine) -> int:
-    """Book the variant's netted pairs through its sink (ledger first, then its positions);
-    the number of contracts closed per leg, summed. Nothing where the venue keeps legs apart."""
+def book_netted_pairs(eng: VariantEngine, ts: datetime | None = None) -> list[NewFill]:
+    """Book the variant's netted pairs through its sink (ledger first, then its positions), at
+    ``ts`` (default now; a backtest passes the fill's own time); the netting fills booked.
+    Nothing where the venue keeps legs apart."""
     if not eng.venue.capabilities.nets_binary_legs:
-        return 0
-    fills = netting_fills(eng.venue.account, eng.id, eng.run_id, eng.positions, datetime.now(UTC))
+        return []
+    fills = netting_fills(eng.venue.account, eng.id, eng.run_id, eng.positions, ts or datetime.now(UTC))
+    if not fills:
+        return []
     netted = getattr(eng.strategy, "venue_netted", None)  # the kind still counts them (kalshi_sum's max_contracts)
-    for applied in eng.sink.fills(fills):
+    booked = eng.sink.fills(fills)
+    for applied in booked:
         eng.on_fill(applied)
         market, _sep, side = applied.instrument.rpartition(":")
         if side == YES and isinstance(netted, dict):
             netted[market] = netted.get(market, 0.0) + float(applied.qty)
-    return sum(int(f.qty) for f in fills) // 2
+    return booked
 
 
 def restore_netted(eng: VariantEngine, history: Sequence[Fill]) -> None:

@@ -49,6 +49,7 @@ from runner.engine.periodic import Periodic
 from runner.engine.report import Reporter, configured_secrets
 from runner.engine.responder import Responder
 from runner.engine.retries import Backoff, Retries
+from runner.engine.shared_positions import Holders
 from runner.engine.sink import ImmediateSink
 from runner.engine.starts import StartQueue, slow_note
 from runner.engine.stopping import close_adapters, stop_accounts
@@ -90,6 +91,7 @@ class Runtime:
         self.life = LifecycleDriver(ledger, after=self.reporter.transition)
         self.adapters: dict[str, VenueAdapter] = {}
         self.engines: dict[str, VariantEngine] = {}
+        self.holders = Holders(ledger, self.engines, lambda: self.clock())  # who holds what on each account
         self.owner: dict[str, tuple[VariantEngine, str | None]] = {}  # client order id -> (engine, group)
         self.backoff: dict[str, Backoff] = {}
         self.rejections: dict[str, int] = {}

@@ -21,7 +21,7 @@ from runner.errors import RunnerError, StaleDataError
 from runner.kinds.base import MarketEvent
 from runner.ledger import fill_cursors
 from runner.ledger.models import MAIN_RUN
-from runner.ledger.order_states import fill_from_report, filled_after
+from runner.ledger.order_states import fill_from_report, fill_key, filled_after
 from runner.ledger.store import NewFill
 from runner.lifecycle import State
 from venues.base import VenueAdapter
@@ -132,6 +132,8 @@ class AccountTrading:
         except RunnerError as exc:
             rt.responder.report_once(account, "fills", f"reading fills: {exc}", rt.clock())
             return
+        if page.fills:  # any variant's, any runner's: the account's holders may have moved
+            rt.holders.changed(account)
         batch: list[tuple[NewFill, VariantEngine | None]] = []
         for f in page.fills:
             known = rt.owner.get(f.client_order_id or "")
@@ -145,6 +147,8 @@ class AccountTrading:
                 variant, group = order.variant, order.group_id
                 eng = rt.engines.get(variant)  # type: ignore[assignment]
             if variant not in variants and (eng is not None or not self._unheld(variant)):
+                if eng is None:  # another runner's: it may not have written it yet
+                    rt.holders.seen(account, variant, f.instrument, fill_key(account, f.fill_id))
                 continue  # read through that variant's own cursor: by us, or by its holder
             nf = fill_from_report(f, account=account, run_id=MAIN_RUN, variant=variant, group=group,
                                   flag=eng.flags.get(f.client_order_id or "") if eng is not None else None)
@@ -183,6 +187,7 @@ class AccountTrading:
             engines = rt.of(account)
             try:
                 rt.records.book(rt.ledger, account, ad, engines, now)
+                rt.holders.changed(account)  # a settlement read from the records may have closed a holder
             except RunnerError as exc:
                 rt.reporter.error(f"{account}: reading the venue's cashflow records: {exc}")
 

@@ -30,13 +30,30 @@ PREFIX = "fills:"
 
 
 def variant_cursors(ledger: Ledger, account: str, variants: Iterable[str]) -> dict[str, str | None]:
-    """Each variant's cursor on ``account``; one that has none starts at the account's mark."""
+    """Each variant's cursor on ``account``; one that has none starts at the account's mark,
+    and gets its own row there at once: without it, another runner's read moved the mark past
+    this variant's first fills (the mark waited only for variants with a row), and as its reads
+    started at the mark they never saw them."""
     c = T_CURSORS.c
     with ledger.engine.connect() as conn:
         rows = dict(conn.execute(select(c.name, c.value).where(
             c.account == account, (c.name == ACCOUNT) | c.name.like(f"{PREFIX}%"))).all())
     base = rows.get(ACCOUNT)
+    missing = [PREFIX + v for v in variants if PREFIX + v not in rows]
+    if missing:
+        _claim(ledger, account, missing, base)
     return {v: rows.get(PREFIX + v, base) for v in variants}
+
+
+def _claim(ledger: Ledger, account: str, names: list[str], value: str | None) -> None:
+    """Rows for cursors that had none, at ``value`` (an older mark only means a longer read:
+    fills already booked are not booked twice)."""
+    for name in names:
+        try:
+            with ledger.engine.begin() as conn:
+                conn.execute(insert(T_CURSORS).values(account=account, name=name, value=value))
+        except IntegrityError:
+            pass  # made at the same moment by another runner taking the variant over: it stands
 
 
 def advance(ledger: Ledger, account: str, variants: Iterable[str], value: str | None) -> None:

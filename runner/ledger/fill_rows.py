@@ -120,6 +120,18 @@ class FillRows:
             rows = conn.execute(q.order_by(T_POS.c.variant, T_POS.c.instrument)).mappings().all()
         return [m.Position(**r) for r in rows]
 
+    def known_fills(self, keys: Sequence[str]) -> set[str]:
+        """The fill keys among ``keys`` the ledger has."""
+        with self.engine.connect() as conn:
+            return set(conn.execute(select(T_FILLS.c.fill_key).where(T_FILLS.c.fill_key.in_(list(keys)))).scalars())
+
+    def holders(self, account: str) -> list[tuple[str, str]]:
+        """(variant, instrument) of every variant not flat on ``account``, of any runner and state."""
+        q = select(T_POS.c.variant, T_POS.c.instrument).where(
+            T_POS.c.run_id == m.MAIN_RUN, T_POS.c.account == account, T_POS.c.qty != 0)
+        with self.engine.connect() as conn:
+            return [(v, i) for v, i in conn.execute(q).all()]
+
 
 def insert_fills(conn: Connection, fills: Sequence[NewFill]) -> None:
     ts = ts_for(conn.dialect.name)

@@ -199,6 +199,12 @@ class Ledger:
     def positions(self, run_id: str = m.MAIN_RUN, variant: str | None = None) -> list[m.Position]:
         return self.fill_rows.positions(run_id, variant)
 
+    def known_fills(self, keys: Sequence[str]) -> set[str]:
+        return self.fill_rows.known_fills(keys)
+
+    def holders(self, account: str) -> list[tuple[str, str]]:
+        return self.fill_rows.holders(account)
+
     # --- skips, equity, cursors, heartbeat (runner.ledger.run_rows) ----------------------
     def add_skips(self, run_id: str, variant: str, counts: dict[str, int], conn: Connection | None = None) -> None:
         self.run_rows.add_skips(run_id, variant, counts, conn)

@@ -311,9 +311,12 @@ def read_binary_books(path: Path) -> Iterator[MarketEvent]:
     """Binary-market books: YES bid/ask in cents as bid/ask; NO book in ``extra``.
 
     Asks are implied: yes_ask = 100 - best no_bid, no_ask = 100 - best yes_bid. Rows are in
-    time order per market; a settlement row may share its book's timestamp.
+    time order per market; a settlement row may share its book's timestamp. A market's last
+    settlement stays on its later rows, as a venue's book keeps naming it (the kind counts its
+    rounds by it; the engine books each settlement once, by its id).
     """
     prev: dict[str, float] = {}
+    settled: dict[str, dict[str, float]] = {}  # market -> its last settlement's facts
     for lineno, row in _jsonl(path):
         try:
             yes, no = row.get("yes_bids") or [], row.get("no_bids") or []
@@ -330,9 +333,12 @@ def read_binary_books(path: Path) -> Iterator[MarketEvent]:
                 if row["result"] not in ("yes", "no"):
                     raise ValueError(f"result must be 'yes' or 'no', got {row['result']!r}")
                 ts = parse_any(row["ts"])
-                extra.update(settled_id=float(row.get("round", ts)), settled_ts=ts,
-                             settled_yes=100.0 if row["result"] == "yes" else 0.0)
+                settled[str(row["market"])] = {
+                    "settled_id": float(row.get("round", ts)), "settled_ts": parse_any(row.get("settled_ts", ts)),
+                    "settled_yes": 100.0 if row["result"] == "yes" else 0.0}
             ts, market = parse_any(row["ts"]), str(row["market"])
+            if market in settled:
+                extra.update(settled[market])
             last = prev.get(market, -1e300)
             if ts < last or (ts == last and "result" not in row):
                 raise _out_of_order(ts, last)

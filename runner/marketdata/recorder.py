@@ -79,6 +79,7 @@ class Recorder:
         (self.dir / "decisions").mkdir(parents=True, exist_ok=True)
         self._files: dict[str, IO[str]] = {}
         self._last: dict[str, float] = {}
+        self._settled: dict[tuple[str, str], float] = {}  # (file, market) -> settlement id written
         self.meta: dict[str, Any] = {"session": self.session, "started": time.time(), "variants": {}}
         self._write_meta()
 
@@ -143,6 +144,11 @@ class Recorder:
                 yes = [[x.get("yes_bid", 0.0), x.get("yes_bid_size", 0.0)]] if x.get("yes_bid") else []
                 no = [[x.get("no_bid", 0.0), x.get("no_bid_size", 0.0)]] if x.get("no_bid") else []
             row = {"ts": ev.ts, "market": ev.instrument, "yes_bids": yes, "no_bids": no}
+            sid = x.get("settled_id")
+            if sid is not None and self._settled.get((name, ev.instrument)) != sid:  # once per settlement
+                self._settled[(name, ev.instrument)] = sid
+                row.update(result="yes" if x.get("settled_yes", 0.0) >= 50.0 else "no", round=sid,
+                           settled_ts=x.get("settled_ts", ev.ts))
             self._open(name, None).write(json.dumps(row) + "\n")
         else:
             row = {"ts": ev.ts, "instrument": ev.instrument, "volume": ev.volume,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import random
 import zlib
+from decimal import Decimal
 
 from venues.sim.config import SimBinaryEvent
 
@@ -82,6 +83,14 @@ def extra(yes_bids: list[tuple[float, float]], no_bids: list[tuple[float, float]
     nb = no_bids[0] if no_bids else (0.0, 0.0)
     return {"yes_bid": yb[0], "yes_bid_size": yb[1], "no_bid": nb[0], "no_bid_size": nb[1],
             "yes_ask": PAYOUT - nb[0] if no_bids else PAYOUT, "no_ask": PAYOUT - yb[0] if yes_bids else PAYOUT}
+
+
+def netted(yes_qty: Decimal, no_qty: Decimal) -> Decimal:
+    """Contracts of one market held long on BOTH legs: the venue nets them into cash at once
+    (Kalshi keeps one signed position per market; each pair is paid its 100c). The one rule
+    for the sim and the backtest's replay venue, so both end a YES+NO purchase in cash."""
+    n = min(yes_qty, no_qty)
+    return n if n > 0 else Decimal(0)
 
 
 def winner(fairs: dict[str, float], rng: random.Random) -> tuple[str, str]:

@@ -139,8 +139,8 @@ class DerivativesMixin:
         if outcome is None or market not in self._event_of:
             return
         (yq, yc), (nq, nc) = (self.store.position(binary.leg(market, o)) for o in (binary.YES, binary.NO))
-        n = min(yq, nq)
-        if n <= 0:
+        n = binary.netted(yq, nq)
+        if not n:
             return
         for o, q, c in ((binary.YES, yq, yc), (binary.NO, nq, nc)):
             self.store.set_position(binary.leg(market, o), q - n, c * (q - n) / q)

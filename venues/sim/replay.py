@@ -8,6 +8,11 @@ the open offers unlimited size), or a book level by level against its recorded d
 is left of an IOC is cancelled then; a post-only order that would cross is refused at once.
 Outcomes decided on a later event are handed out with :meth:`take_reports`. Nothing is kept
 per bar: fills and reports are dropped once read.
+
+Binary markets behave as on Kalshi and the sim (the venues that list them): YES and NO of one
+market held together net into cash with the sim's own rule (``binary.netted``), and a recorded
+settlement zeroes the legs and expires their orders, so a backtest or a replay ends where a
+paper or live run ends. Only fills of binary legs pay for it.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ from venues.base import (
     TimeInForce,
     VenueAdapter,
 )
-from venues.sim import matching
+from venues.sim import binary, matching
 
 ZERO = Decimal(0)
 _UNLIMITED = 1e18
@@ -45,7 +50,9 @@ def _dec_price(x: float) -> Decimal:
 
 
 class ReplayVenue(VenueAdapter):
-    capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, cancel_all=True)
+    # binary legs net as on Kalshi and the sim, the venues whose recordings hold binary books
+    capabilities = Capabilities(post_only=True, ioc=True, market_orders=True, cancel_all=True,
+                                binary_markets=True, nets_binary_legs=True)
 
     def __init__(self, account: str, instruments: Mapping[str, Instrument], defer: bool = True) -> None:
         super().__init__(account)
@@ -63,6 +70,7 @@ class ReplayVenue(VenueAdapter):
         self._positions: dict[str, Decimal] = {}
         self._used: dict[str, dict[float, float]] = {}
         self._dt_for: tuple[float, datetime] = (-1.0, datetime.fromtimestamp(0, UTC))  # last quote time as datetime
+        self._settled: dict[str, float] = {}  # binary market -> the last settlement id seen
 
     def connect(self) -> None:
         pass
@@ -91,6 +99,8 @@ class ReplayVenue(VenueAdapter):
             self._depth[instrument] = (bid_prices, ask_prices)
         legs: tuple[str, ...] = ()
         if extra and "yes_ask" in extra:
+            if "settled_id" in extra:
+                self.settle(instrument, extra)
             legs = self._set_legs(ts, instrument, extra, bid_sizes, ask_sizes, bid_prices, ask_prices)
         if self._next and not open_px:
             self._fill_next((instrument, *legs))
@@ -216,6 +226,33 @@ class ReplayVenue(VenueAdapter):
             fill_fee(inst.kind, inst.quote, rate, qty, price), self._dt_for[1], liquidity,
         ))
         self._positions[req.instrument] = self._positions.get(req.instrument, ZERO) + qty * req.side.sign
+        if inst.kind == "binary":
+            self._net_legs(req.instrument)
+
+    def _net_legs(self, sym: str) -> None:
+        """After a fill of a leg: the pairs held on both legs are cash on the venue (as the sim)."""
+        market, outcome = binary.split_leg(sym)
+        if outcome is None:
+            return
+        yes, no = binary.leg(market, binary.YES), binary.leg(market, binary.NO)
+        n = binary.netted(self._positions.get(yes, ZERO), self._positions.get(no, ZERO))
+        if n:
+            self._positions[yes] -= n
+            self._positions[no] -= n
+
+    def settle(self, market: str, extra: Mapping[str, float]) -> None:
+        """A recorded settlement of ``market`` (once per settlement id): the venue pays the legs
+        out and zeroes them, and their working orders expire, as on the sim and Kalshi."""
+        sid = extra["settled_id"]
+        if self._settled.get(market) == sid:
+            return
+        self._settled[market] = sid
+        legs = (binary.leg(market, binary.YES), binary.leg(market, binary.NO))
+        for sym in legs:
+            self._positions.pop(sym, None)
+        for req in [*self._resting.values(), *self._next]:
+            if req.instrument in legs and (rep := self.cancel(req.client_order_id, req.instrument)) is not None:
+                self._reports.append(rep)
 
     def _match_resting(self, instrument: str) -> None:
         inst = self._instruments[instrument]
