@@ -25,7 +25,7 @@ from runner.ledger.store import Ledger, default_url
 from runner.spec.deployment_config import load_runner_config, load_venues
 from tests.kit.deployment import variant_yaml
 from tests.kit.home import make_home
-from tests.venues.test_hyperliquid_fake import ADDRESS, TEST_KEY, FakeHyperliquid
+from tests.venues.test_hyperliquid_fake import FakeHyperliquid, stand_in
 
 HANG_S = 10.0
 
@@ -87,10 +87,8 @@ class HangingHyperliquid(FakeHyperliquid):
 
 @pytest.fixture
 def hl(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("HL_K", TEST_KEY)
-    monkeypatch.setenv("HL_A", ADDRESS)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield HangingHyperliquid(rsps)
+    with stand_in(monkeypatch, HangingHyperliquid) as fake:
+        yield fake
 
 
 def sim_orders(ledger: Ledger) -> int:

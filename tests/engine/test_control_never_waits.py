@@ -28,7 +28,7 @@ from runner.spec.deployment_config import load_runner_config, load_venues
 from tests.engine.test_account_threads import MM, VENUES
 from tests.kit.deployment import variant_yaml
 from tests.kit.home import make_home
-from tests.venues.test_hyperliquid_fake import ADDRESS, TEST_KEY, FakeHyperliquid
+from tests.venues.test_hyperliquid_fake import FakeHyperliquid, stand_in
 
 HANG_S = 30.0
 NO_AUDITS = "audits: {all: '0 0 1 1 *', reconcile: '0 0 1 1 *'}\n"
@@ -58,10 +58,8 @@ class StuckHyperliquid(FakeHyperliquid):
 
 @pytest.fixture
 def hl(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("HL_K", TEST_KEY)
-    monkeypatch.setenv("HL_A", ADDRESS)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield StuckHyperliquid(rsps)
+    with stand_in(monkeypatch, StuckHyperliquid) as fake:
+        yield fake
 
 
 def orders_of(ledger: Ledger, variant: str) -> int:

@@ -30,7 +30,7 @@ from runner.spec.deployment_config import load_runner_config, load_venues
 from tests.kit.deployment import variant_yaml
 from tests.kit.home import SIM_MANUAL, drive, drive_until, make_home, mr_yaml
 from tests.kit.process import wait_for
-from tests.venues.test_hyperliquid_fake import ADDRESS, TEST_KEY, FakeHyperliquid
+from tests.venues.test_hyperliquid_fake import FakeHyperliquid, stand_in
 from venues.base import OrderRequest, OrderType, Side, TimeInForce
 from venues.hyperliquid.precision import to_cloid
 
@@ -64,12 +64,9 @@ class HungAtStop(FakeHyperliquid):
 
 @pytest.fixture
 def hl(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("HL_K", TEST_KEY)
-    monkeypatch.setenv("HL_A", ADDRESS)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        fake = HungAtStop(rsps)
+    with stand_in(monkeypatch, HungAtStop) as fake:
         yield fake
-        fake.release.set()
+        fake.release.set()  # type: ignore[attr-defined]
 
 
 def _runtime(home: Path, ledger: Ledger, out: io.StringIO) -> Runtime:

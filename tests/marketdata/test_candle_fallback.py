@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import responses
 
 from runner.cli.views import status_view
 from runner.engine.parity import parity
@@ -23,16 +22,13 @@ from runner.spec.deployment_config import load_runner_config, load_venues
 from tests.kit.home import make_home, variant_text
 from tests.kit.wsserver import WsServer, eventually, refusing_port
 from tests.marketdata.test_native_bars import T0, candle, recorded_bars
-from tests.venues.test_hyperliquid_fake import ADDRESS, TEST_KEY, FakeHyperliquid
+from tests.venues.test_hyperliquid_fake import FakeHyperliquid, stand_in
 from tests.venues.test_hyperliquid_stream import hl_reply, l2
 
 
 @pytest.fixture
 def hl(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHyperliquid]:
-    monkeypatch.setenv("HL_K", TEST_KEY)
-    monkeypatch.setenv("HL_A", ADDRESS)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        fake = FakeHyperliquid(rsps)
+    with stand_in(monkeypatch) as fake:
         fake.info["candleSnapshot"] = [candle(i, 1890.0 + i) for i in (-3, -2, -1)]  # the warm-up history
         yield fake
 

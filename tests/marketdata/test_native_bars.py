@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import responses
 
 from runner.engine.parity import parity
 from runner.engine.runtime import Runtime
@@ -28,7 +27,7 @@ from runner.marketdata.feed import Feed
 from runner.spec.deployment_config import load_runner_config, load_venues
 from tests.kit.home import make_home, variant_text
 from tests.kit.wsserver import WsServer, eventually
-from tests.venues.test_hyperliquid_fake import ADDRESS, TEST_KEY, FakeHyperliquid
+from tests.venues.test_hyperliquid_fake import ADDRESS, TEST_KEY, FakeHyperliquid, stand_in
 from tests.venues.test_hyperliquid_stream import hl_reply, l2
 
 T0 = 1_699_999_980  # a minute boundary; the faked REST book (1700000003) is inside minute 0
@@ -43,10 +42,8 @@ def candle(i: int, close: float) -> dict[str, Any]:
 
 @pytest.fixture
 def hl(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeHyperliquid]:
-    monkeypatch.setenv("HL_K", TEST_KEY)
-    monkeypatch.setenv("HL_A", ADDRESS)
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-        yield FakeHyperliquid(rsps)
+    with stand_in(monkeypatch) as fake:
+        yield fake
 
 
 @pytest.fixture

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 import responses
 
@@ -173,3 +175,13 @@ def make_adapter(config: HyperliquidConfig | None = None, sleep: Callable[[float
     if connect:
         v.connect()
     return v
+
+
+@contextmanager
+def stand_in(monkeypatch: pytest.MonkeyPatch, cls: type[FakeHyperliquid] | None = None) -> Iterator[FakeHyperliquid]:
+    """A Hyperliquid stand-in (``cls``, default FakeHyperliquid) behind the real SDK's HTTP
+    transport, with the account's key and address in the environment (``HL_K``/``HL_A``)."""
+    monkeypatch.setenv("HL_K", TEST_KEY)
+    monkeypatch.setenv("HL_A", ADDRESS)
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
+        yield (cls or FakeHyperliquid)(rsps)
