@@ -35,9 +35,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
-from venues.hyperliquid.stream import HyperliquidStream
-from venues.ratelimit import RequestBudget, published
-from venues.streams.feed import AccountFeed
+from bench.stream_bench import serving
 
 T0 = 1_700_000_040  # a minute boundary, venue time
 
@@ -88,23 +86,6 @@ class StandIn:
             self.port = next(iter(server.sockets)).getsockname()[1]
             self.ready.set()
             await stop.wait()
-
-
-def serving(stand_in: StandIn) -> tuple[AccountFeed, Any]:  # noqa: ANN401
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    thread = threading.Thread(target=lambda: loop.run_until_complete(stand_in.main(stop)), daemon=True)
-    thread.start()
-    stand_in.ready.wait(10)
-    url = f"ws://127.0.0.1:{stand_in.port}/ws"
-    feed = AccountFeed("bench", RequestBudget("bench", published("hyperliquid")),
-                       protocol=lambda: HyperliquidStream(url, coin=lambda s: s, symbol=lambda c: c))
-
-    def shut() -> None:
-        feed.close()
-        loop.call_soon_threadsafe(stop.set)
-        thread.join(5)
-    return feed, shut
 
 
 def throughput(messages: int, per_bar: int) -> dict[str, Any]:

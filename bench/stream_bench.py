@@ -76,8 +76,10 @@ class StandIn:
             await stop.wait()
 
 
-def run(messages: int, interval_ms: float) -> dict[str, Any]:
-    stand_in = StandIn(messages, interval_ms / 1000)
+def serving(stand_in: Any) -> tuple[AccountFeed, Any]:  # noqa: ANN401
+    """Serve ``stand_in`` (its ``main(stop)``, ``ready``, ``port``) on a loop thread of its own and
+    connect an account feed to it, as the runner's Hyperliquid stream does; returns the feed and
+    the function that closes both."""
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()
     thread = threading.Thread(target=lambda: loop.run_until_complete(stand_in.main(stop)), daemon=True)
@@ -86,6 +88,17 @@ def run(messages: int, interval_ms: float) -> dict[str, Any]:
     url = f"ws://127.0.0.1:{stand_in.port}/ws"
     feed = AccountFeed("bench", RequestBudget("bench", published("hyperliquid")),
                        protocol=lambda: HyperliquidStream(url, coin=lambda s: s, symbol=lambda c: c))
+
+    def shut() -> None:
+        feed.close()
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(5)
+    return feed, shut
+
+
+def run(messages: int, interval_ms: float) -> dict[str, Any]:
+    stand_in = StandIn(messages, interval_ms / 1000)
+    feed, shut = serving(stand_in)
     arrived: dict[int, float] = {}
     put = feed.cache.put
 
@@ -101,9 +114,7 @@ def run(messages: int, interval_ms: float) -> dict[str, Any]:
     while len(arrived) < messages and time.monotonic() < deadline:
         time.sleep(0.01)
     served = feed.book("ETH", 20, lambda: (_ for _ in ()).throw(AssertionError("REST was called")))
-    feed.close()
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(5)
+    shut()
     warm = max(1, messages // 20)
     lat = sorted((arrived[k] - stand_in.sent[k]) * 1e6 for k in sorted(stand_in.sent)[warm:] if k in arrived)
     return {"messages": messages, "received": len(arrived), "served_without_request": served.instrument == "ETH",
@@ -126,14 +137,7 @@ def decide(messages: int, interval_ms: float, loop_s: float, wake: bool) -> dict
     assert kind is not None
     strategy = kind(loaded.params, ["ETH"])
     stand_in = StandIn(messages, interval_ms / 1000)
-    loop = asyncio.new_event_loop()
-    stop = asyncio.Event()
-    thread = threading.Thread(target=lambda: loop.run_until_complete(stand_in.main(stop)), daemon=True)
-    thread.start()
-    stand_in.ready.wait(10)
-    url = f"ws://127.0.0.1:{stand_in.port}/ws"
-    feed = AccountFeed("bench", RequestBudget("bench", published("hyperliquid")),
-                       protocol=lambda: HyperliquidStream(url, coin=lambda s: s, symbol=lambda c: c))
+    feed, shut = serving(stand_in)
     decided: dict[int, float] = {}
     last = [0.0]
 
@@ -157,9 +161,7 @@ def decide(messages: int, interval_ms: float, loop_s: float, wake: bool) -> dict
     time.sleep(loop_s * 2)
     worker.stop(clean=False)
     worker.join(5)
-    feed.close()
-    loop.call_soon_threadsafe(stop.set)
-    thread.join(5)
+    shut()
     warm = max(1, messages // 20)
     lat = sorted((decided[k] - stand_in.sent[k]) * 1e6 for k in sorted(stand_in.sent)[warm:] if k in decided)
     return {"messages": messages, "decided": len(decided), "p50_us": statistics.median(lat),

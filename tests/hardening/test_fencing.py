@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from runner.engine.runtime import Runtime
 from runner.ledger.store import Ledger
 from runner.lifecycle import State
 from tests.kit.home import make_home, mr_yaml
@@ -126,9 +127,9 @@ def test_a_restart_on_the_same_host_takes_over_from_a_dead_holder_at_once(tmp_pa
     led.close()
 
 
-@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
-def test_an_order_written_with_a_stale_token_is_refused(tmp_path: Path, db: str, request: pytest.FixtureRequest) -> None:
-    from runner.errors import FencedError
+def _two_runners(tmp_path: Path, db: str, request: pytest.FixtureRequest) -> tuple[Runtime, Runtime]:
+    """Runner ``a`` holds MR_v13 on a 1.5 s lease and has traded a few steps; runner ``b`` (a long
+    lease of its own) is started on the same ledger, ready to take the variant once ``a`` stalls."""
     from tests.kit.home import drive
 
     url = f"sqlite:///{tmp_path}/shared.db" if db == "sqlite" else request.getfixturevalue("pg_url")
@@ -139,6 +140,15 @@ def test_an_order_written_with_a_stale_token_is_refused(tmp_path: Path, db: str,
     drive(a, 3)
     b = h.runtime(Ledger(url), lease_ttl_s=TAKER_LEASE_S)
     b.start()
+    return a, b
+
+
+@pytest.mark.parametrize("db", ["sqlite", "postgresql"])
+def test_an_order_written_with_a_stale_token_is_refused(tmp_path: Path, db: str, request: pytest.FixtureRequest) -> None:
+    from runner.errors import FencedError
+    from tests.kit.home import drive
+
+    a, b = _two_runners(tmp_path, db, request)
     wait_lease_lapsed(b.ledger, "MR_v13", a.runner_id)  # a stalls past its lease
     b.periodic.last["heartbeat"] = 0
     drive(b, 1)
@@ -169,14 +179,7 @@ def test_a_runner_frozen_between_an_orders_write_and_its_send_does_not_send_it(
     from runner.kinds.base import Intent, MarketEvent
     from tests.kit.home import drive
 
-    url = f"sqlite:///{tmp_path}/shared.db" if db == "sqlite" else request.getfixturevalue("pg_url")
-    h = make_home(tmp_path, runner_yaml="lease_ttl_s: 1.5\n")
-    h.add_variant("MR_v13.yaml", mr_yaml())
-    a = h.runtime(Ledger(url))
-    a.start()
-    drive(a, 3)
-    b = h.runtime(Ledger(url), lease_ttl_s=TAKER_LEASE_S)
-    b.start()
+    a, b = _two_runners(tmp_path, db, request)
     eng = a.engines["MR_v13"]
     written: list[str] = []
     record = a.ledger.record_order

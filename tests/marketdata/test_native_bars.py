@@ -53,9 +53,15 @@ def venue() -> Iterator[WsServer]:
 
 
 def home_for(tmp_path: Path, venue: WsServer, data: str) -> Path:
-    venues = (f"hl:\n  adapter: hyperliquid\n  testnet: true\n  ws_url: {venue.url}\n  backoff_s: 0.01\n"
+    return nb_home(tmp_path, f"ws_url: {venue.url}\n  backoff_s: 0.01", data, entry_z=50)
+
+
+def nb_home(tmp_path: Path, settings: str, data: str, entry_z: float) -> Path:
+    """A deployment with one MR variant NB_v1 on Hyperliquid ETH (``settings``: the account's
+    extra lines), its stream ``data``."""
+    venues = (f"hl:\n  adapter: hyperliquid\n  testnet: true\n  {settings}\n"
               "  credentials: {secret_key: HL_K, account_address: HL_A}\n")
-    text = variant_text("NB_v1", {"window": 3, "entry_z": 50, "exit_z": 0.5, "long_only": False,
+    text = variant_text("NB_v1", {"window": 3, "entry_z": entry_z, "exit_z": 0.5, "long_only": False,
                                   "order_notional": 1000},
                         {"max_order_notional": 100000, "max_position_notional": 1000000, "max_daily_loss": 100000},
                         venue="hl", instruments=("ETH",), data=data)
@@ -178,12 +184,6 @@ def test_validate_says_where_a_variant_gets_its_bars(tmp_path: Path, monkeypatch
 
     monkeypatch.setenv("HL_K", TEST_KEY)
     monkeypatch.setenv("HL_A", ADDRESS)
-    venues = (f"hl:\n  adapter: hyperliquid\n  testnet: true\n  stream: {stream}\n"
-              "  credentials: {secret_key: HL_K, account_address: HL_A}\n")
-    text = variant_text("NB_v1", {"window": 3, "entry_z": 1.0, "exit_z": 0.5, "long_only": False,
-                                  "order_notional": 1000},
-                        {"max_order_notional": 100000, "max_position_notional": 1000000, "max_daily_loss": 100000},
-                        venue="hl", instruments=("ETH",), data=data)
-    home = make_home(tmp_path / "desk", venues, variants={"NB_v1": text}).path
+    home = nb_home(tmp_path, f"stream: {stream}", data, entry_z=1.0)
     loaded = load_variant(home / "strategies.d" / "NB_v1.yaml", load_venues(home))
     assert check_fit(loaded, load_venues(home), home, offline=True).bars == says

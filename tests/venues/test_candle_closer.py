@@ -22,6 +22,7 @@ def c(i: int, close: float, final_vol: float = 1.0) -> Candle:
     return Candle(T0 + 60 * i, 100.0 + i, max(100.0 + i, close), min(100.0 + i, close), close, final_vol)
 
 
+
 class History:
     """A venue's REST candle history: closed candles, oldest first, as ``candles()`` gives them."""
 
@@ -46,6 +47,18 @@ def book() -> CandleBook:
 
 def drain(b: CandleBook, now: float, after: float | None = None, history: History | None = None) -> list[tuple]:
     return [(x.ts, x.close) for x in b.drain("ETH", 60, now, after, history)]
+
+
+def one_bar_handed() -> tuple[CandleBook, list[float], History]:
+    """A book on a clock the test moves that has handed its first bar (ETH, 1m), and the REST
+    history it reads."""
+    clock = [T0]
+    b = CandleBook("acct", EventLog(), grace_s=2.0, clock=lambda: clock[0])
+    history = History([c(0, 100.5)])
+    b.update("ETH", 60, c(0, 100.5))
+    b.update("ETH", 60, c(1, 101.0))
+    assert drain(b, T0 + 61, history=history) == [(T0, 100.5)]
+    return b, clock, history
 
 
 class TestACandleIsHandedOnceWhenClosed:
@@ -106,12 +119,7 @@ class TestAReconnectionIsFilledFromRestHistory:
 
     def test_a_failing_rest_read_holds_the_newer_candles_and_then_lets_them_go_with_the_gap_recorded(
             self, book: CandleBook) -> None:
-        clock = [T0]
-        b = CandleBook("acct", EventLog(), grace_s=2.0, clock=lambda: clock[0])
-        history = History([c(0, 100.5)])
-        b.update("ETH", 60, c(0, 100.5))
-        b.update("ETH", 60, c(1, 101.0))
-        assert drain(b, T0 + 61, history=history) == [(T0, 100.5)]
+        b, clock, history = one_bar_handed()
         b.reconnected()
         history.fail = RuntimeError("429")
         held = []
@@ -141,12 +149,7 @@ class TestWhileTheStreamIsDown:
         """While down the runner builds the bars from books (``runner.marketdata.native``): no REST
         read per closed candle (it came late and spent the budget). ``after`` then carries the
         built bars, so the read on the new connection fills only what closed after them."""
-        clock = [T0]
-        b = CandleBook("acct", EventLog(), grace_s=2.0, clock=lambda: clock[0])
-        history = History([c(0, 100.5)])
-        b.update("ETH", 60, c(0, 100.5))
-        b.update("ETH", 60, c(1, 101.0))
-        assert drain(b, T0 + 61, history=history) == [(T0, 100.5)]
+        b, clock, history = one_bar_handed()
         b.disconnected()
         history.candles = [c(0, 100.5), c(1, 101.4), c(2, 102.2)]
         for now in (T0 + 125, T0 + 185, T0 + 300):
